@@ -1,0 +1,242 @@
+"""The results store: SQLite, one file, safe for concurrent readers and writers.
+
+Tables
+------
+runs      one row per sweep (versions, device, arguments, status)
+results   one row per (run, model type, class, check); committed as each finishes
+hub       Hub metadata per model type (JSON), with its fetch time
+meta      schema version
+
+Every result is committed on its own, so killing a sweep loses nothing that
+finished.  WAL mode lets reports read while a sweep writes; a second writer
+waits on the lock (``busy_timeout``) instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import asdict, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from hfscan.errors import StoreError
+from hfscan.harness.records import CheckResult, RunInfo, Status
+
+SCHEMA_VERSION = 1
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL DEFAULT 'running',
+    label TEXT NOT NULL DEFAULT '',
+    hfscan_version TEXT NOT NULL,
+    python_version TEXT NOT NULL,
+    torch_version TEXT,
+    transformers_version TEXT NOT NULL,
+    device TEXT NOT NULL,
+    device_name TEXT NOT NULL DEFAULT '',
+    dtype TEXT NOT NULL,
+    args TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS results (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    model_type TEXT NOT NULL,
+    model_class TEXT NOT NULL DEFAULT '',
+    task TEXT NOT NULL DEFAULT '',
+    family TEXT,
+    check_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    stage TEXT,
+    error_type TEXT,
+    message TEXT,
+    traceback TEXT,
+    duration_s REAL NOT NULL DEFAULT 0,
+    param_count INTEGER,
+    peak_mem_mb REAL,
+    override_hash TEXT,
+    key TEXT NOT NULL DEFAULT '',
+    details TEXT NOT NULL DEFAULT '{}',
+    source TEXT NOT NULL DEFAULT 'config',
+    reused INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS results_run ON results(run_id);
+CREATE INDEX IF NOT EXISTS results_key ON results(key);
+CREATE TABLE IF NOT EXISTS hub (
+    model_type TEXT PRIMARY KEY,
+    fetched_at TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+"""
+
+_RESULT_COLUMNS = (
+    "model_type", "model_class", "task", "family", "check_name", "status", "stage", "error_type",
+    "message", "traceback", "duration_s", "param_count", "peak_mem_mb", "override_hash", "key",
+    "details", "source", "reused",
+)
+_RUN_FIELDS = tuple(f.name for f in fields(RunInfo))
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """A handle on one SQLite store file."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA busy_timeout = 30000")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            with self._tx():
+                for stmt in _DDL.split(";"):
+                    if stmt.strip():
+                        self.conn.execute(stmt)
+                row = self.conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+                if row is None:
+                    self.conn.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+                elif int(row[0]) > SCHEMA_VERSION:
+                    raise StoreError(f"{self.path}: store schema {row[0]} is newer than this hfscan understands ({SCHEMA_VERSION})")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a usable hfscan store ({exc})") from None
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot open store ({exc.strerror or exc})") from None
+
+    # -- plumbing ---------------------------------------------------------
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
+        try:
+            return self.conn.execute(sql, tuple(params)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: {exc}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- runs -------------------------------------------------------------
+    def begin_run(self, info: RunInfo) -> RunInfo:
+        data = {k: v for k, v in asdict(info).items() if k != "id"}
+        cols = ", ".join(data)
+        with self._tx():
+            cur = self.conn.execute(
+                f"INSERT INTO runs ({cols}) VALUES ({', '.join('?' * len(data))})", tuple(data.values())
+            )
+        return RunInfo(**{**asdict(info), "id": cur.lastrowid})
+
+    def finish_run(self, run_id: int, status: str = "finished") -> None:
+        with self._tx():
+            self.conn.execute("UPDATE runs SET finished_at=?, status=? WHERE id=?", (now(), status, run_id))
+
+    @staticmethod
+    def _run(row: sqlite3.Row) -> RunInfo:
+        return RunInfo(**{k: row[k] for k in _RUN_FIELDS})
+
+    def runs(self) -> list[RunInfo]:
+        return [self._run(r) for r in self._query("SELECT * FROM runs ORDER BY id")]
+
+    def run(self, run_id: int) -> RunInfo:
+        rows = self._query("SELECT * FROM runs WHERE id=?", (run_id,))
+        if not rows:
+            from hfscan.errors import UsageError
+
+            raise UsageError(f"no run {run_id} in {self.path}")
+        return self._run(rows[0])
+
+    def latest_run(self, before: str | None = None) -> RunInfo | None:
+        """The newest run (started at or before ``before``, an ISO time, when given)."""
+        if before:
+            rows = self._query("SELECT * FROM runs WHERE started_at <= ? ORDER BY started_at DESC, id DESC LIMIT 1", (before,))
+        else:
+            rows = self._query("SELECT * FROM runs ORDER BY id DESC LIMIT 1")
+        return self._run(rows[0]) if rows else None
+
+    # -- results ----------------------------------------------------------
+    def add_result(self, run_id: int, result: CheckResult) -> None:
+        row = self._result_row(result)
+        with self._tx():
+            self.conn.execute(
+                f"INSERT INTO results (run_id, {', '.join(_RESULT_COLUMNS)}, created_at) "
+                f"VALUES (?, {', '.join('?' * len(_RESULT_COLUMNS))}, ?)",
+                (run_id, *row, now()),
+            )
+
+    @staticmethod
+    def _result_row(r: CheckResult) -> tuple:
+        d = asdict(r)
+        d["check_name"] = d.pop("check")
+        d["status"] = str(r.status)
+        d["reused"] = int(r.reused)
+        return tuple(d[c] for c in _RESULT_COLUMNS)
+
+    @staticmethod
+    def _result(row: sqlite3.Row) -> CheckResult:
+        d = {c: row[c] for c in _RESULT_COLUMNS}
+        d["check"] = d.pop("check_name")
+        d["status"] = Status(d["status"])
+        d["reused"] = bool(d["reused"])
+        return CheckResult(**d)
+
+    def results(self, run_id: int) -> list[CheckResult]:
+        return [self._result(r) for r in self._query("SELECT * FROM results WHERE run_id=? ORDER BY id", (run_id,))]
+
+    def lookup(self, key: str) -> CheckResult | None:
+        """The newest finished result with this key (interrupted ones never count)."""
+        rows = self._query(
+            "SELECT * FROM results WHERE key=? AND status != ? ORDER BY id DESC LIMIT 1",
+            (key, Status.INTERRUPTED.value),
+        )
+        return self._result(rows[0]) if rows else None
+
+    def lookup_many(self, keys: Iterable[str]) -> dict[str, CheckResult]:
+        keys = list(dict.fromkeys(keys))
+        out: dict[str, CheckResult] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            rows = self._query(
+                f"SELECT * FROM results WHERE key IN ({', '.join('?' * len(chunk))}) AND status != ? ORDER BY id",
+                (*chunk, Status.INTERRUPTED.value),
+            )
+            for row in rows:
+                out[row["key"]] = self._result(row)  # later rows win
+        return out
+
+    # -- hub metadata -----------------------------------------------------
+    def put_hub(self, model_type: str, data: dict, fetched_at: str | None = None) -> None:
+        with self._tx():
+            self.conn.execute(
+                "INSERT INTO hub (model_type, fetched_at, data) VALUES (?, ?, ?) "
+                "ON CONFLICT(model_type) DO UPDATE SET fetched_at=excluded.fetched_at, data=excluded.data",
+                (model_type, fetched_at or now(), json.dumps(data, sort_keys=True)),
+            )
+
+    def hub(self) -> dict[str, dict]:
+        """{model_type: data} with ``fetched_at`` added to each."""
+        return {r["model_type"]: {**json.loads(r["data"]), "fetched_at": r["fetched_at"]} for r in self._query("SELECT * FROM hub")}

@@ -1,0 +1,86 @@
+"""Terminal and CSV views of discovery records."""
+
+from __future__ import annotations
+
+import csv
+from typing import IO, Iterable
+
+from rich.console import Console
+from rich.table import Table
+
+from hfscan.scanner.records import Inventory, ModelTypeRecord
+
+CSV_FIELDS = ("model_type", "config_class", "module", "tasks", "processors", "parents", "parts", "deprecated", "unmapped_classes")
+
+
+def _console() -> Console:
+    return Console(soft_wrap=False)
+
+
+def print_table(inventory: Inventory, records: Iterable[ModelTypeRecord], extra: dict[str, dict[str, str]] | None = None) -> None:
+    """One row per model type; ``extra`` adds columns {column: {model_type: value}}."""
+    records = list(records)
+    extra = extra or {}
+    table = Table(
+        title=f"{len(records)} of {len(inventory)} model types · transformers {inventory.transformers_version} · torch {inventory.torch_version}",
+        title_justify="left",
+    )
+    table.add_column("model type", style="bold")
+    for col in extra:
+        table.add_column(col)
+    table.add_column("tasks")
+    table.add_column("processors")
+    table.add_column("parents")
+    for r in records:
+        table.add_row(
+            r.model_type,
+            *(extra[col].get(r.model_type, "") for col in extra),
+            ", ".join(r.task_names) or "-",
+            ", ".join(r.processor_kinds) or "-",
+            ", ".join(r.parents) or "",
+        )
+    _console().print(table)
+
+
+def print_record(record: ModelTypeRecord) -> None:
+    c = _console()
+    c.print(f"[bold]{record.model_type}[/bold]  {record.config_class}  ({record.config_module or record.module})")
+    if record.deprecated:
+        c.print("  [yellow]deprecated[/yellow]")
+    if record.config_error:
+        c.print(f"  config error: {record.config_error}")
+    c.print("  tasks:")
+    for task in record.task_names or ():
+        c.print(f"    {task:<32} {', '.join(record.classes_for(task))}")
+    if not record.tasks:
+        c.print("    (none: the type sits in no model mapping)")
+    c.print("  processors:")
+    for kind, classes in record.processors:
+        c.print(f"    {kind:<32} {', '.join(classes)}")
+    if record.parents:
+        c.print(f"  parents: {', '.join(record.parents)}")
+    if record.parts:
+        c.print(f"  parts: {', '.join(record.parts)}")
+    if record.sub_config_keys:
+        c.print("  sub-configs: " + ", ".join(f"{k}={v}" for k, v in record.sub_config_keys))
+    if record.unmapped_classes:
+        c.print(f"  model classes in no auto mapping: {', '.join(record.unmapped_classes)}")
+
+
+def write_csv(records: Iterable[ModelTypeRecord], out: IO[str]) -> None:
+    writer = csv.writer(out)
+    writer.writerow(CSV_FIELDS)
+    for r in records:
+        writer.writerow(
+            [
+                r.model_type,
+                r.config_class,
+                r.module,
+                ";".join(f"{t}={'|'.join(r.classes_for(t))}" for t in r.task_names),
+                ";".join(f"{k}={'|'.join(v)}" for k, v in r.processors),
+                ";".join(r.parents),
+                ";".join(r.parts),
+                int(r.deprecated),
+                ";".join(r.unmapped_classes),
+            ]
+        )
