@@ -117,3 +117,47 @@ class RunInfo:
     finished_at: str | None = None
     status: str = "running"  # running, finished, interrupted
     label: str = ""
+
+
+#: Smoke-test templates a leaf family may name.  The harness's data file
+#: ``hfscan/data/templates.toml`` says, per template, which task's class is the
+#: representative head, which checks apply and which modalities it is fed.
+TEMPLATES = (
+    "text-encoder",
+    "causal-lm",
+    "seq2seq-lm",
+    "image-encoder",
+    "image-classification",
+    "object-detection",
+    "segmentation",
+    "depth-estimation",
+    "contrastive",
+    "image-text-to-text",
+    "vision-encoder-decoder",
+    "speech-encoder",
+    "speech-seq2seq",
+    "text-to-audio",
+    "audio-codec",
+    "video",
+    "time-series",
+    "generic",
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One model class of one model type to smoke-test, as the runner hands it to a worker."""
+
+    model_type: str
+    model_class: str
+    task: str
+    checks: tuple[str, ...] = ("build", "forward", "save-load", "generate")
+    family: str | None = None
+    template: str | None = None
+    device: str = "cpu"
+    dtype: str = "float32"
+    timeout_s: float = 120.0
+    override: str | None = None  # JSON text of the override entry that applies, if any
+    override_hash: str | None = None
+    source: str = "config"  # "config" (random weights) or "checkpoint"
+    checkpoint: str | None = None  # local path or repo id@sha when source == "checkpoint"
