@@ -1,0 +1,123 @@
+"""``hfscan hub sync``: Hub metadata per model type into the store, and tiers from it.
+
+Wires the scanner's Hub client to the cache: each model type's record is
+committed as soon as it is fetched, so an interrupted or failed sync keeps what
+it got.  Later commands read the store only (``stored_hub``); nothing here runs
+unless a Hub command asks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Callable, Iterable
+
+from hfscan.cache.store import Store
+from hfscan.errors import DataFileError
+from hfscan.scanner.hub import HubClient, HubError, HubTypeInfo, HubUnreachableError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+#: Tier names, most important first (the same names the shipped priorities use).
+TIERS = ("high", "medium", "low")
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    fetched: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()  # (model type, error)
+    remote_code: tuple[str, ...] = ()
+    stopped: str | None = None  # why the sync stopped early (the Hub became unreachable)
+    not_reached: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.stopped is None
+
+
+def sync(
+    store: Store,
+    model_types: Iterable[str],
+    client: HubClient,
+    known_types: Iterable[str] = (),
+    remote_code: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> SyncReport:
+    """Fetch and store Hub metadata for ``model_types`` (and remote-code types); never raises on Hub errors."""
+    if client.offline():
+        raise HubUnreachableError("HF_HUB_OFFLINE is set: `hub sync` needs the Hub (unset HF_HUB_OFFLINE)")
+    todo = list(model_types)
+    fetched: list[str] = []
+    failed: list[tuple[str, str]] = []
+    try:
+        tiny_tests = client.tiny_test_repos()
+    except HubUnreachableError as exc:
+        return SyncReport(stopped=str(exc), not_reached=tuple(todo))
+    except HubError as exc:
+        failed.append(("(tiny test repos)", str(exc)))
+        tiny_tests = {}
+    for i, model_type in enumerate(todo):
+        try:
+            info = client.type_info(model_type, tiny_tests)
+        except HubUnreachableError as exc:
+            return SyncReport(tuple(fetched), tuple(failed), (), str(exc), tuple(todo[i:]))
+        except HubError as exc:
+            failed.append((model_type, str(exc)))
+        else:
+            store.put_hub(model_type, info.to_json())
+            fetched.append(model_type)
+        if progress:
+            progress(model_type)
+    found: list[str] = []
+    if remote_code:
+        try:
+            for info in client.remote_code_types(frozenset(known_types) | frozenset(todo)):
+                store.put_hub(info.model_type, info.to_json())
+                found.append(info.model_type)
+        except HubUnreachableError as exc:
+            return SyncReport(tuple(fetched), tuple(failed), tuple(found), str(exc), ("(remote-code architectures)",))
+        except HubError as exc:
+            failed.append(("(remote-code architectures)", str(exc)))
+    return SyncReport(tuple(fetched), tuple(failed), tuple(found))
+
+
+def stored_hub(store: Store) -> dict[str, HubTypeInfo]:
+    """What the last syncs stored, by model type (no network)."""
+    return {mt: HubTypeInfo.from_json({**d, "model_type": mt}) for mt, d in store.hub().items()}
+
+
+def load_thresholds(path: str | None = None) -> dict[str, int]:
+    """Download thresholds per tier from ``hfscan/data/hub_tiers.toml`` (or ``path``)."""
+    try:
+        if path:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+            where = path
+        else:
+            ref = resources.files("hfscan") / "data" / "hub_tiers.toml"
+            data = tomllib.loads(ref.read_text())
+            where = str(ref)
+    except OSError as exc:
+        raise DataFileError(str(path), None, f"cannot read ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise DataFileError(str(path), getattr(exc, "lineno", None), str(exc)) from None
+    thresholds = data.get("downloads", {})
+    bad = [k for k in thresholds if k not in TIERS[:-1]] + [k for k, v in thresholds.items() if not isinstance(v, int) or v < 0]
+    if bad or not thresholds:
+        raise DataFileError(where, None, f"[downloads] needs non-negative integer thresholds for {', '.join(TIERS[:-1])}")
+    return thresholds
+
+
+def tiers_from_hub(hub: dict[str, dict], thresholds: dict[str, int]) -> dict[str, str]:
+    """{model type: tier} from stored downloads: the first tier whose threshold the downloads reach, else the last."""
+    ordered = sorted(((t, thresholds[t]) for t in TIERS if t in thresholds), key=lambda x: -x[1])
+    out = {}
+    for model_type, data in hub.items():
+        if data.get("remote_code"):
+            continue
+        downloads = int(data.get("downloads") or 0)
+        out[model_type] = next((t for t, limit in ordered if downloads >= limit), TIERS[-1])
+    return out
