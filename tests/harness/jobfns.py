@@ -1,0 +1,54 @@
+"""Real job functions that misbehave, for the runner tests (run inside real workers).
+
+``behaving(job)`` picks its behaviour from ``job.model_class``: ``ok`` runs a real
+torch computation and checks it, ``segfault`` reads address 0, ``hang`` sleeps
+forever, ``blowup`` allocates memory until the parent's cap kills it, ``raise``
+breaks the job-function contract by raising, ``slow`` takes a while per check.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from typing import Iterator
+
+from hfscan.harness.records import CheckResult, Job, Status
+
+
+def _real_check(job: Job, check: str) -> CheckResult:
+    import torch
+
+    t0 = time.perf_counter()
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(8, 4)
+    out = layer(torch.randn(2, 8))
+    ok = out.shape == (2, 4) and bool(torch.isfinite(out).all())
+    return CheckResult(
+        model_type=job.model_type, check=check, status=Status.PASSED if ok else Status.FAILED,
+        model_class=job.model_class, task=job.task, family=job.family,
+        duration_s=time.perf_counter() - t0, param_count=sum(p.numel() for p in layer.parameters()),
+    )
+
+
+def behaving(job: Job) -> Iterator[CheckResult]:
+    for check in job.checks:
+        if check != job.checks[0] or job.model_class == "ok":
+            yield _real_check(job, check)
+            continue
+        if job.model_class == "segfault":
+            ctypes.string_at(0)
+        elif job.model_class == "hang":
+            time.sleep(3600)
+        elif job.model_class == "blowup":
+            hoard = []
+            while True:
+                hoard.append(b"\x01" * (64 * 2**20))
+                time.sleep(0.01)
+        elif job.model_class == "raise":
+            raise RuntimeError("contract broken")
+        elif job.model_class == "slow":
+            time.sleep(1.0)
+        yield _real_check(job, check)
+
+
+not_callable = 42
