@@ -9,7 +9,9 @@ import sys
 import click
 
 from hfscan import __version__
-from hfscan.errors import HfscanError
+from hfscan.errors import HfscanError, UsageError
+from hfscan.harness.devices import DEVICES, DTYPES
+from hfscan.harness.records import CHECKS
 
 
 class _Group(click.Group):
@@ -38,12 +40,14 @@ FORMATS = click.Choice(["table", "json", "csv"])
 @click.option("--task", help="Only model types mapped to this task (e.g. causal-lm).")
 @click.option("--search", "pattern", help="Glob or substring over model type names.")
 @click.option("--no-cache", is_flag=True, help="Rescan transformers instead of using the discovery cache.")
-def discover(model_type, fmt, task, pattern, no_cache):
+@click.option("--hub", "with_hub", is_flag=True, help="Add stored Hub metadata (downloads, tiny checkpoint, remote-code architectures).")
+def discover(model_type, fmt, task, pattern, no_cache, with_hub):
     """List every model type of the installed transformers (or one in full)."""
     from hfscan.reports import discover_view
     from hfscan.scanner.discover import discover as run_discover, filter_records
 
     inventory = run_discover(use_cache=not no_cache)
+    hub_info = _stored_hub() if with_hub else {}
     if model_type:
         record = inventory.get(model_type)
         if fmt == "json":
@@ -55,11 +59,76 @@ def discover(model_type, fmt, task, pattern, no_cache):
     if fmt == "json":
         payload = inventory.to_json()
         payload["model_types"] = [r.to_json() for r in records]
+        if with_hub:
+            payload["hub"] = {mt: i.to_json() for mt, i in hub_info.items()}
         click.echo(json.dumps(payload, indent=2))
     elif fmt == "csv":
         discover_view.write_csv(records, sys.stdout)
     else:
-        discover_view.print_table(inventory, records)
+        from hfscan.hubsync import discover_columns, remote_code_lines
+
+        discover_view.print_table(inventory, records, discover_columns(hub_info) if with_hub else None)
+        for line in remote_code_lines(hub_info):
+            click.echo(f"remote-code architecture: {line}")
+
+
+def _stored_hub() -> dict:
+    """Hub metadata stored by `hub sync` (no network)."""
+    from hfscan.cache.store import Store
+    from hfscan.hubsync import stored_hub
+    from hfscan.paths import default_store_path
+
+    with Store(default_store_path()) as store:
+        return stored_hub(store)
+
+
+@cli.group()
+def hub() -> None:
+    """Hub metadata: usage, top and tiny checkpoints (stored; read offline afterwards)."""
+
+
+@hub.command("sync")
+@click.argument("model_types", nargs=-1)
+@click.option("--max-models", type=click.IntRange(1), default=500, show_default=True, help="Models listed per type (counts are lower bounds past it).")
+@click.option("--max-retries", type=click.IntRange(0), default=5, show_default=True, help="Retries of a rate-limited or failed request.")
+@click.option("--backoff", type=click.FloatRange(0), default=1.0, show_default=True, help="First wait before a retry, in seconds (doubles each time).")
+@click.option("--no-remote-code", is_flag=True, help="Skip listing custom-code architectures transformers lacks.")
+def hub_sync(model_types, max_models, max_retries, backoff, no_remote_code):
+    """Fetch Hub metadata for every model type (or those named) into the store."""
+    from hfscan.hubsync import sync_command
+
+    sync_command(model_types, max_models=max_models, max_retries=max_retries, backoff_s=backoff, remote_code=not no_remote_code)
+
+
+@cli.command()
+@click.argument("model_types", nargs=-1)
+@click.option("--priority", type=click.Choice(["high", "medium", "low", "all"]), default="high", show_default=True, help="Tier to run when no model type is named.")
+@click.option("--family", help="Only model types whose classification path holds this family.")
+@click.option("--tasks", type=click.Choice(["default", "all"]), default="default", show_default=True, help="The family's representative head, or every mapped class.")
+@click.option("--checks", default=",".join(CHECKS), show_default=True, help="Comma-separated checks to run.")
+@click.option("--jobs", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="number of cores", help="Worker processes.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True, help="Seconds per job before it is killed.")
+@click.option("--mem-cap", type=click.FloatRange(min=64), default=None, help="MB of memory a worker may use before its job is killed as oom (default: a share of RAM, at most 8192).")
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True)
+@click.option("--fresh", is_flag=True, help="Ignore stored results; run everything again.")
+@click.option("--store", type=click.Path(dir_okay=False), default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
+@click.option("--job-fn", default=None, hidden=True, help="module:function run for each job (testing hook).")
+@click.pass_context
+def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_cap, device, dtype, fresh, store, job_fn):
+    """Smoke-test model types in isolated workers and store every result."""
+    from hfscan.pipeline import RunRequest, run_command
+
+    chosen = tuple(c.strip() for c in checks.split(",") if c.strip())
+    unknown = [c for c in chosen if c not in CHECKS]
+    if unknown or not chosen:
+        raise UsageError(f"unknown check {', '.join(unknown) or '(none given)'}; choose from {', '.join(CHECKS)}")
+    request = RunRequest(
+        model_types=model_types, priority=priority, family=family, tasks=tasks, checks=chosen, jobs=jobs,
+        timeout_s=timeout, device=device, dtype=dtype, fresh=fresh, store=store, mem_cap_mb=mem_cap,
+        **({"job_fn": job_fn} if job_fn else {}),
+    )
+    ctx.exit(run_command(request))
 
 
 def main() -> None:

@@ -121,3 +121,51 @@ def tiers_from_hub(hub: dict[str, dict], thresholds: dict[str, int]) -> dict[str
         downloads = int(data.get("downloads") or 0)
         out[model_type] = next((t for t, limit in ordered if downloads >= limit), TIERS[-1])
     return out
+
+
+def sync_command(model_types: tuple[str, ...], max_models: int, max_retries: int, backoff_s: float, remote_code: bool) -> SyncReport:
+    """``hfscan hub sync``: sync with a progress bar, print what happened; errors after storing what was fetched."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from hfscan.paths import default_store_path
+    from hfscan.scanner.discover import discover
+    from hfscan.scanner.hub import HubLimits
+
+    inventory = discover()
+    todo = [inventory.get(mt).model_type for mt in model_types] if model_types else list(inventory.model_types)
+    client = HubClient(max_retries=max_retries, backoff_s=backoff_s, limits=HubLimits(max_models=max_models))
+    console = Console(stderr=True)
+    with Store(default_store_path()) as store, Progress(console=console, transient=True) as bar:
+        task = bar.add_task("hub sync", total=len(todo))
+        report = sync(store, todo, client, inventory.model_types, remote_code, progress=lambda mt: bar.advance(task))
+    out = Console(soft_wrap=True)
+    out.print(f"hub sync: {len(report.fetched)} of {len(todo)} model types stored from {client.api.endpoint}")
+    if remote_code and report.stopped is None:
+        out.print(f"remote-code architectures transformers lacks: {', '.join(report.remote_code) or 'none'}")
+    for model_type, error in report.failed:
+        out.print(f"failed: {model_type}: {error}")
+    if report.stopped:
+        raise HubUnreachableError(f"sync stopped, {len(report.not_reached)} model types not reached (what was fetched is kept): {report.stopped}")
+    if report.failed:
+        raise HubError(f"{len(report.failed)} Hub requests failed after retries (what was fetched is kept)")
+    return report
+
+
+def discover_columns(hub: dict[str, HubTypeInfo]) -> dict[str, dict[str, str]]:
+    """Extra ``discover`` table columns from stored Hub metadata: downloads and the tiny checkpoint."""
+    known = {mt: i for mt, i in hub.items() if not i.remote_code}
+    return {
+        "downloads": {mt: f"{i.downloads:,}{'+' if i.count_capped else ''}" for mt, i in known.items()},
+        "tiny checkpoint": {mt: i.tiny_checkpoint.pinned[:60] if i.tiny_checkpoint else "-" for mt, i in known.items()},
+    }
+
+
+def remote_code_lines(hub: dict[str, HubTypeInfo]) -> list[str]:
+    """One line per remote-code architecture (custom code on the Hub, absent from transformers), most downloaded first."""
+    archs = sorted((i for i in hub.values() if i.remote_code), key=lambda i: -i.downloads)
+    return [
+        f"{i.model_type}  {i.downloads:,} downloads, {i.model_count} models (e.g. {i.top[0].repo_id if i.top else '-'}); "
+        "custom code, never run without --trust-remote-code"
+        for i in archs
+    ]

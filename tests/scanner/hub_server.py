@@ -9,10 +9,11 @@ Routes (shapes read from huggingface_hub 2.4's ``hf_api.py`` and ``file_download
 * ``GET /api/models/<org>/<name>/tree/<rev>``: the file list ``snapshot_download`` reads.
 * ``HEAD``/``GET /<org>/<name>/resolve/<rev>/<file>``: file content with ``X-Repo-Commit``,
   ``ETag`` and ``Content-Length``.
+* ``GET /api/agent-harnesses``: the (empty) registry huggingface_hub fetches once a day.
 
 Repos are real folders written by ``save_pretrained``; each gets a commit sha from its
 content.  ``fail(pattern, status, times)`` answers matching requests with an error status,
-``drop_after(n)`` closes every connection after ``n`` more API requests without answering.
+``drop_after(n)`` closes every connection after ``n`` more ``/api/models`` requests without answering.
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
         hub = self.hub
         with hub.lock:
             hub.requests.append((self.command, self.path, dict(self.headers)))
-            if hub._drop_after is not None and self.path.startswith("/api/"):
+            if hub._drop_after is not None and self.path.startswith("/api/models"):
                 if hub._drop_after <= 0:
                     self.close_connection = True
                     return True
@@ -206,6 +207,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = url.path
         if path == "/api/models":
             return self._list(q)
+        if path == "/api/agent-harnesses":  # huggingface_hub's best-effort agent registry
+            return self._json({"standardEnvVars": [], "harnesses": {}})
         m = re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/revision/([^/]+))?", path)
         if m:
             repo = self.hub.repos.get(m.group(1))

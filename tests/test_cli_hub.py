@@ -1,0 +1,70 @@
+"""End-to-end: the real `hfscan hub sync` against a real HTTP server, then every command offline."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.scanner.hub_server import FakeHub, populate, start
+
+pytestmark = pytest.mark.slow
+
+TOKEN = "hf_secretTOKENvalue123"
+
+
+@pytest.fixture
+def home(tmp_path, _hfscan_home, inventory):
+    """A fresh HFSCAN_HOME (own store) sharing the session's discovery cache."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "cache").symlink_to(_hfscan_home / "cache")
+    return home
+
+
+@pytest.fixture
+def hub(tmp_path):
+    hub = FakeHub()
+    populate(hub, tmp_path / "repos")
+    start(hub)
+    yield hub
+    hub.stop()
+
+
+def hfscan(home, *args, online_at=None):
+    env = {**os.environ, "HFSCAN_HOME": str(home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_TOKEN": TOKEN, "COLUMNS": "300", "HF_HOME": str(home / "hf")}
+    if online_at:
+        env.update(HF_ENDPOINT=online_at, HF_HUB_OFFLINE="0", TRANSFORMERS_OFFLINE="0")
+    return subprocess.run([sys.executable, "-m", "hfscan.cli", *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_sync_then_offline(home, hub):
+    hub.fail(r"filter=llama", 429)
+    hub.fail(r"filter=bert", 500)
+    out = hfscan(home, "hub", "sync", "llama", "bert", "gpt2", "--backoff", "0.01", online_at=hub.url)
+    assert out.returncode == 0, out.stderr
+    assert "3 of 3 model types stored" in out.stdout and "fancy_remote" in out.stdout
+    # HF_TOKEN was sent to the server, and is printed and stored nowhere
+    assert any({k.lower(): v for k, v in h.items()}.get("authorization") == f"Bearer {TOKEN}" for _, _, h in hub.requests)
+    assert TOKEN not in out.stdout + out.stderr
+    hub.stop()
+    db = b"".join(p.read_bytes() for p in home.glob("hfscan.sqlite*"))
+    assert TOKEN.encode() not in db
+
+    table = hfscan(home, "discover", "--hub", "--search", "llama")
+    assert table.returncode == 0, table.stderr
+    assert "5,020,130" in table.stdout and "tiny-random-LlamaForCausalLM" in table.stdout
+    assert "remote-code architecture: fancy_remote" in table.stdout
+    data = json.loads(hfscan(home, "discover", "--hub", "--format", "json").stdout)
+    assert data["hub"]["llama"]["tiny"][0]["sha"] == hub.repos["hf-internal-testing/tiny-random-LlamaForCausalLM"].sha
+    assert data["hub"]["fancy_remote"]["remote_code"] is True
+
+
+def test_sync_offline_and_lost_connection_are_one_line_errors(home, hub):
+    out = hfscan(home, "hub", "sync", "bert")
+    assert out.returncode != 0 and out.stderr.strip().count("\n") == 0 and "HF_HUB_OFFLINE" in out.stderr
+    hub.drop_after(3)
+    out = hfscan(home, "hub", "sync", "bert", "llama", "gpt2", "--backoff", "0.01", "--max-retries", "1", online_at=hub.url)
+    assert out.returncode != 0 and "sync stopped" in out.stderr and "Traceback" not in out.stderr
+    assert "1 of 3 model types stored" in out.stdout
