@@ -1,0 +1,354 @@
+"""Synthetic inputs for one model, built from its ``forward()`` signature and its config.
+
+Each builder is keyed by a ``forward()`` argument name (like optimum's dummy
+input generators) and sized from normalised config attributes.  Placeholder
+tokens (image, audio, video) are counted from the model itself: the features
+its ``get_<modality>_features`` method returns for the synthetic pixels or audio
+are exactly what the placeholder tokens must hold.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+BATCH = 2
+SEQ = 8
+AUDIO_SAMPLES = 8000
+AUDIO_FRAMES = 64
+TIME_STEPS = 16
+
+#: forward() argument -> modality it feeds.
+MODALITY_OF = {
+    "input_ids": "text",
+    "pixel_values": "image",
+    "input_values": "audio",
+    "input_features": "audio",
+    "audio_values": "audio",
+    "input_audio_features": "audio",
+    "pixel_values_videos": "video",
+    "past_values": "time-series",
+}
+
+
+@dataclass
+class Context:
+    """What builders may read: the model, its config (normalised views) and the task."""
+
+    model: Any
+    config: Any
+    task: str
+    torch: Any
+    built: dict = field(default_factory=dict)
+
+    def find(self, *names: str, default: Any = None, where: str = "any") -> Any:
+        """The first attribute of ``names`` set on the config or (breadth first) a sub-config."""
+        for cfg in self._configs(where):
+            for name in names:
+                value = getattr(cfg, name, None)
+                if value is not None and not callable(value):
+                    return value
+        return default
+
+    def _configs(self, where: str):
+        from transformers import PretrainedConfig
+
+        prefer = {"text": ("text_config", "decoder", "language_config", "llm_config"),
+                  "vision": ("vision_config", "encoder", "backbone_config", "image_config", "visual"),
+                  "audio": ("audio_config", "encoder", "speech_config")}.get(where, ())
+        queue = [getattr(self.config, p) for p in prefer if isinstance(getattr(self.config, p, None), PretrainedConfig)]
+        queue.append(self.config)
+        seen = []
+        while queue:
+            cfg = queue.pop(0)
+            if any(cfg is s for s in seen):
+                continue
+            seen.append(cfg)
+            yield cfg
+            queue.extend(v for v in vars(cfg).values() if isinstance(v, PretrainedConfig))
+
+    @property
+    def vocab(self) -> int:
+        emb = _input_embeddings(self.model)
+        if emb is not None and hasattr(emb, "num_embeddings"):
+            return int(emb.num_embeddings)
+        return int(self.find("vocab_size", default=64, where="text"))
+
+    def special_ids(self) -> set[int]:
+        out: set[int] = set()
+        for cfg in self._configs("any"):
+            for attr, value in vars(cfg).items():
+                if attr.endswith(("_token_id", "_token_index", "_token_ids")):
+                    values = value if isinstance(value, (list, tuple)) else [value]
+                    out.update(v for v in values if isinstance(v, int) and not isinstance(v, bool))
+        return out
+
+    def tokens(self, *shape: int):
+        """Random token ids inside the vocabulary that are never a special token."""
+        torch = self.torch
+        vocab = self.vocab
+        allowed = [i for i in range(min(vocab, 4096)) if i not in self.special_ids()] or [0]
+        idx = torch.randint(0, len(allowed), shape)
+        return torch.tensor(allowed)[idx]
+
+
+def _input_embeddings(model: Any) -> Any:
+    try:
+        return model.get_input_embeddings()
+    except (NotImplementedError, AttributeError, TypeError):
+        return None
+
+
+def _size2(value: Any, default: int) -> tuple[int, int]:
+    if isinstance(value, (list, tuple)) and value:
+        return (int(value[-2]), int(value[-1])) if len(value) >= 2 else (int(value[0]), int(value[0]))
+    if isinstance(value, dict):
+        h = value.get("height") or value.get("shortest_edge") or default
+        return int(h), int(value.get("width") or h)
+    return (int(value), int(value)) if isinstance(value, int) else (default, default)
+
+
+Builder = Callable[[Context], Any]
+BUILDERS: dict[str, Builder] = {}
+
+
+def builder(*names: str) -> Callable[[Builder], Builder]:
+    """Register a builder for the forward() arguments ``names``."""
+
+    def register(fn: Builder) -> Builder:
+        for name in names:
+            BUILDERS[name] = fn
+        return fn
+
+    return register
+
+
+def image_hw(ctx: Context) -> tuple[int, int]:
+    return _size2(ctx.find("image_size", "input_size", "img_size", default=64, where="vision"), 64)
+
+
+@builder("pixel_values")
+def _pixel_values(ctx: Context):
+    channels = ctx.find("num_channels", "in_channels", "input_channels", default=3, where="vision")
+    h, w = image_hw(ctx)
+    return ctx.torch.rand(BATCH, int(channels), h, w)
+
+
+@builder("pixel_mask")
+def _pixel_mask(ctx: Context):
+    h, w = image_hw(ctx)
+    return ctx.torch.ones(BATCH, h, w, dtype=ctx.torch.long)
+
+
+@builder("pixel_values_videos")
+def _videos(ctx: Context):
+    channels = ctx.find("num_channels", default=3, where="vision")
+    frames = ctx.find("num_frames", default=2, where="vision")
+    h, w = image_hw(ctx)
+    return ctx.torch.rand(BATCH, int(frames), int(channels), h, w)
+
+
+@builder("input_values", "audio_values")
+def _input_values(ctx: Context):
+    return ctx.torch.randn(BATCH, AUDIO_SAMPLES) * 0.1
+
+
+@builder("input_features", "input_audio_features")
+def _input_features(ctx: Context):
+    mels = ctx.find("num_mel_bins", "feature_size", "n_mels", "input_feat_per_channel", default=80, where="audio")
+    channels = ctx.find("input_channels", default=1, where="audio")
+    source = ctx.find("max_source_positions", where="audio")
+    if source and ctx.find("num_mel_bins", where="audio"):
+        return ctx.torch.randn(BATCH, int(mels), 2 * int(source))  # conv front end halves time: (B, mel, T)
+    return ctx.torch.randn(BATCH, AUDIO_FRAMES, int(mels) * int(channels))
+
+
+@builder("attention_mask", "decoder_attention_mask")
+def _mask(ctx: Context):
+    ids = ctx.built.get("input_ids")
+    if ids is None:
+        return None
+    return ctx.torch.ones_like(ids)
+
+
+@builder("token_type_ids")
+def _token_types(ctx: Context):
+    ids = ctx.built.get("input_ids")
+    return None if ids is None else ctx.torch.zeros_like(ids)
+
+
+@builder("decoder_input_ids")
+def _decoder_ids(ctx: Context):
+    if not ctx.find("is_encoder_decoder", default=False):
+        return None
+    return ctx.tokens(BATCH, SEQ)
+
+
+@builder("bbox")
+def _bbox(ctx: Context):
+    ids = ctx.built.get("input_ids")
+    seq = ids.shape[1] if ids is not None else SEQ
+    xy = ctx.torch.randint(0, 500, (BATCH, seq, 2))
+    return ctx.torch.cat([xy, xy + ctx.torch.randint(1, 500, (BATCH, seq, 2))], dim=-1).clamp(max=1000)
+
+
+@builder("past_values", "past_time_features", "past_observed_mask", "future_time_features", "future_values")
+def _time_series(ctx: Context):
+    return None  # filled together by build_time_series when the model takes them
+
+
+def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | None:
+    """How many placeholder tokens the model's own feature extractor makes of the synthetic input."""
+    torch = ctx.torch
+    value = ctx.built.get(features_arg)
+    fn = getattr(ctx.model, f"get_{modality}_features", None)
+    if value is None or fn is None:
+        return None
+    extra = {k: v for k, v in ctx.built.items() if k != features_arg and k not in ("input_ids", "attention_mask")}
+    params = inspect.signature(fn).parameters
+    kwargs = {k: v for k, v in extra.items() if k in params}
+    with torch.no_grad():
+        out = fn(**{features_arg: value}, **kwargs)
+    feats = getattr(out, "pooler_output", None)
+    if feats is None:
+        feats = out[0] if isinstance(out, tuple) else out
+    if isinstance(feats, (list, tuple)):
+        numel = sum(int(f.numel()) for f in feats)
+    else:
+        numel = int(feats.numel())
+    emb = _input_embeddings(ctx.model)
+    dim = getattr(emb, "embedding_dim", None) or ctx.find("hidden_size", where="text")
+    return numel // int(dim)
+
+
+#: (placeholder token attributes, modality for get_<modality>_features, feature argument)
+PLACEHOLDERS = (
+    (("image_token_id", "image_token_index"), "image", "pixel_values"),
+    (("video_token_id", "video_token_index"), "video", "pixel_values_videos"),
+    (("audio_token_id", "audio_token_index"), "audio", "input_features"),
+)
+
+
+def _input_ids(ctx: Context, params: dict) -> Any:
+    """Text tokens, with each fed modality's placeholder tokens in front, counted from the model."""
+    torch = ctx.torch
+    prefix = []
+    for attrs, modality, arg in PLACEHOLDERS:
+        token = ctx.find(*attrs)
+        if not isinstance(token, int) or arg not in ctx.built:
+            continue
+        count = _placeholder_count(ctx, modality, arg)
+        if count is None:
+            count = ctx.find(f"{modality}_seq_length", "num_image_tokens", "mm_tokens_per_image", default=None)
+        if count:
+            prefix.append(torch.full((BATCH, int(count) // BATCH), token, dtype=torch.long))
+    ids = ctx.tokens(BATCH, SEQ)
+    return torch.cat(prefix + [ids], dim=1) if prefix else ids
+
+
+def _labels(ctx: Context, tasks: dict) -> Any:
+    torch = ctx.torch
+    task = ctx.task
+    ids = ctx.built.get("decoder_input_ids", ctx.built.get("input_ids"))
+    if task in tasks["token_label_tasks"] and ids is not None:
+        if task == "token-classification":
+            return torch.randint(0, int(ctx.find("num_labels", default=2)), ids.shape)
+        return ids.clone()
+    if task == "seq2seq-lm" and ids is not None:
+        return ids.clone()
+    if task in tasks["class_label_tasks"]:
+        return torch.randint(0, int(ctx.find("num_labels", default=2)), (BATCH,))
+    if task == "question-answering" and ids is not None:
+        return None
+    return None
+
+
+@dataclass
+class InputReport:
+    """Which modalities were fed and which required arguments had no builder."""
+
+    fed: list[str] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)
+    unknown_required: list[str] = field(default_factory=list)
+
+
+def forward_params(model: Any) -> dict[str, inspect.Parameter]:
+    return dict(inspect.signature(model.forward).parameters)
+
+
+def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: dict | None = None,
+                 with_labels: bool = True) -> tuple[dict, InputReport]:
+    """Inputs for ``model.forward`` and the :class:`InputReport` of what they cover.
+
+    ``values`` are override values (plain numbers/lists become tensors) that
+    replace a builder's result.
+    """
+    import torch
+
+    torch.manual_seed(0)
+    params = forward_params(model)
+    ctx = Context(model=model, config=config, task=task, torch=torch)
+    report = InputReport()
+    # modality inputs first (placeholder counts need them), then text, then the rest
+    order = [p for p in params if MODALITY_OF.get(p) not in (None, "text")]
+    order += [p for p in params if p == "input_ids"]
+    order += [p for p in params if p not in order]
+    time_series = _time_series_inputs(ctx, params)
+    for name in order:
+        param = params[name]
+        if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+            continue
+        if values and name in values:
+            ctx.built[name] = _as_tensor(torch, values[name])
+        elif name in time_series:
+            ctx.built[name] = time_series[name]
+        elif name == "input_ids":
+            ctx.built[name] = _input_ids(ctx, params)
+        elif name == "labels":
+            if with_labels:
+                labels = _labels(ctx, task_tables)
+                if labels is not None:
+                    ctx.built[name] = labels
+        elif name in BUILDERS:
+            value = BUILDERS[name](ctx)
+            if value is not None:
+                ctx.built[name] = value
+        elif param.default is inspect.Parameter.empty:
+            report.unknown_required.append(name)
+    for name in params:
+        modality = MODALITY_OF.get(name)
+        if modality and modality not in report.accepted:
+            report.accepted.append(modality)
+        if modality and name in ctx.built and modality not in report.fed:
+            report.fed.append(modality)
+    ordered = {k: ctx.built[k] for k in params if k in ctx.built}
+    return ordered, report
+
+
+def _as_tensor(torch: Any, value: Any) -> Any:
+    if isinstance(value, (list, int, float)) and not isinstance(value, bool):
+        return torch.tensor(value)
+    return value
+
+
+def _time_series_inputs(ctx: Context, params: dict) -> dict:
+    """past/future values, time features and masks sized from the config's lags and lengths."""
+    if "past_values" not in params:
+        return {}
+    torch = ctx.torch
+    context = int(ctx.find("context_length", "context_size", default=TIME_STEPS))
+    lags = ctx.find("lags_sequence", default=[0]) or [0]
+    past = context + max(lags)
+    prediction = int(ctx.find("prediction_length", default=4) or 4)
+    channels = int(ctx.find("input_size", "num_input_channels", default=1) or 1)
+    time_feats = int(ctx.find("num_time_features", default=0) or 0)
+    shape = (BATCH, past) if channels == 1 and "input_size" in vars(ctx.config) else (BATCH, past, channels)
+    out = {"past_values": torch.randn(*shape)}
+    if "past_observed_mask" in params:
+        out["past_observed_mask"] = torch.ones(*shape)
+    if "past_time_features" in params and time_feats:
+        out["past_time_features"] = torch.randn(BATCH, past, time_feats)
+    if "future_time_features" in params and time_feats:
+        out["future_time_features"] = torch.randn(BATCH, prediction, time_feats)
+    return out

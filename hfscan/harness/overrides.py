@@ -1,0 +1,151 @@
+"""Overrides as validated data: one TOML table per model type, each with a mandatory reason.
+
+hfscan ships ``hfscan/data/overrides.toml``; a user file (``--overrides FILE``)
+is merged over it, key by key.  Every file is validated on load: an unknown key,
+an unknown model type or a value of the wrong type raises
+:class:`hfscan.errors.DataFileError` as ``file:line: what is wrong``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+from hfscan.errors import DataFileError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+#: Keys an override entry may set, with the type each must have.
+SCHEMA: dict[str, type | tuple[type, ...]] = {
+    "reason": str,  # mandatory: why this model type needs the entry
+    "config": dict,  # config values set on the tiny config (nested tables reach sub-configs)
+    "inputs": dict,  # input values: {forward() argument: value}
+    "model_class": str,  # the class to test instead of the representative one
+    "xfail": str,  # an expected failure, with its upstream cause
+}
+
+PACKAGE_FILE = "overrides.toml"
+
+
+def load_toml(name: str) -> dict:
+    """A data file shipped in ``hfscan/data``."""
+    text = resources.files("hfscan").joinpath("data", name).read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+@dataclass(frozen=True)
+class Override:
+    """One validated override entry."""
+
+    model_type: str
+    reason: str
+    config: dict = field(default_factory=dict)
+    inputs: dict = field(default_factory=dict)
+    model_class: str | None = None
+    xfail: str | None = None
+
+    def to_json(self) -> str:
+        body = {k: v for k, v in self.__dict__.items() if v not in (None, {})}
+        return json.dumps(body, sort_keys=True)
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_json(cls, text: str) -> "Override":
+        return cls(**json.loads(text))
+
+
+def _line_of(lines: list[str], table: str, key: str | None = None) -> int | None:
+    """The 1-based line of ``[table]`` (or of ``key =`` inside it)."""
+    header = re.compile(r"^\s*\[\s*\"?" + re.escape(table) + r"\"?\s*\]")
+    start = next((i for i, ln in enumerate(lines) if header.match(ln)), None)
+    if start is None or key is None:
+        return None if start is None else start + 1
+    key_re = re.compile(r"^\s*\"?" + re.escape(key) + r"\"?\s*=")
+    for i in range(start + 1, len(lines)):
+        if lines[i].lstrip().startswith("["):
+            break
+        if key_re.match(lines[i]):
+            return i + 1
+    return start + 1
+
+
+def parse(text: str, source: str, known_types: Iterable[str] | None = None) -> dict[str, Override]:
+    """Validate the text of an overrides file; ``{model type: Override}``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise DataFileError(source, int(m.group(1)) if m else None, f"not valid TOML: {exc}") from None
+    lines = text.splitlines()
+    known = set(known_types) if known_types is not None else None
+    out: dict[str, Override] = {}
+    for model_type, entry in data.items():
+        if not isinstance(entry, dict):
+            raise DataFileError(source, _line_of(lines, model_type) or _key_line(lines, model_type),
+                                f"{model_type!r} must be a table [{model_type}]")
+        line = _line_of(lines, model_type)
+        if known is not None and model_type not in known:
+            import difflib
+
+            close = difflib.get_close_matches(model_type, sorted(known), n=3)
+            hint = f" (closest: {', '.join(close)})" if close else ""
+            raise DataFileError(source, line, f"unknown model type {model_type!r}{hint}")
+        for key, value in entry.items():
+            if key not in SCHEMA:
+                raise DataFileError(source, _line_of(lines, model_type, key),
+                                    f"unknown key {key!r} in [{model_type}] (allowed: {', '.join(SCHEMA)})")
+            want = SCHEMA[key]
+            if not isinstance(value, want):
+                name = want.__name__ if isinstance(want, type) else "/".join(t.__name__ for t in want)
+                got = "table" if isinstance(value, dict) else type(value).__name__
+                raise DataFileError(source, _line_of(lines, model_type, key),
+                                    f"[{model_type}] {key} must be a {'table' if want is dict else name}, not {got}")
+        if not str(entry.get("reason", "")).strip():
+            raise DataFileError(source, line, f"[{model_type}] needs a non-empty 'reason'")
+        out[model_type] = Override(model_type=model_type, **entry)
+    return out
+
+
+def _key_line(lines: list[str], key: str) -> int | None:
+    key_re = re.compile(r"^\s*\"?" + re.escape(key) + r"\"?\s*=")
+    return next((i + 1 for i, ln in enumerate(lines) if key_re.match(ln)), None)
+
+
+def load_file(path: str | Path, known_types: Iterable[str] | None = None) -> dict[str, Override]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataFileError(str(p), None, f"cannot read: {exc.strerror or exc}") from None
+    return parse(text, str(p), known_types)
+
+
+def load_overrides(user_file: str | Path | None = None, known_types: Iterable[str] | None = None) -> dict[str, Override]:
+    """Our overrides merged with the user's (user keys win, entry by entry)."""
+    text = resources.files("hfscan").joinpath("data", PACKAGE_FILE).read_text(encoding="utf-8")
+    known = list(known_types) if known_types is not None else None
+    merged = parse(text, f"hfscan/data/{PACKAGE_FILE}", known)
+    if user_file is not None:
+        for model_type, entry in load_file(user_file, known).items():
+            base = merged.get(model_type)
+            if base is None:
+                merged[model_type] = entry
+                continue
+            fields = {k: v for k, v in base.__dict__.items()}
+            fields.update({k: v for k, v in entry.__dict__.items() if v not in (None, {})})
+            fields["config"] = {**base.config, **entry.config}
+            fields["inputs"] = {**base.inputs, **entry.inputs}
+            merged[model_type] = Override(**fields)
+    return merged

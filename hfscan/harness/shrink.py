@@ -1,0 +1,328 @@
+"""Tiny configs: shrink every size-like value of a config tree by data-driven rules.
+
+The rules (``hfscan/data/shrink_rules.toml``) are keyed by attribute name and
+applied at every level of the config tree.  Only sizes change: values that
+define a variant (grouped-query ratio, MoE shape, sliding window, activation,
+hybrid layer pattern) are kept.  The config is rebuilt through its constructor
+so that derived fields are recomputed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from hfscan.harness.overrides import load_toml
+
+_TOKEN_SUFFIXES = ("_token_id", "_token_index", "_token_ids")
+
+
+@dataclass(frozen=True)
+class Level:
+    """One shrink level: ``width`` multiplies width caps; 0 leaves widths alone."""
+
+    name: str
+    width: int
+
+
+@dataclass
+class ShrinkReport:
+    """What :func:`tiny_config` changed (``shrunk``) and which variant values it kept."""
+
+    level: str = "tiny"
+    shrunk: list[tuple[str, Any, Any]] = field(default_factory=list)  # (path, old, new)
+    kept: list[tuple[str, Any]] = field(default_factory=list)  # (path, value)
+    overridden: list[tuple[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {
+            "level": self.level,
+            "shrunk": {p: [_jsonable(o), _jsonable(n)] for p, o, n in self.shrunk},
+            "kept": {p: _jsonable(v) for p, v in self.kept},
+            "overridden": {p: _jsonable(v) for p, v in self.overridden},
+        }
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (int, float, str, bool)) or v is None:
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v][:16]
+    return str(v)[:80]
+
+
+@lru_cache(maxsize=1)
+def rules() -> dict:
+    """The parsed shrink rules data file."""
+    return load_toml("shrink_rules.toml")
+
+
+def levels() -> tuple[Level, ...]:
+    return tuple(Level(lv["name"], int(lv["width"])) for lv in rules()["level"])
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_config(v: Any) -> bool:
+    from transformers import PretrainedConfig
+
+    return isinstance(v, PretrainedConfig)
+
+
+def _int_list(v: Any) -> bool:
+    return isinstance(v, (list, tuple)) and bool(v) and all(_is_int(x) for x in v)
+
+
+class _Shrinker:
+    """Applies the rules to one config tree, recording every change."""
+
+    def __init__(self, level: Level, report: ShrinkReport):
+        self.level, self.report = level, report
+        self.rules = rules()["rule"]
+        self.keep = set(rules().get("keep", {}).get("attrs", ()))
+        self.vocab: int | None = None  # the smallest shrunk vocabulary of the tree
+
+    def set(self, cfg: Any, path: str, attr: str, new: Any) -> None:
+        old = getattr(cfg, attr)
+        if old != new:
+            setattr(cfg, attr, new)
+            self.report.shrunk.append((f"{path}{attr}", old, new))
+
+    def shrink(self, cfg: Any, path: str = "") -> None:
+        attrs = dict(vars(cfg))
+        for attr, value in attrs.items():
+            if _is_config(value):
+                self.shrink(value, f"{path}{attr}.")
+        old_depth = self._layers(cfg, path, attrs)
+        self._heads(cfg, path, attrs)
+        self._sizes(cfg, path, attrs)
+        self._vocab(cfg, path, attrs)
+        if old_depth:
+            self._per_layer(cfg, path, attrs, *old_depth)
+        for attr in self.keep & attrs.keys():
+            if attrs[attr] is not None:
+                self.report.kept.append((f"{path}{attr}", attrs[attr]))
+
+    def _rules(self, kind: str):
+        return [r for r in self.rules if r["kind"] == kind]
+
+    def _layers(self, cfg: Any, path: str, attrs: dict) -> tuple[int, int] | None:
+        """Cap depth counts; returns (old, new) of the largest depth for per-layer lists."""
+        depth = None
+        for rule in self._rules("layers"):
+            for attr in rule["attrs"]:
+                old = attrs.get(attr)
+                if not _is_int(old) or old <= 0:
+                    continue
+                kinds = self._layer_kinds(attrs, old)
+                new = min(old, max(rule["max"], kinds))
+                self.set(cfg, path, attr, new)
+                if depth is None or old > depth[0]:
+                    depth = (old, new)
+        return depth
+
+    @staticmethod
+    def _layer_kinds(attrs: dict, depth: int) -> int:
+        """How many distinct layer kinds the per-layer patterns of this depth hold."""
+        kinds = 1
+        for value in attrs.values():
+            if isinstance(value, (list, tuple, str)) and len(value) == depth and depth > 1:
+                try:
+                    kinds = max(kinds, len(set(value)))
+                except TypeError:  # unhashable items
+                    continue
+        return min(kinds, 4)
+
+    def _per_layer(self, cfg: Any, path: str, attrs: dict, old: int, new: int) -> None:
+        """Cut per-layer lists to the new depth (keeping every kind) and rescale layer indices."""
+        index_attrs = {a for r in self._rules("layer_indices") for a in r["attrs"]}
+        for attr, value in attrs.items():
+            if attr in index_attrs and _int_list(value) and all(0 <= x < old for x in value):
+                scaled = sorted({min(new - 1, x * new // old) for x in value})
+                self.set(cfg, path, attr, type(value)(scaled))
+            elif isinstance(value, (list, tuple, str)) and len(value) == old and old > new and old > 1:
+                self.set(cfg, path, attr, _cut_pattern(value, new))
+
+    def _heads(self, cfg: Any, path: str, attrs: dict) -> None:
+        for rule in self._rules("heads"):
+            for attr in rule["attrs"]:
+                old = attrs.get(attr)
+                if _is_int(old) and old > 0:
+                    self.set(cfg, path, attr, min(old, rule["max"]))
+        for rule in self._rules("kv_heads"):
+            for q_attr, kv_attr in rule["pairs"]:
+                q_old, kv_old, q_new = attrs.get(q_attr), attrs.get(kv_attr), getattr(cfg, q_attr, None)
+                if not (_is_int(q_old) and _is_int(kv_old) and kv_old > 0 and _is_int(q_new)):
+                    continue
+                new = max(1, q_new * kv_old // q_old)
+                while q_new % new and new % q_new:
+                    new -= 1
+                self.set(cfg, path, kv_attr, new)
+        for rule in self._rules("stage_heads"):
+            for attr in rule["attrs"]:
+                old = attrs.get(attr)
+                if _int_list(old) and len(old) > 1 and max(old) > rule["max"]:
+                    top = max(old)
+                    self.set(cfg, path, attr, type(old)(max(1, x * rule["max"] // top) for x in old))
+
+    def _sizes(self, cfg: Any, path: str, attrs: dict) -> None:
+        width = self.level.width
+        for rule in self.rules:
+            kind = rule["kind"]
+            for attr in rule.get("attrs", ()):
+                old = getattr(cfg, attr, None) if attr in attrs else None
+                if kind == "cap" and _is_int(old) and old > 0:
+                    cap = rule["max"] * width if rule["max"] >= 32 else rule["max"]
+                    if width or rule["max"] < 32:
+                        self.set(cfg, path, attr, min(old, cap))
+                elif kind == "round_up" and _is_int(old) and old > 0:
+                    self.set(cfg, path, attr, math.ceil(old / rule["multiple"]) * rule["multiple"])
+                elif kind == "stage_depths" and _int_list(old):
+                    self.set(cfg, path, attr, type(old)(min(x, rule["max"]) if x > 0 else x for x in old))
+                elif kind == "stage_widths" and _int_list(old) and width:
+                    self.set(cfg, path, attr, type(old)(min(x, rule["max"] * width) for x in old))
+            if kind == "set":
+                for attr, value in rule["values"].items():
+                    if attr in attrs:
+                        self.set(cfg, path, attr, value)
+        self._heads_divide(cfg, path)
+
+    def _heads_divide(self, cfg: Any, path: str) -> None:
+        """Keep hidden width a multiple of the head count when no explicit head_dim is set."""
+        hidden, heads = getattr(cfg, "hidden_size", None), getattr(cfg, "num_attention_heads", None)
+        if _is_int(hidden) and _is_int(heads) and heads > 0 and hidden % heads and "hidden_size" in vars(cfg):
+            self.set(cfg, path, "hidden_size", math.ceil(hidden / heads) * heads)
+
+    def _vocab(self, cfg: Any, path: str, attrs: dict) -> None:
+        """Cap the vocabulary; the smallest new vocabulary bounds every special-token id."""
+        for rule in self._rules("vocab"):
+            for attr in rule["attrs"]:
+                old = attrs.get(attr)
+                if _is_int(old) and old > rule["max"]:
+                    self.set(cfg, path, attr, rule["max"])
+                    self.vocab = min(self.vocab or old, rule["max"])
+
+    def remap_tokens(self, root: Any) -> None:
+        """Move special-token ids beyond the new vocabulary inside it, across the whole tree.
+
+        Ids are moved to free slots from the top of the vocabulary down, in
+        order, so distinct ids stay distinct and an id shared by two
+        sub-configs maps to the same new id.
+        """
+        if not self.vocab:
+            return
+        nodes = list(_walk(root))
+        ids = sorted({i for _, node in nodes for v in _token_values(node).values()
+                      for i in (v if _int_list(v) else [v]) if _is_int(i)})
+        low = {i for i in ids if i < self.vocab}
+        free = [i for i in range(self.vocab - 1, -1, -1) if i not in low]
+        remap = dict(zip([i for i in ids if i >= self.vocab], free))
+        for path, node in nodes:
+            for attr, value in _token_values(node).items():
+                if _is_int(value) and value in remap:
+                    self.set(node, path, attr, remap[value])
+                elif _int_list(value) and any(i in remap for i in value):
+                    self.set(node, path, attr, type(value)(remap.get(i, i) for i in value))
+
+
+def _walk(cfg: Any, path: str = ""):
+    """(path, config) for a config and every sub-config below it."""
+    yield path, cfg
+    for attr, value in vars(cfg).items():
+        if _is_config(value):
+            yield from _walk(value, f"{path}{attr}.")
+
+
+def _token_values(cfg: Any) -> dict:
+    return {a: v for a, v in vars(cfg).items() if a.endswith(_TOKEN_SUFFIXES) and v is not None}
+
+
+def _cut_pattern(value: Any, new: int) -> Any:
+    """The first ``new`` items of a per-layer pattern, each kind kept (while ``new`` allows)."""
+    items = list(value)
+    firsts: dict[Any, int] = {}
+    for i, x in enumerate(items):
+        firsts.setdefault(x if _hashable(x) else i, i)
+    keep = set(sorted(firsts.values())[:new])
+    i = 0
+    while len(keep) < new:
+        keep.add(i)
+        i += 1
+    cut = [items[i] for i in sorted(keep)]
+    return "".join(cut) if isinstance(value, str) else type(value)(cut)
+
+
+def _hashable(x: Any) -> bool:
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
+
+
+def _instantiate(config_or_class: Any) -> Any:
+    if isinstance(config_or_class, type):
+        return config_or_class()
+    return copy.deepcopy(config_or_class)
+
+
+def _rebuild(cfg: Any) -> Any:
+    """Rebuild a config tree bottom-up through its constructors, so derived fields are recomputed.
+
+    Only the declared fields (and token ids) are passed: derived attributes
+    (e.g. a width computed from per-stage widths) come back from the
+    constructor.  A constructor that rejects its own values keeps the edited copy.
+    """
+    import dataclasses
+
+    if not dataclasses.is_dataclass(cfg):
+        return cfg
+    names = {f.name for f in dataclasses.fields(cfg) if f.init} - {"transformers_version", "architectures"}
+    kwargs = {}
+    for attr, value in vars(cfg).items():
+        if _is_config(value):
+            kwargs[attr] = _rebuild(value)
+        elif attr in names or attr.endswith(_TOKEN_SUFFIXES):
+            kwargs[attr] = value
+    try:
+        return type(cfg)(**kwargs)
+    except Exception:  # noqa: BLE001 - recorded by the caller as the edited copy
+        return cfg
+
+
+def apply_values(cfg: Any, values: dict, report: ShrinkReport, path: str = "") -> None:
+    """Set override values (nested tables reach sub-configs) on a config tree."""
+    for key, value in values.items():
+        current = getattr(cfg, key, None)
+        if isinstance(value, dict) and _is_config(current):
+            apply_values(current, value, report, f"{path}{key}.")
+        else:
+            setattr(cfg, key, value)
+            report.overridden.append((f"{path}{key}", value))
+
+
+def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Level | str | None = None):
+    """A tiny copy of a config (class or instance) and the :class:`ShrinkReport` of what changed.
+
+    ``overrides`` are config values set after shrinking (nested dicts reach
+    sub-configs); ``level`` picks a shrink level (default: the first, "tiny").
+    """
+    all_levels = levels()
+    if level is None:
+        level = all_levels[0]
+    elif isinstance(level, str):
+        level = next(lv for lv in all_levels if lv.name == level)
+    cfg = _instantiate(config_or_class)
+    report = ShrinkReport(level=level.name)
+    shrinker = _Shrinker(level, report)
+    shrinker.shrink(cfg)
+    shrinker.remap_tokens(cfg)
+    cfg = _rebuild(cfg)
+    if overrides:
+        apply_values(cfg, overrides, report)
+    return cfg, report
