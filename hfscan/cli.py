@@ -131,6 +131,36 @@ def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_ca
     ctx.exit(run_command(request))
 
 
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json", "junit"]), default="md", show_default=True)
+@click.option("--output", "-o", default=None, help="File to write (default: standard output).")
+@click.option("--run", "run_id", type=int, default=None, help="Run to report (default: the latest).")
+@click.option("--weekly", is_flag=True, help="Compare with the latest run at least 7 days older (--since 7d).")
+@click.option("--since", default=None, help="Compare with the latest run at least this much older: 7d, 2w, 12h.")
+@click.option("--compare", "compare_to", type=int, default=None, help="Compare with this run id.")
+@click.option("--fail-on-regression", is_flag=True, help="Exit 1 when a model type that passed in the baseline fails now.")
+@click.option("--store", type=click.Path(dir_okay=False), default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
+@click.pass_context
+def report(ctx, fmt, output, run_id, weekly, since, compare_to, fail_on_regression, store):
+    """Coverage report of a run as Markdown, HTML, JSON or JUnit XML, with changes since a baseline run."""
+    from hfscan.reports.report import report_command
+
+    if weekly and since:
+        raise UsageError("--weekly and --since are exclusive (--weekly is --since 7d)")
+    ctx.exit(report_command(store, fmt, output, run_id=run_id, since="7d" if weekly else since,
+                            compare_to=compare_to, fail_on_regression=fail_on_regression))
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--store", type=click.Path(dir_okay=False), default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
+def history(fmt, store):
+    """Every stored run: when, on which versions, and its pass rate."""
+    from hfscan.reports.report import history_command
+
+    history_command(store, fmt)
+
+
 def main() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")

@@ -1,0 +1,202 @@
+"""The coverage of one run: one row per model type, counted by the shared coverage categories."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping
+
+from hfscan.harness.overrides import load_overrides
+from hfscan.harness.records import CHECKS, FAILING, CheckResult, Coverage, RunInfo, Status, coverage_of
+from hfscan.harness.selection import tier_of as default_tier_of
+
+#: Categories in the order every report lists them.
+CATEGORIES: tuple[Coverage, ...] = tuple(Coverage)
+#: Categories that count as "works" for pass rates, regressions and trends.
+PASSING = frozenset({Coverage.GENERIC_PASS, Coverage.OVERRIDE_PASS})
+#: Per-check status shown for a model type with several classes: the worst one wins.
+_WORST_FIRST = (
+    Status.CRASHED, Status.OOM, Status.TIMEOUT, Status.FAILED, Status.XFAIL,
+    Status.INTERRUPTED, Status.PARTIAL, Status.SKIPPED, Status.PASSED,
+)
+_ERROR_CHARS = 200
+_CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")  # ANSI colour codes, control characters
+
+TierOf = Callable[[str], str]
+
+
+
+
+def shipped_override_reasons() -> dict[str, str]:
+    """{override hash: reason} of the overrides hfscan ships."""
+    return {o.hash: o.reason for o in load_overrides().values()}
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check of one model type: the worst status over its classes, and why."""
+
+    status: Status
+    note: str  # error summary or skip reason, "" when it passed
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class TypeRow:
+    """One model type of one run, its checks folded together."""
+
+    model_type: str
+    family: str
+    tier: str
+    coverage: Coverage
+    checks: Mapping[str, CheckOutcome]
+    duration_s: float
+    param_count: int | None
+    error: str  # one-line summary of the first failure, "" when none
+    override_hash: str | None
+
+
+@dataclass(frozen=True)
+class FailureGroup:
+    """Model types that failed at the same stage with the same error type."""
+
+    stage: str
+    error_type: str
+    model_types: tuple[str, ...]
+    example: str
+
+
+@dataclass(frozen=True)
+class OverrideUse:
+    """An override that applied in the run, and what it did for the model type."""
+
+    model_type: str
+    override_hash: str
+    reason: str  # from the shipped overrides file; "" for an override it does not hold (a user's file)
+    checks: tuple[str, ...]
+    coverage: Coverage
+
+
+@dataclass(frozen=True)
+class RunCoverage:
+    """Everything a report says about one run."""
+
+    run: RunInfo
+    checks: tuple[str, ...]
+    rows: tuple[TypeRow, ...]
+    failure_groups: tuple[FailureGroup, ...]
+    overrides: tuple[OverrideUse, ...]
+
+    @property
+    def totals(self) -> dict[Coverage, int]:
+        return count(r.coverage for r in self.rows)
+
+    def by(self, attr: str) -> dict[str, dict[Coverage, int]]:
+        """Category counts per value of a row attribute ("family" or "tier"), keys sorted."""
+        groups: dict[str, list[Coverage]] = defaultdict(list)
+        for row in self.rows:
+            groups[getattr(row, attr)].append(row.coverage)
+        return {k: count(groups[k]) for k in sorted(groups)}
+
+    @property
+    def pass_rate(self) -> float:
+        return pass_rate(self.totals)
+
+    def row(self, model_type: str) -> TypeRow | None:
+        return next((r for r in self.rows if r.model_type == model_type), None)
+
+
+def count(coverages: Iterable[Coverage]) -> dict[Coverage, int]:
+    """Counts of every category (zeros included), in report order."""
+    c = Counter(coverages)
+    return {cat: c.get(cat, 0) for cat in CATEGORIES}
+
+
+def pass_rate(totals: Mapping[Coverage, int]) -> float:
+    """Share of model types that pass (generically or with an override); 0.0 for an empty run."""
+    n = sum(totals.values())
+    return sum(totals[c] for c in PASSING) / n if n else 0.0
+
+
+def one_line(text: str | None, limit: int = _ERROR_CHARS) -> str:
+    """The first non-empty line of ``text`` without control characters, cut to ``limit`` characters."""
+    line = next((ln.strip() for ln in (text or "").splitlines() if ln.strip()), "")
+    line = _CONTROL.sub("", line)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def error_summary(result: CheckResult) -> str:
+    parts = [p for p in (result.stage, result.error_type, one_line(result.message)) if p]
+    return one_line(": ".join(parts))
+
+
+def _outcome(results: list[CheckResult]) -> CheckOutcome:
+    worst = min(results, key=lambda r: _WORST_FIRST.index(r.status))
+    note = "" if worst.status is Status.PASSED else error_summary(worst)
+    return CheckOutcome(worst.status, note, round(sum(r.duration_s for r in results), 3))
+
+
+def _row(model_type: str, results: list[CheckResult], tier_of: TierOf) -> TypeRow:
+    by_check: dict[str, list[CheckResult]] = defaultdict(list)
+    for r in results:
+        by_check[r.check].append(r)
+    override = next((r.override_hash for r in results if r.override_applied), None)
+    failed = next((r for r in results if r.status in FAILING), None) or next(
+        (r for r in results if r.status is Status.XFAIL or r.error_type or r.message), None
+    )
+    params = [r.param_count for r in results if r.param_count is not None]
+    return TypeRow(
+        model_type=model_type,
+        family=next((r.family for r in results if r.family), None) or "unclassified",
+        tier=tier_of(model_type),
+        coverage=coverage_of([r.status for r in results], override is not None),
+        checks={check: _outcome(rs) for check, rs in by_check.items()},
+        duration_s=round(sum(r.duration_s for r in results), 3),
+        param_count=max(params) if params else None,
+        error=error_summary(failed) if failed else "",
+        override_hash=override,
+    )
+
+
+def failure_groups(results: Iterable[CheckResult]) -> tuple[FailureGroup, ...]:
+    """Unexpected failures grouped by (stage, error type), biggest group first."""
+    groups: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+    for r in results:
+        if r.status in FAILING:
+            key = (r.stage or "unknown", r.error_type or str(r.status))
+            groups[key].setdefault(r.model_type, error_summary(r))
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return tuple(
+        FailureGroup(stage=stage, error_type=etype, model_types=tuple(sorted(types)), example=next(iter(types.values())))
+        for (stage, etype), types in ordered
+    )
+
+
+def summarize(
+    run: RunInfo,
+    results: Iterable[CheckResult],
+    tier_of: TierOf = default_tier_of,
+    override_reasons: Mapping[str, str] | None = None,
+) -> RunCoverage:
+    """Fold a run's check results into one row per model type."""
+    results = list(results)
+    per_type: dict[str, list[CheckResult]] = defaultdict(list)
+    for r in results:
+        per_type[r.model_type].append(r)
+    rows = tuple(_row(mt, per_type[mt], tier_of) for mt in sorted(per_type))
+    seen_checks = {r.check for r in results}
+    checks = tuple(c for c in CHECKS if c in seen_checks) + tuple(sorted(seen_checks - set(CHECKS)))
+    reasons = shipped_override_reasons() if override_reasons is None else override_reasons
+    overrides = tuple(
+        OverrideUse(
+            model_type=row.model_type,
+            override_hash=row.override_hash,
+            reason=reasons.get(row.override_hash, ""),
+            checks=tuple(sorted({r.check for r in per_type[row.model_type] if r.override_applied})),
+            coverage=row.coverage,
+        )
+        for row in rows
+        if row.override_hash
+    )
+    return RunCoverage(run=run, checks=checks, rows=rows, failure_groups=failure_groups(results), overrides=overrides)
