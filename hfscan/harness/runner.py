@@ -225,7 +225,11 @@ class Runner:
             s.check = msg[2]
         elif kind == "result":
             r: CheckResult = msg[2]
-            r = r.with_(key=self.key(s.job, r.check))
+            job = s.job
+            r = r.with_(
+                key=self.key(job, r.check), model_class=r.model_class or job.model_class, task=r.task or job.task,
+                family=r.family or job.family, override_hash=r.override_hash or job.override_hash,
+            )
             s.got.append(r)
             self._report(r)
         elif kind == "error":

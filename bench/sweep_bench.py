@@ -1,0 +1,84 @@
+"""Benchmark the real sweep: every model type (or a tier) into a fresh store, then an unchanged rerun.
+
+Prints wall time, median and 95th-percentile time per model type, peak memory
+per worker, tiny-model parameter counts, result counts by check and status, the
+share of top-level model types whose forward passed, and the wall time of an
+unchanged rerun (everything reused from the store).
+
+    python bench/sweep_bench.py                      # build+forward of every model type
+    python bench/sweep_bench.py --priority high --checks build,forward,save-load,generate
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from hfscan.harness.records import Status
+from hfscan.pipeline import RunRequest, run_sweep
+from hfscan.scanner.discover import discover
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] if values else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--priority", default="all", choices=["high", "medium", "low", "all"])
+    ap.add_argument("--checks", default="build,forward")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("model_types", nargs="*")
+    args = ap.parse_args()
+
+    store = Path(tempfile.mkdtemp(prefix="hfscan-bench-")) / "bench.sqlite"
+    request = RunRequest(
+        model_types=tuple(args.model_types), priority=args.priority, checks=tuple(args.checks.split(",")),
+        jobs=args.jobs, timeout_s=args.timeout, device="cpu", store=str(store),
+    )
+    t0 = time.perf_counter()
+    first = run_sweep(request)
+    wall = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rerun = run_sweep(request)
+    rerun_wall = time.perf_counter() - t0
+
+    per_type_s: dict[str, float] = defaultdict(float)
+    params: dict[str, int] = {}
+    peak_mb: list[float] = []
+    for r in first.results:
+        per_type_s[r.model_type] += r.duration_s
+        if r.param_count:
+            params[r.model_type] = max(params.get(r.model_type, 0), r.param_count)
+        if r.peak_mem_mb:
+            peak_mb.append(r.peak_mem_mb)
+    times, counts = list(per_type_s.values()), sorted(params.values())
+    top_level = {rec.model_type for rec in discover() if not rec.is_subconfig} & set(first.selection.model_types)
+    forward_ok = {r.model_type for r in first.results if r.check == "forward" and r.status is Status.PASSED}
+
+    print(f"store                       {store}")
+    print(f"model types                 {len(first.selection.model_types)}  (jobs {len(first.jobs)}, workers {args.jobs}, checks {args.checks})")
+    print(f"wall time                   {wall:.1f} s")
+    print(f"time per model type         median {statistics.median(times):.2f} s   p95 {_pct(times, 0.95):.2f} s   max {max(times):.2f} s")
+    print(f"peak memory per worker      {', '.join(f'{p:.0f}' for p in first.outcome.worker_peak_mb)} MB (RSS); per job p95 {_pct(peak_mb, 0.95):.0f} MB, max {max(peak_mb, default=0):.0f} MB")
+    if counts:
+        print(f"tiny-model parameters       median {statistics.median(counts):,.0f}   p95 {_pct(counts, 0.95):,.0f}   max {counts[-1]:,} ({max(params, key=params.get)})")
+        print(f"                            over 1M: {sum(c > 1e6 for c in counts)}   over 20M: {sum(c > 20e6 for c in counts)}")
+    print(f"workers started             {first.outcome.workers_started}")
+    by = Counter((r.check, str(r.status)) for r in first.results)
+    for check in request.checks:
+        print(f"  {check:<12} " + "  ".join(f"{s} {n}" for (c, s), n in sorted(by.items()) if c == check))
+    if top_level:
+        print(f"top-level forward passed    {len(forward_ok & top_level)}/{len(top_level)} = {100 * len(forward_ok & top_level) / len(top_level):.1f}%")
+    print(f"unchanged rerun             {rerun_wall:.1f} s  ({rerun.outcome.reused_jobs} jobs reused, {rerun.outcome.ran_jobs} run)")
+
+
+if __name__ == "__main__":
+    main()

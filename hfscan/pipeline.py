@@ -1,0 +1,166 @@
+"""Wires the stages together for `hfscan run`: discover -> classify -> plan -> run -> store.
+
+This is the only module that imports several stages.  The CLI builds a
+:class:`RunRequest`, calls :func:`run_sweep` and turns the summary's
+``exit_code`` into its exit status.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import traceback
+from dataclasses import asdict, dataclass, field, replace
+from typing import Callable
+
+from hfscan import __version__
+from hfscan.cache.store import Store, now
+from hfscan.harness.devices import resolve_device
+from hfscan.harness.keys import DEFAULT_JOB_FN
+from hfscan.harness.records import CHECKS, FAILING, CheckResult, Job, RunInfo, Status
+from hfscan.harness.runner import Runner, RunnerOptions, RunOutcome
+from hfscan.harness.selection import Selection, select
+from hfscan.paths import default_store_path
+from hfscan.scanner.discover import discover
+from hfscan.scanner.records import Inventory
+
+#: Exit status of a sweep stopped by Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What `hfscan run` was asked to do."""
+
+    model_types: tuple[str, ...] = ()
+    priority: str = "high"
+    family: str | None = None
+    tasks: str = "default"  # "default": the family's representative head; "all": every mapped class
+    checks: tuple[str, ...] = CHECKS
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    timeout_s: float = 120.0
+    device: str = "auto"
+    dtype: str = "float32"
+    fresh: bool = False
+    store: str | None = None
+    mem_cap_mb: float | None = None
+    job_fn: str = DEFAULT_JOB_FN
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run: RunInfo
+    selection: Selection
+    jobs: tuple[Job, ...]
+    results: tuple[CheckResult, ...]
+    families: dict[str, str | None]
+    outcome: RunOutcome
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        return [r for r in self.results if r.status in FAILING]
+
+    @property
+    def exit_code(self) -> int:
+        if self.outcome.interrupted:
+            return EXIT_INTERRUPTED
+        return 1 if self.failed else 0
+
+
+def _classifications(inventory: Inventory) -> dict:
+    """{model type: Classification}; empty where the classifier is not installed yet."""
+    try:
+        from hfscan.classifiers import classify_all
+    except ImportError:
+        return {}
+    return classify_all(inventory)
+
+
+def plan(
+    inventory: Inventory, selection: Selection, classifications: dict, request: RunRequest, device: str
+) -> tuple[list[Job], list[CheckResult]]:
+    """Jobs for every selected model type, and a result for each one that could not be planned."""
+    from hfscan.harness.smoke import plan_jobs
+
+    jobs: list[Job] = []
+    unplanned: list[CheckResult] = []
+    for mt in selection.model_types:
+        c = classifications.get(mt)
+        family = c.family if c else None
+        try:
+            planned = plan_jobs(
+                inventory.get(mt), template=c.template if c else None, tasks=request.tasks,
+                checks=request.checks, device=device, dtype=request.dtype, timeout_s=request.timeout_s,
+            )
+        except Exception as exc:  # a planning bug must not end the sweep: record it for this type
+            unplanned += [
+                CheckResult(mt, check, Status.FAILED, family=family, stage="plan", error_type=type(exc).__name__,
+                            message=str(exc), traceback=traceback.format_exc())
+                for check in request.checks
+            ]
+            continue
+        if not planned:
+            unplanned += [
+                CheckResult(mt, check, Status.SKIPPED, family=family, message="no model class to test")
+                for check in request.checks
+            ]
+        jobs += [replace(j, family=j.family or family) for j in planned]
+    return jobs, unplanned
+
+
+def run_sweep(
+    request: RunRequest,
+    on_start: Callable[[int], None] = lambda total: None,
+    on_job: Callable[[Job, list[CheckResult]], None] = lambda job, results: None,
+) -> RunSummary:
+    """Run a sweep and store every result as it finishes; ``on_start(total jobs)`` then ``on_job`` per job."""
+    inventory = discover()
+    classifications = _classifications(inventory)
+    families = {mt: c.family for mt, c in classifications.items()}
+    selection = select(
+        inventory, request.model_types, request.priority, request.family,
+        families={mt: c.path for mt, c in classifications.items()},
+    )
+    device = resolve_device(request.device)
+    runner = Runner(RunnerOptions(jobs=request.jobs, job_fn=request.job_fn, mem_cap_mb=request.mem_cap_mb))
+    jobs, unplanned = plan(inventory, selection, classifications, request, device.kind)
+    with Store(request.store or default_store_path()) as store:
+        run = store.begin_run(RunInfo(
+            id=None, started_at=now(), hfscan_version=__version__, python_version=platform.python_version(),
+            torch_version=runner.torch_version, transformers_version=runner.tf_version, device=device.kind,
+            device_name=device.name, dtype=request.dtype, args=json.dumps(asdict(request), sort_keys=True),
+        ))
+        assert run.id is not None
+        for r in unplanned:
+            store.add_result(run.id, r)
+        on_start(len(jobs))
+        try:
+            outcome = runner.run(
+                jobs, on_result=lambda r: store.add_result(run.id, r), on_job=on_job,
+                lookup=None if request.fresh else store.lookup_many,
+            )
+        except BaseException:
+            store.finish_run(run.id, "interrupted")
+            raise
+        store.finish_run(run.id, "interrupted" if outcome.interrupted else "finished")
+        run = store.run(run.id)
+    return RunSummary(run, selection, tuple(jobs), (*unplanned, *outcome.results), families, outcome)
+
+
+def run_command(request: RunRequest) -> int:
+    """`hfscan run`: a progress bar while the sweep runs, then the summary; returns the exit status."""
+    from hfscan.reports.run_view import RunProgress, print_summary
+
+    progress = RunProgress()
+    try:
+        summary = run_sweep(request, on_start=progress.start, on_job=progress.on_job)
+    finally:
+        progress.stop()
+    notes = summary.selection.missing_lines()
+    o = summary.outcome
+    notes.append(f"run {summary.run.id}: {o.ran_jobs} jobs run, {o.reused_jobs} reused from the store ({request.store or default_store_path()})")
+    if o.interrupted:
+        notes.append("interrupted: finished results are kept; run the same command again to resume")
+    print_summary(list(summary.results), summary.families, notes)
+    return summary.exit_code
