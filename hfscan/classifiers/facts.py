@@ -1,0 +1,172 @@
+"""Facts about a model type that traits are read from: config defaults and ``forward()`` inputs.
+
+Reading them instantiates each config class and imports each modeling module,
+so the facts of a whole inventory are cached on disk per transformers and
+hfscan version: a warm run imports no modeling module.  A fact that cannot be
+read is recorded as a source error, never raised.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from hfscan import __version__
+from hfscan.classifiers.records import Scalar
+from hfscan.scanner.records import Inventory, ModelTypeRecord
+
+SCHEMA = "hfscan.facts/1"
+_MAX_LIST = 64  # longer lists of scalars (per-layer tables) keep their distinct values only
+_IGNORED_KEYS = frozenset({"model_type", "architectures", "transformers_version", "id2label", "label2id"})
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Raw facts of one model type, as cached."""
+
+    config: dict[str, Scalar | list[Scalar]] = field(default_factory=dict)  # scalar defaults by attribute
+    sub_configs: tuple[str, ...] = ()  # attributes whose default holds a nested config
+    input_class: str | None = None  # the model class whose forward() was read
+    inputs: tuple[str, ...] = ()  # its named forward() parameters
+    errors: tuple[tuple[str, str], ...] = ()  # (source, "ErrorType: message")
+
+    def to_json(self) -> dict:
+        return {
+            "config": self.config,
+            "sub_configs": list(self.sub_configs),
+            "input_class": self.input_class,
+            "inputs": list(self.inputs),
+            "errors": [list(e) for e in self.errors],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Facts":
+        return cls(
+            config=dict(d["config"]),
+            sub_configs=tuple(d["sub_configs"]),
+            input_class=d["input_class"],
+            inputs=tuple(d["inputs"]),
+            errors=tuple((s, e) for s, e in d["errors"]),
+        )
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
+
+
+def _scalar_view(value: Any) -> Scalar | list[Scalar] | None:
+    """A JSON-safe view of a config value, or None for values that are not facts (objects, dicts)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)) and all(v is None or isinstance(v, (bool, int, float, str)) for v in value):
+        items = list(value)
+        return items if len(items) <= _MAX_LIST else list(dict.fromkeys(items))
+    return None
+
+
+def config_facts(record: ModelTypeRecord) -> tuple[dict[str, Scalar | list[Scalar]], tuple[str, ...], str | None]:
+    """(scalar defaults, sub-config attributes, error) of the record's config class."""
+    try:
+        from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+        config = CONFIG_MAPPING[record.model_type]()
+        values = config.to_dict()
+    except Exception as exc:  # noqa: BLE001 - a config that cannot be built is a recorded fact
+        return {}, (), _error(exc)
+    scalars: dict[str, Scalar | list[Scalar]] = {}
+    subs: list[str] = []
+    _flatten(values, "", scalars, subs)
+    return scalars, tuple(subs), None
+
+
+def _flatten(values: dict[str, Any], prefix: str, scalars: dict[str, Scalar | list[Scalar]], subs: list[str]) -> None:
+    """Scalar config values into ``scalars``, plain nested dicts as dotted keys (``ffn_config.moe_num_experts``).
+
+    A nested dict that is itself a model's config (it names a model type) is a sub-config: its key goes
+    to ``subs``; a helper config with an empty model type (e.g. a feed-forward config) is a plain table.
+    """
+    for key, value in values.items():
+        key = str(key)
+        if key in _IGNORED_KEYS or key.startswith("_"):
+            continue
+        if isinstance(value, dict):
+            if value.get("model_type"):
+                subs.append(prefix + key)
+            elif not prefix:  # one level of plain nesting is a fact; deeper tables are not
+                _flatten(value, f"{key}.", scalars, subs)
+            continue
+        view = _scalar_view(value)
+        if view is not None or value is None:
+            scalars[prefix + key] = view
+
+
+def input_class(record: ModelTypeRecord) -> str | None:
+    """The class whose forward() stands for the type: its base model, else its first mapped or exported class."""
+    candidates = record.classes_for("base") or record.model_classes or record.unmapped_classes
+    return candidates[0] if candidates else None
+
+
+def forward_inputs(class_name: str) -> tuple[tuple[str, ...], str | None]:
+    """(named parameters of ``class_name.forward``, error); imports its modeling module."""
+    try:
+        import transformers
+
+        cls = getattr(transformers, class_name)
+        params = inspect.signature(cls.forward).parameters.values()
+    except Exception as exc:  # noqa: BLE001 - optional dependencies and broken modules are facts
+        return (), _error(exc)
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return tuple(p.name for p in params if p.name != "self" and p.kind not in variadic), None
+
+
+def extract(record: ModelTypeRecord) -> Facts:
+    """Read the facts of one model type from the installed transformers (no cache)."""
+    config, subs, config_error = config_facts(record)
+    errors = [("config", config_error)] if config_error else []
+    cls = input_class(record)
+    inputs: tuple[str, ...] = ()
+    if cls:
+        inputs, forward_error = forward_inputs(cls)
+        if forward_error:
+            errors.append((f"forward({cls})", forward_error))
+    return Facts(config=config, sub_configs=subs, input_class=cls, inputs=inputs, errors=tuple(errors))
+
+
+def _cache_path(inventory: Inventory):
+    from hfscan.paths import cache_dir
+
+    return cache_dir("traits") / f"{SCHEMA}-{__version__}-tf{inventory.transformers_version}.json".replace("/", "_")
+
+
+def load_facts(inventory: Inventory, use_cache: bool = True) -> dict[str, Facts]:
+    """Facts of every model type of ``inventory``, from the on-disk cache when it holds them all."""
+    path = _cache_path(inventory)
+    if use_cache and path.exists():
+        try:
+            cached = {mt: Facts.from_json(d) for mt, d in json.loads(path.read_text()).items()}
+        except (ValueError, KeyError, TypeError):
+            cached = {}  # a damaged cache is rebuilt, never trusted
+        if all(mt in cached for mt in inventory.model_types):
+            return cached
+    facts = {r.model_type: extract(r) for r in inventory}
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({mt: f.to_json() for mt, f in facts.items()}))
+    os.replace(tmp, path)
+    return facts
+
+
+def facts_for(record: ModelTypeRecord, inventory: Inventory, use_cache: bool = True) -> Facts:
+    """Facts of one record: from the inventory's cache when present, else read now (and not cached)."""
+    path = _cache_path(inventory)
+    known = record.model_type in inventory and inventory.get(record.model_type) == record
+    if use_cache and known and path.exists():
+        try:
+            entry = json.loads(path.read_text()).get(record.model_type)
+            if entry is not None:
+                return Facts.from_json(entry)
+        except (ValueError, KeyError, TypeError):
+            pass  # a damaged cache is never trusted
+    return extract(record)
