@@ -113,9 +113,10 @@ def hub_sync(model_types, max_models, max_retries, backoff, no_remote_code):
 @click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True)
 @click.option("--fresh", is_flag=True, help="Ignore stored results; run everything again.")
 @click.option("--store", type=click.Path(dir_okay=False), default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
+@click.option("--overrides", type=click.Path(dir_okay=False), default=None, help="Your overrides TOML, merged over the shipped one.")
 @click.option("--job-fn", default=None, hidden=True, help="module:function run for each job (testing hook).")
 @click.pass_context
-def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_cap, device, dtype, fresh, store, job_fn):
+def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_cap, device, dtype, fresh, store, overrides, job_fn):
     """Smoke-test model types in isolated workers and store every result."""
     from hfscan.pipeline import RunRequest, run_command
 
@@ -126,7 +127,7 @@ def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_ca
     request = RunRequest(
         model_types=model_types, priority=priority, family=family, tasks=tasks, checks=chosen, jobs=jobs,
         timeout_s=timeout, device=device, dtype=dtype, fresh=fresh, store=store, mem_cap_mb=mem_cap,
-        **({"job_fn": job_fn} if job_fn else {}),
+        overrides=overrides, **({"job_fn": job_fn} if job_fn else {}),
     )
     ctx.exit(run_command(request))
 

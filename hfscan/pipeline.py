@@ -45,6 +45,7 @@ class RunRequest:
     fresh: bool = False
     store: str | None = None
     mem_cap_mb: float | None = None
+    overrides: str | None = None  # the user's overrides file, merged over the shipped one
     job_fn: str = DEFAULT_JOB_FN
 
 
@@ -81,8 +82,10 @@ def plan(
     inventory: Inventory, selection: Selection, classifications: dict, request: RunRequest, device: str
 ) -> tuple[list[Job], list[CheckResult]]:
     """Jobs for every selected model type, and a result for each one that could not be planned."""
+    from hfscan.harness.overrides import load_overrides
     from hfscan.harness.smoke import plan_jobs
 
+    overrides = load_overrides(request.overrides, inventory.model_types)
     jobs: list[Job] = []
     unplanned: list[CheckResult] = []
     for mt in selection.model_types:
@@ -92,6 +95,7 @@ def plan(
             planned = plan_jobs(
                 inventory.get(mt), template=c.template if c else None, tasks=request.tasks,
                 checks=request.checks, device=device, dtype=request.dtype, timeout_s=request.timeout_s,
+                overrides=overrides,
             )
         except Exception as exc:  # a planning bug must not end the sweep: record it for this type
             unplanned += [

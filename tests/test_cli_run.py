@@ -145,3 +145,11 @@ def test_real_sweep_of_real_models(tmp_path):
     assert by["gpt2", "generate"].status is Status.PASSED
     again = _run("bert", "gpt2", "--store", str(store))
     assert again.returncode == 0 and "0 jobs run, 2 reused" in again.stdout
+
+
+def test_a_broken_overrides_file_is_a_usage_error(tmp_path):
+    bad = tmp_path / "mine.toml"
+    bad.write_text('[no_such_model_type]\nreason = "x"\n')
+    done = _run("bert", "--overrides", str(bad), "--store", str(tmp_path / "s.sqlite"))
+    assert done.returncode == 2 and "mine.toml" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "s.sqlite").exists() or not Store(tmp_path / "s.sqlite").runs()
