@@ -20,8 +20,8 @@ COLORS: dict[Coverage, str] = {
     Coverage.NOT_RUN: "#cfd8dc",
 }
 BAR_WIDTH = 560  # px of the longest family bar
-TREND_SIZE = (640, 220)  # px of the trend chart
-_PAD = 36
+TREND_SIZE = (720, 280)  # px of the trend chart
+PAD = 56  # px around the trend plot, room for the axis labels
 
 
 @dataclass(frozen=True)
@@ -72,13 +72,13 @@ class TrendChart:
         return " ".join(f"{d.x},{d.y}" for d in self.dots)
 
     def y_of(self, rate: float) -> float:
-        return round(self.height - _PAD - rate * (self.height - 2 * _PAD), 2)
+        return round(self.height - PAD - rate * (self.height - 2 * PAD), 2)
 
 
 def trend_chart(points: Sequence[TrendPoint]) -> TrendChart:
     """Pass rate (0-100 %) of each run, evenly spaced left to right, oldest first."""
     width, height = TREND_SIZE
     chart = TrendChart(width, height, ())
-    step = (width - 2 * _PAD) / max(len(points) - 1, 1)
-    dots = tuple(TrendDot(round(_PAD + i * step, 2), chart.y_of(p.pass_rate), p) for i, p in enumerate(points))
+    step = (width - 2 * PAD) / max(len(points) - 1, 1)
+    dots = tuple(TrendDot(round(PAD + i * step, 2), chart.y_of(p.pass_rate), p) for i, p in enumerate(points))
     return TrendChart(width, height, dots)

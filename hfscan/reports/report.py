@@ -218,6 +218,7 @@ def render(report: Report, fmt: str) -> str:
         trend_chart=charts.trend_chart(report.trend),
         bar_width=charts.BAR_WIDTH,
         colors=charts.COLORS,
+        trend_pad=charts.PAD,
         Coverage=Coverage,
     )
 
