@@ -108,10 +108,15 @@ def check_same(before: Any, after: Any, atol: float = 1e-5, rtol: float = 1e-4) 
             raise CheckFailure(f"output {name} differs after reload", stage="load")
 
 
-def check_generated(sequences: Any, prompt_len: int, new_tokens: int, batch: int) -> None:
-    """generate() returned ``batch`` sequences that grew by exactly ``new_tokens``."""
-    if sequences.dim() != 2 or sequences.shape[0] != batch:
-        raise CheckFailure(f"generate returned shape {list(sequences.shape)}, expected [{batch}, ...]", "generate")
-    grown = sequences.shape[1] - prompt_len
-    if grown != new_tokens:
-        raise CheckFailure(f"generate grew the sequence by {grown} tokens, expected {new_tokens}", "generate")
+def check_generated(shorter: Any, longer: Any, batch: int) -> None:
+    """Greedy generate with one more new token returns the same sequences grown by exactly one token."""
+    import torch
+
+    for seq in (shorter, longer):
+        if seq.dim() != 2 or seq.shape[0] != batch:
+            raise CheckFailure(f"generate returned shape {list(seq.shape)}, expected [{batch}, ...]", "generate")
+    grown = longer.shape[1] - shorter.shape[1]
+    if grown != 1:
+        raise CheckFailure(f"one more new token grew the output by {grown} tokens", "generate")
+    if not torch.equal(longer[:, : shorter.shape[1]], shorter):
+        raise CheckFailure("greedy generate is not a prefix of itself with one more token", "generate")

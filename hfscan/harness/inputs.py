@@ -151,7 +151,9 @@ def _videos(ctx: Context):
 
 @builder("input_values", "audio_values")
 def _input_values(ctx: Context):
-    return ctx.torch.randn(BATCH, AUDIO_SAMPLES) * 0.1
+    channels = ctx.find("audio_channels", where="audio")
+    shape = (BATCH, int(channels), AUDIO_SAMPLES) if channels else (BATCH, AUDIO_SAMPLES)
+    return ctx.torch.randn(*shape) * 0.1
 
 
 @builder("input_features", "input_audio_features")

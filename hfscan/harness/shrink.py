@@ -22,7 +22,7 @@ _TOKEN_SUFFIXES = ("_token_id", "_token_index", "_token_ids")
 
 @dataclass(frozen=True)
 class Level:
-    """One shrink level: ``width`` multiplies width caps; 0 leaves widths alone."""
+    """One shrink level: ``width`` multiplies the width caps (those of 32 and above)."""
 
     name: str
     width: int
@@ -126,12 +126,14 @@ class _Shrinker:
                     depth = (old, new)
         return depth
 
-    @staticmethod
-    def _layer_kinds(attrs: dict, depth: int) -> int:
-        """How many distinct layer kinds the per-layer patterns of this depth hold."""
+    def _layer_kinds(self, attrs: dict, depth: int) -> int:
+        """How many layers the per-layer patterns and layer-index lists of this depth need (at most 4)."""
+        index_attrs = {a for r in self._rules("layer_indices") for a in r["attrs"]}
         kinds = 1
-        for value in attrs.values():
-            if isinstance(value, (list, tuple, str)) and len(value) == depth and depth > 1:
+        for attr, value in attrs.items():
+            if attr in index_attrs and _int_list(value) and all(0 <= x < depth for x in value):
+                kinds = max(kinds, len(set(value)))
+            elif isinstance(value, (list, tuple, str)) and len(value) == depth and depth > 1:
                 try:
                     kinds = max(kinds, len(set(value)))
                 except TypeError:  # unhashable items
@@ -143,8 +145,7 @@ class _Shrinker:
         index_attrs = {a for r in self._rules("layer_indices") for a in r["attrs"]}
         for attr, value in attrs.items():
             if attr in index_attrs and _int_list(value) and all(0 <= x < old for x in value):
-                scaled = sorted({min(new - 1, x * new // old) for x in value})
-                self.set(cfg, path, attr, type(value)(scaled))
+                self.set(cfg, path, attr, type(value)(_rescale_indices(value, old, new)))
             elif isinstance(value, (list, tuple, str)) and len(value) == old and old > new and old > 1:
                 self.set(cfg, path, attr, _cut_pattern(value, new))
 
@@ -178,13 +179,12 @@ class _Shrinker:
                 old = getattr(cfg, attr, None) if attr in attrs else None
                 if kind == "cap" and _is_int(old) and old > 0:
                     cap = rule["max"] * width if rule["max"] >= 32 else rule["max"]
-                    if width or rule["max"] < 32:
-                        self.set(cfg, path, attr, min(old, cap))
+                    self.set(cfg, path, attr, min(old, cap))
                 elif kind == "round_up" and _is_int(old) and old > 0:
                     self.set(cfg, path, attr, math.ceil(old / rule["multiple"]) * rule["multiple"])
                 elif kind == "stage_depths" and _int_list(old):
                     self.set(cfg, path, attr, type(old)(min(x, rule["max"]) if x > 0 else x for x in old))
-                elif kind == "stage_widths" and _int_list(old) and width:
+                elif kind == "stage_widths" and _int_list(old):
                     self.set(cfg, path, attr, type(old)(min(x, rule["max"] * width) for x in old))
             if kind == "set":
                 for attr, value in rule["values"].items():
@@ -240,6 +240,15 @@ def _walk(cfg: Any, path: str = ""):
 
 def _token_values(cfg: Any) -> dict:
     return {a: v for a, v in vars(cfg).items() if a.endswith(_TOKEN_SUFFIXES) and v is not None}
+
+
+def _rescale_indices(value: Any, old: int, new: int) -> list[int]:
+    """Layer indices of a depth-``old`` stack moved into depth ``new``, distinct ones kept distinct."""
+    distinct = sorted(set(value))
+    scaled = sorted({min(new - 1, x * new // old) for x in distinct})
+    if len(scaled) < min(len(distinct), new):
+        scaled = list(range(new - min(len(distinct), new), new))
+    return scaled
 
 
 def _cut_pattern(value: Any, new: int) -> Any:

@@ -1,0 +1,371 @@
+"""The smoke test of one job, run inside a worker: tiny config, inputs, build/forward/save-load/generate.
+
+``run_job`` never raises for a model's failure: every exception becomes a
+``failed`` CheckResult with the stage it stopped in.  A missing optional
+package becomes ``skipped: needs <package>``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterator
+
+from hfscan.harness import checks as C
+from hfscan.harness.inputs import BATCH, build_inputs
+from hfscan.harness.overrides import Override, load_overrides, load_toml
+from hfscan.harness.records import CHECKS, CheckResult, Job, Status
+from hfscan.harness.shrink import levels, tiny_config
+
+GENERATE_NEW_TOKENS = 2
+
+
+@lru_cache(maxsize=1)
+def templates() -> dict:
+    """The parsed templates data file."""
+    return load_toml("templates.toml")
+
+
+def _template(name: str | None) -> dict:
+    data = templates()
+    if name and name in data["template"]:
+        return data["template"][name]
+    return {"tasks": data["default"]["tasks"], "generate": True, "modalities": None}
+
+
+def is_generative(template: str | None, task: str) -> bool:
+    """generate applies when the template allows it and the class's task is a generative one."""
+    return bool(_template(template)["generate"]) and task in templates()["default"]["generative_tasks"]
+
+
+def plan_jobs(record: Any, template: str | None = None, tasks: str = "default", checks: tuple[str, ...] = CHECKS,
+              device: str = "cpu", dtype: str = "float32", timeout_s: float = 120.0,
+              overrides: dict[str, Override] | None = None) -> list[Job]:
+    """Jobs for one model type: its representative class, or every mapped class when ``tasks="all"``.
+
+    The representative class is the first of the template's task preference
+    (then the default preference) that the model type is mapped to; an
+    override's ``model_class`` replaces it.
+    """
+    if overrides is None:
+        overrides = _package_overrides()
+    override = overrides.get(record.model_type)
+    common = dict(model_type=record.model_type, checks=tuple(checks), template=template, device=device,
+                  dtype=dtype, timeout_s=timeout_s, override=override.to_json() if override else None,
+                  override_hash=override.hash if override else None)
+    if tasks == "all":
+        seen: dict[str, str] = {}
+        for task, cls in record.tasks:
+            seen.setdefault(cls, task)
+        return [Job(model_class=cls, task=task, **common) for cls, task in seen.items()]
+    if override and override.model_class:
+        task = next((t for t, c in record.tasks if c == override.model_class), "base")
+        return [Job(model_class=override.model_class, task=task, **common)]
+    mapped = record.task_names
+    preference = list(_template(template)["tasks"]) + list(templates()["default"]["tasks"])
+    task = next((t for t in preference if t in mapped), mapped[0] if mapped else None)
+    if task is None:
+        return []
+    return [Job(model_class=record.classes_for(task)[0], task=task, **common)]
+
+
+@lru_cache(maxsize=1)
+def _package_overrides() -> dict[str, Override]:
+    return load_overrides()
+
+
+@dataclass
+class _Attempt:
+    """What one shrink level produced: everything later checks need, or the error that stopped it."""
+
+    level: str
+    config: Any = None
+    model: Any = None
+    inputs: dict = field(default_factory=dict)
+    output: Any = None
+    report: Any = None
+    input_report: Any = None
+    stage: str = "config"
+    error: BaseException | None = None
+    tb: str | None = None
+    durations: dict = field(default_factory=dict)
+    param_count: int | None = None
+
+
+def missing_package(exc: BaseException) -> str | None:
+    """The optional package whose absence caused ``exc`` (None when it is not that)."""
+    packages = templates()["packages"]
+    name = getattr(exc, "name", None)
+    if isinstance(exc, ModuleNotFoundError) and name:
+        top = name.split(".")[0]
+        return top if top in packages else None
+    if isinstance(exc, ImportError):
+        text = str(exc)
+        for pkg in packages:
+            if re.search(rf"\b{re.escape(pkg)}\b", text, re.IGNORECASE):
+                return pkg
+    return None
+
+
+def _skip_message(pkg: str) -> str:
+    return f"needs {pkg} (pip install 'hfscan[{templates()['packages'][pkg]}]')"
+
+
+def _model_class(name: str) -> Any:
+    import transformers
+
+    cls = getattr(transformers, name, None)
+    if cls is None:
+        raise LookupError(f"transformers has no class {name}")
+    return cls
+
+
+def _config_class(model_type: str) -> Any:
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    return CONFIG_MAPPING[model_type]
+
+
+def _to(inputs: dict, device: str, dtype: Any) -> dict:
+    import torch
+
+    out = {}
+    for k, v in inputs.items():
+        if isinstance(v, torch.Tensor):
+            v = v.to(device)
+            if v.is_floating_point():
+                v = v.to(dtype)
+        out[k] = v
+    return out
+
+
+def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
+    """Shrink, build, make inputs and run forward at one shrink level."""
+    import torch
+
+    a = _Attempt(level=level.name)
+    dtype = getattr(torch, job.dtype)
+    try:
+        t0 = time.perf_counter()
+        a.config, a.report = tiny_config(_config_class(job.model_type), override.config if override else None, level)
+        a.stage = "build"
+        cls = _model_class(job.model_class)
+        torch.manual_seed(0)
+        a.model = cls(a.config).to(job.device).to(dtype).eval()
+        a.param_count = sum(p.numel() for p in a.model.parameters())
+        a.durations["build"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        a.stage = "inputs"
+        tables = templates()["default"]
+        inputs, a.input_report = build_inputs(a.model, a.config, job.task, tables,
+                                              override.inputs if override else None)
+        if a.input_report.unknown_required:
+            raise TypeError(f"no input builder for required forward() argument(s) "
+                            f"{', '.join(a.input_report.unknown_required)}")
+        a.inputs = _to(inputs, job.device, dtype)
+        a.stage = "forward"
+        with torch.no_grad():
+            a.output = a.model(**a.inputs)
+        a.stage = "assert"
+        C.check_forward(a.output, **_expectations(job, a))
+        a.durations["forward"] = time.perf_counter() - t0
+        a.stage = "done"
+    except BaseException as exc:  # noqa: BLE001 - becomes a result; KeyboardInterrupt is re-raised
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        a.error, a.tb = exc, traceback.format_exc()
+        a.stage = getattr(exc, "stage", a.stage)
+    return a
+
+
+def _expectations(job: Job, a: _Attempt) -> dict:
+    tables = templates()["default"]
+    text = a.config.get_text_config(decoder=True) if hasattr(a.config, "get_text_config") else a.config
+    exp: dict = {"batch": BATCH}
+    if job.task in tables["vocab_logit_tasks"]:
+        emb = a.model.get_output_embeddings() if hasattr(a.model, "get_output_embeddings") else None
+        exp["vocab"] = getattr(emb, "out_features", None) or getattr(text, "vocab_size", None)
+    if job.task in tables["label_logit_tasks"]:
+        exp["num_labels"] = a.config.num_labels
+    exp["loss_expected"] = "labels" in a.inputs
+    return exp
+
+
+def _base(job: Job, check: str, **kw: Any) -> CheckResult:
+    return CheckResult(model_type=job.model_type, check=check, model_class=job.model_class, task=job.task,
+                       family=job.family, override_hash=job.override_hash, source=job.source, **kw)
+
+
+def _failure(job: Job, check: str, a: _Attempt, override: Override | None, details: dict) -> CheckResult:
+    exc = a.error
+    assert exc is not None
+    pkg = missing_package(exc)
+    if pkg:
+        return _base(job, check, status=Status.SKIPPED, stage=a.stage, message=_skip_message(pkg),
+                     error_type=type(exc).__name__, details=json.dumps(details))
+    status = Status.XFAIL if override and override.xfail else Status.FAILED
+    message = (str(exc).strip().splitlines() or [""])[0][:500]
+    if override and override.xfail:
+        message = f"expected: {override.xfail} | {message}"
+    return _base(job, check, status=status, stage=a.stage, error_type=type(exc).__name__, message=message,
+                 traceback=a.tb, param_count=a.param_count, duration_s=sum(a.durations.values()),
+                 details=json.dumps(details))
+
+
+def _details(a: _Attempt, tried: list[_Attempt]) -> dict:
+    d: dict = {"level": a.level}
+    if a.report is not None:
+        d["shrink"] = a.report.summary()
+    d["inputs"] = C.shapes_of(a.inputs) if a.inputs else {}
+    if a.output is not None:
+        d["outputs"] = C.shapes_of(a.output)
+    if a.input_report is not None:
+        d["modalities"] = {"fed": a.input_report.fed, "accepted": a.input_report.accepted}
+    if len(tried) > 1:
+        d["levels_tried"] = {t.level: (f"{type(t.error).__name__} at {t.stage}" if t.error else "ok") for t in tried}
+    return d
+
+
+def run_job(job: Job) -> Iterator[CheckResult]:
+    """Run ``job``'s checks in this process, yielding one CheckResult per check as it finishes."""
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    torch.set_num_threads(1)
+    hf_logging.disable_progress_bar()
+    override = Override.from_json(job.override) if job.override else None
+    tried: list[_Attempt] = []
+    for level in levels():
+        a = _attempt(job, level, override)
+        tried.append(a)
+        if a.error is None or missing_package(a.error) or a.stage == "config":
+            break
+    good = next((t for t in tried if t.error is None), None)
+    a = good or tried[0]
+    details = _details(a, tried)
+    done: dict[str, bool] = {}
+    for check in [c for c in CHECKS if c in job.checks]:
+        if check == "generate" and not is_generative(job.template, job.task):
+            continue
+        needs = _needs(check, done)
+        if needs:
+            yield _base(job, check, status=Status.SKIPPED, message=f"needs {needs}")
+            done[check] = False
+            continue
+        result = _run_check(job, check, a, override, details)
+        done[check] = result.status in (Status.PASSED, Status.PARTIAL)
+        yield result
+
+
+def _needs(check: str, done: dict[str, bool]) -> str | None:
+    """The earlier check that ``check`` needs and that did not pass."""
+    order = ["build", "forward"] if check in ("save-load", "generate") else ["build"] if check == "forward" else []
+    return next((c for c in order if c in done and not done[c]), None)
+
+
+def _run_check(job: Job, check: str, a: _Attempt, override: Override | None, details: dict) -> CheckResult:
+    build_failed = a.error is not None and a.stage in ("config", "build")
+    if check == "build":
+        if build_failed:
+            return _failure(job, check, a, override, details)
+        return _passed(job, check, a, a.durations.get("build", 0.0), details, override)
+    if check == "forward":
+        if a.error is not None:
+            return _failure(job, check, a, override, details)
+        return _forward_result(job, a, details, override)
+    if a.error is not None:  # save-load / generate run only on a working forward
+        return _failure(job, check, a, override, details)
+    t0 = time.perf_counter()
+    try:
+        stage = "save"
+        if check == "save-load":
+            _save_load(job, a)
+        else:
+            stage = "generate"
+            _generate(job, a)
+    except BaseException as exc:  # noqa: BLE001
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        failed = _Attempt(level=a.level, stage=getattr(exc, "stage", stage), error=exc, tb=traceback.format_exc(),
+                          param_count=a.param_count, durations={check: time.perf_counter() - t0})
+        return _failure(job, check, failed, override, details)
+    return _passed(job, check, a, time.perf_counter() - t0, details, override)
+
+
+def _passed(job: Job, check: str, a: _Attempt, duration: float, details: dict, override: Override | None,
+            status: Status = Status.PASSED, message: str | None = None) -> CheckResult:
+    if override and override.xfail and status == Status.PASSED:
+        message = f"passed although an override expects a failure: {override.xfail}"
+    return _base(job, check, status=status, duration_s=duration, param_count=a.param_count, message=message,
+                 details=json.dumps(details))
+
+
+def _forward_result(job: Job, a: _Attempt, details: dict, override: Override | None) -> CheckResult:
+    """Passed when every expected modality was fed together, else partial."""
+    expected = _template(job.template)["modalities"]
+    accepted = set(a.input_report.accepted)
+    want = accepted if expected is None else set(expected) & accepted
+    missing = sorted(want - set(a.input_report.fed))
+    if missing:
+        return _passed(job, "forward", a, a.durations.get("forward", 0.0), details, override,
+                       status=Status.PARTIAL, message=f"ran without {', '.join(missing)} input")
+    return _passed(job, "forward", a, a.durations.get("forward", 0.0), details, override)
+
+
+def _save_load(job: Job, a: _Attempt) -> None:
+    import torch
+
+    cls = type(a.model)
+    with tempfile.TemporaryDirectory(prefix="hfscan-") as tmp:
+        a.model.save_pretrained(tmp)
+        try:
+            reloaded = cls.from_pretrained(tmp).to(job.device).to(getattr(torch, job.dtype)).eval()
+        except Exception as exc:
+            raise C.CheckFailure(f"from_pretrained: {type(exc).__name__}: {exc}", stage="load") from exc
+    with torch.no_grad():
+        torch.manual_seed(0)
+        before = a.model(**a.inputs)
+        torch.manual_seed(0)
+        after = reloaded(**a.inputs)
+    C.check_same(before, after)
+
+
+def _generate(job: Job, a: _Attempt) -> None:
+    """Greedy generate of one then two new tokens: the second output is the first grown by one token."""
+    import torch
+
+    inputs = {k: v for k, v in a.inputs.items() if k not in ("labels", "decoder_input_ids", "decoder_attention_mask")}
+    _fill_generation_ids(a.model.generation_config, a.config)
+    outs = []
+    for new in (GENERATE_NEW_TOKENS - 1, GENERATE_NEW_TOKENS):
+        with torch.no_grad():
+            out = a.model.generate(**inputs, max_new_tokens=new, min_new_tokens=new, do_sample=False, num_beams=1)
+        outs.append(out if isinstance(out, torch.Tensor) else out.sequences)
+    C.check_generated(outs[0], outs[1], BATCH)
+
+
+def _fill_generation_ids(gen_cfg: Any, config: Any) -> None:
+    """Special ids generate needs but a random-weight config may leave unset, taken from the config."""
+    text = config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
+
+    def first(*names: str) -> Any:
+        for cfg in (config, text):
+            for name in names:
+                value = getattr(cfg, name, None)
+                if value is not None:
+                    return value[0] if isinstance(value, list) and value else value
+        return None
+
+    if gen_cfg.pad_token_id is None:
+        gen_cfg.pad_token_id = first("pad_token_id", "eos_token_id")
+        if gen_cfg.pad_token_id is None:
+            gen_cfg.pad_token_id = 0
+    gen_cfg.forced_eos_token_id = None  # forces EOS at max length: a length-dependent output
+    if getattr(config, "is_encoder_decoder", False) and gen_cfg.decoder_start_token_id is None:
+        start = first("decoder_start_token_id", "bos_token_id")
+        gen_cfg.decoder_start_token_id = gen_cfg.pad_token_id if start is None else start
