@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import sys
@@ -48,28 +50,68 @@ def discover(model_type, fmt, task, pattern, no_cache, with_hub):
 
     inventory = run_discover(use_cache=not no_cache)
     hub_info = _stored_hub() if with_hub else {}
+    families = _families(inventory, use_cache=not no_cache)
     if model_type:
         record = inventory.get(model_type)
         if fmt == "json":
-            click.echo(json.dumps(record.to_json(), indent=2))
+            click.echo(json.dumps({**record.to_json(), "family": families[model_type].family}, indent=2))
         else:
             discover_view.print_record(record)
+            click.echo(f"  family: {_family_label(families[model_type])}")
         return
     records = filter_records(inventory, task=task, pattern=pattern)
     if fmt == "json":
         payload = inventory.to_json()
-        payload["model_types"] = [r.to_json() for r in records]
+        payload["model_types"] = [{**r.to_json(), "family": families[r.model_type].family} for r in records]
         if with_hub:
             payload["hub"] = {mt: i.to_json() for mt, i in hub_info.items()}
         click.echo(json.dumps(payload, indent=2))
     elif fmt == "csv":
-        discover_view.write_csv(records, sys.stdout)
+        buffer = io.StringIO()
+        discover_view.write_csv(records, buffer)
+        rows = list(csv.reader(io.StringIO(buffer.getvalue())))
+        column = ["family"] + [families[r.model_type].family or "" for r in records]
+        csv.writer(sys.stdout).writerows(row + [value] for row, value in zip(rows, column))
     else:
         from hfscan.hubsync import discover_columns, remote_code_lines
 
-        discover_view.print_table(inventory, records, discover_columns(hub_info) if with_hub else None)
+        family_column = {"family": {mt: _family_label(c) for mt, c in families.items()}}
+        discover_view.print_table(inventory, records, {**family_column, **(discover_columns(hub_info) if with_hub else {})})
         for line in remote_code_lines(hub_info):
             click.echo(f"remote-code architecture: {line}")
+
+
+def _families(inventory, use_cache: bool = True) -> dict:
+    """{model type: Classification} of every model type."""
+    from hfscan.classifiers import classify_all
+
+    return classify_all(inventory, use_cache=use_cache)
+
+
+def _family_label(classification) -> str:
+    return classification.family or f"({classification.outcome})"
+
+
+@cli.command()
+@click.argument("model_type")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--no-cache", is_flag=True, help="Read config and forward() facts afresh instead of from the trait cache.")
+def explain(model_type, fmt, no_cache):
+    """Why a model type lands in its family: traits and sources, path, template, rivals."""
+    from hfscan.reports.explain_view import explain_command
+
+    explain_command(model_type, fmt, use_cache=not no_cache)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--include-subconfigs", is_flag=True, help="Count sub-config types (e.g. clip_vision_model) too.")
+@click.pass_context
+def gaps(ctx, fmt, include_subconfigs):
+    """Model types that are unclassified or ambiguous, grouped by missing rule; exit 1 when there are any."""
+    from hfscan.reports.gaps_view import gaps_command
+
+    ctx.exit(gaps_command(fmt, include_subconfigs))
 
 
 def _stored_hub() -> dict:
@@ -160,6 +202,26 @@ def history(fmt, store):
     from hfscan.reports.report import history_command
 
     history_command(store, fmt)
+
+
+@cli.command()
+@click.argument("source", metavar="PATH_OR_REPO_ID")
+@click.option("--weights", is_flag=True, help="Also load the real weights (local directory only) and run them with the real processor.")
+@click.option("--allow-pickle", is_flag=True, help="Allow pickled (.bin) weights; safetensors only by default.")
+@click.option("--trust-remote-code", is_flag=True, help="Allow custom code a checkpoint declares (auto_map).")
+@click.option("--checks", default=",".join(CHECKS), show_default=True, help="Comma-separated checks of the random-weight smoke test.")
+@click.pass_context
+def check(ctx, source, weights, allow_pickle, trust_remote_code, checks):
+    """Classify and smoke-test the architecture of one checkpoint's config.json (file, directory or Hub id)."""
+    from hfscan.check import check as run_check, print_report
+
+    chosen = tuple(c.strip() for c in checks.split(",") if c.strip())
+    unknown = [c for c in chosen if c not in CHECKS]
+    if unknown or not chosen:
+        raise UsageError(f"unknown check {', '.join(unknown) or '(none given)'}; choose from {', '.join(CHECKS)}")
+    report = run_check(source, weights=weights, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, checks=chosen)
+    print_report(report)
+    ctx.exit(0 if report.ok else 1)
 
 
 def main() -> None:

@@ -32,6 +32,6 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
 
 def line_of(text: str, table: str, name: str) -> int | None:
     """The line of the ``[table.name]`` header in ``text`` (quoted or bare), for error messages."""
-    pattern = re.compile(rf'^\s*\[\s*{re.escape(table)}\s*\.\s*"?{re.escape(name)}"?\s*\]', re.M)
+    pattern = re.compile(rf'^[ \t]*\[[ \t]*{re.escape(table)}\s*\.\s*"?{re.escape(name)}"?\s*\]', re.M)
     m = pattern.search(text)
     return text.count("\n", 0, m.start()) + 1 if m else None

@@ -1,0 +1,77 @@
+"""Terminal view of one classification: traits and their sources, the path, the template, the rivals."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+from hfscan.classifiers.graph import Family, FamilyGraph, default_graph
+from hfscan.classifiers.records import Classification
+
+
+def _conditions(fam: Family, found: set[str]) -> str:
+    """A family's conditions, each with what was found."""
+    parts = []
+    if fam.requires:
+        parts.append("requires " + ", ".join(f"{t} {'✓' if t in found else '✗'}" for t in fam.requires))
+    if fam.any:
+        hit = [t for t in fam.any if t in found]
+        parts.append(f"any of {', '.join(fam.any)} ({', '.join(hit) or 'none'} found)")
+    if fam.excludes:
+        hit = [t for t in fam.excludes if t in found]
+        parts.append(f"excludes {', '.join(fam.excludes)} ({', '.join(hit) or 'none'} found)")
+    return "; ".join(parts) or "no conditions of its own"
+
+
+def _short(value: object, limit: int = 40) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def print_explanation(c: Classification, graph: FamilyGraph | None = None) -> None:
+    graph = graph or default_graph()
+    out = Console(soft_wrap=True, highlight=False)
+    found = set(c.trait_names)
+    head = f"[bold]{c.model_type}[/bold]"
+    if c.parents:
+        head += f"  (sub-config of {', '.join(c.parents)})"
+    out.print(head)
+    if c.outcome == "classified":
+        out.print(f"  family: [bold]{c.family}[/bold]  category: {c.category}  template: {c.template}")
+    else:
+        out.print(f"  [yellow]{c.outcome}[/yellow]: {escape(c.reason)}")
+    out.print("  traits:")
+    values = [_short(t.value) for t in c.traits]
+    width = max((len(t.name) for t in c.traits), default=0)
+    vwidth = max((len(v) for v in values), default=0)
+    for t, value in zip(c.traits, values):
+        out.print(f"    {t.name:<{width}}  {escape(value):<{vwidth}}  {escape(t.source)}")
+    if not c.traits:
+        out.print("    (none)")
+    for source, error in c.source_errors:
+        out.print(f"    [red]could not read {escape(source)}[/red]: {escape(error)}")
+    out.print("  path:" if c.path else "  path: (no top-level category holds)")
+    for depth, name in enumerate(c.path):
+        out.print(f"    {'  ' * depth}{name}: {_conditions(graph.families[name], found)}")
+    if c.candidates:
+        out.print(f"  tied: {', '.join(c.candidates)}")
+    if c.rivals:
+        out.print("  rivals:")
+        width = max(len(r.family) for r in c.rivals)
+        for r in c.rivals:
+            out.print(f"    {r.family:<{width}}  {escape(r.reason)}")
+
+
+def explain_command(model_type: str, fmt: str, use_cache: bool = True) -> None:
+    """`hfscan explain`: classify one model type and print why it landed where it did."""
+    import json
+
+    from hfscan.classifiers import classify
+    from hfscan.scanner.discover import discover
+
+    inventory = discover(use_cache=use_cache)
+    c = classify(inventory.get(model_type), inventory, use_cache=use_cache)
+    if fmt == "json":
+        print(json.dumps(c.to_json(), indent=2))
+    else:
+        print_explanation(c)

@@ -1,0 +1,60 @@
+"""Facts read from real config classes and forward() signatures, the cache, and unreadable sources."""
+
+import json
+import os
+import subprocess
+import sys
+
+from hfscan.classifiers.facts import extract, load_facts
+from hfscan.classifiers.traits import find_traits
+from hfscan.scanner.records import ModelTypeRecord
+
+
+def test_config_defaults_and_forward_inputs(inventory):
+    facts = extract(inventory.get("bert"))
+    assert facts.config["vocab_size"] > 0 and facts.config["is_encoder_decoder"] is False
+    assert "model_type" not in facts.config  # the name is never a fact
+    assert facts.input_class == "BertModel"
+    assert {"input_ids", "attention_mask", "token_type_ids"} <= set(facts.inputs)
+    assert facts.errors == ()
+
+
+def test_nested_plain_tables_and_sub_configs(inventory):
+    llava = extract(inventory.get("llava"))
+    assert {"vision_config", "text_config"} <= set(llava.sub_configs)
+    llama = extract(inventory.get("llama"))
+    assert any(k.startswith("rope_parameters.") for k in llama.config)
+
+
+def test_unreadable_sources_are_recorded_not_raised():
+    record = ModelTypeRecord(
+        model_type="zz_not_a_model_type", config_class="NoSuchConfig", config_module="", module="",
+        tasks=(("base", "NoSuchModel"),),
+    )
+    facts = extract(record)
+    sources = dict(facts.errors)
+    assert sources["config"].startswith("KeyError")
+    assert sources["forward(NoSuchModel)"].startswith("AttributeError")
+    assert find_traits(record, facts) == ()
+
+
+def test_cache_round_trip(inventory):
+    facts = load_facts(inventory)
+    again = load_facts(inventory)
+    assert again == facts
+    assert again["bert"].inputs == extract(inventory.get("bert")).inputs
+
+
+def test_warm_classification_imports_no_modeling_module(inventory):
+    load_facts(inventory)  # the session's cache is warm
+    code = (
+        "import sys, json\n"
+        "from hfscan.scanner.discover import discover\n"
+        "from hfscan.classifiers import classify_all\n"
+        "c = classify_all(discover())\n"
+        "print(json.dumps([len(c), sorted(m for m in sys.modules if '.modeling_' in m)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ), check=True)
+    count, modeling = json.loads(out.stdout.strip().splitlines()[-1])
+    assert count == len(inventory)
+    assert modeling == []
