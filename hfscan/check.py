@@ -1,0 +1,383 @@
+"""``hfscan check PATH_OR_REPO_ID``: does the architecture variant of *this* checkpoint work?
+
+Reads a checkpoint's ``config.json`` (a file, a local directory, or a Hub repo
+id from the local cache or the network), keeps what defines the variant
+(``hfscan/data/variant_traits.toml``), shrinks only sizes with the harness's
+shrinker, classifies it and smoke-tests it with random weights through the
+harness's ``run_job``.  With ``weights`` (local only) it also loads the real
+weights and runs them on inputs its real tokenizer / processor builds from
+samples hfscan generates.  Custom code is never run; pickled weights are
+refused unless allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+from hfscan.errors import UnknownModelTypeError, UsageError
+from hfscan.harness.records import CHECKS, CheckResult, Job, Status
+
+#: Config keys that describe a saved file, not the architecture: never copied onto the tiny config.
+_FILE_KEYS = frozenset({"transformers_version", "architectures", "_name_or_path", "dtype", "torch_dtype"})
+#: Sample text hfscan feeds real tokenizers: two different sentences, so outputs must differ.
+SAMPLE_TEXT = ("The quick brown fox jumps over the lazy dog.", "Smoke tests check that every model runs.")
+SAMPLE_RATE = 16_000
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Everything ``hfscan check`` found about one checkpoint config."""
+
+    source: str
+    config_path: str
+    model_type: str
+    config_class: str
+    family: str | None
+    template: str | None
+    model_class: str
+    task: str
+    traits: tuple[tuple[str, Any, Any], ...]  # (trait, checkpoint value, tiny value)
+    kept: tuple[tuple[str, Any], ...]  # variant values the shrinker kept
+    shrunk: tuple[tuple[str, Any, Any], ...]  # (path, checkpoint value, tiny value)
+    results: tuple[CheckResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status in (Status.PASSED, Status.PARTIAL) for r in self.results)
+
+
+# -- reading the config --------------------------------------------------------
+def locate(source: str) -> Path:
+    """The ``config.json`` of a file, a directory, or a Hub repo id (``org/name[@revision]``)."""
+    path = Path(source).expanduser()
+    if path.is_file():
+        return path
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise UsageError(f"{source}: directory has no config.json")
+        return path / "config.json"
+    return _from_hub(source)
+
+
+def _from_hub(source: str) -> Path:
+    """``config.json`` of a Hub repo: from the local cache, else downloaded unless HF_HUB_OFFLINE is set."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
+    from huggingface_hub.utils import HFValidationError
+
+    from huggingface_hub import constants
+
+    repo_id, _, revision = source.partition("@")
+    try:
+        try:
+            return Path(hf_hub_download(repo_id, "config.json", revision=revision or None, local_files_only=True))
+        except LocalEntryNotFoundError:
+            if constants.is_offline_mode():
+                raise OfflineModeIsEnabled("offline") from None
+            return Path(hf_hub_download(repo_id, "config.json", revision=revision or None))
+    except HFValidationError:
+        raise UsageError(f"{source}: no such file or directory, and not a Hub repo id") from None
+    except OfflineModeIsEnabled:
+        raise UsageError(f"{source}: not a local path, and its config.json is not in the Hugging Face cache (HF_HUB_OFFLINE is set)") from None
+    except LocalEntryNotFoundError:
+        raise UsageError(f"{source}: not a local path, not in the Hugging Face cache, and the Hub cannot be reached") from None
+    except HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "?"
+        raise UsageError(f"{source}: the Hub answered HTTP {status} for config.json") from None
+    except OSError as exc:
+        raise UsageError(f"{source}: cannot fetch config.json ({type(exc).__name__}: {exc})") from None
+
+
+def read_config(path: Path, trust_remote_code: bool = False) -> Any:
+    """The transformers config of a ``config.json``; unknown types and rejected configs are usage errors."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: not a readable JSON config ({exc})") from None
+    if not isinstance(data, dict) or not data.get("model_type"):
+        raise UsageError(f"{path}: config has no model_type")
+    model_type = data["model_type"]
+    if model_type not in CONFIG_MAPPING:
+        if data.get("auto_map"):
+            hint = "running custom code is not supported by hfscan check" if trust_remote_code else "never run without --trust-remote-code"
+            raise UsageError(f"{path}: model type {model_type!r} is custom code (auto_map), not in transformers; {hint}")
+        raise UnknownModelTypeError(model_type, list(CONFIG_MAPPING.keys()))
+    try:
+        return CONFIG_MAPPING[model_type].from_dict(data)
+    except Exception as exc:  # noqa: BLE001 - transformers' validation errors are many types
+        message = " ".join(line.strip() for line in str(exc).strip().splitlines()[:2])[:300]
+        raise UsageError(f"{path}: transformers rejects this {model_type} config: {type(exc).__name__}: {message}") from None
+
+
+# -- variant traits --------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _trait_rules() -> tuple[dict, ...]:
+    from hfscan.harness.overrides import load_toml
+
+    return tuple(load_toml("variant_traits.toml")["trait"])
+
+
+def _configs(cfg: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    from transformers import PretrainedConfig
+
+    yield path, cfg
+    for attr, value in vars(cfg).items():
+        if isinstance(value, PretrainedConfig):
+            yield from _configs(value, f"{path}{attr}.")
+
+
+def _dict_values(value: Any, keys: list[str]) -> set:
+    if not isinstance(value, dict):
+        return set()
+    found = {v for k, v in value.items() if k in keys and isinstance(v, str)}
+    for v in value.values():
+        found |= _dict_values(v, keys)
+    return found
+
+
+def _trait(rule: dict, values: dict) -> Any:
+    kind = rule["kind"]
+    if kind == "ratio":
+        for q, kv in rule["pairs"]:
+            if isinstance(values.get(q), int) and isinstance(values.get(kv), int) and values[kv] > 0:
+                return values[q] / values[kv]
+        return None
+    if kind == "sparse":
+        experts = next((values[a] for a in rule["experts"] if isinstance(values.get(a), int)), None)
+        top_k = next((values[a] for a in rule["top_k"] if isinstance(values.get(a), int)), None)
+        return None if experts is None or top_k is None else experts > top_k > 0
+    present = [a for a in rule["attrs"] if a in values]
+    if not present:
+        return None
+    value = values[present[0]]
+    if kind == "enabled":
+        return bool(value)
+    if kind == "dict_key":
+        found = set().union(*(_dict_values(values[a], rule["keys"]) for a in present))
+        return tuple(sorted(found)) or None
+    if kind == "kinds":
+        return tuple(sorted(set(value))) if isinstance(value, (list, tuple, str)) and value else None
+    return value
+
+
+def _declared(cfg: Any) -> dict:
+    """The config's values of the fields its class declares (a saved file's leftover keys that
+    the installed transformers no longer reads define nothing)."""
+    import dataclasses
+
+    if not dataclasses.is_dataclass(cfg):
+        return vars(cfg)
+    names = {f.name for f in dataclasses.fields(cfg)}
+    return {k: v for k, v in vars(cfg).items() if k in names}
+
+
+def variant_traits(config: Any) -> dict[str, Any]:
+    """``{[sub-config path.]trait: value}`` of every variant trait the config tree sets."""
+    out: dict[str, Any] = {}
+    for path, cfg in _configs(config):
+        values = _declared(cfg)
+        for rule in _trait_rules():
+            value = _trait(rule, values)
+            if value is not None:
+                out[f"{path}{rule['name']}"] = value
+    return out
+
+
+# -- classification and the smoke test -------------------------------------------
+def _classify(record: Any, inventory: Any, config: Any) -> Any:
+    """The family of this config: the model type's facts with the checkpoint's values in place of defaults."""
+    from hfscan.classifiers.classify import classify_facts
+    from hfscan.classifiers.facts import facts_for
+
+    facts = facts_for(record, inventory)
+    values = config.to_dict()
+    merged = {k: values.get(k, v) for k, v in facts.config.items()}
+    merged = {k: v for k, v in merged.items() if v is None or isinstance(v, (str, int, float, bool, list))}
+    return classify_facts(record, replace(facts, config=merged))
+
+
+def _job_class(record: Any, config: Any, template: str | None, checks: tuple[str, ...]) -> tuple[str, str]:
+    """(model class, task): the class the checkpoint names when transformers maps it, else the template's."""
+    from hfscan.harness.smoke import plan_jobs
+
+    for cls in getattr(config, "architectures", None) or ():
+        task = next((t for t, c in record.tasks if c == cls), None)
+        if task:
+            return cls, task
+    jobs = plan_jobs(record, template, checks=checks, overrides={})
+    if not jobs:
+        raise UsageError(f"model type {record.model_type!r} has no model class in any auto mapping to test")
+    return jobs[0].model_class, jobs[0].task
+
+
+def _tiny_values(tiny: Any) -> dict:
+    """The tiny config as override values (JSON-safe; nested tables reach sub-configs)."""
+    values = json.loads(tiny.to_json_string(use_diff=False))
+
+    def strip(d: dict) -> dict:
+        return {k: strip(v) if isinstance(v, dict) and "model_type" in v else v for k, v in d.items() if k not in _FILE_KEYS}
+
+    return strip(values)
+
+
+def _smoke(config: Any, job: Job) -> tuple[list[CheckResult], Any, Any]:
+    """run_job on the shrunk checkpoint config, level after level until build and forward pass."""
+    from hfscan.harness.overrides import Override
+    from hfscan.harness.shrink import levels, tiny_config
+    from hfscan.harness.smoke import run_job
+
+    results: list[CheckResult] = []
+    tiny = report = None
+    for level in levels():
+        tiny, report = tiny_config(config, level=level)
+        override = Override(job.model_type, "hfscan check: the checkpoint's own config, shrunk", config=_tiny_values(tiny))
+        results = list(run_job(replace(job, override=override.to_json())))
+        if all(r.status in (Status.PASSED, Status.PARTIAL) for r in results if r.check in ("build", "forward")):
+            break
+    return [r.with_(override_hash=None) for r in results], tiny, report
+
+
+# -- real weights -------------------------------------------------------------------
+def sample_image() -> Any:
+    """A 64x64 RGB gradient generated here (no file, no download)."""
+    import numpy as np
+    from PIL import Image
+
+    y, x = np.mgrid[0:64, 0:64]
+    rgb = np.stack([x * 4, y * 4, (x + y) * 2], axis=-1).astype("uint8")
+    return Image.fromarray(rgb)
+
+
+def sample_audio(seconds: float = 1.0) -> Any:
+    """A 440 Hz sine at 16 kHz, generated here."""
+    import numpy as np
+
+    t = np.arange(int(SAMPLE_RATE * seconds)) / SAMPLE_RATE
+    return (0.5 * np.sin(2 * math.pi * 440 * t)).astype("float32")
+
+
+def _processor_inputs(directory: Path, params: set[str], trust_remote_code: bool) -> dict:
+    """Inputs built by the checkpoint's own tokenizer / processor from hfscan's samples."""
+    from transformers import AutoProcessor
+
+    proc = AutoProcessor.from_pretrained(directory, local_files_only=True, trust_remote_code=trust_remote_code)
+    kwargs: dict[str, Any] = {"return_tensors": "pt"}
+    if "input_ids" in params:
+        kwargs.update(text=list(SAMPLE_TEXT), padding=True)
+    if "pixel_values" in params:
+        kwargs["images"] = [sample_image()] * len(SAMPLE_TEXT)
+    if params & {"input_values", "input_features"}:
+        kwargs.update(audio=[sample_audio(), sample_audio(0.5)], sampling_rate=SAMPLE_RATE, padding=True)
+    encoded = proc(**kwargs)
+    return {k: v for k, v in encoded.items() if k in params}
+
+
+def _real_weights(job: Job, directory: Path, allow_pickle: bool, trust_remote_code: bool) -> CheckResult:
+    """Load the checkpoint's weights and run them on processor-built inputs; asserts on the outputs."""
+    import time
+    import traceback
+
+    import torch
+    import transformers
+
+    from hfscan.harness import checks as C
+    from hfscan.harness.inputs import forward_params
+
+    base = dict(model_type=job.model_type, check="weights", model_class=job.model_class, task=job.task, source="checkpoint")
+    stage, t0 = "load", time.perf_counter()
+    try:
+        cls = getattr(transformers, job.model_class)
+        model = cls.from_pretrained(directory, local_files_only=True, use_safetensors=None if allow_pickle else True,
+                                    trust_remote_code=trust_remote_code).eval()
+        stage = "inputs"
+        inputs = _processor_inputs(directory, set(forward_params(model)), trust_remote_code)
+        if not inputs:
+            raise C.CheckFailure("the processor built no input the model takes", stage="inputs")
+        stage = "forward"
+        with torch.no_grad():
+            first, again = model(**inputs), model(**inputs)
+        stage = "assert"
+        C.check_finite(first)
+        C.check_same(first, again)
+        name, out = C.main_output(first)
+        if out.shape[0] != len(SAMPLE_TEXT):
+            raise C.CheckFailure(f"{name} has batch {out.shape[0]}, expected {len(SAMPLE_TEXT)}")
+        if torch.allclose(out[0].flatten()[:16], out[1].flatten()[:16]):
+            raise C.CheckFailure(f"{name} is the same for two different samples")
+    except Exception as exc:  # noqa: BLE001 - a failing checkpoint is a result, not a crash
+        message = (str(exc).strip().splitlines() or [""])[0][:500]
+        if stage == "load" and not allow_pickle and "safetensors" in message.lower():
+            message += " (pickled weights are refused unless --allow-pickle)"
+        return CheckResult(**base, status=Status.FAILED, stage=getattr(exc, "stage", stage), error_type=type(exc).__name__,
+                           message=message, traceback=traceback.format_exc(), duration_s=time.perf_counter() - t0)
+    params = sum(p.numel() for p in model.parameters())
+    return CheckResult(**base, status=Status.PASSED, duration_s=time.perf_counter() - t0, param_count=params,
+                       details=json.dumps({"inputs": C.shapes_of(inputs), "outputs": C.shapes_of(first)}))
+
+
+# -- the command -----------------------------------------------------------------------
+def check(source: str, weights: bool = False, allow_pickle: bool = False, trust_remote_code: bool = False,
+          checks: tuple[str, ...] = CHECKS) -> CheckReport:
+    """Classify and smoke-test one checkpoint config (and its real weights when asked)."""
+    import torch
+
+    from hfscan.scanner.discover import discover
+
+    torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
+    config_path = locate(source)
+    config = read_config(config_path, trust_remote_code)
+    inventory = discover()
+    record = inventory.get(config.model_type)
+    classification = _classify(record, inventory, config)
+    model_class, task = _job_class(record, config, classification.template, checks)
+    job = Job(model_type=record.model_type, model_class=model_class, task=task, checks=checks,
+              family=classification.family, template=classification.template, source="config")
+    before = variant_traits(config)
+    results, tiny, shrink = _smoke(config, job)
+    after = variant_traits(tiny)
+    traits = tuple((name, value, after.get(name)) for name, value in before.items())
+    changed = [f"{n}: {a!r} -> {b!r}" for n, a, b in traits if a != b]
+    results.append(CheckResult(
+        model_type=job.model_type, check="variant", model_class=model_class, task=task, family=job.family,
+        status=Status.FAILED if changed else Status.PASSED, stage="assert" if changed else None,
+        message=("shrinking changed " + "; ".join(changed)) if changed else f"{len(traits)} variant traits kept",
+    ))
+    if weights:
+        if not Path(source).expanduser().exists():
+            raise UsageError("--weights needs a local checkpoint directory (weights are never downloaded)")
+        results.append(_real_weights(job, config_path.parent, allow_pickle, trust_remote_code))
+    return CheckReport(
+        source=source, config_path=str(config_path), model_type=record.model_type, config_class=type(config).__name__,
+        family=classification.family, template=classification.template, model_class=model_class, task=task,
+        traits=traits, kept=tuple(shrink.kept), shrunk=tuple(shrink.shrunk), results=tuple(results),
+    )
+
+
+def print_report(report: CheckReport) -> None:
+    """The report as text: what defines the variant (kept), what was shrunk, and each check's result."""
+    import click
+
+    echo = click.echo
+    echo(f"{report.source}: {report.model_type} ({report.config_class}), family {report.family or '-'}, "
+         f"template {report.template or '-'}, tested as {report.model_class} [{report.task}]")
+    echo("kept (variant):")
+    for name, value, tiny in report.traits:
+        echo(f"  {name} = {value!r}" + ("" if value == tiny else f"  CHANGED to {tiny!r}"))
+    for path, value in report.kept:
+        echo(f"  {path} = {str(value)[:80]}")
+    echo("shrunk (sizes):")
+    for path, old, new in report.shrunk:
+        echo(f"  {path}: {str(old)[:60]} -> {str(new)[:60]}")
+    echo("results:")
+    for r in report.results:
+        line = f"  {r.check:<10} {r.status}"
+        if r.message or r.stage:
+            line += f"  ({r.stage + ': ' if r.stage and r.status != Status.PASSED else ''}{r.message or ''})"
+        echo(line)
