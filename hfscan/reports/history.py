@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from hfscan.cache.store import Store
 from hfscan.errors import UsageError
 from hfscan.harness.records import Coverage, RunInfo
-from hfscan.reports.coverage import PASSING, RunCoverage, pass_rate, summarize
+from hfscan.reports.coverage import PASSING, RunCoverage, count, pass_rate, type_coverages
 
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 _SINCE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
@@ -105,6 +105,6 @@ def trend(store: Store, until: RunInfo | None = None) -> tuple[TrendPoint, ...]:
         runs = [r for r in runs if (parse_time(r.started_at), r.id) <= (parse_time(until.started_at), until.id)]
     points = []
     for run in runs:
-        totals = summarize(run, store.results(run.id), tier_of=lambda _mt: "", override_reasons={}).totals
+        totals = count(type_coverages(store.results(run.id)).values())
         points.append(TrendPoint(run, sum(totals.values()), sum(totals[c] for c in PASSING), pass_rate(totals)))
     return tuple(points)

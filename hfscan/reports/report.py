@@ -226,6 +226,7 @@ def render(report: Report, fmt: str) -> str:
 def write_output(text: str, output: str | Path) -> None:
     """Write ``text`` to ``output`` atomically (a failed write leaves the old file whole)."""
     path = Path(output)
+    tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -233,6 +234,8 @@ def write_output(text: str, output: str | Path) -> None:
             fh.write(text)
         os.replace(tmp, path)
     except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
