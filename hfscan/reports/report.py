@@ -25,20 +25,15 @@ from rich.table import Table
 from hfscan.cache.store import Store
 from hfscan.errors import UsageError
 from hfscan.harness.records import FAILING, Coverage, RunInfo, Status
+from hfscan.paths import default_store_path
 from hfscan.reports import charts
 from hfscan.reports.coverage import CATEGORIES, RunCoverage, TierOf, TypeRow, default_tier_of, shipped_override_reasons, summarize
-from hfscan.paths import default_store_path
 from hfscan.reports.history import Comparison, TrendPoint, baseline_before, compare, parse_since, trend
 
 SCHEMA = "hfscan.report/1"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "report.schema.json"
-#: format -> (template, default file name)
-FORMATS = {
-    "md": ("report.md.j2", "HF_COVERAGE_REPORT.md"),
-    "html": ("report.html.j2", "hf_coverage_report.html"),
-    "json": (None, "hf_coverage_report.json"),
-    "junit": ("junit.xml.j2", "hf_coverage_junit.xml"),
-}
+#: format -> its template (JSON is written directly)
+FORMATS: dict[str, str | None] = {"md": "report.md.j2", "html": "report.html.j2", "json": None, "junit": "junit.xml.j2"}
 _RUN_KEYS = ("id", "started_at", "finished_at", "status", "label", "hfscan_version", "python_version",
              "torch_version", "transformers_version", "device", "device_name", "dtype")
 
@@ -206,7 +201,7 @@ def render(report: Report, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(to_json(report), indent=2) + "\n"
     cov = report.coverage
-    return _env().get_template(FORMATS[fmt][0]).render(
+    return _env().get_template(FORMATS[fmt]).render(
         r=report,
         cov=cov,
         cmp=report.comparison,
@@ -219,7 +214,6 @@ def render(report: Report, fmt: str) -> str:
         bar_width=charts.BAR_WIDTH,
         colors=charts.COLORS,
         trend_pad=charts.PAD,
-        Coverage=Coverage,
     )
 
 
