@@ -1,0 +1,73 @@
+"""Input builders: keyed by forward() argument, sized from the config, placeholders counted from the model."""
+
+from __future__ import annotations
+
+import torch
+from transformers import (
+    BertConfig,
+    BertForSequenceClassification,
+    LlavaConfig,
+    LlavaForConditionalGeneration,
+    ViTConfig,
+    ViTModel,
+    WhisperConfig,
+    WhisperForConditionalGeneration,
+)
+
+from hfscan.harness.inputs import BATCH, BUILDERS, build_inputs
+from hfscan.harness.shrink import tiny_config
+from hfscan.harness.smoke import templates
+
+
+def _inputs(config_cls, model_cls, task, values=None):
+    cfg, _ = tiny_config(config_cls)
+    torch.manual_seed(0)
+    model = model_cls(cfg).eval()
+    inputs, report = build_inputs(model, cfg, task, templates()["default"], values)
+    return cfg, model, inputs, report
+
+
+def test_builders_are_keyed_by_forward_argument_names():
+    for name in ("input_ids", "attention_mask", "pixel_values", "input_values", "input_features", "decoder_input_ids"):
+        assert name in BUILDERS or name == "input_ids"
+
+
+def test_text_inputs_stay_inside_the_vocabulary_and_avoid_special_tokens():
+    cfg, model, inputs, report = _inputs(BertConfig, BertForSequenceClassification, "sequence-classification")
+    ids = inputs["input_ids"]
+    assert ids.shape == (BATCH, 8) and int(ids.max()) < cfg.vocab_size
+    assert cfg.pad_token_id not in ids.tolist()[0]
+    assert torch.equal(inputs["attention_mask"], torch.ones_like(ids))
+    assert inputs["labels"].shape == (BATCH,)  # one class per sample: the task's mapping decides
+    assert report.fed == ["text"] and not report.unknown_required
+    with torch.no_grad():
+        assert model(**inputs).loss is not None
+
+
+def test_pixel_values_follow_the_config():
+    cfg, _, inputs, report = _inputs(ViTConfig, ViTModel, "base")
+    assert inputs["pixel_values"].shape == (BATCH, cfg.num_channels, cfg.image_size, cfg.image_size)
+    assert report.fed == ["image"]
+
+
+def test_audio_features_follow_the_config():
+    cfg, _, inputs, report = _inputs(WhisperConfig, WhisperForConditionalGeneration, "speech-seq2seq")
+    assert inputs["input_features"].shape == (BATCH, cfg.num_mel_bins, 2 * cfg.max_source_positions)
+    assert "decoder_input_ids" in inputs and "audio" in report.fed
+
+
+def test_image_placeholders_are_counted_from_the_model():
+    cfg, model, inputs, report = _inputs(LlavaConfig, LlavaForConditionalGeneration, "image-text-to-text")
+    with torch.no_grad():
+        feats = model.get_image_features(pixel_values=inputs["pixel_values"]).pooler_output
+    per_image = sum(f.numel() for f in feats) // cfg.text_config.hidden_size // BATCH
+    assert int((inputs["input_ids"][0] == cfg.image_token_id).sum()) == per_image
+    assert set(report.fed) == {"text", "image"}
+    with torch.no_grad():
+        assert torch.isfinite(model(**inputs).logits).all()
+
+
+def test_override_values_replace_a_builder():
+    _, _, inputs, _ = _inputs(BertConfig, BertForSequenceClassification, "sequence-classification",
+                              values={"token_type_ids": [[0, 1, 0, 1, 0, 1, 0, 1]] * BATCH})
+    assert inputs["token_type_ids"].tolist()[0][:2] == [0, 1]

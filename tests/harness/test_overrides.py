@@ -1,0 +1,72 @@
+"""Overrides are validated data: every mistake is reported as file:line: what, exit status 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from hfscan.errors import DataFileError
+from hfscan.harness.overrides import Override, load_file, load_overrides, parse
+
+KNOWN = ["bert", "gpt2", "beit"]
+
+
+def _error(text: str) -> DataFileError:
+    with pytest.raises(DataFileError) as info:
+        parse(text, "my.toml", KNOWN)
+    assert info.value.exit_code == 2
+    return info.value
+
+
+def test_unknown_key_names_its_line():
+    err = _error('[bert]\nreason = "x"\n\nconfg = { hidden_size = 8 }\n')
+    assert str(err).startswith("my.toml:4: unknown key 'confg' in [bert]")
+
+
+def test_unknown_model_type_names_its_line_and_closest():
+    err = _error('# comment\n[bertt]\nreason = "x"\n')
+    assert str(err).startswith("my.toml:2: unknown model type 'bertt'")
+    assert "bert" in str(err)
+
+
+def test_wrong_type_names_its_line():
+    err = _error('[gpt2]\nreason = "x"\nxfail = 3\n')
+    assert str(err) == "my.toml:3: [gpt2] xfail must be a str, not int"
+    err = _error('[gpt2]\nreason = "x"\nconfig = "hidden_size=8"\n')
+    assert str(err) == "my.toml:3: [gpt2] config must be a table, not str"
+
+
+def test_reason_is_mandatory():
+    err = _error('[gpt2]\nconfig = { n_layer = 1 }\n')
+    assert str(err) == "my.toml:1: [gpt2] needs a non-empty 'reason'"
+
+
+def test_invalid_toml_and_missing_file():
+    err = _error('[gpt2\nreason = "x"\n')
+    assert str(err).startswith("my.toml:1: not valid TOML")
+    with pytest.raises(DataFileError, match="cannot read"):
+        load_file("/nonexistent/overrides.toml")
+
+
+def test_a_valid_entry_round_trips_with_a_stable_hash():
+    entries = parse('[bert]\nreason = "why"\nconfig = { hidden_size = 48 }\ninputs = { token_type_ids = [[0, 1]] }\n',
+                    "my.toml", KNOWN)
+    entry = entries["bert"]
+    assert entry.config == {"hidden_size": 48}
+    assert Override.from_json(entry.to_json()) == entry
+    assert entry.hash == Override.from_json(entry.to_json()).hash
+    assert entry.hash != Override("bert", reason="why", config={"hidden_size": 64}).hash
+
+
+def test_user_file_merges_over_ours(tmp_path, inventory):
+    ours = load_overrides(known_types=inventory.model_types)
+    assert all(o.reason.strip() for o in ours.values())
+    user = tmp_path / "user.toml"
+    user.write_text('[gpt2]\nreason = "local experiment"\nconfig = { n_layer = 1 }\n')
+    merged = load_overrides(user, known_types=inventory.model_types)
+    assert merged["gpt2"].config == {"n_layer": 1} and merged["gpt2"].reason == "local experiment"
+    assert set(ours) <= set(merged)
+
+
+def test_shipped_file_is_valid_and_small(inventory):
+    ours = load_overrides(known_types=inventory.model_types)
+    assert len(ours) <= 3 * len(inventory) / 100

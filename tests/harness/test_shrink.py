@@ -1,0 +1,96 @@
+"""Tiny configs: sizes shrink, relations and variant-defining values survive."""
+
+from __future__ import annotations
+
+import pytest
+from transformers import (
+    LlamaConfig,
+    LlavaConfig,
+    MistralConfig,
+    Qwen3NextConfig,
+    SwinConfig,
+)
+
+from hfscan.harness import shrink
+from hfscan.harness.shrink import tiny_config
+
+
+def test_heads_and_grouped_query_ratio_stay_consistent():
+    cfg, report = tiny_config(LlamaConfig(num_attention_heads=32, num_key_value_heads=8, hidden_size=4096))
+    assert cfg.num_hidden_layers <= 2 and cfg.hidden_size <= 32
+    assert cfg.num_attention_heads == 4
+    assert cfg.num_key_value_heads == 1  # 32 / 8 = 4 queries per kv head, kept
+    assert cfg.num_attention_heads % cfg.num_key_value_heads == 0
+    assert cfg.head_dim * cfg.num_attention_heads <= 4 * 8
+    assert ("num_key_value_heads", 8, 1) in report.shrunk
+
+
+def test_an_instance_keeps_its_variant_values():
+    original = MistralConfig(sliding_window=1234, hidden_act="gelu", tie_word_embeddings=True)
+    cfg, report = tiny_config(original)
+    assert (cfg.sliding_window, cfg.hidden_act, cfg.tie_word_embeddings) == (1234, "gelu", True)
+    kept = dict(report.kept)
+    assert kept["sliding_window"] == 1234 and kept["hidden_act"] == "gelu"
+    assert original.hidden_size == 4096  # the input config is not touched
+
+
+def test_special_token_ids_are_remapped_inside_the_vocabulary():
+    cfg, _ = tiny_config(LlavaConfig)
+    vocab = cfg.text_config.vocab_size
+    assert vocab <= 512
+    ids = [cfg.image_token_id, cfg.text_config.bos_token_id, cfg.text_config.eos_token_id]
+    assert all(0 <= i < vocab for i in ids if i is not None)
+    assert cfg.image_token_id not in (cfg.text_config.bos_token_id, cfg.text_config.eos_token_id)
+
+
+def test_sub_config_tree_is_shrunk():
+    cfg, report = tiny_config(LlavaConfig)
+    assert cfg.vision_config.hidden_size <= 32 and cfg.vision_config.num_hidden_layers <= 2
+    assert cfg.text_config.hidden_size <= 32 and cfg.text_config.num_hidden_layers <= 2
+    paths = {p for p, _, _ in report.shrunk}
+    assert "vision_config.hidden_size" in paths and "text_config.hidden_size" in paths
+
+
+def test_hybrid_layer_pattern_is_cut_keeping_every_kind():
+    cfg, _ = tiny_config(Qwen3NextConfig)
+    assert len(cfg.layer_types) == cfg.num_hidden_layers
+    assert set(cfg.layer_types) == set(Qwen3NextConfig().layer_types)
+
+
+def test_per_stage_lists_and_derived_fields():
+    cfg, _ = tiny_config(SwinConfig)
+    assert list(cfg.depths) == [1, 1, 1, 1]
+    assert all(cfg.embed_dim * 2**i % h == 0 for i, h in enumerate(cfg.num_heads))
+    # hidden_size is derived by the constructor from embed_dim and the stage count
+    assert cfg.hidden_size == cfg.embed_dim * 2 ** (len(cfg.depths) - 1)
+
+
+def test_layer_indices_are_rescaled_and_stay_distinct():
+    assert shrink._rescale_indices([3, 5, 7, 11], 12, 4) == [0, 1, 2, 3]
+    assert shrink._rescale_indices([11], 12, 2) == [1]
+
+
+def test_overrides_set_values_after_shrinking():
+    cfg, report = tiny_config(LlavaConfig, overrides={"text_config": {"hidden_size": 48}})
+    assert cfg.text_config.hidden_size == 48
+    assert ("text_config.hidden_size", 48) in report.overridden
+
+
+def test_levels_widen():
+    names = [lv.name for lv in shrink.levels()]
+    assert names[0] == "tiny" and len(names) >= 2
+    small, _ = tiny_config(LlamaConfig, level=names[1])
+    tiny, _ = tiny_config(LlamaConfig)
+    assert small.hidden_size > tiny.hidden_size
+
+
+@pytest.mark.parametrize("model_type", ["bert", "t5", "whisper", "clip", "deepseek_v3", "mixtral"])
+def test_tiny_configs_are_small(model_type):
+    from transformers import CONFIG_MAPPING
+
+    cfg, _ = tiny_config(CONFIG_MAPPING[model_type])
+    for sub in [cfg, *[v for v in vars(cfg).values() if hasattr(v, "to_dict")]]:
+        for attr in ("hidden_size", "d_model", "intermediate_size", "num_hidden_layers", "num_experts"):
+            value = getattr(sub, attr, None)
+            if isinstance(value, int):
+                assert value <= 64, (model_type, attr, value)
