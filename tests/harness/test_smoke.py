@@ -1,0 +1,101 @@
+"""run_job on real tiny models: results per check, failures recorded, never raised."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from hfscan.harness import shrink, smoke
+from hfscan.harness.overrides import Override
+from hfscan.harness.records import Job, Status
+from hfscan.harness.smoke import missing_package, plan_jobs, run_job
+
+
+def _results(job: Job) -> dict[str, object]:
+    return {r.check: r for r in run_job(job)}
+
+
+def test_plan_picks_the_templates_representative_class(inventory):
+    bert = inventory.get("bert")
+    [job] = plan_jobs(bert, template="text-encoder")
+    assert (job.task, job.model_class) == ("masked-lm", "BertForMaskedLM")
+    assert {j.model_class for j in plan_jobs(bert, tasks="all")} == set(bert.model_classes)
+    [job] = plan_jobs(inventory.get("gpt2"), template=None, checks=("build", "forward"))
+    assert job.task == "causal-lm" and job.checks == ("build", "forward")
+
+
+def test_plan_carries_the_override(inventory):
+    override = Override("gpt2", reason="test", model_class="GPT2Model")
+    [job] = plan_jobs(inventory.get("gpt2"), overrides={"gpt2": override})
+    assert job.model_class == "GPT2Model" and job.override_hash == override.hash
+    assert Override.from_json(job.override) == override
+
+
+def test_a_failure_is_a_result_and_later_checks_are_skipped():
+    results = _results(Job("bert", "NoSuchBertModel", "base"))
+    build = results["build"]
+    assert build.status == Status.FAILED and build.stage == "build"
+    assert build.error_type == "LookupError" and "NoSuchBertModel" in build.message and build.traceback
+    assert results["forward"].status == Status.SKIPPED and results["forward"].message == "needs build"
+    assert "generate" not in results or results["generate"].status == Status.SKIPPED
+
+
+def test_an_expected_failure_is_xfail():
+    override = Override("bert", reason="test", xfail="upstream bug #1")
+    results = _results(Job("bert", "NoSuchBertModel", "base", override=override.to_json(),
+                           override_hash=override.hash))
+    assert results["build"].status == Status.XFAIL
+    assert results["build"].message.startswith("expected: upstream bug #1")
+    assert results["build"].override_hash == override.hash
+
+
+def test_missing_optional_packages_are_named():
+    assert missing_package(ModuleNotFoundError("No module named 'scipy'", name="scipy")) == "scipy"
+    assert missing_package(ImportError("TimmBackbone requires the timm library but it was not found")) == "timm"
+    assert missing_package(ModuleNotFoundError("No module named 'foo'", name="foo")) is None
+    assert smoke._skip_message("scipy") == "needs scipy (pip install 'hfscan[audio]')"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model_type,template", [
+    ("bert", "text-encoder"), ("gpt2", "causal-lm"), ("t5", "seq2seq-lm"), ("vit", "image-classification"),
+    ("wav2vec2", "speech-encoder"), ("llava", "image-text-to-text"), ("clip", "contrastive"),
+    ("whisper", "speech-seq2seq"),
+])
+def test_real_tiny_models_pass_every_check(inventory, model_type, template):
+    [job] = plan_jobs(inventory.get(model_type), template=template)
+    results = _results(job)
+    expected = {"build", "forward", "save-load"} | ({"generate"} if smoke.is_generative(template, job.task) else set())
+    assert set(results) == expected
+    for check, r in results.items():
+        assert r.status == Status.PASSED, (check, r.stage, r.message)
+        assert 0 < r.param_count < 5_000_000
+    details = results["forward"].detail
+    assert details["inputs"] and details["outputs"] and details["shrink"]["shrunk"]
+    assert set(details["modalities"]["fed"]) >= set(smoke.templates()["template"][template]["modalities"])
+
+
+def _without_attr(data: dict, attr: str) -> dict:
+    out = copy.deepcopy(data)
+    for rule in out["rule"]:
+        if attr in rule.get("attrs", ()):
+            rule["attrs"].remove(attr)
+    return out
+
+
+@pytest.mark.slow
+def test_one_general_rule_moves_a_whole_failure_group(inventory, monkeypatch):
+    """Without the rule that caps rotary widths, every model with a rotary_dim fails alike; with it, all pass."""
+    types = ["gptj", "codegen"]
+    jobs = [plan_jobs(inventory.get(t), checks=("build", "forward"))[0] for t in types]
+    real = shrink.rules()
+    monkeypatch.setattr(shrink, "rules", lambda: _without_attr(real, "rotary_dim"))
+    broken = [_results(j)["forward"] for j in jobs]
+    assert all(r.status == Status.FAILED and r.stage == "forward" for r in broken)
+    assert len({r.error_type for r in broken}) == 1
+    monkeypatch.setattr(shrink, "rules", lambda: real)
+    fixed = [_results(j)["forward"] for j in jobs]
+    assert all(r.status == Status.PASSED for r in fixed), [(r.model_type, r.message) for r in fixed]
+    assert json.loads(fixed[0].details)["shrink"]["shrunk"]["rotary_dim"][1] <= 8
