@@ -1,12 +1,19 @@
 """Enumerate every model type of the installed transformers from its auto mappings.
 
 Reads mapping tables and config classes only; never imports a modeling module.
-The result is cached on disk per transformers installation, so a second call
-costs a JSON read.
+The mapping tables and the config-class facts discovery needs (where a config
+class lives, its ``sub_configs``, a sub-config's ``model_type``) are read from
+transformers' source files, which avoids importing torch and 800+ config
+modules; anything the source does not settle is imported instead, exactly as
+``scan(from_source=False)`` (the reference) does.  The result is cached on disk
+per transformers installation, so a second call costs a JSON read.
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
+import functools
 import importlib
 import importlib.metadata
 import importlib.util
@@ -14,11 +21,14 @@ import json
 import os
 import re
 from collections import defaultdict
-from typing import Any, Iterable
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
 
 from hfscan import __version__
 from hfscan.scanner.records import SCHEMA, Inventory, ModelTypeRecord
 from hfscan.scanner.tasks import task_from_mapping_name
+
+_AUTO = "transformers.models.auto"
 
 # (module under transformers.models.auto, mapping attribute, processor kind).
 # A mapping missing from the installed version is skipped.
@@ -75,77 +85,451 @@ def _cache_key() -> str:
     return f"{SCHEMA}-{__version__}-tf{tf}-torch{torch}-{mtime}".replace("/", "_")
 
 
-def model_mappings() -> dict[str, dict[str, Any]]:
-    """{mapping attribute name: mapping} for every model mapping of modeling_auto."""
-    from transformers.models.auto import modeling_auto
+# ---------------------------------------------------------------------------
+# Reading transformers' own source files instead of importing them.
+#
+# Importing the auto modules and 800+ configuration modules pulls in torch and
+# the processing stack (seconds).  The facts discovery needs are written in the
+# source: mapping tables (partly completed by import-time code, which
+# ``_evaluate`` runs on its own) and class attributes of config classes (read by
+# ``_static_config``).  Whatever the source does not settle raises
+# ``_Unresolved``, and the caller imports instead; ``scan(from_source=False)``
+# imports everything and is the reference the tests compare against.
+# ---------------------------------------------------------------------------
 
-    out = {}
-    for name in dir(modeling_auto):
-        if task_from_mapping_name(name) is None:
-            continue
-        value = getattr(modeling_auto, name)
-        if isinstance(value, dict):
-            out[name] = value
-    return out
+
+class _Unresolved(Exception):
+    """The source does not settle a fact; the caller imports the module instead."""
 
 
-def _literal_mapping(module_name: str, attr: str) -> dict[str, Any] | None:
-    """Read ``attr = OrderedDict([...])`` from the module's source without importing it.
-
-    Importing the processor auto modules pulls in the whole processing stack
-    (over a second); their mappings are plain literals.  Returns None when the
-    source is not a literal, and the caller imports the module instead.
-    """
-    import ast
-
-    spec = importlib.util.find_spec(f"transformers.models.auto.{module_name}")
-    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+@functools.lru_cache(maxsize=None)
+def _source_path(module: str) -> str | None:
+    """The file of a transformers module (``__init__.py`` for a package), found without importing it."""
+    spec = importlib.util.find_spec("transformers")
+    if spec is None or not spec.origin or not module.startswith("transformers"):
         return None
-    try:
-        tree = ast.parse(open(spec.origin, encoding="utf-8").read())
-    except (OSError, SyntaxError):
-        return None
-    for node in tree.body:
-        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else getattr(node, "target", None)
-        if not (isinstance(target, ast.Name) and target.id == attr) or getattr(node, "value", None) is None:
-            continue
-        value = node.value
-        if isinstance(value, ast.Call) and value.args and not value.keywords:
-            value = value.args[0]
-        try:
-            literal = ast.literal_eval(value)
-        except ValueError:
-            return None
-        try:
-            return dict(literal)
-        except (TypeError, ValueError):
-            return None
+    base = os.path.join(os.path.dirname(spec.origin), *module.split(".")[1:])
+    for path in (base + ".py", os.path.join(base, "__init__.py")):
+        if os.path.isfile(path):
+            return path
     return None
 
 
-def processor_mappings() -> dict[str, dict[str, Any]]:
-    out = {}
-    for module_name, attr, kind in PROCESSOR_MAPPINGS:
-        mapping = _literal_mapping(module_name, attr)
-        if mapping is None:
-            try:
-                module = importlib.import_module(f"transformers.models.auto.{module_name}")
-            except ImportError:
-                continue
-            mapping = getattr(module, attr, None)
-        if isinstance(mapping, dict):
-            out[kind] = mapping
+def _parse(module: str) -> ast.Module:
+    path = _source_path(module)
+    if path is None:
+        raise _Unresolved(module)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return ast.parse(f.read(), path)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise _Unresolved(module) from exc
+
+
+def _package_of(module: str) -> str:
+    path = _source_path(module) or ""
+    return module if path.endswith("__init__.py") else module.rpartition(".")[0]
+
+
+def _import_source(module: str, node: ast.ImportFrom) -> str:
+    """The absolute module name an ``import from`` statement of ``module`` reads."""
+    if not node.level:
+        return node.module or ""
+    return importlib.util.resolve_name("." * node.level + (node.module or ""), _package_of(module))
+
+
+def _bound_names(stmt: ast.stmt) -> set[str]:
+    """Names a top-level statement binds (not counting names local to its functions and classes)."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in stmt.names}
+    out: set[str] = set()
+    todo: list[ast.AST] = [stmt]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            out.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            out |= _bound_names(node)
+        # ``X.update(...)``, ``X[k] = v`` and ``X.a = v`` change the object bound to X
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+            out.add(node.func.value.id)
+        elif isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.value, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                out.add(node.value.id)
+        todo.extend(ast.iter_child_nodes(node))
     return out
+
+
+def _loaded_names(stmt: ast.stmt) -> set[str]:
+    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+@functools.lru_cache(maxsize=None)
+def _module_tree(module: str) -> tuple[ast.stmt, ...]:
+    return tuple(_parse(module).body)
+
+
+def _top_level_names(module: str) -> set[str]:
+    out: set[str] = set()
+    for stmt in _module_tree(module):
+        out |= _bound_names(stmt)
+    return out
+
+
+def _evaluate(module: str, names: Iterable[str], _stack: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The values of the top-level ``names`` of a transformers module, without importing it.
+
+    Runs only the statements the names depend on (a backward slice of the
+    module body): their assignments, the import-time code that completes them
+    (``X.update(...)``, loops that add keys) and the definitions and imports
+    those read.  A module of the same package is evaluated the same way; any
+    other import is a real import.  A name the module never binds is left out.
+    Raises _Unresolved, or whatever the sliced code raises.
+    """
+    if module in _stack:
+        raise _Unresolved(f"import cycle through {module}")
+    needed = set(names)
+    body: list[ast.stmt] = []
+    for stmt in reversed(_module_tree(module)):
+        if _bound_names(stmt) & needed:
+            body.append(stmt)
+            needed |= _loaded_names(stmt)
+    path = _source_path(module) or module
+    ns: dict[str, Any] = {"__name__": module, "__package__": _package_of(module), "__file__": path}
+    for stmt in reversed(body):
+        if isinstance(stmt, ast.ImportFrom) and stmt.names[0].name != "*":
+            source = _import_source(module, stmt)
+            wanted = {a.name: a.asname or a.name for a in stmt.names if (a.asname or a.name) in needed}
+            if source.rpartition(".")[0] == _package_of(module) and source.startswith("transformers."):
+                values = _evaluate(source, wanted, (*_stack, module))
+            else:
+                imported = importlib.import_module(source)
+                values = {n: getattr(imported, n) for n in wanted}
+            for name, local in wanted.items():
+                if name not in values:
+                    raise _Unresolved(f"{source} has no {name}")
+                ns[local] = values[name]
+        else:
+            exec(compile(ast.Module(body=[stmt], type_ignores=[]), path, "exec"), ns)  # noqa: S102 - transformers' own code
+    return {n: ns[n] for n in names if n in ns}
+
+
+def _module_values(module: str, names: Iterable[str], from_source: bool) -> dict[str, Any]:
+    """Top-level values of a transformers module: read from source when it can be, else imported."""
+    names = list(names)
+    if from_source:
+        try:
+            return _evaluate(module, names)
+        except Exception:  # noqa: BLE001 - any failure means: import it as transformers does
+            pass
+    try:
+        imported = importlib.import_module(module)
+    except ImportError:
+        return {}
+    return {n: getattr(imported, n) for n in names if hasattr(imported, n)}
+
+
+# Class attributes of config classes that discovery reads.
+_CLASS_ATTRS = frozenset({"model_type", "sub_configs", "sub_configs_defaults"})
+
+
+@dataclass(frozen=True, eq=False)
+class _ClassInfo:
+    """What a ``class`` statement says: its bases and the attributes in _CLASS_ATTRS."""
+
+    module: str
+    name: str
+    bases: tuple[ast.expr, ...]
+    attrs: dict[str, ast.AST]
+
+
+@dataclass(frozen=True)
+class _ModuleInfo:
+    classes: dict[str, _ClassInfo]
+    aliases: dict[str, tuple[str, str]]  # local name -> (module, name): imports and ``A = B``
+    opaque: frozenset[str]  # names bound in a way the source does not settle
+    missing_dependency: bool  # imports a package that is not installed
+
+
+@functools.lru_cache(maxsize=None)
+def _installed(top_level: str) -> bool:
+    return importlib.util.find_spec(top_level) is not None
+
+
+def _class_info(module: str, node: ast.ClassDef) -> _ClassInfo:
+    attrs: dict[str, ast.AST] = {}
+    for item in node.body:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            attrs[item.name] = item
+        elif isinstance(item, ast.Assign):
+            attrs.update((t.id, item.value) for t in item.targets if isinstance(t, ast.Name))
+        elif isinstance(item, ast.AnnAssign) and item.value is not None and isinstance(item.target, ast.Name):
+            attrs[item.target.id] = item.value
+    wanted = {k: v for k, v in attrs.items() if k in _CLASS_ATTRS}
+    return _ClassInfo(module, node.name, tuple(node.bases), wanted)
+
+
+def _rebound_names(stmt: ast.stmt) -> set[str]:
+    """Names a statement rebinds, and names whose class attributes that discovery reads it sets."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    if isinstance(stmt, ast.If) and ast.unparse(stmt.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+        return set().union(*map(_rebound_names, stmt.orelse))
+    out: set[str] = set()
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            out.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            out |= _bound_names(node)
+        elif isinstance(node, ast.Attribute) and node.attr in _CLASS_ATTRS and not isinstance(node.ctx, ast.Load):
+            if isinstance(node.value, ast.Name):
+                out.add(node.value.id)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _module_info(module: str) -> _ModuleInfo:
+    """Classes, imports and aliases of a module's top level, read from its source."""
+    classes: dict[str, _ClassInfo] = {}
+    aliases: dict[str, tuple[str, str]] = {}
+    opaque: set[str] = set()
+    missing = False
+    for stmt in _parse(module).body:
+        if isinstance(stmt, ast.ClassDef) and not stmt.keywords:
+            classes[stmt.name] = _class_info(module, stmt)
+            continue
+        if isinstance(stmt, ast.ImportFrom):
+            source = _import_source(module, stmt)
+            aliases.update((a.asname or a.name, (source, a.name)) for a in stmt.names)
+            missing |= not source.startswith("transformers") and not _installed(source.split(".")[0])
+            continue
+        if isinstance(stmt, ast.Import):
+            missing |= any(not a.name.startswith("transformers") and not _installed(a.name.split(".")[0]) for a in stmt.names)
+        elif isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+            if isinstance(target, ast.Name):
+                aliases[target.id] = (module, stmt.value.id)
+                continue
+        opaque |= _rebound_names(stmt)
+    return _ModuleInfo(classes, aliases, frozenset(opaque), missing)
+
+
+@functools.lru_cache(maxsize=None)
+def _package_exports(package: str) -> dict[str, str] | None:
+    """{exported name: submodule} of a lazily importing transformers package; None if it cannot be imported."""
+    try:
+        mod = importlib.import_module(package)
+    except Exception:  # noqa: BLE001 - a broken optional module must not stop discovery
+        return None
+    class_to_module = getattr(mod, "_class_to_module", None)
+    return dict(class_to_module) if isinstance(class_to_module, dict) else None
+
+
+def _resolve(module: str, name: str, _seen: tuple[tuple[str, str], ...] = ()) -> _ClassInfo:
+    """The ``class`` statement that ``name`` in ``module`` stands for, following imports and aliases."""
+    if (module, name) in _seen or len(_seen) > 20:
+        raise _Unresolved(f"{module}.{name}")
+    seen = (*_seen, (module, name))
+    exports = _package_exports(module) if (_source_path(module) or "").endswith("__init__.py") else None
+    if exports is not None:
+        # a lazily importing package replaces itself with a module that serves its exports only
+        if name not in exports:
+            raise _Unresolved(f"{module}.{name}")
+        return _resolve(f"{module}.{exports[name]}", name, seen)
+    info = _module_info(module)
+    if info.missing_dependency or name in info.opaque:
+        raise _Unresolved(f"{module}.{name}")
+    if name in info.classes:
+        return info.classes[name]
+    if name in info.aliases:
+        return _resolve(*info.aliases[name], seen)
+    raise _Unresolved(f"{module}.{name}")
+
+
+def _c3_merge(sequences: list[list[_ClassInfo]]) -> list[_ClassInfo]:
+    """Python's C3 linearisation of base-class MROs."""
+    out: list[_ClassInfo] = []
+    seqs = [s for s in sequences if s]
+    while seqs:
+        head = next((s[0] for s in seqs if not any(s[0] in other[1:] for other in seqs)), None)
+        if head is None:
+            raise _Unresolved("inconsistent MRO")
+        out.append(head)
+        seqs = [[c for c in s if c is not head] for s in seqs]
+        seqs = [s for s in seqs if s]
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _mro(cls: _ClassInfo) -> tuple[_ClassInfo, ...]:
+    info = _module_info(cls.module)
+    parents: list[list[_ClassInfo]] = []
+    for base in cls.bases:
+        if not isinstance(base, ast.Name):
+            raise _Unresolved(f"base of {cls.name}")
+        if base.id not in info.classes and base.id not in info.aliases and hasattr(builtins, base.id):
+            continue  # object: no attribute discovery reads
+        parents.append(list(_mro(_resolve(cls.module, base.id))))
+    return (cls, *_c3_merge([*parents, [p[0] for p in parents]]))
+
+
+def _class_attr(cls: _ClassInfo, attr: str) -> tuple[_ClassInfo, ast.AST] | None:
+    """(defining class, value node) of a class attribute, looked up along the MRO like getattr."""
+    for c in _mro(cls):
+        if attr in c.attrs:
+            return c, c.attrs[attr]
+    return None
+
+
+def _source_model_type(cls: _ClassInfo) -> str | None:
+    found = _class_attr(cls, "model_type")
+    if found is None:
+        return None
+    try:
+        return ast.literal_eval(found[1])  # type: ignore[arg-type]
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise _Unresolved(f"{cls.name}.model_type") from exc
+
+
+def _source_sub_configs(cls: _ClassInfo) -> list[tuple[str, _ClassInfo]]:
+    """``cls.sub_configs`` as (attribute, config class) pairs, read from the source.
+
+    Up to transformers 4 ``sub_configs`` is a dict of classes; from 5 on it is a
+    class property over ``sub_configs_defaults``, a dict of classes or of
+    ``SubConfigSpec(config_class, ...)``.
+    """
+    found = _class_attr(cls, "sub_configs")
+    if found is None:
+        return []
+    owner, node = found
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if not any(isinstance(n, ast.Attribute) and n.attr == "sub_configs_defaults" for n in ast.walk(node)):
+            raise _Unresolved(f"{cls.name}.sub_configs")
+        found = _class_attr(cls, "sub_configs_defaults")
+        if found is None:
+            return []
+        owner, node = found
+    if not isinstance(node, ast.Dict):
+        raise _Unresolved(f"{cls.name}.sub_configs")
+    out = []
+    for key, value in zip(node.keys, node.values):
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+            raise _Unresolved(f"{cls.name}.sub_configs")
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+            if _resolve(owner.module, value.func.id).name != "SubConfigSpec":
+                raise _Unresolved(f"{cls.name}.sub_configs")
+            value = next((k.value for k in value.keywords if k.arg == "config_class"), value.args[0] if value.args else None)
+        if not isinstance(value, ast.Name):
+            raise _Unresolved(f"{cls.name}.sub_configs")
+        out.append((key.value, _resolve(owner.module, value.id)))
+    return out
+
+
+def _forget_sources() -> None:
+    """Drop the parsed sources (they are only needed while scanning)."""
+    for cached in (_source_path, _module_tree, _installed, _module_info, _package_exports, _mro):
+        cached.cache_clear()
+
+
+# ---------------------------------------------------------------------------
+# The facts a scan assembles, from source or by import.
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AutoTables:
+    """transformers' auto tables that discovery reads."""
+
+    config_names: dict[str, str]  # CONFIG_MAPPING_NAMES
+    deprecated_modules: frozenset[str]
+    to_module: Callable[[str], str]  # model_type_to_module_name
+    model_mappings: dict[str, dict[str, Any]]  # every MODEL_*_MAPPING_NAMES of modeling_auto
+    processor_mappings: dict[str, dict[str, Any]]  # {processor kind: mapping}
+
+
+def auto_tables(from_source: bool = True) -> AutoTables:
+    """The auto tables, evaluated from source (falling back to import per module) or imported."""
+    config = _module_values(
+        f"{_AUTO}.configuration_auto",
+        ("CONFIG_MAPPING_NAMES", "DEPRECATED_MODELS", "model_type_to_module_name"),
+        from_source,
+    )
+    modeling = f"{_AUTO}.modeling_auto"
+    try:
+        names = _top_level_names(modeling) if from_source else set(dir(importlib.import_module(modeling)))
+    except _Unresolved:
+        names = set(dir(importlib.import_module(modeling)))
+    mapping_names = sorted(n for n in names if task_from_mapping_name(n) is not None)
+    models = _module_values(modeling, mapping_names, from_source)
+    processors = {}
+    for module_name, attr, kind in PROCESSOR_MAPPINGS:
+        mapping = _module_values(f"{_AUTO}.{module_name}", (attr,), from_source).get(attr)
+        if isinstance(mapping, dict):
+            processors[kind] = mapping
+    return AutoTables(
+        config_names=dict(config["CONFIG_MAPPING_NAMES"]),
+        deprecated_modules=frozenset(config.get("DEPRECATED_MODELS") or ()),
+        to_module=config["model_type_to_module_name"],
+        model_mappings={n: v for n, v in models.items() if isinstance(v, dict)},
+        processor_mappings=processors,
+    )
+
+
+@dataclass(frozen=True)
+class _ConfigFacts:
+    """What discovery needs from one config class."""
+
+    module: str = ""  # the module that defines it
+    # (attribute, sub-config class name, that class's model_type); the model_type
+    # is only read for classes that are in no CONFIG_MAPPING_NAMES entry.
+    sub_configs: tuple[tuple[str, str, str | None], ...] = ()
+    error: str | None = None  # set when the class could not be imported
+
+
+def _imported_config(model_type: str) -> _ConfigFacts:
+    from transformers.models.auto import configuration_auto
+
+    try:
+        cls = configuration_auto.CONFIG_MAPPING[model_type]
+    except Exception as exc:  # noqa: BLE001 - recorded, not raised
+        return _ConfigFacts(error=f"{type(exc).__name__}: {exc}".splitlines()[0])
+    subs = tuple(
+        (key, getattr(sub, "__name__", str(sub)), getattr(sub, "model_type", None))
+        for key, sub in (getattr(cls, "sub_configs", None) or {}).items()
+    )
+    return _ConfigFacts(cls.__module__, subs)
+
+
+def _source_config(class_name: str, module_name: str, known: set[str]) -> _ConfigFacts:
+    """The facts of CONFIG_MAPPING[model_type], read the way the lazy mapping finds the class."""
+    package = f"transformers.models.{module_name}"
+    exports = _package_exports(package)
+    if exports is None:
+        raise _Unresolved(package)
+    cls = _resolve(package if class_name in exports else "transformers", class_name)
+    subs = tuple(
+        (key, sub.name, None if sub.name in known else _source_model_type(sub))
+        for key, sub in _source_sub_configs(cls)
+    )
+    return _ConfigFacts(cls.module, subs)
+
+
+def _config_facts(model_type: str, class_name: str, module_name: str, known: set[str], from_source: bool) -> _ConfigFacts:
+    if from_source:
+        try:
+            return _source_config(class_name, module_name, known)
+        except Exception:  # noqa: BLE001 - whatever the source does not settle is imported
+            pass
+    return _imported_config(model_type)
 
 
 def _lazy_exports(module_name: str) -> dict[str, str]:
     """{exported name: submodule} of ``transformers.models.<module>`` without importing it."""
-    try:
-        mod = importlib.import_module(f"transformers.models.{module_name}")
-    except Exception:  # a broken optional module must not stop discovery
-        return {}
-    class_to_module = getattr(mod, "_class_to_module", None)
-    return dict(class_to_module) if isinstance(class_to_module, dict) else {}
+    return _package_exports(f"transformers.models.{module_name}") or {}
 
 
 def _unmapped_classes(
@@ -170,21 +554,32 @@ def _unmapped_classes(
     return out
 
 
-def scan() -> Inventory:
-    """Build the inventory from the installed transformers (no cache)."""
-    from transformers.models.auto import configuration_auto
+def scan(from_source: bool = True) -> Inventory:
+    """Build the inventory from the installed transformers (no cache).
 
+    ``from_source=False`` imports every table and config class instead of
+    reading their source: slower, and the reference the source reading must
+    match exactly.
+    """
+    _forget_sources()  # every scan reads the installation as it is now
+    try:
+        return _scan(from_source)
+    finally:
+        _forget_sources()
+
+
+def _scan(from_source: bool) -> Inventory:
     tf_version, torch_version = installed_versions()
-    config_names: dict[str, str] = dict(configuration_auto.CONFIG_MAPPING_NAMES)
-    deprecated_modules = set(getattr(configuration_auto, "DEPRECATED_MODELS", []) or [])
-    to_module = configuration_auto.model_type_to_module_name
+    tables = auto_tables(from_source)
+    config_names = tables.config_names
+    to_module = tables.to_module
 
     # tasks: model_type -> [(task, class)]
     tasks_of: dict[str, list[tuple[str, str]]] = defaultdict(list)
     orphans: list[tuple[str, str]] = []
     task_table: list[tuple[str, str]] = []
     mapped_classes: set[str] = set()
-    for mapping_name, mapping in sorted(model_mappings().items()):
+    for mapping_name, mapping in sorted(tables.model_mappings.items()):
         task = task_from_mapping_name(mapping_name)
         task_table.append((task, mapping_name))
         for model_type, value in mapping.items():
@@ -196,7 +591,7 @@ def scan() -> Inventory:
             tasks_of[model_type].extend((task, c) for c in classes)
 
     procs_of: dict[str, list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
-    for kind, mapping in processor_mappings().items():
+    for kind, mapping in tables.processor_mappings.items():
         for model_type, value in mapping.items():
             classes = _flatten(value)
             if model_type not in config_names:
@@ -207,24 +602,19 @@ def scan() -> Inventory:
 
     # config classes -> sub-config relations
     class_to_type = {cls: mt for mt, cls in config_names.items()}
+    known = set(class_to_type)
     config_module: dict[str, str] = {}
     config_error: dict[str, str] = {}
     sub_keys: dict[str, list[tuple[str, str]]] = defaultdict(list)
     parts_of: dict[str, list[str]] = defaultdict(list)
-    for model_type in config_names:
-        try:
-            cls = configuration_auto.CONFIG_MAPPING[model_type]
-        except Exception as exc:  # noqa: BLE001 - recorded, not raised
-            config_error[model_type] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            config_module[model_type] = ""
-            continue
-        config_module[model_type] = cls.__module__
-        for key, sub in (getattr(cls, "sub_configs", None) or {}).items():
-            sub_name = getattr(sub, "__name__", str(sub))
+    for model_type, class_name in config_names.items():
+        facts = _config_facts(model_type, class_name, to_module(model_type), known, from_source)
+        config_module[model_type] = facts.module
+        if facts.error is not None:
+            config_error[model_type] = facts.error
+        for key, sub_name, sub_model_type in facts.sub_configs:
             sub_keys[model_type].append((key, sub_name))
-            sub_type = getattr(sub, "model_type", None)
-            if sub_name in class_to_type:
-                sub_type = class_to_type[sub_name]
+            sub_type = class_to_type.get(sub_name, sub_model_type)
             if sub_type in config_names and sub_type != model_type and sub_name != "AutoConfig":
                 if sub_type not in parts_of[model_type]:
                     parts_of[model_type].append(sub_type)
@@ -256,7 +646,7 @@ def scan() -> Inventory:
                 parents=tuple(sorted(parents_of.get(model_type, ()))),
                 parts=tuple(parts_of.get(model_type, ())),
                 sub_config_keys=tuple(sub_keys.get(model_type, ())),
-                deprecated=module_name in deprecated_modules or ".deprecated." in config_module.get(model_type, ""),
+                deprecated=module_name in tables.deprecated_modules or ".deprecated." in config_module.get(model_type, ""),
                 unmapped_classes=tuple(sorted(unmapped.get(model_type, ()))),
                 config_error=config_error.get(model_type),
             )
@@ -266,7 +656,8 @@ def scan() -> Inventory:
         torch_version=torch_version,
         records=tuple(records),
         tasks=tuple(task_table),
-        orphan_keys=tuple(orphans),
+        # sorted: transformers fills some tables from sets, so their key order varies between processes
+        orphan_keys=tuple(sorted(orphans)),
     )
 
 

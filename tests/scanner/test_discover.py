@@ -6,7 +6,8 @@ import pytest
 from transformers.models.auto import configuration_auto, modeling_auto
 
 from hfscan.errors import UnknownModelTypeError
-from hfscan.scanner.discover import discover, filter_records, model_mappings, scan
+from hfscan.scanner import discover as discover_module
+from hfscan.scanner.discover import discover, filter_records, scan
 from hfscan.scanner.records import Inventory
 from hfscan.scanner.tasks import task_from_mapping_name
 
@@ -15,8 +16,13 @@ def test_every_config_mapping_entry_is_a_record(inventory):
     assert list(inventory.model_types) == list(configuration_auto.CONFIG_MAPPING_NAMES)
 
 
+def _model_mappings():
+    """transformers' own model mappings, imported."""
+    return {n: getattr(modeling_auto, n) for n in dir(modeling_auto) if task_from_mapping_name(n) is not None}
+
+
 def test_every_mapping_entry_appears_as_a_task(inventory):
-    for name, mapping in model_mappings().items():
+    for name, mapping in _model_mappings().items():
         task = task_from_mapping_name(name)
         for model_type, value in mapping.items():
             if model_type not in inventory:
@@ -74,19 +80,23 @@ def test_versions_recorded(inventory):
     assert inventory.transformers_version == transformers.__version__
 
 
-def test_no_modeling_module_imported():
+def test_scan_from_source_imports_no_modeling_module_nor_torch_and_changes_no_table():
+    """Reading the tables from source must not touch transformers' own module objects."""
     import subprocess
     import sys
 
     code = (
-        "import sys\n"
+        "import copy, sys\n"
+        "from transformers.models.auto import auto_mappings\n"
+        "before = {n: copy.deepcopy(v) for n, v in vars(auto_mappings).items() if n.endswith('_NAMES')}\n"
         "from hfscan.scanner.discover import scan\n"
         "scan()\n"
+        "after = {n: v for n, v in vars(auto_mappings).items() if n.endswith('_NAMES')}\n"
         "mods = [m for m in sys.modules if m.startswith('transformers.models.') and '.modeling_' in m and not m.startswith('transformers.models.auto.')]\n"
-        "print(len(mods))\n"
+        "print(len(mods), 'torch' in sys.modules, before == after)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "0"
+    assert out.stdout.strip().splitlines()[-1] == "0 False True"
 
 
 def test_cache_round_trip(inventory):
@@ -133,14 +143,66 @@ def test_unmapped_classes_found(inventory):
         assert not set(r.unmapped_classes) & mapped
 
 
-def test_processor_mappings_read_from_source_match_the_imported_ones():
+@pytest.fixture(scope="module")
+def reference():
+    """The inventory built by importing every table and config class (the slow reference path)."""
+    return scan(from_source=False).to_json()
+
+
+def test_reading_source_gives_exactly_what_importing_gives(inventory, reference):
+    assert inventory.to_json() == reference
+
+
+@pytest.mark.parametrize(
+    "module, attr",
+    [("configuration_auto", "CONFIG_MAPPING_NAMES"), ("configuration_auto", "DEPRECATED_MODELS")]
+    + [(module, attr) for module, attr, _ in discover_module.PROCESSOR_MAPPINGS],
+)
+def test_tables_evaluated_from_source_match_the_imported_ones(module, attr):
     import importlib
 
-    from hfscan.scanner.discover import PROCESSOR_MAPPINGS, _literal_mapping
+    name = f"transformers.models.auto.{module}"
+    values = discover_module._evaluate(name, [attr])
+    imported = getattr(importlib.import_module(name), attr)
+    # compared as plain containers: a table transformers fills from a set has no stable order
+    assert type(values[attr]) is type(imported)
+    assert (dict(values[attr]) if isinstance(imported, dict) else values[attr]) == (
+        dict(imported) if isinstance(imported, dict) else imported
+    )
 
-    for module_name, attr, _ in PROCESSOR_MAPPINGS:
-        literal = _literal_mapping(module_name, attr)
-        if literal is None:
-            continue
-        module = importlib.import_module(f"transformers.models.auto.{module_name}")
-        assert literal == dict(getattr(module, attr)), attr
+
+def test_evaluating_source_runs_only_what_the_names_need():
+    """The processor table is completed at import time, without importing the processing stack."""
+    values = discover_module._evaluate("transformers.models.auto.image_processing_auto", ["IMAGE_PROCESSOR_MAPPING_NAMES", "NO_SUCH_NAME"])
+    assert list(values) == ["IMAGE_PROCESSOR_MAPPING_NAMES"]
+    from transformers.models.auto import auto_mappings
+
+    # the import-time additions are there, and transformers' own table object is a different one
+    assert len(values["IMAGE_PROCESSOR_MAPPING_NAMES"]) >= len(auto_mappings.IMAGE_PROCESSOR_MAPPING_NAMES)
+    assert values["IMAGE_PROCESSOR_MAPPING_NAMES"] is not auto_mappings.IMAGE_PROCESSOR_MAPPING_NAMES
+
+
+def test_everything_falls_back_to_importing_when_no_source_can_be_read(monkeypatch, reference):
+    def unreadable(module):
+        raise discover_module._Unresolved(module)
+
+    monkeypatch.setattr(discover_module, "_parse", unreadable)
+    assert scan().to_json() == reference
+
+
+def test_modules_whose_source_cannot_be_read_are_imported_one_by_one(monkeypatch, reference):
+    """Half the modules read from source, half imported: the result must not change."""
+    import zlib
+
+    parse = discover_module._parse
+    refused: list[str] = []
+
+    def every_other(module):
+        if zlib.crc32(module.encode()) % 2:
+            refused.append(module)
+            raise discover_module._Unresolved(module)
+        return parse(module)
+
+    monkeypatch.setattr(discover_module, "_parse", every_other)
+    assert scan().to_json() == reference
+    assert any(".configuration_" in m for m in refused) and any(m.startswith("transformers.models.auto.") for m in refused)
