@@ -150,7 +150,7 @@ def hub_sync(model_types, max_models, max_retries, backoff, no_remote_code):
 @click.option("--checks", default=",".join(CHECKS), show_default=True, help="Comma-separated checks to run.")
 @click.option("--jobs", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="number of cores", help="Worker processes.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True, help="Seconds per job before it is killed.")
-@click.option("--mem-cap", type=click.FloatRange(min=64), default=None, help="MB of memory a worker may use before its job is killed as oom (default: a share of RAM, at most 8192).")
+@click.option("--mem-cap", type=click.FloatRange(min=64), default=None, help="MB of memory a worker may use before its job is killed as oom (default: a share of RAM, at most 4096).")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True)
 @click.option("--fresh", is_flag=True, help="Ignore stored results; run everything again.")

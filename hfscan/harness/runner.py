@@ -35,12 +35,12 @@ Lookup = Callable[[list[str]], dict[str, CheckResult]]
 
 
 def default_mem_cap_mb(jobs: int) -> float:
-    """A worker's memory cap: a fair share of physical memory, at most 8 GB."""
+    """A worker's memory cap: a fair share of physical memory, at most 4 GB (tiny models need far less)."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
     except (ValueError, OSError, AttributeError):
         return 4096.0
-    return float(min(8192, max(1024, int(total * 0.8 / max(jobs, 1)))))
+    return float(min(4096, max(1024, int(total * 0.8 / max(jobs, 1)))))
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class RunnerOptions:
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     job_fn: str = DEFAULT_JOB_FN
     mem_cap_mb: float | None = None  # None: default_mem_cap_mb(jobs)
+    recycle_fraction: float = 0.5  # a worker whose RSS after a job exceeds this share of the cap is replaced
     preload: tuple[str, ...] = PRELOAD
     poll_s: float = 0.05
     startup_timeout_s: float = 300.0
@@ -74,6 +75,7 @@ class _Slot:
         child.close()
         self.spawned = time.monotonic()
         self.ready = False
+        self.retiring = False
         self.peak_mb = 0.0
         self.job: Job | None = None
         self.job_id = -1
@@ -85,7 +87,10 @@ class _Slot:
         self.job, self.job_id, self.got = job, job_id, []
         self.check = job.checks[0] if job.checks else ""
         self.t0 = time.monotonic()
-        self.conn.send((job_id, job))
+        try:
+            self.conn.send((job_id, job))
+        except OSError:
+            pass  # the worker just died: the liveness check records it
 
     def deadline(self, options: RunnerOptions) -> float:
         if not self.ready:
@@ -99,10 +104,19 @@ class _Slot:
         return rss
 
     def kill(self) -> None:
+        self.retiring = True  # never given another job, even while the process takes time to die
         if self.proc.is_alive():
             self.proc.kill()
         self.proc.join(5)
         self.conn.close()
+
+    def retire(self) -> None:
+        """Ask the worker to exit after its job; the scheduler replaces it."""
+        self.retiring = True
+        try:
+            self.conn.send(None)
+        except (OSError, BrokenPipeError):
+            pass
 
     def stop(self) -> None:
         try:
@@ -167,11 +181,13 @@ class Runner:
                 for s in [s for s in slots if s.job is None and not s.proc.is_alive()]:
                     slots.remove(s)
                     peaks.append(s.peak_mb)
-                busy_count = sum(1 for s in slots if s.job)
-                while todo and len(slots) < min(self.options.jobs, len(todo) + busy_count):
-                    slots.append(_Slot(ctx, self.options))
+                active = [s for s in slots if not s.retiring]
+                busy_count = sum(1 for s in active if s.job)
+                while todo and len(active) < min(self.options.jobs, len(todo) + busy_count):
+                    active.append(_Slot(ctx, self.options))
+                    slots.append(active[-1])
                     started += 1
-                for s in slots:
+                for s in active:
                     if s.job is None and todo:
                         s.assign(*todo.popleft())
                 busy = [s for s in slots if s.job]
@@ -241,6 +257,9 @@ class Runner:
         elif kind == "done":
             self._end_job(s.job, s.got, Status.SKIPPED, "not applicable: the job function ran no such check")
             s.job = None
+            rss = s.rss_mb()
+            if rss is not None and rss > self.mem_cap_mb * self.options.recycle_fraction:
+                s.retire()
 
     def _kill_job(self, s: _Slot, status: Status, error_type: str, message: str) -> None:
         """Kill the worker (it is replaced on demand) and record what it was running."""

@@ -15,6 +15,7 @@ parent, so killing a sweep leaves no orphans behind.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import signal
@@ -79,6 +80,18 @@ def proc_status_mb(pid: int | str, field: str) -> float | None:
     return None
 
 
+def _release_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the OS (glibc), so the worker's RSS stays honest."""
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None).malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+
+
 def _run_one(conn: Connection, job_id: int, job: Job, fn: JobFn) -> None:
     remaining = list(job.checks)
     _reset_peak()
@@ -96,6 +109,7 @@ def _run_one(conn: Connection, job_id: int, job: Job, fn: JobFn) -> None:
     except BaseException as exc:  # the job function broke its contract; report, keep serving
         check = remaining[0] if remaining else ""
         conn.send(("error", job_id, check, type(exc).__name__, str(exc)[:2000], traceback.format_exc()[-8000:]))
+    _release_memory()
     conn.send(("done", job_id))
 
 
