@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Callable, Iterable
 
 from hfscan.cache.store import Store
@@ -169,3 +170,18 @@ def remote_code_lines(hub: dict[str, HubTypeInfo]) -> list[str]:
         "custom code, never run without --trust-remote-code"
         for i in archs
     ]
+
+
+def usage_tiers(store_path: str | Path, thresholds: dict[str, int] | None = None) -> dict[str, tuple[str, ...]] | None:
+    """Priority tiers ({tier: model types}, as ``harness.selection`` takes them) from stored downloads.
+
+    None when no Hub metadata is stored: the shipped tiers apply then.
+    """
+    if not Path(store_path).exists():
+        return None
+    with Store(store_path) as store:
+        hub = store.hub()
+    tiers = tiers_from_hub(hub, thresholds or load_thresholds())
+    if not tiers:
+        return None
+    return {tier: tuple(mt for mt, t in tiers.items() if t == tier) for tier in TIERS[:-1]}

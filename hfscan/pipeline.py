@@ -21,6 +21,7 @@ from hfscan.harness.keys import DEFAULT_JOB_FN
 from hfscan.harness.records import CHECKS, FAILING, CheckResult, Job, RunInfo, Status
 from hfscan.harness.runner import Runner, RunnerOptions, RunOutcome
 from hfscan.harness.selection import Selection, select
+from hfscan.hubsync import usage_tiers
 from hfscan.paths import default_store_path
 from hfscan.scanner.discover import discover
 from hfscan.scanner.records import Inventory
@@ -125,6 +126,7 @@ def run_sweep(
     selection = select(
         inventory, request.model_types, request.priority, request.family,
         families={mt: c.path for mt, c in classifications.items()},
+        tiers=usage_tiers(request.store or default_store_path()),  # None (shipped tiers) until `hub sync` stored usage
     )
     device = resolve_device(request.device)
     runner = Runner(RunnerOptions(jobs=request.jobs, job_fn=request.job_fn, mem_cap_mb=request.mem_cap_mb))

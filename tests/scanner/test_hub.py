@@ -106,3 +106,19 @@ def test_dropped_connection_keeps_what_was_fetched(hub, online, tmp_path):
 def test_offline_mode_refuses_to_sync(hub, tmp_path):
     with pytest.raises(HubUnreachableError, match="HF_HUB_OFFLINE"):
         sync(Store(tmp_path / "s.sqlite"), ["bert"], client(hub))
+
+
+def test_usage_tiers_feed_the_sweep_selection(hub, online, tmp_path, inventory):
+    from hfscan.harness.selection import select
+    from hfscan.hubsync import usage_tiers
+
+    path = tmp_path / "s.sqlite"
+    assert usage_tiers(path) is None  # nothing stored: the shipped tiers apply
+    Store(path).close()
+    assert usage_tiers(path) is None
+    with Store(path) as store:
+        sync(store, ["llama", "bert", "gpt2"], client(hub))
+    tiers = usage_tiers(path)
+    assert tiers == {"high": ("llama",), "medium": ("bert",)}
+    assert select(inventory, priority="high", tiers=tiers).model_types == ("llama",)
+    assert "gpt2" in select(inventory, priority="low", tiers=tiers).model_types
