@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -70,6 +71,13 @@ class TrendChart:
     @property
     def polyline(self) -> str:
         return " ".join(f"{d.x},{d.y}" for d in self.dots)
+
+    @property
+    def label_every(self) -> int:
+        """Label every n-th run on the x axis so that labels keep ~40 px apart."""
+        if len(self.dots) < 2:
+            return 1
+        return max(1, math.ceil(40 / (self.dots[1].x - self.dots[0].x)))
 
     def y_of(self, rate: float) -> float:
         return round(self.height - PAD - rate * (self.height - 2 * PAD), 2)

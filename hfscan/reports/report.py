@@ -266,7 +266,7 @@ def report_command(
     if report.baseline_note:
         click.echo(f"hfscan: {report.baseline_note}", err=True)
     if cmp and cmp.regressions:
-        names = ", ".join(c.model_type for c in cmp.regressions)
+        names = ", ".join(c.model_type for c in cmp.regressions[:10]) + (", …" if len(cmp.regressions) > 10 else "")
         click.echo(f"hfscan: {len(cmp.regressions)} regression(s) since run {cmp.baseline.id}: {names}", err=True)
         return 1 if fail_on_regression else 0
     return 0
