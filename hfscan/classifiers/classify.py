@@ -42,41 +42,55 @@ def _rivals(graph: FamilyGraph, path: tuple[str, ...], reasons: dict[str, str], 
     return tuple(out)
 
 
-def decide(model_type: str, traits: tuple[Trait, ...], graph: FamilyGraph | None = None, parents: tuple[str, ...] = (), source_errors: tuple[tuple[str, str], ...] = ()) -> Classification:
+def decide(
+    model_type: str,
+    traits: tuple[Trait, ...],
+    graph: FamilyGraph | None = None,
+    parents: tuple[str, ...] = (),
+    source_errors: tuple[tuple[str, str], ...] = (),
+) -> Classification:
     """The classification of a model type with these traits."""
     graph = graph or default_graph()
-    found = {t.name for t in traits}
-    holds, reasons = _evaluate(graph, found)
+    holds, reasons = _evaluate(graph, {t.name for t in traits})
     deepest = [f for f in graph.order if holds[f] and not any(holds[c] for c in graph.children(f))]
     common = dict(model_type=model_type, traits=traits, parents=parents, source_errors=source_errors)
+    if not deepest:
+        return Classification(
+            outcome="unclassified", family=None, category=None, template=None, path=(),
+            rivals=_rivals(graph, (), reasons, set()), reason="no top-level category holds", **common,
+        )
     if len(deepest) == 1:
         name = deepest[0]
         path = graph.path(name)
         rivals = _rivals(graph, path, reasons, set())
         if graph.is_leaf(name):
-            return Classification(outcome="classified", family=name, category=path[0], template=graph.families[name].template, path=path, rivals=rivals, **common)
+            return Classification(
+                outcome="classified", family=name, category=path[0], template=graph.families[name].template,
+                path=path, rivals=rivals, **common,
+            )
         why = "; ".join(f"{r.family}: {r.reason}" for r in rivals if graph.families[r.family].parent == name)
-        return Classification(outcome="unclassified", family=None, category=path[0], template=None, path=path, rivals=rivals, reason=f"reached {name}, but none of the families below it hold ({why})", **common)
-    if not deepest:
-        rivals = _rivals(graph, (), reasons, set())
-        return Classification(outcome="unclassified", family=None, category=None, template=None, path=(), rivals=rivals, reason="no top-level category holds", **common)
+        return Classification(
+            outcome="unclassified", family=None, category=path[0], template=None, path=path, rivals=rivals,
+            reason=f"reached {name}, but none of the families below it hold ({why})", **common,
+        )
     paths = [graph.path(f) for f in deepest]
     prefix: list[str] = []
     for step in zip(*paths):
         if len(set(step)) > 1:
             break
         prefix.append(step[0])
-    rivals = _rivals(graph, tuple(prefix), reasons, set(deepest))
     tie = ", ".join(" > ".join(p) for p in paths)
     return Classification(
         outcome="ambiguous", family=None, category=prefix[0] if prefix else None, template=None, path=tuple(prefix),
-        rivals=rivals, candidates=tuple(deepest), reason=f"several families hold: {tie}", **common,
+        rivals=_rivals(graph, tuple(prefix), reasons, set(deepest)), candidates=tuple(deepest),
+        reason=f"several families hold: {tie}", **common,
     )
 
 
 def classify_facts(record: ModelTypeRecord, facts: Facts, graph: FamilyGraph | None = None) -> Classification:
     """Classify a record whose facts are already read."""
-    return decide(record.model_type, find_traits(record, facts, (graph or default_graph()).rules), graph, record.parents, facts.errors)
+    graph = graph or default_graph()
+    return decide(record.model_type, find_traits(record, facts, graph.rules), graph, record.parents, facts.errors)
 
 
 def classify(record: ModelTypeRecord, inventory: Inventory, use_cache: bool = True) -> Classification:

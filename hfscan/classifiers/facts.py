@@ -12,6 +12,7 @@ import inspect
 import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hfscan import __version__
@@ -69,16 +70,15 @@ def _scalar_view(value: Any) -> Scalar | list[Scalar] | None:
 
 def config_facts(record: ModelTypeRecord) -> tuple[dict[str, Scalar | list[Scalar]], tuple[str, ...], str | None]:
     """(scalar defaults, sub-config attributes, error) of the record's config class."""
+    scalars: dict[str, Scalar | list[Scalar]] = {}
+    subs: list[str] = []
     try:
         from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
         config = CONFIG_MAPPING[record.model_type]()
-        values = config.to_dict()
+        _flatten(config.to_dict(), "", scalars, subs)
     except Exception as exc:  # noqa: BLE001 - a config that cannot be built is a recorded fact
         return {}, (), _error(exc)
-    scalars: dict[str, Scalar | list[Scalar]] = {}
-    subs: list[str] = []
-    _flatten(values, "", scalars, subs)
     return scalars, tuple(subs), None
 
 
@@ -135,38 +135,41 @@ def extract(record: ModelTypeRecord) -> Facts:
     return Facts(config=config, sub_configs=subs, input_class=cls, inputs=inputs, errors=tuple(errors))
 
 
-def _cache_path(inventory: Inventory):
+def _cache_path(inventory: Inventory) -> Path:
     from hfscan.paths import cache_dir
 
     return cache_dir("traits") / f"{SCHEMA}-{__version__}-tf{inventory.transformers_version}.json".replace("/", "_")
 
 
+def _read_cache(path: Path) -> dict[str, Facts]:
+    """The cached facts at ``path``; a missing or damaged cache reads as empty (it is rebuilt, never trusted)."""
+    try:
+        return {mt: Facts.from_json(d) for mt, d in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
 def load_facts(inventory: Inventory, use_cache: bool = True) -> dict[str, Facts]:
-    """Facts of every model type of ``inventory``, from the on-disk cache when it holds them all."""
+    """Facts of every model type of ``inventory``: cached ones reused, the others read now and added to the cache."""
     path = _cache_path(inventory)
-    if use_cache and path.exists():
-        try:
-            cached = {mt: Facts.from_json(d) for mt, d in json.loads(path.read_text()).items()}
-        except (ValueError, KeyError, TypeError):
-            cached = {}  # a damaged cache is rebuilt, never trusted
-        if all(mt in cached for mt in inventory.model_types):
-            return cached
-    facts = {r.model_type: extract(r) for r in inventory}
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({mt: f.to_json() for mt, f in facts.items()}))
-    os.replace(tmp, path)
-    return facts
+    facts = _read_cache(path) if use_cache else {}
+    missing = [r for r in inventory if r.model_type not in facts]
+    if missing:
+        facts.update((r.model_type, extract(r)) for r in missing)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({mt: f.to_json() for mt, f in facts.items()}))
+        os.replace(tmp, path)
+    return {mt: facts[mt] for mt in inventory.model_types}
 
 
 def facts_for(record: ModelTypeRecord, inventory: Inventory, use_cache: bool = True) -> Facts:
-    """Facts of one record: from the inventory's cache when present, else read now (and not cached)."""
-    path = _cache_path(inventory)
+    """Facts of one record of ``inventory``: from the cache when it holds them, else read now.
+
+    A record that is not the inventory's own (e.g. one built by hand) is always read now and never cached.
+    """
     known = record.model_type in inventory and inventory.get(record.model_type) == record
-    if use_cache and known and path.exists():
-        try:
-            entry = json.loads(path.read_text()).get(record.model_type)
-            if entry is not None:
-                return Facts.from_json(entry)
-        except (ValueError, KeyError, TypeError):
-            pass  # a damaged cache is never trusted
+    if use_cache and known:
+        cached = _read_cache(_cache_path(inventory)).get(record.model_type)
+        if cached is not None:
+            return cached
     return extract(record)

@@ -149,6 +149,9 @@ def _validate(graph: FamilyGraph, path: Path, text: str) -> None:
         needed = {t for f in chain for t in f.requires}
         if needed & excluded:
             raise DataFileError(str(path), line, f"family {name!r} can never hold: {', '.join(sorted(needed & excluded))} both required and excluded")
+        blocked = next((f for f in chain if f.any and excluded.issuperset(f.any)), None)
+        if blocked:
+            raise DataFileError(str(path), line, f"family {name!r} can never hold: every trait {blocked.name!r} needs one of is excluded")
         if graph.is_leaf(name) and not fam.template:
             raise DataFileError(str(path), line, f"leaf family {name!r} names no template")
         if not graph.is_leaf(name) and fam.template:

@@ -7,7 +7,7 @@ import sys
 
 from hfscan.classifiers.facts import extract, load_facts
 from hfscan.classifiers.traits import find_traits
-from hfscan.scanner.records import ModelTypeRecord
+from hfscan.scanner.records import Inventory, ModelTypeRecord
 
 
 def test_config_defaults_and_forward_inputs(inventory):
@@ -58,3 +58,16 @@ def test_warm_classification_imports_no_modeling_module(inventory):
     count, modeling = json.loads(out.stdout.strip().splitlines()[-1])
     assert count == len(inventory)
     assert modeling == []
+
+
+def test_a_damaged_cache_is_rebuilt_and_a_partial_one_completed(inventory, tmp_path, monkeypatch):
+    monkeypatch.setenv("HFSCAN_HOME", str(tmp_path))  # keep the session's cache out of this
+    from hfscan.classifiers.facts import _cache_path
+
+    small = Inventory(inventory.transformers_version, inventory.torch_version, (inventory.get("bert"),))
+    path = _cache_path(small)
+    path.write_text("[not, json")
+    assert load_facts(small)["bert"] == extract(inventory.get("bert"))
+    two = Inventory(inventory.transformers_version, inventory.torch_version, (inventory.get("bert"), inventory.get("gpt2")))
+    assert set(load_facts(two)) == {"bert", "gpt2"}
+    assert set(json.loads(path.read_text())) == {"bert", "gpt2"}

@@ -68,6 +68,7 @@ CATS = "\n".join(f'[family.{c}]\nrequires = ["text-input"]\ntemplate = "generic"
         ('[family.vision]\nexcludes = ["text-input"]\n', "no trait path reaches it"),
         ('[family.vision]\nrequires = ["text-input"]\n[family.leaf]\nparent = "vision"\nexcludes = ["text-input"]\ntemplate = "generic"\n', "can never hold"),
         ('[family.vision]\nrequires = ["text-input"]\n[family.leaf]\nparent = "vision"\nrequires = ["moe"]\n', "names no template"),
+        ('[family.vision]\nany = ["moe", "rope"]\n[family.leaf]\nparent = "vision"\nexcludes = ["moe", "rope"]\ntemplate = "generic"\n', "every trait 'vision' needs one of is excluded"),
         ('[family.vision]\nrequires = ["text-input"]\nbogus = 1\n', "unknown key(s) bogus"),
         ('', "top-level families must be exactly"),
         ('[family.vision\n', "invalid TOML"),
