@@ -49,7 +49,7 @@ def discover(model_type, fmt, task, pattern, no_cache, with_hub):
     from hfscan.scanner.discover import discover as run_discover, filter_records
 
     inventory = run_discover(use_cache=not no_cache)
-    hub_info = _stored_hub() if with_hub else {}
+    hub_info = _stored_hub()
     families = _families(inventory, use_cache=not no_cache)
     if model_type:
         record = inventory.get(model_type)
@@ -58,6 +58,10 @@ def discover(model_type, fmt, task, pattern, no_cache, with_hub):
         else:
             discover_view.print_record(record)
             click.echo(f"  family: {_family_label(families[model_type])}")
+            if model_type in hub_info:
+                from hfscan.hubsync import hub_line
+
+                click.echo(f"  hub: {hub_line(hub_info[model_type])}")
         return
     records = filter_records(inventory, task=task, pattern=pattern)
     if fmt == "json":
@@ -76,8 +80,8 @@ def discover(model_type, fmt, task, pattern, no_cache, with_hub):
         from hfscan.hubsync import discover_columns, remote_code_lines
 
         family_column = {"family": {mt: _family_label(c) for mt, c in families.items()}}
-        discover_view.print_table(inventory, records, {**family_column, **(discover_columns(hub_info) if with_hub else {})})
-        for line in remote_code_lines(hub_info):
+        discover_view.print_table(inventory, records, {**family_column, **discover_columns(hub_info)})
+        for line in remote_code_lines(hub_info) if with_hub else ():
             click.echo(f"remote-code architecture: {line}")
 
 
@@ -111,16 +115,25 @@ def gaps(ctx, fmt, include_subconfigs):
     """Model types that are unclassified or ambiguous, grouped by missing rule; exit 1 when there are any."""
     from hfscan.reports.gaps_view import gaps_command
 
-    ctx.exit(gaps_command(fmt, include_subconfigs))
+    code = gaps_command(fmt, include_subconfigs)
+    if fmt == "table":
+        from hfscan.hubsync import remote_code_lines
+
+        for line in remote_code_lines(_stored_hub()):
+            click.echo(f"remote-code architecture (not in transformers): {line}")
+    ctx.exit(code)
 
 
-def _stored_hub() -> dict:
-    """Hub metadata stored by `hub sync` (no network)."""
+def _stored_hub(path: str | None = None) -> dict:
+    """Hub metadata stored by `hub sync` (no network); empty when there is no store yet."""
     from hfscan.cache.store import Store
     from hfscan.hubsync import stored_hub
     from hfscan.paths import default_store_path
 
-    with Store(default_store_path()) as store:
+    path = path or str(default_store_path())
+    if not os.path.exists(path):
+        return {}
+    with Store(path) as store:
         return stored_hub(store)
 
 

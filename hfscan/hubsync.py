@@ -156,6 +156,8 @@ def sync_command(model_types: tuple[str, ...], max_models: int, max_retries: int
 def discover_columns(hub: dict[str, HubTypeInfo]) -> dict[str, dict[str, str]]:
     """Extra ``discover`` table columns from stored Hub metadata: downloads and the tiny checkpoint."""
     known = {mt: i for mt, i in hub.items() if not i.remote_code}
+    if not known:
+        return {}
     return {
         "downloads": {mt: f"{i.downloads:,}{'+' if i.count_capped else ''}" for mt, i in known.items()},
         "tiny checkpoint": {mt: i.tiny_checkpoint.pinned[:60] if i.tiny_checkpoint else "-" for mt, i in known.items()},
@@ -185,3 +187,11 @@ def usage_tiers(store_path: str | Path, thresholds: dict[str, int] | None = None
     if not tiers:
         return None
     return {tier: tuple(mt for mt, t in tiers.items() if t == tier) for tier in TIERS[:-1]}
+
+
+def hub_line(info: HubTypeInfo) -> str:
+    """One model type's stored usage, top and tiny checkpoints, on one line."""
+    top = info.top[0].repo_id if info.top else "-"
+    tiny = info.tiny_checkpoint.pinned if info.tiny_checkpoint else "-"
+    more = "+" if info.count_capped else ""
+    return f"{info.downloads:,}{more} downloads over {info.model_count}{more} models; top {top}; tiny checkpoint {tiny}"

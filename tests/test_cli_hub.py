@@ -52,10 +52,15 @@ def test_sync_then_offline(home, hub):
     db = b"".join(p.read_bytes() for p in home.glob("hfscan.sqlite*"))
     assert TOKEN.encode() not in db
 
-    table = hfscan(home, "discover", "--hub", "--search", "llama")
+    table = hfscan(home, "discover", "--search", "llama")
     assert table.returncode == 0, table.stderr
     assert "5,020,130" in table.stdout and "tiny-random-LlamaForCausalLM" in table.stdout
-    assert "remote-code architecture: fancy_remote" in table.stdout
+    assert "fancy_remote" not in table.stdout
+    assert "remote-code architecture: fancy_remote" in hfscan(home, "discover", "--hub", "--search", "llama").stdout
+    one = hfscan(home, "discover", "llama").stdout
+    assert "hub: 5,020,130 downloads over 4 models; top meta/big-llama; tiny checkpoint hf-internal-testing/tiny-random-LlamaForCausalLM@" in one
+    gaps = hfscan(home, "gaps")
+    assert "remote-code architecture (not in transformers): fancy_remote  777 downloads" in gaps.stdout
     data = json.loads(hfscan(home, "discover", "--hub", "--format", "json").stdout)
     assert data["hub"]["llama"]["tiny"][0]["sha"] == hub.repos["hf-internal-testing/tiny-random-LlamaForCausalLM"].sha
     assert data["hub"]["fancy_remote"]["remote_code"] is True
