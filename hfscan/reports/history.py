@@ -11,6 +11,8 @@ from hfscan.errors import UsageError
 from hfscan.harness.records import Coverage, RunInfo
 from hfscan.reports.coverage import PASSING, RunCoverage, count, pass_rate, type_coverages
 
+#: Categories a model type can regress from: it ran, fully or with a part left out.
+WORKING = PASSING | {Coverage.PARTIAL}
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 _SINCE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
 
@@ -55,7 +57,7 @@ class Comparison:
     """What changed since the baseline run."""
 
     baseline: RunInfo
-    regressions: tuple[Change, ...]  # passed in the baseline, fails now
+    regressions: tuple[Change, ...]  # passed (or partly) in the baseline, unexpected failure now
     newly_passing: tuple[Change, ...]  # did not pass in the baseline, passes now
     other_changes: tuple[Change, ...]  # any other change of category
     added: tuple[str, ...]  # model types with results now but none in the baseline
@@ -71,7 +73,7 @@ def compare(current: RunCoverage, baseline: RunCoverage) -> Comparison:
         if old is None or old.coverage == row.coverage:
             continue
         change = Change(row.model_type, row.family, old.coverage, row.coverage, row.error)
-        if old.coverage in PASSING and row.coverage is Coverage.UNEXPECTED_FAILURE:
+        if old.coverage in WORKING and row.coverage is Coverage.UNEXPECTED_FAILURE:
             regressions.append(change)
         elif row.coverage in PASSING and old.coverage not in PASSING:
             newly_passing.append(change)

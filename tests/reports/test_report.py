@@ -48,13 +48,13 @@ def test_weekly_baseline_is_latest_run_at_least_a_week_older(history, weekly):
     cmp = weekly.comparison
     assert weekly.coverage.run.id == ids["week2"]
     assert cmp.baseline.id == ids["week1_later"]  # exactly 7 days older counts; the older run does not win
-    assert [c.model_type for c in cmp.regressions] == ["alpha"]
-    assert (cmp.regressions[0].before, cmp.regressions[0].after) == (Coverage.GENERIC_PASS, Coverage.UNEXPECTED_FAILURE)
+    assert [(c.model_type, c.before, c.after) for c in cmp.regressions] == [
+        ("alpha", Coverage.GENERIC_PASS, Coverage.UNEXPECTED_FAILURE), ("zeta", Coverage.PARTIAL, Coverage.UNEXPECTED_FAILURE)]
     assert [c.model_type for c in cmp.newly_passing] == ["gamma"]
     assert {c.model_type: c.after for c in cmp.other_changes} == {"beta": Coverage.OVERRIDE_PASS, "delta": Coverage.EXPECTED_FAILURE}
     assert cmp.added == ("epsilon", "newcomer") and cmp.removed == ("retired",)
     assert [p.run.id for p in weekly.trend] == [ids["week1"], ids["week1_later"], ids["week2"]]
-    assert [p.pass_rate for p in weekly.trend] == [0.6, 0.6, pytest.approx(2 / 6)]
+    assert [p.pass_rate for p in weekly.trend] == [pytest.approx(3 / 6), pytest.approx(3 / 6), pytest.approx(2 / 7)]
 
 
 def test_no_baseline_old_enough_is_said_not_guessed(history):
@@ -79,7 +79,7 @@ def test_summary_matches_the_store(history, weekly):
 
 def test_markdown_lists_regressions_first(weekly):
     md = render(weekly, "md")
-    assert md.index("### Regressions: 1") < md.index("### Newly passing: 1") < md.index("## Coverage")
+    assert md.index("### Regressions: 2") < md.index("### Newly passing: 1") < md.index("## Coverage")
     assert NEW_TF in md and "2.13.0.fake" in md and OLD_TF in md  # versions of the run and of the baseline
     assert re.search(r"^### encoder$", md, re.M) and re.search(r"^### decoder$", md, re.M)  # a table per family
     row = [ln for ln in md.splitlines() if ln.startswith("| alpha |")][-1]  # its row in the encoder table
@@ -93,8 +93,8 @@ def test_json_follows_its_schema(weekly):
     data = json.loads(render(weekly, "json"))
     jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text()))
     assert data == to_json(weekly)
-    assert data["totals"]["model_types"] == 6 and data["totals"]["by_category"]["unexpected failure"] == 2
-    assert [r["model_type"] for r in data["comparison"]["regressions"]] == ["alpha"]
+    assert data["totals"]["model_types"] == 7 and data["totals"]["by_category"]["unexpected failure"] == 3
+    assert [r["model_type"] for r in data["comparison"]["regressions"]] == ["alpha", "zeta"]
     assert data["failure_groups"][0] == {"stage": "forward", "error_type": "ValueError", "count": 2,
                                          "model_types": ["alpha", "epsilon"], "example": data["model_types"][0]["error"]}
     bad = {**data, "totals": {**data["totals"], "pass_rate": 2}}
@@ -113,7 +113,7 @@ def test_junit_has_one_case_per_model_type_and_check(weekly, tmp_path):
     assert isinstance(alpha.result[0], Failure) and alpha.result[0].message.startswith('forward: ValueError: <script>alert("x")')
     assert isinstance(cases[("hfscan.audio.delta", "build")].result[0], Skipped)
     assert cases[("hfscan.decoder.gamma", "forward")].is_passed
-    assert sum(s.failures for s in xml) == 2 and {s.name for s in xml} == {"audio", "decoder", "encoder"}
+    assert sum(s.failures for s in xml) == 3 and {s.name for s in xml} == {"audio", "decoder", "encoder"}
 
 
 def test_html_numbers_match_the_store_and_text_is_escaped(history, weekly):
@@ -129,9 +129,9 @@ def test_html_numbers_match_the_store_and_text_is_escaped(history, weekly):
     assert {r.attrs["data-model-type"]: r.attrs["data-coverage"] for r in rows} == {
         mt: str(c) for mt, c in store_coverage(path, ids["week2"]).items()}
     bars = {g.attrs["data-family"]: int(g.attrs["data-total"]) for g in dom.find_all("g", pred=lambda n: "family-bar" in n.attrs.get("class", ""))}
-    assert bars == {"audio": 2, "decoder": 2, "encoder": 2}
+    assert bars == {"audio": 3, "decoder": 2, "encoder": 2}
     assert len(dom.find_all("circle", pred=lambda n: n.attrs.get("class") == "trend-point")) == 3
-    assert [r.attrs["data-model-type"] for r in dom.find("div", id="regressions").find_all("tr") if "data-model-type" in r.attrs] == ["alpha"]
+    assert [r.attrs["data-model-type"] for r in dom.find("div", id="regressions").find_all("tr") if "data-model-type" in r.attrs] == ["alpha", "zeta"]
     # the hostile error text is data, never markup; the page's only script is its own, and nothing is fetched
     assert len(dom.find_all("script")) == 1 and '<script>alert("x")</script>' in dom.find("table", id="models").text
     assert not [n for n in dom.iter() for k in ("src", "href") if k in n.attrs]
@@ -150,7 +150,7 @@ def test_cli_weekly_fails_on_regression_and_history_lists_runs(history, tmp_path
     runner = CliRunner()
     out = tmp_path / "HF_COVERAGE_REPORT.md"
     res = runner.invoke(cli, ["report", "--store", str(path), "--weekly", "--fail-on-regression", "-o", str(out)])
-    assert res.exit_code == 1 and "1 regression(s) since run" in res.output and "alpha" in res.output
+    assert res.exit_code == 1 and "2 regression(s) since run" in res.output and "alpha, zeta" in res.output
     assert out.read_text().startswith("# Hugging Face coverage report")
     assert runner.invoke(cli, ["report", "--store", str(path), "--weekly", "-o", str(out)]).exit_code == 0
     res = runner.invoke(cli, ["report", "--store", str(path), "--compare", str(ids["week2"]), "--fail-on-regression", "--format", "json"])

@@ -65,4 +65,4 @@ def test_real_results_are_reported(real_store):
     table_rows = dom.find("table", id="models").find_all("tr", pred=lambda n: "data-model-type" in n.attrs)
     assert sorted(tr.attrs["data-model-type"] for tr in table_rows) == sorted(REAL_TYPES)
     md = render(report, "md")
-    assert f"| {results[0].model_type} |" in md and "Model types removed: 6" in md
+    assert f"| {results[0].model_type} |" in md and "Model types removed: 7" in md
