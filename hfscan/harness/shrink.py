@@ -86,9 +86,10 @@ class _Shrinker:
         self.rules = rules()["rule"]
         self.keep = set(rules().get("keep", {}).get("attrs", ()))
         self.vocab: int | None = None  # the smallest shrunk vocabulary of the tree
+        self.per_layer: dict[int, dict] = {}  # id(config) -> its shrunk per-layer values (heterogeneous configs)
 
     def set(self, cfg: Any, path: str, attr: str, new: Any) -> None:
-        old = getattr(cfg, attr)
+        old = vars(cfg).get(attr)
         if old != new:
             setattr(cfg, attr, new)
             self.report.shrunk.append((f"{path}{attr}", old, new))
@@ -104,6 +105,9 @@ class _Shrinker:
         self._vocab(cfg, path, attrs)
         if old_depth:
             self._per_layer(cfg, path, attrs, *old_depth)
+        spec = attrs.get("_heterogeneity_spec")
+        if spec is not None and getattr(spec, "per_layer_overrides", None):
+            self._per_layer_overrides(cfg, path, attrs, spec.per_layer_overrides)
         for attr in self.keep & attrs.keys():
             if attrs[attr] is not None:
                 self.report.kept.append((f"{path}{attr}", attrs[attr]))
@@ -149,6 +153,25 @@ class _Shrinker:
             elif isinstance(value, (list, tuple, str)) and len(value) == old and old > new and old > 1:
                 self.set(cfg, path, attr, _cut_pattern(value, new))
 
+    def _per_layer_overrides(self, cfg: Any, path: str, attrs: dict, overrides: dict) -> None:
+        """Shrink a heterogeneous config's per-layer values by the same rules, moved to the new layer indices."""
+        import types
+
+        old_kinds = next((v for a, v in attrs.items() if a == "layer_types"), None)
+        new_kinds = vars(cfg).get("layer_types")
+        out: dict[int, dict] = {}
+        for index, values in overrides.items():
+            layer = types.SimpleNamespace(**{**{k: v for k, v in attrs.items() if k in values or _is_int(v)}, **values})
+            before = dict(vars(layer))
+            self._heads(layer, f"{path}per_layer_config.{index}.", before)
+            self._sizes(layer, f"{path}per_layer_config.{index}.", before)
+            new_index = index
+            if old_kinds and new_kinds and index < len(old_kinds) and old_kinds[index] in new_kinds:
+                new_index = list(new_kinds).index(old_kinds[index])
+            if new_index < (vars(cfg).get("num_hidden_layers") or new_index + 1):
+                out[new_index] = {k: vars(layer)[k] for k in values}
+        self.per_layer[id(cfg)] = out
+
     def _heads(self, cfg: Any, path: str, attrs: dict) -> None:
         for rule in self._rules("heads"):
             for attr in rule["attrs"]:
@@ -157,7 +180,7 @@ class _Shrinker:
                     self.set(cfg, path, attr, min(old, rule["max"]))
         for rule in self._rules("kv_heads"):
             for q_attr, kv_attr in rule["pairs"]:
-                q_old, kv_old, q_new = attrs.get(q_attr), attrs.get(kv_attr), getattr(cfg, q_attr, None)
+                q_old, kv_old, q_new = attrs.get(q_attr), attrs.get(kv_attr), vars(cfg).get(q_attr)
                 if not (_is_int(q_old) and _is_int(kv_old) and kv_old > 0 and _is_int(q_new)):
                     continue
                 new = max(1, q_new * kv_old // q_old)
@@ -176,7 +199,7 @@ class _Shrinker:
         for rule in self.rules:
             kind = rule["kind"]
             for attr in rule.get("attrs", ()):
-                old = getattr(cfg, attr, None) if attr in attrs else None
+                old = vars(cfg).get(attr)
                 if kind == "cap" and _is_int(old) and old > 0:
                     cap = rule["max"] * width if rule["max"] >= 32 else rule["max"]
                     self.set(cfg, path, attr, min(old, cap))
@@ -194,8 +217,8 @@ class _Shrinker:
 
     def _heads_divide(self, cfg: Any, path: str) -> None:
         """Keep hidden width a multiple of the head count when no explicit head_dim is set."""
-        hidden, heads = getattr(cfg, "hidden_size", None), getattr(cfg, "num_attention_heads", None)
-        if _is_int(hidden) and _is_int(heads) and heads > 0 and hidden % heads and "hidden_size" in vars(cfg):
+        hidden, heads = vars(cfg).get("hidden_size"), vars(cfg).get("num_attention_heads")
+        if _is_int(hidden) and _is_int(heads) and heads > 0 and hidden % heads:
             self.set(cfg, path, "hidden_size", math.ceil(hidden / heads) * heads)
 
     def _vocab(self, cfg: Any, path: str, attrs: dict) -> None:
@@ -280,7 +303,7 @@ def _instantiate(config_or_class: Any) -> Any:
     return copy.deepcopy(config_or_class)
 
 
-def _rebuild(cfg: Any) -> Any:
+def _rebuild(cfg: Any, per_layer: dict[int, dict]) -> Any:
     """Rebuild a config tree bottom-up through its constructors, so derived fields are recomputed.
 
     Only the declared fields (and token ids) are passed: derived attributes
@@ -295,9 +318,11 @@ def _rebuild(cfg: Any) -> Any:
     kwargs = {}
     for attr, value in vars(cfg).items():
         if _is_config(value):
-            kwargs[attr] = _rebuild(value)
+            kwargs[attr] = _rebuild(value, per_layer)
         elif attr in names or attr.endswith(_TOKEN_SUFFIXES):
             kwargs[attr] = value
+    if id(cfg) in per_layer:
+        kwargs["per_layer_config"] = per_layer[id(cfg)]
     try:
         return type(cfg)(**kwargs)
     except Exception:  # noqa: BLE001 - recorded by the caller as the edited copy
@@ -331,7 +356,7 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     shrinker = _Shrinker(level, report)
     shrinker.shrink(cfg)
     shrinker.remap_tokens(cfg)
-    cfg = _rebuild(cfg)
+    cfg = _rebuild(cfg, shrinker.per_layer)
     if overrides:
         apply_values(cfg, overrides, report)
     return cfg, report
