@@ -110,16 +110,17 @@ def explain(model_type, fmt, no_cache):
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--include-subconfigs", is_flag=True, help="Count sub-config types (e.g. clip_vision_model) too.")
+@click.option("--store", type=click.Path(dir_okay=False), default=None, help="Store whose latest run's failures to group (default: $HFSCAN_HOME/hfscan.sqlite).")
 @click.pass_context
-def gaps(ctx, fmt, include_subconfigs):
-    """Model types that are unclassified or ambiguous, grouped by missing rule; exit 1 when there are any."""
+def gaps(ctx, fmt, include_subconfigs, store):
+    """Model types that are unclassified or ambiguous, or failed in the latest run, grouped; exit 1 when there are any."""
     from hfscan.reports.gaps_view import gaps_command
 
-    code = gaps_command(fmt, include_subconfigs)
+    code = gaps_command(fmt, include_subconfigs, store)
     if fmt == "table":
         from hfscan.hubsync import remote_code_lines
 
-        for line in remote_code_lines(_stored_hub()):
+        for line in remote_code_lines(_stored_hub(store)):
             click.echo(f"remote-code architecture (not in transformers): {line}")
     ctx.exit(code)
 

@@ -7,12 +7,14 @@ Groups are plain records; :func:`build_gaps` takes groups from later stages
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from hfscan.classifiers.graph import FamilyGraph, default_graph
 from hfscan.classifiers.records import Classification
+from hfscan.harness.records import FAILING, CheckResult
 from hfscan.scanner.records import Inventory
 
 SCHEMA = "hfscan.gaps/1"
@@ -99,3 +101,35 @@ def build_gaps(
         groups=(*classification_gaps(chosen), *extra),
         include_subconfigs=include_subconfigs,
     )
+
+
+# -- harness failures -------------------------------------------------------
+#: Applied in order; the model type's own name is masked after the first two (addresses, paths).
+_SIGNATURE_RULES = (
+    (re.compile(r"0x[0-9a-fA-F]+"), "0x?"),
+    (re.compile(r"(?:[A-Za-z]:)?(?:/[\w.@+-]+){2,}/?"), "<path>"),
+    (re.compile(r"\b[A-Z][A-Za-z0-9]*(?:Config|Model|PreTrainedModel|For[A-Z][A-Za-z]*|Layer|Attention|Block|"
+                r"Encoder|Decoder|Embeddings?|Processor|Tokenizer|Output)\b"), "<Class>"),
+    (re.compile(r"\b\d+(?:\.\d+)?\b"), "N"),
+    (re.compile(r"\s+"), " "),
+)
+
+
+def error_signature(result: CheckResult, limit: int = 160) -> str:
+    """The error type and first message line with what varies per model (names, sizes, addresses, paths) masked."""
+    line = next((ln.strip() for ln in (result.message or "").splitlines() if ln.strip()), "")
+    own_name = re.compile(rf"(?<![\w-]){re.escape(result.model_type)}(?![\w-])", re.IGNORECASE)
+    for pattern, repl in (*_SIGNATURE_RULES[:2], (own_name, "<model>"), *_SIGNATURE_RULES[2:]):
+        line = pattern.sub(repl, line)
+    line = line[:limit]
+    return f"{result.error_type or result.status}: {line}" if line else str(result.error_type or result.status)
+
+
+def failure_gaps(results: Iterable[CheckResult]) -> list[GapGroup]:
+    """Failed, crashed, timed-out and out-of-memory checks grouped by (stage, error signature), largest first."""
+    groups: dict[tuple[str, str], dict[str, None]] = defaultdict(dict)
+    for r in results:
+        if r.status in FAILING:
+            groups[(f"{r.status} at {r.stage or r.check}", error_signature(r))].setdefault(r.model_type, None)
+    out = [GapGroup(kind, reason, (), tuple(sorted(types))) for (kind, reason), types in groups.items()]
+    return sorted(out, key=lambda g: (-len(g.model_types), g.kind, g.reason))

@@ -22,20 +22,38 @@ def print_gaps(gaps: Gaps) -> None:
     for i, g in enumerate(gaps.groups, 1):
         traits = ", ".join(g.traits) or "(no deciding trait found)"
         c.print(f"\n[bold]{i}. {g.kind}[/bold] ({len(g.model_types)}): {escape(g.reason)}")
-        c.print(f"   traits: {traits}")
+        if g.kind in ("unclassified", "ambiguous"):
+            c.print(f"   traits: {traits}")
         c.print(f"   types:  {', '.join(g.model_types)}")
 
 
-def gaps_command(fmt: str, include_subconfigs: bool = False) -> int:
-    """`hfscan gaps`: print the gaps; the exit status is 0 when there are none, 1 otherwise."""
+def latest_results(store_path: str | None) -> list:
+    """The results of the newest run in the store; none when there is no store yet."""
+    from pathlib import Path
+
+    from hfscan.cache.store import Store
+    from hfscan.paths import default_store_path
+
+    path = Path(store_path) if store_path else default_store_path()
+    if not path.exists():
+        return []
+    with Store(path) as store:
+        run = store.latest_run()
+        return store.results(run.id) if run and run.id is not None else []
+
+
+def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None = None) -> int:
+    """`hfscan gaps`: print the gaps (classification, then the latest run's failures); exit 0 when none, else 1."""
     import json
 
     from hfscan.classifiers import classify_all
-    from hfscan.reports.gaps import build_gaps
+    from hfscan.reports.gaps import build_gaps, failure_gaps
     from hfscan.scanner.discover import discover
 
     inventory = discover()
-    gaps = build_gaps(inventory, classify_all(inventory), include_subconfigs=include_subconfigs)
+    considered = {r.model_type for r in inventory if include_subconfigs or not r.is_subconfig}
+    failures = failure_gaps(r for r in latest_results(store) if r.model_type in considered)
+    gaps = build_gaps(inventory, classify_all(inventory), include_subconfigs=include_subconfigs, extra=failures)
     if fmt == "json":
         print(json.dumps(gaps.to_json(), indent=2))
     else:
