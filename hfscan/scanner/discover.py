@@ -92,7 +92,7 @@ def _cache_key() -> str:
 # the processing stack (seconds).  The facts discovery needs are written in the
 # source: mapping tables (partly completed by import-time code, which
 # ``_evaluate`` runs on its own) and class attributes of config classes (read by
-# ``_static_config``).  Whatever the source does not settle raises
+# ``_source_config``).  Whatever the source does not settle raises
 # ``_Unresolved``, and the caller imports instead; ``scan(from_source=False)``
 # imports everything and is the reference the tests compare against.
 # ---------------------------------------------------------------------------
@@ -398,14 +398,17 @@ def _source_model_type(cls: _ClassInfo) -> str | None:
 def _source_sub_configs(cls: _ClassInfo) -> list[tuple[str, _ClassInfo]]:
     """``cls.sub_configs`` as (attribute, config class) pairs, read from the source.
 
-    Up to transformers 4 ``sub_configs`` is a dict of classes; from 5 on it is a
-    class property over ``sub_configs_defaults``, a dict of classes or of
+    Up to transformers 4 ``sub_configs`` is a dict of classes (or, in a few
+    configs, an instance property: none on the class); from 5 on it is a class
+    property over ``sub_configs_defaults``, a dict of classes or of
     ``SubConfigSpec(config_class, ...)``.
     """
     found = _class_attr(cls, "sub_configs")
     if found is None:
         return []
     owner, node = found
+    if isinstance(node, ast.FunctionDef) and [ast.unparse(d) for d in node.decorator_list] == ["property"]:
+        return []  # an instance property: the class itself declares none
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         if not any(isinstance(n, ast.Attribute) and n.attr == "sub_configs_defaults" for n in ast.walk(node)):
             raise _Unresolved(f"{cls.name}.sub_configs")
@@ -497,10 +500,10 @@ def _imported_config(model_type: str) -> _ConfigFacts:
         cls = configuration_auto.CONFIG_MAPPING[model_type]
     except Exception as exc:  # noqa: BLE001 - recorded, not raised
         return _ConfigFacts(error=f"{type(exc).__name__}: {exc}".splitlines()[0])
-    subs = tuple(
-        (key, getattr(sub, "__name__", str(sub)), getattr(sub, "model_type", None))
-        for key, sub in (getattr(cls, "sub_configs", None) or {}).items()
-    )
+    declared = getattr(cls, "sub_configs", None)
+    if not isinstance(declared, dict):  # an instance property (some 4.x configs): none on the class
+        declared = {}
+    subs = tuple((key, getattr(sub, "__name__", str(sub)), getattr(sub, "model_type", None)) for key, sub in declared.items())
     return _ConfigFacts(cls.__module__, subs)
 
 
@@ -528,7 +531,7 @@ def _config_facts(model_type: str, class_name: str, module_name: str, known: set
 
 
 def _lazy_exports(module_name: str) -> dict[str, str]:
-    """{exported name: submodule} of ``transformers.models.<module>`` without importing it."""
+    """{exported name: submodule} of ``transformers.models.<module>`` (the package only, not its submodules)."""
     return _package_exports(f"transformers.models.{module_name}") or {}
 
 
