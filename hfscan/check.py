@@ -13,7 +13,6 @@ refused unless allowed.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -24,9 +23,6 @@ from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 
 #: Config keys that describe a saved file, not the architecture: never copied onto the tiny config.
 _FILE_KEYS = frozenset({"transformers_version", "architectures", "_name_or_path", "dtype", "torch_dtype"})
-#: Sample text hfscan feeds real tokenizers: two different sentences, so outputs must differ.
-SAMPLE_TEXT = ("The quick brown fox jumps over the lazy dog.", "Smoke tests check that every model runs.")
-SAMPLE_RATE = 16_000
 
 
 @dataclass(frozen=True)
@@ -244,84 +240,6 @@ def _smoke(config: Any, job: Job) -> tuple[list[CheckResult], Any, Any]:
     return [r.with_(override_hash=None) for r in results], tiny, report
 
 
-# -- real weights -------------------------------------------------------------------
-def sample_image() -> Any:
-    """A 64x64 RGB gradient generated here (no file, no download)."""
-    import numpy as np
-    from PIL import Image
-
-    y, x = np.mgrid[0:64, 0:64]
-    rgb = np.stack([x * 4, y * 4, (x + y) * 2], axis=-1).astype("uint8")
-    return Image.fromarray(rgb)
-
-
-def sample_audio(seconds: float = 1.0) -> Any:
-    """A 440 Hz sine at 16 kHz, generated here."""
-    import numpy as np
-
-    t = np.arange(int(SAMPLE_RATE * seconds)) / SAMPLE_RATE
-    return (0.5 * np.sin(2 * math.pi * 440 * t)).astype("float32")
-
-
-def _processor_inputs(directory: Path, params: set[str], trust_remote_code: bool) -> dict:
-    """Inputs built by the checkpoint's own tokenizer / processor from hfscan's samples."""
-    from transformers import AutoProcessor
-
-    proc = AutoProcessor.from_pretrained(directory, local_files_only=True, trust_remote_code=trust_remote_code)
-    kwargs: dict[str, Any] = {"return_tensors": "pt"}
-    if "input_ids" in params:
-        kwargs.update(text=list(SAMPLE_TEXT), padding=True)
-    if "pixel_values" in params:
-        kwargs["images"] = [sample_image()] * len(SAMPLE_TEXT)
-    if params & {"input_values", "input_features"}:
-        kwargs.update(audio=[sample_audio(), sample_audio(0.5)], sampling_rate=SAMPLE_RATE, padding=True)
-    encoded = proc(**kwargs)
-    return {k: v for k, v in encoded.items() if k in params}
-
-
-def _real_weights(job: Job, directory: Path, allow_pickle: bool, trust_remote_code: bool) -> CheckResult:
-    """Load the checkpoint's weights and run them on processor-built inputs; asserts on the outputs."""
-    import time
-    import traceback
-
-    import torch
-    import transformers
-
-    from hfscan.harness import checks as C
-    from hfscan.harness.inputs import forward_params
-
-    base = dict(model_type=job.model_type, check="weights", model_class=job.model_class, task=job.task, source="checkpoint")
-    stage, t0 = "load", time.perf_counter()
-    try:
-        cls = getattr(transformers, job.model_class)
-        model = cls.from_pretrained(directory, local_files_only=True, use_safetensors=None if allow_pickle else True,
-                                    trust_remote_code=trust_remote_code).eval()
-        stage = "inputs"
-        inputs = _processor_inputs(directory, set(forward_params(model)), trust_remote_code)
-        if not inputs:
-            raise C.CheckFailure("the processor built no input the model takes", stage="inputs")
-        stage = "forward"
-        with torch.no_grad():
-            first, again = model(**inputs), model(**inputs)
-        stage = "assert"
-        C.check_finite(first)
-        C.check_same(first, again)
-        name, out = C.main_output(first)
-        if out.shape[0] != len(SAMPLE_TEXT):
-            raise C.CheckFailure(f"{name} has batch {out.shape[0]}, expected {len(SAMPLE_TEXT)}")
-        if torch.allclose(out[0].flatten()[:16], out[1].flatten()[:16]):
-            raise C.CheckFailure(f"{name} is the same for two different samples")
-    except Exception as exc:  # noqa: BLE001 - a failing checkpoint is a result, not a crash
-        message = (str(exc).strip().splitlines() or [""])[0][:500]
-        if stage == "load" and not allow_pickle and "safetensors" in message.lower():
-            message += " (pickled weights are refused unless --allow-pickle)"
-        return CheckResult(**base, status=Status.FAILED, stage=getattr(exc, "stage", stage), error_type=type(exc).__name__,
-                           message=message, traceback=traceback.format_exc(), duration_s=time.perf_counter() - t0)
-    params = sum(p.numel() for p in model.parameters())
-    return CheckResult(**base, status=Status.PASSED, duration_s=time.perf_counter() - t0, param_count=params,
-                       details=json.dumps({"inputs": C.shapes_of(inputs), "outputs": C.shapes_of(first)}))
-
-
 # -- the command -----------------------------------------------------------------------
 def check(source: str, weights: bool = False, allow_pickle: bool = False, trust_remote_code: bool = False,
           checks: tuple[str, ...] = CHECKS) -> CheckReport:
@@ -352,7 +270,10 @@ def check(source: str, weights: bool = False, allow_pickle: bool = False, trust_
     if weights:
         if not Path(source).expanduser().exists():
             raise UsageError("--weights needs a local checkpoint directory (weights are never downloaded)")
-        results.append(_real_weights(job, config_path.parent, allow_pickle, trust_remote_code))
+        from hfscan.harness.checkpoint import run_checkpoint
+
+        results += run_checkpoint(replace(job, source="checkpoint", checkpoint=str(config_path.parent)),
+                                  config_path.parent, allow_pickle, trust_remote_code)
     return CheckReport(
         source=source, config_path=str(config_path), model_type=record.model_type, config_class=type(config).__name__,
         family=classification.family, template=classification.template, model_class=model_class, task=task,
@@ -377,7 +298,7 @@ def print_report(report: CheckReport) -> None:
         echo(f"  {path}: {str(old)[:60]} -> {str(new)[:60]}")
     echo("results:")
     for r in report.results:
-        line = f"  {r.check:<10} {r.status}"
+        line = f"  {r.check + (' [real weights]' if r.source == 'checkpoint' else ''):<24} {r.status}"
         if r.message or r.stage:
             line += f"  ({r.stage + ': ' if r.stage and r.status != Status.PASSED else ''}{r.message or ''})"
         echo(line)
