@@ -50,7 +50,10 @@ def print_explanation(c: Classification, graph: FamilyGraph | None = None) -> No
         out.print("    (none)")
     for source, error in c.source_errors:
         out.print(f"    [red]could not read {escape(source)}[/red]: {escape(error)}")
-    out.print("  path:" if c.path else "  path: (no top-level category holds)")
+    if c.path:
+        out.print("  path:")
+    elif c.outcome == "unclassified":
+        out.print("  path: (no top-level category holds)")
     for depth, name in enumerate(c.path):
         out.print(f"    {'  ' * depth}{name}: {_conditions(graph.families[name], found)}")
     if c.candidates:

@@ -1,0 +1,29 @@
+"""The terminal view of one classification, for each outcome."""
+
+from hfscan.classifiers.classify import decide
+from hfscan.classifiers.graph import load_graph
+from hfscan.classifiers.records import CATEGORIES, Trait
+from hfscan.reports.explain_view import print_explanation
+
+
+def test_classified_view_names_sources_path_and_rivals(classifications, capsys):
+    print_explanation(classifications["llama"])
+    out = capsys.readouterr().out
+    assert "family: dense-decoder  category: decoder-only  template: causal-lm" in out
+    assert "causal-decoder" in out and "task:causal-lm" in out
+    assert "decoder-only: any of causal-decoder" in out
+    assert "moe-decoder" in out and "requires moe: not found" in out
+
+
+def test_ambiguous_and_unclassified_views(tmp_path, capsys):
+    path = tmp_path / "families.toml"
+    path.write_text("\n".join(f'[family.{c}]\nrequires = ["text-input"]\ntemplate = "generic"\n' for c in CATEGORIES))
+    graph = load_graph(path)
+    print_explanation(decide("x", (Trait("text-input", "input_ids", "forward(X)"),), graph), graph)
+    out = capsys.readouterr().out
+    assert "ambiguous: several families hold" in out and "tied: encoder-only, decoder-only" in out
+    assert "no top-level category holds" not in out
+    print_explanation(decide("y", (), graph, source_errors=(("config", "TypeError: boom"),)), graph)
+    out = capsys.readouterr().out
+    assert "unclassified: no top-level category holds" in out
+    assert "could not read config: TypeError: boom" in out and "(none)" in out
