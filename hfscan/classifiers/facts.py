@@ -70,16 +70,20 @@ def _scalar_view(value: Any) -> Scalar | list[Scalar] | None:
 
 def config_facts(record: ModelTypeRecord) -> tuple[dict[str, Scalar | list[Scalar]], tuple[str, ...], str | None]:
     """(scalar defaults, sub-config attributes, error) of the record's config class."""
-    scalars: dict[str, Scalar | list[Scalar]] = {}
-    subs: list[str] = []
     try:
         from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
-        config = CONFIG_MAPPING[record.model_type]()
-        _flatten(config.to_dict(), "", scalars, subs)
+        return (*flatten_config(CONFIG_MAPPING[record.model_type]().to_dict()), None)
     except Exception as exc:  # noqa: BLE001 - a config that cannot be built is a recorded fact
         return {}, (), _error(exc)
-    return scalars, tuple(subs), None
+
+
+def flatten_config(values: dict[str, Any]) -> tuple[dict[str, Scalar | list[Scalar]], tuple[str, ...]]:
+    """(config facts, sub-config attributes) of a config's ``to_dict()``, keyed as the trait rules read them."""
+    scalars: dict[str, Scalar | list[Scalar]] = {}
+    subs: list[str] = []
+    _flatten(values, "", scalars, subs)
+    return scalars, tuple(subs)
 
 
 def _flatten(values: dict[str, Any], prefix: str, scalars: dict[str, Scalar | list[Scalar]], subs: list[str]) -> None:
