@@ -8,13 +8,14 @@ unless a Hub command asks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable
 
 from hfscan.cache.store import Store
 from hfscan.errors import DataFileError
+from hfscan.harness.records import CheckResult, Job, Status
 from hfscan.scanner.hub import HubClient, HubError, HubTypeInfo, HubUnreachableError
 
 try:
@@ -195,3 +196,53 @@ def hub_line(info: HubTypeInfo) -> str:
     tiny = info.tiny_checkpoint.pinned if info.tiny_checkpoint else "-"
     more = "+" if info.count_capped else ""
     return f"{info.downloads:,}{more} downloads over {info.model_count}{more} models; top {top}; tiny checkpoint {tiny}"
+
+
+#: The worker job function of ``hfscan run --source checkpoint``.
+CHECKPOINT_JOB_FN = "hfscan.harness.checkpoint:run_job"
+
+
+def fetch_checkpoint(pinned: str) -> None:
+    """Download ``repo_id@sha`` (configs, tokenizer/processor files, safetensors) into the Hugging Face cache."""
+    from huggingface_hub import snapshot_download
+
+    from hfscan.harness.checkpoint import CHECKPOINT_FILES
+
+    repo_id, _, sha = pinned.partition("@")
+    snapshot_download(repo_id, revision=sha or None, allow_patterns=list(CHECKPOINT_FILES))
+
+
+def checkpoint_jobs(jobs: Iterable[Job], store_path: str | Path, download: bool = False) -> tuple[list[Job], list[CheckResult]]:
+    """Jobs turned to the pinned tiny checkpoint ``hub sync`` stored (fetched first when ``download``).
+
+    A model type with no stored tiny checkpoint, or whose download fails, gets skipped results with the reason.
+    """
+    hub = {}
+    if Path(store_path).exists():
+        with Store(store_path) as store:
+            hub = stored_hub(store)
+    out: list[Job] = []
+    skipped: list[CheckResult] = []
+    fetched: dict[str, str | None] = {}  # pinned checkpoint -> download error
+
+    def skip(job: Job, why: str) -> None:
+        skipped.extend(CheckResult(job.model_type, check, Status.SKIPPED, model_class=job.model_class, task=job.task,
+                                   family=job.family, message=why, source="checkpoint") for check in job.checks)
+
+    for job in jobs:
+        info = hub.get(job.model_type)
+        tiny = info.tiny_checkpoint if info else None
+        if tiny is None:
+            skip(job, "no tiny checkpoint stored for this model type (run `hfscan hub sync`)")
+            continue
+        if download and tiny.pinned not in fetched:
+            try:
+                fetch_checkpoint(tiny.pinned)
+                fetched[tiny.pinned] = None
+            except Exception as exc:  # noqa: BLE001 - any Hub or file error: this type is skipped, the sweep goes on
+                fetched[tiny.pinned] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        if fetched.get(tiny.pinned):
+            skip(job, f"download of {tiny.pinned} failed: {fetched[tiny.pinned]}")
+            continue
+        out.append(replace(job, source="checkpoint", checkpoint=tiny.pinned))
+    return out, skipped

@@ -21,7 +21,7 @@ from hfscan.harness.keys import DEFAULT_JOB_FN
 from hfscan.harness.records import CHECKS, FAILING, CheckResult, Job, RunInfo, Status
 from hfscan.harness.runner import Runner, RunnerOptions, RunOutcome
 from hfscan.harness.selection import Selection, select
-from hfscan.hubsync import usage_tiers
+from hfscan.hubsync import CHECKPOINT_JOB_FN, checkpoint_jobs, usage_tiers
 from hfscan.paths import default_store_path
 from hfscan.scanner.discover import discover
 from hfscan.scanner.records import Inventory
@@ -48,6 +48,8 @@ class RunRequest:
     mem_cap_mb: float | None = None
     overrides: str | None = None  # the user's overrides file, merged over the shipped one
     job_fn: str = DEFAULT_JOB_FN
+    source: str = "config"  # "config": random weights; "checkpoint": the pinned tiny checkpoint `hub sync` stored
+    download: bool = False  # fetch missing checkpoints into the Hugging Face cache first (source "checkpoint")
 
 
 @dataclass(frozen=True)
@@ -129,8 +131,13 @@ def run_sweep(
         tiers=usage_tiers(request.store or default_store_path()),  # None (shipped tiers) until `hub sync` stored usage
     )
     device = resolve_device(request.device)
-    runner = Runner(RunnerOptions(jobs=request.jobs, job_fn=request.job_fn, mem_cap_mb=request.mem_cap_mb))
     jobs, unplanned = plan(inventory, selection, classifications, request, device.kind)
+    job_fn = request.job_fn
+    if request.source == "checkpoint":
+        jobs, skipped = checkpoint_jobs(jobs, request.store or default_store_path(), request.download)
+        unplanned += skipped
+        job_fn = CHECKPOINT_JOB_FN if job_fn == DEFAULT_JOB_FN else job_fn
+    runner = Runner(RunnerOptions(jobs=request.jobs, job_fn=job_fn, mem_cap_mb=request.mem_cap_mb))
     with Store(request.store or default_store_path()) as store:
         run = store.begin_run(RunInfo(
             id=None, started_at=now(), hfscan_version=__version__, python_version=platform.python_version(),

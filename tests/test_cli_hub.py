@@ -73,3 +73,37 @@ def test_sync_offline_and_lost_connection_are_one_line_errors(home, hub):
     out = hfscan(home, "hub", "sync", "bert", "llama", "gpt2", "--backoff", "0.01", "--max-retries", "1", online_at=hub.url)
     assert out.returncode != 0 and "sync stopped" in out.stderr and "Traceback" not in out.stderr
     assert "1 of 3 model types stored" in out.stdout
+
+
+def test_run_source_checkpoint_downloads_then_runs_offline(home, tmp_path):
+    """`run --source checkpoint`: the pinned tiny checkpoint with its real tokenizer, fetched once, then from the cache."""
+    import shutil
+
+    from transformers import BertConfig
+
+    from hfscan.cache.store import Store
+    from tests.scanner.hub_server import save_tiny
+    from tests.test_cli_check import MINILM
+
+    hub = start(FakeHub())
+    folder = save_tiny(tmp_path / "tiny-bert", BertConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2))
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        shutil.copy(MINILM / name, folder / name)
+    repo = hub.add_folder("hf-internal-testing/tiny-random-BertModel", folder, downloads=10)
+    try:
+        assert hfscan(home, "hub", "sync", "bert", "gpt2", "--no-remote-code", online_at=hub.url).returncode == 0
+        args = ("run", "bert", "gpt2", "--source", "checkpoint", "--checks", "build,forward", "--jobs", "1")
+        online = hfscan(home, *args, "--download", online_at=hub.url)
+        assert online.returncode == 0, online.stdout + online.stderr
+    finally:
+        hub.stop()
+    offline = hfscan(home, *args, "--fresh")
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    with Store(home / "hfscan.sqlite") as store:
+        for run in store.runs()[-2:]:
+            results = {(r.model_type, r.check): r for r in store.results(run.id)}
+            for check in ("build", "forward"):
+                r = results[("bert", check)]
+                assert (r.status, r.source) == ("passed", "checkpoint"), r
+            assert results[("gpt2", "build")].status == "skipped" and "no tiny checkpoint" in results[("gpt2", "build")].message
+        assert f"hf-internal-testing/tiny-random-BertModel@{repo.sha}" in results[("bert", "forward")].details
