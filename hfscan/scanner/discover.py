@@ -256,8 +256,10 @@ class _ModuleInfo:
 
 
 @functools.lru_cache(maxsize=None)
-def _installed(top_level: str) -> bool:
-    return importlib.util.find_spec(top_level) is not None
+def _installed(module: str) -> bool:
+    """Whether the package an import names is installed (transformers' own modules are)."""
+    top = module.split(".")[0]
+    return top == "transformers" or importlib.util.find_spec(top) is not None
 
 
 def _class_info(module: str, node: ast.ClassDef) -> _ClassInfo:
@@ -269,12 +271,11 @@ def _class_info(module: str, node: ast.ClassDef) -> _ClassInfo:
             attrs.update((t.id, item.value) for t in item.targets if isinstance(t, ast.Name))
         elif isinstance(item, ast.AnnAssign) and item.value is not None and isinstance(item.target, ast.Name):
             attrs[item.target.id] = item.value
-    wanted = {k: v for k, v in attrs.items() if k in _CLASS_ATTRS}
-    return _ClassInfo(module, node.name, tuple(node.bases), wanted)
+    return _ClassInfo(module, node.name, tuple(node.bases), {k: v for k, v in attrs.items() if k in _CLASS_ATTRS})
 
 
 def _rebound_names(stmt: ast.stmt) -> set[str]:
-    """Names a statement rebinds, and names whose class attributes that discovery reads it sets."""
+    """Names a top-level statement rebinds, and classes whose _CLASS_ATTRS it sets (``X.sub_configs = ...``)."""
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {stmt.name}
     if isinstance(stmt, ast.If) and ast.unparse(stmt.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
@@ -300,18 +301,22 @@ def _module_info(module: str) -> _ModuleInfo:
     missing = False
     for stmt in _parse(module).body:
         if isinstance(stmt, ast.ClassDef) and not stmt.keywords:
+            aliases.pop(stmt.name, None)
             classes[stmt.name] = _class_info(module, stmt)
             continue
         if isinstance(stmt, ast.ImportFrom):
             source = _import_source(module, stmt)
-            aliases.update((a.asname or a.name, (source, a.name)) for a in stmt.names)
-            missing |= not source.startswith("transformers") and not _installed(source.split(".")[0])
+            for a in stmt.names:
+                classes.pop(a.asname or a.name, None)
+                aliases[a.asname or a.name] = (source, a.name)
+            missing |= not _installed(source)
             continue
         if isinstance(stmt, ast.Import):
-            missing |= any(not a.name.startswith("transformers") and not _installed(a.name.split(".")[0]) for a in stmt.names)
+            missing |= not all(_installed(a.name) for a in stmt.names)
         elif isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name) and len(stmt.targets) == 1:
             target = stmt.targets[0]
             if isinstance(target, ast.Name):
+                classes.pop(target.id, None)
                 aliases[target.id] = (module, stmt.value.id)
                 continue
         opaque |= _rebound_names(stmt)
