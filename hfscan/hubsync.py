@@ -195,7 +195,8 @@ def hub_line(info: HubTypeInfo) -> str:
     top = info.top[0].repo_id if info.top else "-"
     tiny = info.tiny_checkpoint.pinned if info.tiny_checkpoint else "-"
     more = "+" if info.count_capped else ""
-    return f"{info.downloads:,}{more} downloads over {info.model_count}{more} models; top {top}; tiny checkpoint {tiny}"
+    return (f"{info.downloads:,}{more} downloads over {info.model_count}{more} models; top {top}; tiny checkpoint {tiny}"
+            f" (fetched {info.fetched_at or '?'})")
 
 
 #: The worker job function of ``hfscan run --source checkpoint``.

@@ -58,7 +58,7 @@ def test_sync_then_offline(home, hub):
     assert "fancy_remote" not in table.stdout
     assert "remote-code architecture: fancy_remote" in hfscan(home, "discover", "--hub", "--search", "llama").stdout
     one = hfscan(home, "discover", "llama").stdout
-    assert "hub: 5,020,130 downloads over 4 models; top meta/big-llama; tiny checkpoint hf-internal-testing/tiny-random-LlamaForCausalLM@" in one
+    assert "hub: 5,020,130 downloads over 4 models; top meta/big-llama; tiny checkpoint hf-internal-testing/tiny-random-LlamaForCausalLM@" in one and "(fetched 20" in one
     gaps = hfscan(home, "gaps")
     assert "remote-code architecture (not in transformers): fancy_remote  777 downloads" in gaps.stdout
     data = json.loads(hfscan(home, "discover", "--hub", "--format", "json").stdout)

@@ -71,6 +71,7 @@ class HubTypeInfo:
     tiny: tuple[Checkpoint, ...] = ()  # best tiny candidate first
     remote_code: bool = False  # a type transformers lacks, declared by custom code (``auto_map``)
     auto_map: tuple[str, ...] = ()  # the Auto classes the custom code declares
+    fetched_at: str | None = None  # set by the store when read back (not part of ``to_json``)
 
     @property
     def tiny_checkpoint(self) -> Checkpoint | None:
@@ -99,6 +100,7 @@ class HubTypeInfo:
             tiny=tuple(Checkpoint.from_json(c) for c in d.get("tiny", [])),
             remote_code=bool(d.get("remote_code")),
             auto_map=tuple(d.get("auto_map", [])),
+            fetched_at=d.get("fetched_at"),
         )
 
 

@@ -69,6 +69,7 @@ def test_sync_fills_store_and_tiers_follow_downloads(hub, online, tmp_path):
     assert stored["llama"].tiny_checkpoint.repo_id == "hf-internal-testing/tiny-random-LlamaForCausalLM"
     assert stored["gpt2"].model_count == 0
     assert stored["fancy_remote"].remote_code
+    assert stored["llama"].fetched_at and stored["llama"].fetched_at.startswith("20")
     tiers = tiers_from_hub(store.hub(), load_thresholds())
     assert tiers == {"llama": "high", "bert": "medium", "gpt2": "low"}
     assert tiers_from_hub(store.hub(), {"high": 10**9, "medium": 40_000}) == {"llama": "medium", "bert": "medium", "gpt2": "low"}
