@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import traceback
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
@@ -161,14 +162,20 @@ def run_sweep(
     return RunSummary(run, selection, tuple(jobs), (*unplanned, *outcome.results), families, outcome)
 
 
+def _terminate_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_command(request: RunRequest) -> int:
     """`hfscan run`: a progress bar while the sweep runs, then the summary; returns the exit status."""
     from hfscan.reports.run_view import RunProgress, print_summary
 
     progress = RunProgress()
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)  # `kill` stops as cleanly as Ctrl-C
     try:
         summary = run_sweep(request, on_start=progress.start, on_job=progress.on_job)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         progress.stop()
     notes = summary.selection.missing_lines()
     o = summary.outcome

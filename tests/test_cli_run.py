@@ -99,12 +99,12 @@ def test_killed_run_keeps_finished_results_and_the_next_run_resumes(tmp_path):
     assert "generic pass" in done.stdout and "reused from the store" in done.stdout
 
 
-def test_ctrl_c_stores_the_rest_as_interrupted_and_failures_exit_1(tmp_path):
+def test_interrupt_stores_the_rest_as_interrupted_and_failures_exit_1(tmp_path):
     store = tmp_path / "s.sqlite"
     proc = subprocess.Popen(_cmd(*TYPES, *FAKE, "--store", str(store)), cwd=ROOT, env=_env(HFSCAN_TEST_BEHAVIOUR="slow"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for_results(store, proc, 2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGTERM)  # handled like Ctrl-C (SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in out and "Traceback" not in err
     with Store(store) as s:
