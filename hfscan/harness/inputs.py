@@ -41,6 +41,7 @@ class Context:
     task: str
     torch: Any
     built: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)  # forward()'s parameters
 
     def find(self, *names: str, default: Any = None, where: str = "any") -> Any:
         """The first attribute of ``names`` set on the config or (breadth first) a sub-config."""
@@ -128,8 +129,44 @@ def image_hw(ctx: Context) -> tuple[int, int]:
     return _size2(ctx.find("image_size", "input_size", "img_size", default=64, where="vision"), 64)
 
 
+GRID_ARGS = {"pixel_values": ("image_grid_thw", "grid_thw"), "pixel_values_videos": ("video_grid_thw", "grid_thw"),
+             "hidden_states": ("grid_thw",)}
+
+
+def _grid(ctx: Context) -> tuple[int, int, int]:
+    """(t, h, w) in patches of one image whose sides are a whole number of merged patches."""
+    merge = int(ctx.find("spatial_merge_size", "merge_size", default=1, where="vision") or 1)
+    return 1, 2 * merge, 2 * merge
+
+
+def _flat_patches(ctx: Context):
+    """Pixels as a grid model takes them: (patches of all images, channels x temporal x patch x patch)."""
+    t, h, w = _grid(ctx)
+    channels = int(ctx.find("in_channels", "num_channels", "in_chans", default=3, where="vision"))
+    temporal = ctx.find("temporal_patch_size", default=1, where="vision") or 1
+    temporal = int(temporal[0] if isinstance(temporal, (list, tuple)) else temporal)
+    patch = _size2(ctx.find("patch_size", default=14, where="vision"), 14)
+    return ctx.torch.rand(BATCH * t * h * w, channels * temporal * patch[0] * patch[1])
+
+
+def _takes_grid(ctx: Context, name: str) -> bool:
+    return any(g in ctx.params for g in GRID_ARGS.get(name, ()))
+
+
+@builder("image_grid_thw", "video_grid_thw", "grid_thw")
+def _grid_thw(ctx: Context):
+    return ctx.torch.tensor([list(_grid(ctx))] * BATCH)
+
+
+@builder("hidden_states")
+def _hidden_states(ctx: Context):
+    return _flat_patches(ctx) if _takes_grid(ctx, "hidden_states") else None
+
+
 @builder("pixel_values")
 def _pixel_values(ctx: Context):
+    if _takes_grid(ctx, "pixel_values"):
+        return _flat_patches(ctx)
     channels = ctx.find("num_channels", "in_channels", "input_channels", default=3, where="vision")
     h, w = image_hw(ctx)
     return ctx.torch.rand(BATCH, int(channels), h, w)
@@ -143,6 +180,8 @@ def _pixel_mask(ctx: Context):
 
 @builder("pixel_values_videos")
 def _videos(ctx: Context):
+    if _takes_grid(ctx, "pixel_values_videos"):
+        return _flat_patches(ctx)
     channels = ctx.find("num_channels", default=3, where="vision")
     frames = ctx.find("num_frames", default=2, where="vision")
     h, w = image_hw(ctx)
@@ -185,6 +224,20 @@ def _decoder_ids(ctx: Context):
     if not ctx.find("is_encoder_decoder", default=False):
         return None
     return ctx.tokens(BATCH, SEQ)
+
+
+@builder("mm_token_type_ids")
+def _mm_token_types(ctx: Context):
+    """0 for text, 1 image, 2 video, 3 audio placeholder tokens (the processors' convention)."""
+    ids = ctx.built.get("input_ids")
+    if ids is None:
+        return None
+    types = ctx.torch.zeros_like(ids, dtype=ctx.torch.int32)
+    for code, (attrs, _, _) in enumerate(PLACEHOLDERS, start=1):
+        token = ctx.find(*attrs)
+        if isinstance(token, int):
+            types[ids == token] = code
+    return types
 
 
 @builder("bbox")
@@ -290,10 +343,10 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
 
     torch.manual_seed(0)
     params = forward_params(model)
-    ctx = Context(model=model, config=config, task=task, torch=torch)
+    ctx = Context(model=model, config=config, task=task, torch=torch, params=params)
     report = InputReport()
     # modality inputs first (placeholder counts need them), then text, then the rest
-    order = [p for p in params if MODALITY_OF.get(p) not in (None, "text")]
+    order = [p for p in params if MODALITY_OF.get(p) not in (None, "text") or p.endswith("grid_thw")]
     order += [p for p in params if p == "input_ids"]
     order += [p for p in params if p not in order]
     time_series = _time_series_inputs(ctx, params)

@@ -105,6 +105,7 @@ class _Shrinker:
         self._vocab(cfg, path, attrs)
         if old_depth:
             self._per_layer(cfg, path, attrs, *old_depth)
+        self._rope_sections(cfg, path, attrs)
         spec = attrs.get("_heterogeneity_spec")
         if spec is not None and getattr(spec, "per_layer_overrides", None):
             self._per_layer_overrides(cfg, path, attrs, spec.per_layer_overrides)
@@ -152,6 +153,27 @@ class _Shrinker:
                 self.set(cfg, path, attr, type(value)(_rescale_indices(value, old, new)))
             elif isinstance(value, (list, tuple, str)) and len(value) == old and old > new and old > 1:
                 self.set(cfg, path, attr, _cut_pattern(value, new))
+
+    def _rope_sections(self, cfg: Any, path: str, attrs: dict) -> None:
+        """Rotary sections split half the head width: rescaled with it, or set (from the rules'
+        proportions) where the config class declares the key but leaves it to the model's default."""
+        now = vars(cfg)
+        head = now.get("head_dim") or (now.get("hidden_size") or 0) // max(1, now.get("num_attention_heads") or 1)
+        old_head = attrs.get("head_dim") or (attrs.get("hidden_size") or 0) // max(1, attrs.get("num_attention_heads") or 1)
+        declared = set(getattr(type(cfg), "ignore_keys_at_rope_validation", None) or ())
+        for attr in ("rope_parameters", "rope_scaling"):
+            params = now.get(attr)
+            if not isinstance(params, dict) or not head or not old_head or head >= old_head:
+                continue
+            for key, proportions in rules().get("rope_sections", {}).items():
+                value = params.get(key)
+                if value is None and key in declared:
+                    value = proportions
+                elif not (_int_list(value) and sum(value) == old_head // 2):
+                    continue
+                new = _split_evenly(list(value), head // 2)
+                self.report.shrunk.append((f"{path}{attr}.{key}", value if key in params else None, new))
+                params[key] = new
 
     def _per_layer_overrides(self, cfg: Any, path: str, attrs: dict, overrides: dict) -> None:
         """Shrink a heterogeneous config's per-layer values by the same rules, moved to the new layer indices."""
@@ -263,6 +285,19 @@ def _walk(cfg: Any, path: str = ""):
 
 def _token_values(cfg: Any) -> dict:
     return {a: v for a, v in vars(cfg).items() if a.endswith(_TOKEN_SUFFIXES) and v is not None}
+
+
+def _split_evenly(parts: list[int], total: int) -> list[int]:
+    """Integer parts proportional to ``parts`` that sum to ``total`` (each at least 1 when possible)."""
+    old = sum(parts)
+    new = [max(1 if total >= len(parts) else 0, p * total // old) for p in parts]
+    i = 0
+    while sum(new) != total:
+        step = 1 if sum(new) < total else -1
+        if new[i % len(new)] + step >= 0:
+            new[i % len(new)] += step
+        i += 1
+    return new
 
 
 def _rescale_indices(value: Any, old: int, new: int) -> list[int]:
