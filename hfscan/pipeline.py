@@ -110,7 +110,7 @@ def plan(
             continue
         if not planned:
             unplanned += [
-                CheckResult(mt, check, Status.SKIPPED, family=family, message="no model class to test")
+                CheckResult(mt, check, Status.SKIPPED, family=family, message="no model class to test: in no model mapping")
                 for check in request.checks
             ]
         jobs += [replace(j, family=j.family or family) for j in planned]

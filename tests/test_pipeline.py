@@ -1,0 +1,24 @@
+"""Planning in the pipeline: every selected model type gets jobs or a result saying why not."""
+
+from __future__ import annotations
+
+from hfscan.classifiers import classify_all
+from hfscan.harness.records import Status
+from hfscan.harness.selection import select
+from hfscan.pipeline import RunRequest, plan
+
+
+def test_every_selected_type_gets_jobs_or_a_skip_with_a_reason(inventory):
+    no_class = next(r.model_type for r in inventory if not r.tasks)  # a sub-config type in no model mapping
+    classifications = classify_all(inventory)
+    request = RunRequest(model_types=("bert", "gpt2", no_class), checks=("build", "forward"), timeout_s=7)
+    selection = select(inventory, request.model_types)
+    jobs, unplanned = plan(inventory, selection, classifications, request, "cpu")
+    planned = {j.model_type for j in jobs} | {r.model_type for r in unplanned}
+    assert planned == {"bert", "gpt2", no_class}
+    for job in jobs:
+        assert job.checks == ("build", "forward") and job.timeout_s == 7 and job.device == "cpu"
+        assert job.family == classifications[job.model_type].family
+        assert job.model_class in inventory.get(job.model_type).model_classes or job.override
+    for r in unplanned:
+        assert r.status is Status.SKIPPED and r.message and r.check in ("build", "forward")
