@@ -292,7 +292,9 @@ def populate(hub: FakeHub, root: Path) -> dict[str, Repo]:
     }
     out = {}
     for repo_id, (config, downloads) in specs.items():
-        folder = save_tiny(root / repo_id.replace("/", "--"), config)
+        folder = root / repo_id.replace("/", "--")
+        if not (folder / "config.json").exists():  # saved once per root, served by every hub
+            save_tiny(folder, config)
         out[repo_id] = hub.add_folder(repo_id, folder, downloads)
     custom = {"model_type": "fancy_remote", "architectures": ["FancyModel"],
               "auto_map": {"AutoConfig": "configuration_fancy.FancyConfig", "AutoModel": "modeling_fancy.FancyModel"}}
