@@ -198,7 +198,7 @@ class HubClient:
         lim = self.limits
         listed = [m for m in self._list(lim.max_models, filter=model_type) if m.config.get("model_type", model_type) == model_type]
         small = [
-            m for m in self._list(lim.tiny * 4, filter=model_type, num_parameters=f"max:{lim.tiny_max_params}")
+            m for m in self._list(lim.tiny * 4, filter=model_type, num_parameters=f"max:{_count(lim.tiny_max_params)}")
             if m.config.get("model_type", model_type) == model_type
         ]
         by_size = {m.repo_id: m for m in listed + small if m.params is not None and m.sha}
@@ -255,6 +255,14 @@ def _checkpoint(m: _Listed, source: str) -> Checkpoint:
 
 def _size_key(c: Checkpoint) -> tuple:
     return (c.params if c.params is not None else float("inf"), -c.downloads, c.repo_id)
+
+
+def _count(n: int) -> str:
+    """A parameter count as the Hub's ``num_parameters`` filter writes it: 20M, 1B, 500K."""
+    for suffix, unit in (("B", 10**9), ("M", 10**6), ("K", 10**3)):
+        if n >= unit and n % unit == 0:
+            return f"{n // unit}{suffix}"
+    return str(n)
 
 
 def _strip_query(url: str) -> str:

@@ -47,6 +47,7 @@ def test_type_info_counts_top_and_tiny(hub, online):
     for cp in info.tiny:
         assert cp.sha == hub.repos[cp.repo_id].sha and len(cp.sha) == 40
     assert c.resolve("acme/small-llama").sha == hub.repos["acme/small-llama"].sha
+    assert any("num_parameters=max%3A20M" in path for _, path, _ in hub.requests)  # the Hub's own size syntax
 
 
 def test_listing_limit_caps_counts(hub, online):
