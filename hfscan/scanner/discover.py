@@ -22,7 +22,7 @@ import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from hfscan import __version__
 from hfscan.scanner.records import SCHEMA, Inventory, ModelTypeRecord
@@ -169,38 +169,44 @@ def _loaded_names(stmt: ast.stmt) -> set[str]:
 
 
 @functools.lru_cache(maxsize=None)
-def _module_tree(module: str) -> tuple[ast.stmt, ...]:
-    return tuple(_parse(module).body)
+def _module_tree(module: str) -> tuple[tuple[ast.stmt, frozenset[str]], ...]:
+    """The top-level statements of a module, each with the names it binds."""
+    return tuple((stmt, frozenset(_bound_names(stmt))) for stmt in _parse(module).body)
 
 
 def _top_level_names(module: str) -> set[str]:
-    out: set[str] = set()
-    for stmt in _module_tree(module):
-        out |= _bound_names(stmt)
-    return out
+    return set().union(*(bound for _, bound in _module_tree(module)))
 
 
 def _evaluate(module: str, names: Iterable[str], _stack: tuple[str, ...] = ()) -> dict[str, Any]:
     """The values of the top-level ``names`` of a transformers module, without importing it.
 
-    Runs only the statements the names depend on (a backward slice of the
-    module body): their assignments, the import-time code that completes them
-    (``X.update(...)``, loops that add keys) and the definitions and imports
-    those read.  A module of the same package is evaluated the same way; any
-    other import is a real import.  A name the module never binds is left out.
-    Raises _Unresolved, or whatever the sliced code raises.
+    Runs, in module order, only the statements that bind or change the names
+    (their assignments and the import-time code that completes them:
+    ``X.update(...)``, loops that add keys), then, to a fixed point, those
+    that bind what these read (definitions, imports).  A module of the same
+    package is evaluated the same way; any other import is a real import.  A
+    name the module never binds is left out.  Raises _Unresolved, or whatever
+    the sliced code raises.
     """
     if module in _stack:
         raise _Unresolved(f"import cycle through {module}")
+    names = list(names)
+    tree = _module_tree(module)
     needed = set(names)
-    body: list[ast.stmt] = []
-    for stmt in reversed(_module_tree(module)):
-        if _bound_names(stmt) & needed:
-            body.append(stmt)
-            needed |= _loaded_names(stmt)
+    chosen: set[int] = set()
+    grown = True
+    while grown:  # to a fixed point: a function reads the globals bound after its definition too
+        grown = False
+        for i in reversed(range(len(tree))):
+            stmt, bound = tree[i]
+            if i not in chosen and bound & needed:
+                chosen.add(i)
+                needed |= _loaded_names(stmt)
+                grown = True
     path = _source_path(module) or module
     ns: dict[str, Any] = {"__name__": module, "__package__": _package_of(module), "__file__": path}
-    for stmt in reversed(body):
+    for stmt in (tree[i][0] for i in sorted(chosen)):
         if isinstance(stmt, ast.ImportFrom) and stmt.names[0].name != "*":
             source = _import_source(module, stmt)
             wanted = {a.name: a.asname or a.name for a in stmt.names if (a.asname or a.name) in needed}
@@ -454,18 +460,29 @@ class AutoTables:
 
     config_names: dict[str, str]  # CONFIG_MAPPING_NAMES
     deprecated_modules: frozenset[str]
-    to_module: Callable[[str], str]  # model_type_to_module_name
+    module_names: dict[str, str]  # model type -> module under transformers.models (model_type_to_module_name)
     model_mappings: dict[str, dict[str, Any]]  # every MODEL_*_MAPPING_NAMES of modeling_auto
     processor_mappings: dict[str, dict[str, Any]]  # {processor kind: mapping}
 
 
+def _config_tables(from_source: bool) -> tuple[dict[str, str], frozenset[str], dict[str, str]]:
+    """CONFIG_MAPPING_NAMES, DEPRECATED_MODELS and every model type's module name."""
+    names = ("CONFIG_MAPPING_NAMES", "DEPRECATED_MODELS", "model_type_to_module_name")
+    values = _module_values(f"{_AUTO}.configuration_auto", names, from_source)
+    try:
+        config_names = dict(values["CONFIG_MAPPING_NAMES"])
+        to_module = values["model_type_to_module_name"]
+        module_names = {model_type: to_module(model_type) for model_type in config_names}
+    except Exception:
+        if not from_source:
+            raise
+        return _config_tables(from_source=False)  # the evaluated function did not run: import it
+    return config_names, frozenset(values.get("DEPRECATED_MODELS") or ()), module_names
+
+
 def auto_tables(from_source: bool = True) -> AutoTables:
     """The auto tables, evaluated from source (falling back to import per module) or imported."""
-    config = _module_values(
-        f"{_AUTO}.configuration_auto",
-        ("CONFIG_MAPPING_NAMES", "DEPRECATED_MODELS", "model_type_to_module_name"),
-        from_source,
-    )
+    config_names, deprecated, module_names = _config_tables(from_source)
     modeling = f"{_AUTO}.modeling_auto"
     try:
         names = _top_level_names(modeling) if from_source else set(dir(importlib.import_module(modeling)))
@@ -479,9 +496,9 @@ def auto_tables(from_source: bool = True) -> AutoTables:
         if isinstance(mapping, dict):
             processors[kind] = mapping
     return AutoTables(
-        config_names=dict(config["CONFIG_MAPPING_NAMES"]),
-        deprecated_modules=frozenset(config.get("DEPRECATED_MODELS") or ()),
-        to_module=config["model_type_to_module_name"],
+        config_names=config_names,
+        deprecated_modules=deprecated,
+        module_names=module_names,
         model_mappings={n: v for n, v in models.items() if isinstance(v, dict)},
         processor_mappings=processors,
     )
@@ -580,7 +597,7 @@ def _scan(from_source: bool) -> Inventory:
     tf_version, torch_version = installed_versions()
     tables = auto_tables(from_source)
     config_names = tables.config_names
-    to_module = tables.to_module
+    module_of = tables.module_names
 
     # tasks: model_type -> [(task, class)]
     tasks_of: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -616,7 +633,7 @@ def _scan(from_source: bool) -> Inventory:
     sub_keys: dict[str, list[tuple[str, str]]] = defaultdict(list)
     parts_of: dict[str, list[str]] = defaultdict(list)
     for model_type, class_name in config_names.items():
-        facts = _config_facts(model_type, class_name, to_module(model_type), known, from_source)
+        facts = _config_facts(model_type, class_name, module_of[model_type], known, from_source)
         config_module[model_type] = facts.module
         if facts.error is not None:
             config_error[model_type] = facts.error
@@ -634,7 +651,7 @@ def _scan(from_source: bool) -> Inventory:
     # unmapped model classes, per modeling module
     types_by_module: dict[str, list[str]] = defaultdict(list)
     for model_type in config_names:
-        types_by_module[to_module(model_type)].append(model_type)
+        types_by_module[module_of[model_type]].append(model_type)
     unmapped: dict[str, list[str]] = {}
     for module_name, types in types_by_module.items():
         owners = {config_names[t][: -len("Config")] if config_names[t].endswith("Config") else config_names[t]: t for t in types}
@@ -642,7 +659,7 @@ def _scan(from_source: bool) -> Inventory:
 
     records = []
     for model_type, config_class in config_names.items():
-        module_name = to_module(model_type)
+        module_name = module_of[model_type]
         records.append(
             ModelTypeRecord(
                 model_type=model_type,
