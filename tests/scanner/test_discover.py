@@ -171,6 +171,26 @@ def test_tables_evaluated_from_source_match_the_imported_ones(module, attr):
     )
 
 
+def test_module_names_from_source_match_transformers_function():
+    tables = discover_module.auto_tables()
+    assert tables.module_names == {t: configuration_auto.model_type_to_module_name(t) for t in configuration_auto.CONFIG_MAPPING_NAMES}
+
+
+def test_an_evaluated_function_that_fails_is_imported_instead(monkeypatch):
+    evaluate = discover_module._evaluate
+
+    def broken_function(module, names, *args):
+        values = evaluate(module, names, *args)
+        if "model_type_to_module_name" in values:
+            values["model_type_to_module_name"] = lambda key: {}[key]
+        return values
+
+    monkeypatch.setattr(discover_module, "_evaluate", broken_function)
+    tables = discover_module.auto_tables()
+    assert tables.module_names["bert"] == configuration_auto.model_type_to_module_name("bert")
+    assert len(tables.module_names) == len(configuration_auto.CONFIG_MAPPING_NAMES)
+
+
 def test_evaluating_source_runs_only_what_the_names_need():
     """The processor table is completed at import time, without importing the processing stack."""
     values = discover_module._evaluate("transformers.models.auto.image_processing_auto", ["IMAGE_PROCESSOR_MAPPING_NAMES", "NO_SUCH_NAME"])
