@@ -213,6 +213,33 @@ def _mask(ctx: Context):
     return ctx.torch.ones_like(ids)
 
 
+@builder("use_cache")
+def _use_cache(ctx: Context):
+    return False  # forward is checked without a cache; generate exercises it
+
+
+@builder("input_features_mask", "feature_attention_mask")
+def _features_mask(ctx: Context):
+    feats = ctx.built.get("input_features")
+    if feats is None:
+        return None
+    return ctx.torch.ones(feats.shape[0], max(feats.shape[1:]), dtype=ctx.torch.long)
+
+
+@builder("qformer_input_ids")
+def _qformer_ids(ctx: Context):
+    vocab = ctx.find("vocab_size", where="any")
+    qformer = getattr(ctx.config, "qformer_config", None)
+    size = min(int(getattr(qformer, "vocab_size", vocab) or vocab), ctx.vocab)
+    return ctx.torch.randint(0, size, (BATCH, SEQ))
+
+
+@builder("qformer_attention_mask")
+def _qformer_mask(ctx: Context):
+    ids = ctx.built.get("qformer_input_ids")
+    return None if ids is None else ctx.torch.ones_like(ids)
+
+
 @builder("token_type_ids")
 def _token_types(ctx: Context):
     ids = ctx.built.get("input_ids")
@@ -402,8 +429,8 @@ def _time_series_inputs(ctx: Context, params: dict) -> dict:
     out = {"past_values": torch.randn(*shape)}
     if "past_observed_mask" in params:
         out["past_observed_mask"] = torch.ones(*shape)
-    if "past_time_features" in params and time_feats:
+    if "past_time_features" in params:  # width 0 when the config has no time features
         out["past_time_features"] = torch.randn(BATCH, past, time_feats)
-    if "future_time_features" in params and time_feats:
+    if "future_time_features" in params:
         out["future_time_features"] = torch.randn(BATCH, prediction, time_feats)
     return out

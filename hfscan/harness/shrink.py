@@ -158,20 +158,21 @@ class _Shrinker:
         """Rotary sections split half the head width: rescaled with it, or set (from the rules'
         proportions) where the config class declares the key but leaves it to the model's default."""
         now = vars(cfg)
-        head = now.get("head_dim") or (now.get("hidden_size") or 0) // max(1, now.get("num_attention_heads") or 1)
-        old_head = attrs.get("head_dim") or (attrs.get("hidden_size") or 0) // max(1, attrs.get("num_attention_heads") or 1)
+        head, old_head = _head_dim(now), _head_dim(attrs)
         declared = set(getattr(type(cfg), "ignore_keys_at_rope_validation", None) or ())
         for attr in ("rope_parameters", "rope_scaling"):
             params = now.get(attr)
             if not isinstance(params, dict) or not head or not old_head or head >= old_head:
                 continue
+            partial = params.get("partial_rotary_factor", attrs.get("partial_rotary_factor")) or 1.0
+            old_half, half = int(old_head * partial) // 2, int(head * partial) // 2
             for key, proportions in rules().get("rope_sections", {}).items():
                 value = params.get(key)
                 if value is None and key in declared:
                     value = proportions
-                elif not (_int_list(value) and sum(value) == old_head // 2):
+                elif not (_int_list(value) and sum(value) == old_half):
                     continue
-                new = _split_evenly(list(value), head // 2)
+                new = _split_evenly(list(value), half)
                 self.report.shrunk.append((f"{path}{attr}.{key}", value if key in params else None, new))
                 params[key] = new
 
@@ -235,6 +236,15 @@ class _Shrinker:
                 for attr, value in rule["values"].items():
                     if attr in attrs:
                         self.set(cfg, path, attr, value)
+            elif kind == "default":
+                for attr, value in rule["values"].items():
+                    if attr in attrs and attrs[attr] is None:
+                        self.set(cfg, path, attr, value)
+            elif kind == "quotient":
+                for attr, (num, den) in rule["values"].items():
+                    a, b = vars(cfg).get(num), vars(cfg).get(den)
+                    if attr in attrs and attrs[attr] is None and _is_int(a) and _is_int(b) and b > 0:
+                        self.set(cfg, path, attr, a // b)
         self._heads_divide(cfg, path)
 
     def _heads_divide(self, cfg: Any, path: str) -> None:
@@ -285,6 +295,14 @@ def _walk(cfg: Any, path: str = ""):
 
 def _token_values(cfg: Any) -> dict:
     return {a: v for a, v in vars(cfg).items() if a.endswith(_TOKEN_SUFFIXES) and v is not None}
+
+
+def _head_dim(attrs: dict) -> int | None:
+    """The per-head width of a config's attributes: explicit, else hidden / heads."""
+    head, hidden, heads = attrs.get("head_dim"), attrs.get("hidden_size"), attrs.get("num_attention_heads")
+    if _is_int(head):
+        return head
+    return hidden // heads if _is_int(hidden) and _is_int(heads) and heads > 0 else None
 
 
 def _split_evenly(parts: list[int], total: int) -> list[int]:

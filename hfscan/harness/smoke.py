@@ -339,7 +339,8 @@ def _generate(job: Job, a: _Attempt) -> None:
     """Greedy generate of one then two new tokens: the second output is the first grown by one token."""
     import torch
 
-    inputs = {k: v for k, v in a.inputs.items() if k not in ("labels", "decoder_input_ids", "decoder_attention_mask")}
+    skip = ("labels", "decoder_input_ids", "decoder_attention_mask", "use_cache")
+    inputs = {k: v for k, v in a.inputs.items() if k not in skip}
     _fill_generation_ids(a.model.generation_config, a.config)
     outs = []
     for new in (GENERATE_NEW_TOKENS - 1, GENERATE_NEW_TOKENS):
