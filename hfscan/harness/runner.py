@@ -119,10 +119,8 @@ class _Slot:
             pass
 
     def stop(self) -> None:
-        try:
-            self.conn.send(None)
-        except (OSError, BrokenPipeError):
-            pass
+        """Let the worker exit on its own, killing it if it does not within seconds."""
+        self.retire()
         self.proc.join(5)
         self.kill()
 
@@ -221,7 +219,11 @@ class Runner:
             return
         if not s.proc.is_alive():
             s.proc.join(1)
-            self._kill_job(s, Status.CRASHED, _signal_name(s.proc.exitcode), f"worker died ({_signal_name(s.proc.exitcode)})")
+            name = _signal_name(s.proc.exitcode)
+            if s.proc.exitcode == -signal.SIGKILL:  # not killed by us: the kernel's OOM killer, most likely
+                self._kill_job(s, Status.OOM, name, "worker killed by SIGKILL (most likely the kernel's out-of-memory killer)")
+            else:
+                self._kill_job(s, Status.CRASHED, name, f"worker died ({name})")
             return
         rss = s.rss_mb()
         if rss is not None and rss > self.mem_cap_mb:

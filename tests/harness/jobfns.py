@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import time
 from typing import Iterator
 
@@ -32,7 +33,7 @@ def _real_check(job: Job, check: str) -> CheckResult:
     )
 
 
-BEHAVIOURS = ("ok", "segfault", "hang", "blowup", "raise", "slow")
+BEHAVIOURS = ("ok", "segfault", "hang", "blowup", "raise", "slow", "sigkill")
 
 
 def behaving(job: Job) -> Iterator[CheckResult]:
@@ -50,6 +51,8 @@ def behaving(job: Job) -> Iterator[CheckResult]:
             while True:
                 hoard.append(b"\x01" * (64 * 2**20))
                 time.sleep(0.01)
+        elif behaviour == "sigkill":  # what the kernel's out-of-memory killer does
+            os.kill(os.getpid(), signal.SIGKILL)
         elif behaviour == "raise":
             raise RuntimeError("contract broken")
         elif behaviour == "slow":

@@ -33,6 +33,7 @@ def misbehaving_sweep():
         _job("hang", "hang", timeout_s=4),
         _job("blow", "blowup"),
         _job("raise", "raise"),
+        _job("killed", "sigkill"),
         _job("c", "ok"),
     ]
     seen, finished = [], []
@@ -48,17 +49,17 @@ def test_crash_hang_and_blowup_are_recorded_and_the_sweep_goes_on(misbehaving_sw
     for mt in "abc":
         assert by[mt, "build"].status is Status.PASSED and by[mt, "forward"].status is Status.PASSED
         assert by[mt, "build"].param_count == 36
-    for mt, status in (("seg", Status.CRASHED), ("hang", Status.TIMEOUT), ("blow", Status.OOM)):
+    for mt, status in (("seg", Status.CRASHED), ("hang", Status.TIMEOUT), ("blow", Status.OOM), ("killed", Status.OOM)):
         r = by[mt, "build"]
         assert r.status is status and r.stage == "build", r
         later = by[mt, "forward"]
         assert later.status is Status.SKIPPED and str(status) in later.message and "build" in later.message
     assert by["seg", "build"].error_type == "SIGSEGV"
-    assert "1200 MB" in by["blow", "build"].message
+    assert "1200 MB" in by["blow", "build"].message and "out-of-memory killer" in by["killed", "build"].message
     assert by["raise", "build"].status is Status.FAILED and by["raise", "build"].error_type == "RuntimeError"
     assert "contract broken" in by["raise", "build"].traceback
     assert not outcome.interrupted and outcome.ran_jobs == len(jobs)
-    assert outcome.workers_started >= 5  # two at first, one replacement per kill
+    assert outcome.workers_started >= 4 and len(outcome.worker_peak_mb) == outcome.workers_started  # 4 killed
     assert all(r.key for r in outcome.results) and len({r.key for r in outcome.results}) == len(outcome.results)
 
 
