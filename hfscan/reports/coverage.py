@@ -10,6 +10,7 @@ from typing import Callable, Iterable, Mapping
 from hfscan.harness.overrides import load_overrides
 from hfscan.harness.records import CHECKS, FAILING, CheckResult, Coverage, RunInfo, Status, coverage_of
 from hfscan.harness.selection import tier_of as default_tier_of
+from hfscan.reports.gaps import GapGroup, failure_gaps
 
 #: Categories in the order every report lists them.
 CATEGORIES: tuple[Coverage, ...] = tuple(Coverage)
@@ -58,16 +59,6 @@ class TypeRow:
 
 
 @dataclass(frozen=True)
-class FailureGroup:
-    """Model types that failed at the same stage with the same error type."""
-
-    stage: str
-    error_type: str
-    model_types: tuple[str, ...]
-    example: str
-
-
-@dataclass(frozen=True)
 class OverrideUse:
     """An override that applied in the run, and what it did for the model type."""
 
@@ -85,7 +76,7 @@ class RunCoverage:
     run: RunInfo
     checks: tuple[str, ...]
     rows: tuple[TypeRow, ...]
-    failure_groups: tuple[FailureGroup, ...]
+    failure_groups: tuple[GapGroup, ...]  # unexpected failures, grouped as `hfscan gaps` groups them
     overrides: tuple[OverrideUse, ...]
 
     @property
@@ -170,20 +161,6 @@ def _row(model_type: str, results: list[CheckResult], tier_of: TierOf) -> TypeRo
     )
 
 
-def failure_groups(results: Iterable[CheckResult]) -> tuple[FailureGroup, ...]:
-    """Unexpected failures grouped by (stage, error type), biggest group first."""
-    groups: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
-    for r in results:
-        if r.status in FAILING:
-            key = (r.stage or "unknown", r.error_type or str(r.status))
-            groups[key].setdefault(r.model_type, error_summary(r))
-    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-    return tuple(
-        FailureGroup(stage=stage, error_type=etype, model_types=tuple(sorted(types)), example=next(iter(types.values())))
-        for (stage, etype), types in ordered
-    )
-
-
 def summarize(
     run: RunInfo,
     results: Iterable[CheckResult],
@@ -210,4 +187,5 @@ def summarize(
         for row in rows
         if row.override_hash
     )
-    return RunCoverage(run=run, checks=checks, rows=rows, failure_groups=failure_groups(results), overrides=overrides)
+    return RunCoverage(run=run, checks=checks, rows=rows, failure_groups=tuple(failure_gaps(results)),
+                       overrides=overrides)

@@ -120,7 +120,7 @@ def to_json(report: Report) -> dict:
         "by_tier": {k: _counts_json(v) for k, v in cov.by("tier").items()},
         "model_types": [_row_json(r) for r in cov.rows],
         "failure_groups": [
-            {"stage": g.stage, "error_type": g.error_type, "count": len(g.model_types), "model_types": list(g.model_types), "example": g.example}
+            {"kind": g.kind, "reason": g.reason, "count": len(g.model_types), "model_types": list(g.model_types)}
             for g in cov.failure_groups
         ],
         "overrides": [
