@@ -149,11 +149,13 @@ def hub() -> None:
 @click.option("--max-retries", type=click.IntRange(0), default=5, show_default=True, help="Retries of a rate-limited or failed request.")
 @click.option("--backoff", type=click.FloatRange(0), default=1.0, show_default=True, help="First wait before a retry, in seconds (doubles each time).")
 @click.option("--no-remote-code", is_flag=True, help="Skip listing custom-code architectures transformers lacks.")
-def hub_sync(model_types, max_models, max_retries, backoff, no_remote_code):
+@click.option("--store", type=click.Path(dir_okay=False), default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
+def hub_sync(model_types, max_models, max_retries, backoff, no_remote_code, store):
     """Fetch Hub metadata for every model type (or those named) into the store."""
     from hfscan.hubsync import sync_command
 
-    sync_command(model_types, max_models=max_models, max_retries=max_retries, backoff_s=backoff, remote_code=not no_remote_code)
+    sync_command(model_types, max_models=max_models, max_retries=max_retries, backoff_s=backoff,
+                 remote_code=not no_remote_code, store=store)
 
 
 @cli.command()

@@ -125,7 +125,8 @@ def tiers_from_hub(hub: dict[str, dict], thresholds: dict[str, int]) -> dict[str
     return out
 
 
-def sync_command(model_types: tuple[str, ...], max_models: int, max_retries: int, backoff_s: float, remote_code: bool) -> SyncReport:
+def sync_command(model_types: tuple[str, ...], max_models: int, max_retries: int, backoff_s: float, remote_code: bool,
+                 store: str | None = None) -> SyncReport:
     """``hfscan hub sync``: sync with a progress bar, print what happened; errors after storing what was fetched."""
     from rich.console import Console
     from rich.progress import Progress
@@ -138,9 +139,9 @@ def sync_command(model_types: tuple[str, ...], max_models: int, max_retries: int
     todo = [inventory.get(mt).model_type for mt in model_types] if model_types else list(inventory.model_types)
     client = HubClient(max_retries=max_retries, backoff_s=backoff_s, limits=HubLimits(max_models=max_models))
     console = Console(stderr=True)
-    with Store(default_store_path()) as store, Progress(console=console, transient=True) as bar:
+    with Store(store or default_store_path()) as db, Progress(console=console, transient=True) as bar:
         task = bar.add_task("hub sync", total=len(todo))
-        report = sync(store, todo, client, inventory.model_types, remote_code, progress=lambda mt: bar.advance(task))
+        report = sync(db, todo, client, inventory.model_types, remote_code, progress=lambda mt: bar.advance(task))
     out = Console(soft_wrap=True)
     out.print(f"hub sync: {len(report.fetched)} of {len(todo)} model types stored from {client.api.endpoint}")
     if remote_code and report.stopped is None:

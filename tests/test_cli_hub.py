@@ -70,9 +70,14 @@ def test_sync_offline_and_lost_connection_are_one_line_errors(home, hub):
     out = hfscan(home, "hub", "sync", "bert")
     assert out.returncode != 0 and out.stderr.strip().count("\n") == 0 and "HF_HUB_OFFLINE" in out.stderr
     hub.drop_after(3)
-    out = hfscan(home, "hub", "sync", "bert", "llama", "gpt2", "--backoff", "0.01", "--max-retries", "1", online_at=hub.url)
+    other = home / "other.sqlite"
+    out = hfscan(home, "hub", "sync", "bert", "llama", "gpt2", "--backoff", "0.01", "--max-retries", "1", "--store", str(other), online_at=hub.url)
     assert out.returncode != 0 and "sync stopped" in out.stderr and "Traceback" not in out.stderr
     assert "1 of 3 model types stored" in out.stdout
+    from hfscan.cache.store import Store
+
+    with Store(other) as store:
+        assert list(store.hub()) == ["bert"]
 
 
 def test_run_source_checkpoint_downloads_then_runs_offline(home, tmp_path):
