@@ -254,6 +254,8 @@ def report_command(
     """``hfscan report``: render, write, and return the exit status (1 for a regression when asked)."""
     if since is not None and compare_to is not None:
         raise UsageError("--compare and --since/--weekly are exclusive")
+    if fail_on_regression and since is None and compare_to is None:
+        raise UsageError("--fail-on-regression needs a baseline: add --weekly, --since or --compare")
     age = parse_since(since) if since is not None else None
     with open_store(store_path) as store:
         report = build_report(store, run_id=run_id, since=age, compare_to=compare_to)

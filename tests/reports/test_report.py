@@ -168,6 +168,7 @@ def test_cli_weekly_fails_on_regression_and_history_lists_runs(history, tmp_path
     (["report", "--store", "{store}", "--since", "soon"], "--since 'soon'"),
     (["report", "--store", "{store}", "--weekly", "--since", "2w"], "exclusive"),
     (["report", "--store", "{store}", "--run", "999"], "no run 999"),
+    (["report", "--store", "{store}", "--fail-on-regression"], "needs a baseline"),
     (["history", "--store", "{missing}"], "no store at"),
 ])
 def test_bad_input_is_one_line_and_exit_2(history, tmp_path, args, message):
