@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Iterator
-from urllib.parse import quote
 
 from hfscan.errors import HfscanError
 
@@ -231,14 +230,6 @@ class HubClient:
                 top=tuple(_checkpoint(m, "top") for m in models[: self.limits.top]), remote_code=True, auto_map=tuple(auto_map),
             ))
         return sorted(out, key=lambda t: -t.downloads)
-
-    def resolve(self, repo_id: str, revision: str | None = None) -> Checkpoint:
-        """One repo's info (with its commit sha) from ``/api/models/<repo>[/revision/<rev>]``."""
-        url = f"{self.api.endpoint}/api/models/{repo_id}"
-        if revision:
-            url += f"/revision/{quote(revision, safe='')}"
-        _, item = self._get(url)
-        return _checkpoint(_listed(item), "")
 
 
 def _listed(item: dict) -> _Listed:

@@ -46,7 +46,6 @@ def test_type_info_counts_top_and_tiny(hub, online):
     assert info.tiny[1].params < info.tiny[0].params
     for cp in info.tiny:
         assert cp.sha == hub.repos[cp.repo_id].sha and len(cp.sha) == 40
-    assert c.resolve("acme/small-llama").sha == hub.repos["acme/small-llama"].sha
     assert any("num_parameters=max%3A20M" in path for _, path, _ in hub.requests)  # the Hub's own size syntax
 
 
