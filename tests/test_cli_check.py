@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scanner.hub_server import FakeHub, save_tiny, start
+from tests.scanner.hub_server import hub_server, save_tiny  # noqa: F401 - hub_server is a fixture
 
 pytestmark = pytest.mark.slow
 
@@ -49,10 +49,10 @@ def test_pickled_weights_need_allow_pickle(tmp_path):
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
 
 
-def test_hub_id_from_the_network_then_from_the_cache(tmp_path):
+def test_hub_id_from_the_network_then_from_the_cache(tmp_path, hub_server):
     from transformers import MistralConfig
 
-    hub = start(FakeHub())
+    hub = hub_server
     try:
         folder = save_tiny(tmp_path / "repo", MistralConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=4,
                                                             num_attention_heads=8, num_key_value_heads=2, vocab_size=1000, sliding_window=64))
