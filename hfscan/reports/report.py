@@ -287,7 +287,7 @@ def history_command(store_path: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"{len(rows)} stored runs", title_justify="left")
+    table = Table(title=f"runs in the store: {len(rows)}", title_justify="left")
     for col in ("run", "started", "status", "transformers", "torch", "device", "model types", "passing", "pass rate", "label"):
         table.add_column(col, justify="right" if col in ("run", "model types", "passing", "pass rate") else "left")
     for r in rows:
