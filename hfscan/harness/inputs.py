@@ -10,6 +10,7 @@ are exactly what the placeholder tokens must hold.
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -190,9 +191,37 @@ def _videos(ctx: Context):
 
 @builder("input_values", "audio_values")
 def _input_values(ctx: Context):
-    channels = ctx.find("audio_channels", where="audio")
-    shape = (BATCH, int(channels), AUDIO_SAMPLES) if channels else (BATCH, AUDIO_SAMPLES)
+    """Raw audio: (batch, samples), or the shape forward()'s documentation gives, dims sized from the config."""
+    dims = documented_dims(ctx.model, "input_values")
+    if dims and len(dims) > 2:
+        shape = tuple(_dim_size(ctx, d, i) for i, d in enumerate(dims))
+    else:
+        channels = ctx.find("audio_channels", where="audio")
+        shape = (BATCH, int(channels), AUDIO_SAMPLES) if channels else (BATCH, AUDIO_SAMPLES)
     return ctx.torch.randn(*shape) * 0.1
+
+
+def documented_dims(model: Any, arg: str) -> list[str] | None:
+    """The dimension names of ``arg`` in forward()'s docstring: "`(batch_size, 1, time_steps)`" -> [...]."""
+    doc = getattr(model.forward, "__doc__", None) or ""
+    m = re.search(rf"\b{re.escape(arg)} \(`[^`]*`[^)]*?of shape `?\(([^)]*)\)", doc)
+    return [d.strip() for d in m.group(1).split(",") if d.strip()] if m else None
+
+
+#: Documented dimension names that mean the length of raw audio.
+_SAMPLE_DIMS = ("sequence_length", "time_steps", "num_samples", "audio_length")
+
+
+def _dim_size(ctx: Context, name: str, index: int) -> int:
+    if index == 0:
+        return BATCH
+    if name.isdigit():
+        return int(name)
+    if name in _SAMPLE_DIMS:
+        return AUDIO_SAMPLES
+    aliases = {"channels": ("audio_channels", "num_channels"), "num_channels": ("audio_channels", "num_channels")}
+    value = ctx.find(*aliases.get(name, (name,)), where="audio")
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else 1
 
 
 @builder("input_features", "input_audio_features")
@@ -260,7 +289,9 @@ def _mm_token_types(ctx: Context):
     if ids is None:
         return None
     types = ctx.torch.zeros_like(ids, dtype=ctx.torch.int32)
-    for code, (attrs, _, _) in enumerate(PLACEHOLDERS, start=1):
+    codes = {"image": 1, "video": 2, "audio": 3}
+    for attrs, modality, _ in PLACEHOLDERS:
+        code = codes[modality]
         token = ctx.find(*attrs)
         if isinstance(token, int):
             types[ids == token] = code
@@ -290,8 +321,8 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     extra = {k: v for k, v in ctx.built.items() if k != features_arg and k not in ("input_ids", "attention_mask")}
     params = inspect.signature(fn).parameters
     kwargs = {k: v for k, v in extra.items() if k in params}
-    with torch.no_grad():
-        out = fn(**{features_arg: value}, **kwargs)
+    with torch.no_grad():  # the feature argument by name where the method names it alike, else first
+        out = fn(**{features_arg: value}, **kwargs) if features_arg in params else fn(value, **kwargs)
     feats = getattr(out, "pooler_output", None)
     if feats is None:
         feats = out[0] if isinstance(out, tuple) else out
@@ -309,6 +340,7 @@ PLACEHOLDERS = (
     (("image_token_id", "image_token_index"), "image", "pixel_values"),
     (("video_token_id", "video_token_index"), "video", "pixel_values_videos"),
     (("audio_token_id", "audio_token_index"), "audio", "input_features"),
+    (("audio_token_id", "audio_token_index"), "audio", "input_values"),
 )
 
 
@@ -316,10 +348,12 @@ def _input_ids(ctx: Context, params: dict) -> Any:
     """Text tokens, with each fed modality's placeholder tokens in front, counted from the model."""
     torch = ctx.torch
     prefix = []
+    done: set[str] = set()
     for attrs, modality, arg in PLACEHOLDERS:
         token = ctx.find(*attrs)
-        if not isinstance(token, int) or arg not in ctx.built:
+        if not isinstance(token, int) or arg not in ctx.built or modality in done:
             continue
+        done.add(modality)
         count = _placeholder_count(ctx, modality, arg)
         if count is None:
             count = ctx.find(f"{modality}_seq_length", "num_image_tokens", "mm_tokens_per_image", default=None)

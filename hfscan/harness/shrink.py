@@ -124,9 +124,12 @@ class _Shrinker:
                 old = attrs.get(attr)
                 if not _is_int(old) or old <= 0:
                     continue
-                kinds = self._layer_kinds(attrs, old)
+                parts = _depth_parts(attrs, old, {a for r in self._rules("layers") for a in r["attrs"]})
+                kinds = max(self._layer_kinds(attrs, old), sum(1 for v in parts.values() if v))
                 new = min(old, max(rule["max"], kinds))
                 self.set(cfg, path, attr, new)
+                for part, value in zip(parts, _split_evenly(list(parts.values()), new) if parts else ()):
+                    self.set(cfg, path, part, value)
                 if depth is None or old > depth[0]:
                     depth = (old, new)
         return depth
@@ -297,6 +300,13 @@ def _token_values(cfg: Any) -> dict:
     return {a: v for a, v in vars(cfg).items() if a.endswith(_TOKEN_SUFFIXES) and v is not None}
 
 
+def _depth_parts(attrs: dict, depth: int, depth_attrs: set[str]) -> dict[str, int]:
+    """Layer counts (``*_layers``) that together make up ``depth`` (e.g. input + recurrent + output layers)."""
+    parts = {a: v for a, v in attrs.items()
+             if a.endswith("_layers") and a not in depth_attrs and _is_int(v) and v >= 0}
+    return parts if len(parts) > 1 and sum(parts.values()) == depth else {}
+
+
 def _head_dim(attrs: dict) -> int | None:
     """The per-head width of a config's attributes: explicit, else hidden / heads."""
     head, hidden, heads = attrs.get("head_dim"), attrs.get("hidden_size"), attrs.get("num_attention_heads")
@@ -308,7 +318,7 @@ def _head_dim(attrs: dict) -> int | None:
 def _split_evenly(parts: list[int], total: int) -> list[int]:
     """Integer parts proportional to ``parts`` that sum to ``total`` (each at least 1 when possible)."""
     old = sum(parts)
-    new = [max(1 if total >= len(parts) else 0, p * total // old) for p in parts]
+    new = [max(1 if total >= len(parts) and p else 0, p * total // old) for p in parts]
     i = 0
     while sum(new) != total:
         step = 1 if sum(new) < total else -1
