@@ -387,9 +387,13 @@ def _rebuild(cfg: Any, per_layer: dict[int, dict]) -> Any:
     if id(cfg) in per_layer:
         kwargs["per_layer_config"] = per_layer[id(cfg)]
     try:
-        return type(cfg)(**kwargs)
-    except Exception:  # noqa: BLE001 - recorded by the caller as the edited copy
+        rebuilt = type(cfg)(**kwargs)
+    except Exception:  # noqa: BLE001 - a constructor that rejects its own values: keep the edited copy
         return cfg
+    for attr, value in vars(cfg).items():  # attributes the constructor took as extra kwargs
+        if attr not in vars(rebuilt):
+            setattr(rebuilt, attr, value)
+    return rebuilt
 
 
 def apply_values(cfg: Any, values: dict, report: ShrinkReport, path: str = "") -> None:

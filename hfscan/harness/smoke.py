@@ -109,11 +109,15 @@ def missing_package(exc: BaseException) -> str | None:
         for pkg in packages:
             if re.search(rf"\b{re.escape(pkg)}\b", text, re.IGNORECASE):
                 return pkg
+        m = re.search(r"requires the (\S+) library", text)
+        if m:
+            return m.group(1)
     return None
 
 
 def _skip_message(pkg: str) -> str:
-    return f"needs {pkg} (pip install 'hfscan[{templates()['packages'][pkg]}]')"
+    extra = templates()["packages"].get(pkg)
+    return f"needs {pkg} (pip install 'hfscan[{extra}]')" if extra else f"needs {pkg} (pip install {pkg})"
 
 
 def _model_class(name: str) -> Any:
