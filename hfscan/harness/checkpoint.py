@@ -27,18 +27,22 @@ SAMPLE_TEXT = ("The quick brown fox jumps over the lazy dog.", "Smoke tests chec
 SAMPLE_RATE = 16_000
 #: Files a checkpoint smoke test needs from a repo: configs, tokenizers, processors, safetensors weights.
 CHECKPOINT_FILES = ("*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "tokenizer*")
+#: Files that show a checkpoint ships its own tokenizer / image or audio processor (transformers
+#: would otherwise build an empty default one).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.*", "*.model", "merges.txt", "*.tiktoken")
+PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
 #: The checks a checkpoint job runs; others are reported as skipped.
 CHECKPOINT_CHECKS = ("build", "forward")
 
 
-def sample_image() -> Any:
-    """A 64x64 RGB gradient generated here (no file, no download)."""
+def sample_image(inverted: bool = False) -> Any:
+    """A 64x64 RGB gradient generated here (no file, no download); ``inverted`` gives a different one."""
     import numpy as np
     from PIL import Image
 
     y, x = np.mgrid[0:64, 0:64]
     rgb = np.stack([x * 4, y * 4, (x + y) * 2], axis=-1).astype("uint8")
-    return Image.fromarray(rgb)
+    return Image.fromarray(255 - rgb if inverted else rgb)
 
 
 def sample_audio(seconds: float = 1.0) -> Any:
@@ -49,19 +53,45 @@ def sample_audio(seconds: float = 1.0) -> Any:
     return (0.5 * np.sin(2 * math.pi * 440 * t)).astype("float32")
 
 
-def processor_inputs(directory: Path, params: set[str], trust_remote_code: bool = False) -> dict:
-    """Inputs built by the checkpoint's own tokenizer / processor from hfscan's samples."""
-    from transformers import AutoProcessor
-
-    proc = AutoProcessor.from_pretrained(directory, local_files_only=True, trust_remote_code=trust_remote_code)
-    kwargs: dict[str, Any] = {"return_tensors": "pt"}
+def _samples(params: set[str]) -> dict[str, Any]:
+    """hfscan's samples for the modalities a forward() takes, as processor keyword arguments."""
+    kwargs: dict[str, Any] = {}
     if "input_ids" in params:
         kwargs.update(text=list(SAMPLE_TEXT), padding=True)
     if "pixel_values" in params:
-        kwargs["images"] = [sample_image()] * len(SAMPLE_TEXT)
+        kwargs["images"] = [sample_image(), sample_image(inverted=True)]  # one per sample text, different
     if params & {"input_values", "input_features"}:
         kwargs.update(audio=[sample_audio(), sample_audio(0.5)], sampling_rate=SAMPLE_RATE, padding=True)
-    encoded = proc(**kwargs)
+    return kwargs
+
+
+def processor_inputs(directory: Path, params: set[str], trust_remote_code: bool = False) -> dict:
+    """Inputs built by the checkpoint's own processor from hfscan's samples.
+
+    The joint processor (``AutoProcessor``) first, as it places image/audio tokens in
+    the text; when the checkpoint has no complete one, its tokenizer, image
+    processor and feature extractor each encode their own modality.
+    """
+    from transformers import AutoFeatureExtractor, AutoImageProcessor, AutoProcessor, AutoTokenizer
+
+    from hfscan.harness.checks import CheckFailure
+
+    kwargs = _samples(params)
+    for modality, files in (("text", TOKENIZER_FILES), ("images", PROCESSOR_FILES), ("audio", PROCESSOR_FILES)):
+        if modality in kwargs and not any(any(directory.glob(f)) for f in files):
+            raise CheckFailure(f"the checkpoint ships no processor for its {modality} input (none of {', '.join(files)})", stage="inputs")
+    opts = {"local_files_only": True, "trust_remote_code": trust_remote_code}
+    try:
+        encoded = dict(AutoProcessor.from_pretrained(directory, **opts)(**kwargs, return_tensors="pt"))
+    except Exception:  # noqa: BLE001 - an incomplete joint processor: encode each modality on its own
+        encoded = {}
+        if "text" in kwargs:
+            encoded.update(AutoTokenizer.from_pretrained(directory, **opts)(kwargs["text"], padding=True, return_tensors="pt"))
+        if "images" in kwargs:
+            encoded.update(AutoImageProcessor.from_pretrained(directory, **opts)(kwargs["images"], return_tensors="pt"))
+        if "audio" in kwargs:
+            extractor = AutoFeatureExtractor.from_pretrained(directory, **opts)
+            encoded.update(extractor(kwargs["audio"], sampling_rate=SAMPLE_RATE, padding=True, return_tensors="pt"))
     return {k: v for k, v in encoded.items() if k in params}
 
 
