@@ -366,7 +366,7 @@ def _instantiate(config_or_class: Any) -> Any:
     return copy.deepcopy(config_or_class)
 
 
-def _rebuild(cfg: Any, per_layer: dict[int, dict]) -> Any:
+def _rebuild(cfg: Any, extra: dict[int, dict]) -> Any:
     """Rebuild a config tree bottom-up through its constructors, so derived fields are recomputed.
 
     Only the declared fields (and token ids) are passed: derived attributes
@@ -381,11 +381,10 @@ def _rebuild(cfg: Any, per_layer: dict[int, dict]) -> Any:
     kwargs = {}
     for attr, value in vars(cfg).items():
         if _is_config(value):
-            kwargs[attr] = _rebuild(value, per_layer)
+            kwargs[attr] = _rebuild(value, extra)
         elif attr in names or attr.endswith(_TOKEN_SUFFIXES):
             kwargs[attr] = value
-    if id(cfg) in per_layer:
-        kwargs["per_layer_config"] = per_layer[id(cfg)]
+    kwargs.update(extra.get(id(cfg), {}))
     try:
         rebuilt = type(cfg)(**kwargs)
     except Exception:  # noqa: BLE001 - a constructor that rejects its own values: keep the edited copy
@@ -396,14 +395,16 @@ def _rebuild(cfg: Any, per_layer: dict[int, dict]) -> Any:
     return rebuilt
 
 
-def apply_values(cfg: Any, values: dict, report: ShrinkReport, path: str = "") -> None:
-    """Set override values (nested tables reach sub-configs) on a config tree."""
+def apply_values(cfg: Any, values: dict, report: ShrinkReport, kwargs: dict[int, dict], path: str = "") -> None:
+    """Set override values (nested tables reach sub-configs) on a config tree; each value is also
+    recorded in ``kwargs`` (by config) so that the rebuild passes it to the constructor."""
     for key, value in values.items():
         current = getattr(cfg, key, None)
         if isinstance(value, dict) and _is_config(current):
-            apply_values(current, value, report, f"{path}{key}.")
+            apply_values(current, value, report, kwargs, f"{path}{key}.")
         else:
             setattr(cfg, key, value)
+            kwargs.setdefault(id(cfg), {})[key] = value
             report.overridden.append((f"{path}{key}", value))
 
 
@@ -423,7 +424,7 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     shrinker = _Shrinker(level, report)
     shrinker.shrink(cfg)
     shrinker.remap_tokens(cfg)
-    cfg = _rebuild(cfg, shrinker.per_layer)
-    if overrides:
-        apply_values(cfg, overrides, report)
-    return cfg, report
+    extra = {k: {"per_layer_config": v} for k, v in shrinker.per_layer.items()}
+    if overrides:  # before the rebuild, so that fields derived from them are recomputed
+        apply_values(cfg, overrides, report, extra)
+    return _rebuild(cfg, extra), report
