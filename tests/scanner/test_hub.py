@@ -123,3 +123,17 @@ def test_usage_tiers_feed_the_sweep_selection(hub, online, tmp_path, inventory):
     assert tiers == {"high": ("llama",), "medium": ("bert",)}
     assert select(inventory, priority="high", tiers=tiers).model_types == ("llama",)
     assert "gpt2" in select(inventory, priority="low", tiers=tiers).model_types
+
+
+def test_server_answers_huggingface_hubs_own_client(hub, online, tmp_path):
+    """The fake Hub speaks the routes and shapes HfApi itself reads: listing (paged), model info, file resolve."""
+    from huggingface_hub import HfApi, hf_hub_download
+
+    api = HfApi(endpoint=hub.url, token=False)
+    listed = list(api.list_models(filter="llama", sort="downloads", expand=["downloads", "sha", "safetensors"]))
+    assert [m.id for m in listed][:2] == ["meta/big-llama", "acme/mid-llama"] and len(listed) == 4  # 2 pages of 2
+    assert listed[0].safetensors.total > listed[1].safetensors.total
+    info = api.model_info("acme/small-llama")
+    assert info.sha == hub.repos["acme/small-llama"].sha and "config.json" in [s.rfilename for s in info.siblings]
+    path = hf_hub_download("acme/small-llama", "config.json", revision=info.sha, endpoint=hub.url, cache_dir=tmp_path)
+    assert '"llama"' in open(path).read()
