@@ -226,7 +226,7 @@ def history(fmt, store):
 @click.argument("source", metavar="PATH_OR_REPO_ID")
 @click.option("--weights", is_flag=True, help="Also load the real weights (local directory only) and run them with the real processor.")
 @click.option("--allow-pickle", is_flag=True, help="Allow pickled (.bin) weights; safetensors only by default.")
-@click.option("--trust-remote-code", is_flag=True, help="Allow custom code a checkpoint declares (auto_map).")
+@click.option("--trust-remote-code", is_flag=True, help="Let --weights load custom code the checkpoint declares (auto_map); off by default.")
 @click.option("--checks", default=",".join(CHECKS), show_default=True, help="Comma-separated checks of the random-weight smoke test.")
 @click.pass_context
 def check(ctx, source, weights, allow_pickle, trust_remote_code, checks):
