@@ -85,8 +85,8 @@ def check_forward(output: Any, *, batch: int, vocab: int | None = None, num_labe
         if loss is None:
             raise CheckFailure("labels were given but the output has no `loss`")
     name, main = main_output(output)
-    batched = name == "logits" or main.dim() >= 3  # a flattened (tokens, width) output has no batch axis
-    if batched and main.shape[0] != batch and name in ("logits", "last_hidden_state"):
+    # only a head's logits must keep the batch axis: vision towers may pack all images into one sequence
+    if name == "logits" and main.shape[0] != batch:
         raise CheckFailure(f"{name} has batch dimension {main.shape[0]}, the input had {batch}")
 
 

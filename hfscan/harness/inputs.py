@@ -442,6 +442,15 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
     return ordered, report
 
 
+def build_one(model: Any, config: Any, name: str) -> Any:
+    """What the builder of ``name`` gives on its own (no other input built yet)."""
+    import torch
+
+    torch.manual_seed(0)
+    ctx = Context(model=model, config=config, task="", torch=torch, params=forward_params(model))
+    return BUILDERS[name](ctx)
+
+
 def _as_tensor(torch: Any, value: Any) -> Any:
     if isinstance(value, (list, int, float)) and not isinstance(value, bool):
         return torch.tensor(value)

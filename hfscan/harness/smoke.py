@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from hfscan.harness import checks as C
-from hfscan.harness.inputs import BATCH, build_inputs
+from hfscan.harness.inputs import BATCH, build_inputs, build_one
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.shrink import levels, tiny_config
@@ -164,17 +164,16 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
         a.param_count = sum(p.numel() for p in a.model.parameters())
         a.durations["build"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        a.stage = "inputs"
-        tables = templates()["default"]
-        inputs, a.input_report = build_inputs(a.model, a.config, job.task, tables,
-                                              override.inputs if override else None)
-        if a.input_report.unknown_required:
-            raise TypeError(f"no input builder for required forward() argument(s) "
-                            f"{', '.join(a.input_report.unknown_required)}")
-        a.inputs = _to(inputs, job.device, dtype)
-        a.stage = "forward"
-        with torch.no_grad():
-            a.output = a.model(**a.inputs)
+        values = dict(override.inputs) if override else {}
+        try:
+            _inputs_and_forward(job, a, values, dtype)
+        except (ValueError, RuntimeError) as exc:
+            pixels = build_one(a.model, a.config, "pixel_values") if _IMAGES_AXIS.search(str(exc)) else None
+            if pixels is None or pixels.dim() != 4 or "pixel_values" in values:
+                raise
+            # the model takes several images per sample: the same pixels with an images axis of one
+            values["pixel_values"] = pixels.unsqueeze(1)
+            _inputs_and_forward(job, a, values, dtype)
         a.stage = "assert"
         C.check_forward(a.output, **_expectations(job, a))
         a.durations["forward"] = time.perf_counter() - t0
@@ -185,6 +184,24 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
         a.error, a.tb = exc, traceback.format_exc()
         a.stage = getattr(exc, "stage", a.stage)
     return a
+
+
+#: Errors that say a 4-D pixel batch lacks the images-per-sample axis.
+_IMAGES_AXIS = re.compile(r"expected 5, got 4|must be a 5D tensor")
+
+
+def _inputs_and_forward(job: Job, a: _Attempt, values: dict, dtype: Any) -> None:
+    import torch
+
+    a.stage = "inputs"
+    inputs, a.input_report = build_inputs(a.model, a.config, job.task, templates()["default"], values)
+    if a.input_report.unknown_required:
+        raise TypeError(f"no input builder for required forward() argument(s) "
+                        f"{', '.join(a.input_report.unknown_required)}")
+    a.inputs = _to(inputs, job.device, dtype)
+    a.stage = "forward"
+    with torch.no_grad():
+        a.output = a.model(**a.inputs)
 
 
 def _expectations(job: Job, a: _Attempt) -> dict:
