@@ -319,6 +319,8 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     if value is None or fn is None:
         return None
     extra = {k: v for k, v in ctx.built.items() if k != features_arg and k not in ("input_ids", "attention_mask")}
+    if "qformer_input_ids" in extra and "qformer_attention_mask" not in extra:
+        extra["qformer_attention_mask"] = ctx.torch.ones_like(extra["qformer_input_ids"])
     params = inspect.signature(fn).parameters
     kwargs = {k: v for k, v in extra.items() if k in params}
     with torch.no_grad():  # the feature argument by name where the method names it alike, else first
@@ -407,7 +409,9 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
     ctx = Context(model=model, config=config, task=task, torch=torch, params=params)
     report = InputReport()
     # modality inputs first (placeholder counts need them), then text, then the rest
-    order = [p for p in params if MODALITY_OF.get(p) not in (None, "text") or p.endswith("grid_thw")]
+    # what feature extractors take first: modality inputs, their grids, and a Q-Former's own text
+    order = [p for p in params if MODALITY_OF.get(p) not in (None, "text") or p.endswith("grid_thw")
+             or p.startswith("qformer_")]
     order += [p for p in params if p == "input_ids"]
     order += [p for p in params if p not in order]
     time_series = _time_series_inputs(ctx, params)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from hfscan.harness.overrides import load_toml
 
 _TOKEN_SUFFIXES = ("_token_id", "_token_index", "_token_ids")
+_PLACEHOLDER = re.compile(r"^(image|video|audio)_token_(id|index)$")
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,12 @@ class _Shrinker:
                     self.set(node, path, attr, remap[value])
                 elif _int_list(value) and any(i in remap for i in value):
                     self.set(node, path, attr, type(value)(remap.get(i, i) for i in value))
+        # a placeholder token the config declares but leaves unset (a checkpoint's tokenizer sets it)
+        free = [i for i in free if i not in remap.values()]
+        for path, node in nodes:
+            for attr, value in vars(node).items():
+                if value is None and _PLACEHOLDER.match(attr) and free:
+                    self.set(node, path, attr, free.pop(0))
 
 
 def _walk(cfg: Any, path: str = ""):
