@@ -94,3 +94,31 @@ def test_tiny_configs_are_small(model_type):
             value = getattr(sub, attr, None)
             if isinstance(value, int):
                 assert value <= 64, (model_type, attr, value)
+
+
+def test_layer_counts_that_make_up_the_depth_follow_it():
+    from transformers import CONFIG_MAPPING
+
+    cfg, _ = tiny_config(CONFIG_MAPPING["dory"])
+    parts = [v for k, v in vars(cfg).items() if k.startswith("n_") and k.endswith("_layers")]
+    assert len(parts) > 1 and sum(parts) == cfg.num_hidden_layers <= 4
+    cfg.validate()  # the config's own architecture validator agrees
+
+
+def test_an_unset_placeholder_token_gets_a_free_id():
+    from transformers import Blip2Config
+
+    assert Blip2Config().image_token_index is None
+    cfg, _ = tiny_config(Blip2Config)
+    vocab = cfg.text_config.vocab_size
+    taken = {cfg.text_config.pad_token_id, cfg.text_config.bos_token_id, cfg.text_config.eos_token_id}
+    assert 0 <= cfg.image_token_index < vocab and cfg.image_token_index not in taken
+
+
+def test_rotary_sections_follow_the_head_width():
+    from transformers import CONFIG_MAPPING
+
+    cfg, _ = tiny_config(CONFIG_MAPPING["qwen2_vl"])
+    text = cfg.text_config
+    head = text.hidden_size // text.num_attention_heads
+    assert sum(text.rope_parameters["mrope_section"]) == head // 2
