@@ -17,6 +17,7 @@ from typing import Callable
 
 from hfscan import __version__
 from hfscan.cache.store import Store, now
+from hfscan.classifiers import Classification, classify_all
 from hfscan.harness.devices import resolve_device
 from hfscan.harness.keys import DEFAULT_JOB_FN
 from hfscan.harness.records import CHECKS, FAILING, CheckResult, Job, RunInfo, Status
@@ -73,17 +74,8 @@ class RunSummary:
         return 1 if self.failed else 0
 
 
-def _classifications(inventory: Inventory) -> dict:
-    """{model type: Classification}; empty where the classifier is not installed yet."""
-    try:
-        from hfscan.classifiers import classify_all
-    except ImportError:
-        return {}
-    return classify_all(inventory)
-
-
 def plan(
-    inventory: Inventory, selection: Selection, classifications: dict, request: RunRequest, device: str
+    inventory: Inventory, selection: Selection, classifications: dict[str, Classification], request: RunRequest, device: str
 ) -> tuple[list[Job], list[CheckResult]]:
     """Jobs for every selected model type, and a result for each one that could not be planned."""
     from hfscan.harness.overrides import load_overrides
@@ -124,7 +116,7 @@ def run_sweep(
 ) -> RunSummary:
     """Run a sweep and store every result as it finishes; ``on_start(total jobs)`` then ``on_job`` per job."""
     inventory = discover()
-    classifications = _classifications(inventory)
+    classifications = classify_all(inventory)
     families = {mt: c.family for mt, c in classifications.items()}
     selection = select(
         inventory, request.model_types, request.priority, request.family,

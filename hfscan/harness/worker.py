@@ -81,8 +81,14 @@ def proc_status_mb(pid: int | str, field: str) -> float | None:
 
 
 def _release_memory() -> None:
-    """Collect garbage and hand freed heap pages back to the OS (glibc), so the worker's RSS stays honest."""
+    """Collect the last job's garbage and hand freed heap pages back to the OS (glibc).
+
+    What survives is frozen, so the next collection scans only what the next
+    job creates: a full collection over torch and transformers' objects would
+    cost more than a tiny model's whole job.
+    """
     gc.collect()
+    gc.freeze()
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -123,6 +129,7 @@ def worker_main(conn: Connection, job_fn: str, preload: tuple[str, ...] = PRELOA
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
     fn = load_job_fn(job_fn)
+    _release_memory()
     conn.send(("ready", os.getpid()))
     while True:
         try:
