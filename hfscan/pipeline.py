@@ -8,10 +8,12 @@ This is the only module that imports several stages.  The CLI builds a
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import signal
 import traceback
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
@@ -109,6 +111,15 @@ def plan(
     return jobs, unplanned
 
 
+def longest_first(jobs: list[Job], store: Store) -> list[Job]:
+    """Jobs by how long they took in the latest run, longest (and never-run) first, so no long job ends a sweep alone."""
+    latest = store.latest_run()
+    took: dict[tuple[str, str], float] = defaultdict(float)
+    for r in store.results(latest.id) if latest and latest.id is not None else ():
+        took[(r.model_type, r.model_class)] += r.duration_s
+    return sorted(jobs, key=lambda j: -took.get((j.model_type, j.model_class), math.inf))
+
+
 def run_sweep(
     request: RunRequest,
     on_start: Callable[[int], None] = lambda total: None,
@@ -140,6 +151,7 @@ def run_sweep(
         assert run.id is not None
         for r in unplanned:
             store.add_result(run.id, r)
+        jobs = longest_first(jobs, store)
         on_start(len(jobs))
         try:
             outcome = runner.run(

@@ -22,3 +22,17 @@ def test_every_selected_type_gets_jobs_or_a_skip_with_a_reason(inventory):
         assert job.model_class in inventory.get(job.model_type).model_classes or job.override
     for r in unplanned:
         assert r.status is Status.SKIPPED and r.message and r.check in ("build", "forward")
+
+
+def test_jobs_run_longest_first_by_the_latest_run(tmp_path):
+    from hfscan.cache.store import Store, now
+    from hfscan.harness.records import CheckResult, Job, RunInfo
+    from hfscan.pipeline import longest_first
+
+    jobs = [Job("a", "A", "base"), Job("b", "B", "base"), Job("c", "C", "base"), Job("new", "N", "base")]
+    with Store(tmp_path / "s.sqlite") as store:
+        assert longest_first(jobs, store) == jobs  # no history: order kept
+        run = store.begin_run(RunInfo(None, now(), "0", "3", "2", "5"))
+        for mt, cls, took in (("a", "A", 0.1), ("b", "B", 2.0), ("b", "B", 1.0), ("c", "C", 0.5)):
+            store.add_result(run.id, CheckResult(mt, "build", Status.PASSED, model_class=cls, duration_s=took))
+        assert [j.model_type for j in longest_first(jobs, store)] == ["new", "b", "c", "a"]
