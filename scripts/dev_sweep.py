@@ -91,9 +91,16 @@ def _summary(out: str) -> None:
         if not types:
             continue
         ok_fwd = sum(by_type[t].get("forward") == "passed" for t in types)
+        ok_bfs = sum(all(by_type[t].get(c) == "passed" for c in ("build", "forward", "save-load")) for t in types)
         ok_all = sum(all(s in ("passed",) for c, s in by_type[t].items()) for t in types)
+        skipped = sum(by_type[t].get("build") == "skipped" for t in types)
         print(f"{label}: {len(types)} types; forward passed {ok_fwd} ({100 * ok_fwd / len(types):.1f}%), "
-              f"all checks passed {ok_all} ({100 * ok_all / len(types):.1f}%)")
+              f"build+forward+save-load passed {ok_bfs} ({100 * ok_bfs / len(types):.1f}%), "
+              f"all checks passed {ok_all} ({100 * ok_all / len(types):.1f}%), skipped (missing package) {skipped}")
+    seconds = sorted({r["model_type"]: r.get("seconds", 0.0) for r in rows}.values())
+    if seconds:
+        print(f"seconds per model type (in-process, all its checks): median {seconds[len(seconds) // 2]:.2f}, "
+              f"p95 {seconds[int(len(seconds) * 0.95)]:.2f}, max {seconds[-1]:.2f}")
     params = sorted(r["params"] for r in rows if r.get("params") and r["check"] == "build")
     if params:
         print(f"params: median {params[len(params) // 2]:,}, p95 {params[int(len(params) * 0.95)]:,}, "
