@@ -7,6 +7,7 @@ package becomes ``skipped: needs <package>``.
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import tempfile
@@ -167,12 +168,12 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
         values = dict(override.inputs) if override else {}
         try:
             _inputs_and_forward(job, a, values, dtype)
-        except (ValueError, RuntimeError) as exc:
-            pixels = build_one(a.model, a.config, "pixel_values") if _IMAGES_AXIS.search(str(exc)) else None
-            if pixels is None or pixels.dim() != 4 or "pixel_values" in values:
+        except (ValueError, RuntimeError, IndexError) as exc:
+            name, tensor = _missing_axis(a, str(exc), values)
+            if tensor is None:
                 raise
-            # the model takes several images per sample: the same pixels with an images axis of one
-            values["pixel_values"] = pixels.unsqueeze(1)
+            # the model wants one more axis (several images or channels per sample): the same data, axis of one
+            values[name] = tensor.unsqueeze(1)
             _inputs_and_forward(job, a, values, dtype)
         a.stage = "assert"
         C.check_forward(a.output, **_expectations(job, a))
@@ -186,8 +187,23 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
     return a
 
 
-#: Errors that say a 4-D pixel batch lacks the images-per-sample axis.
-_IMAGES_AXIS = re.compile(r"expected 5, got 4|must be a 5D tensor")
+#: Modality inputs that may need an extra axis (images per sample, channels), tried in this order.
+_AXIS_INPUTS = ("pixel_values", "input_features")
+
+
+def _missing_axis(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
+    """The modality input one axis short of what the error says the model wants, and its value."""
+    for name in _AXIS_INPUTS:
+        if name in values or name not in inspect.signature(a.model.forward).parameters:
+            continue
+        tensor = build_one(a.model, a.config, name)
+        if tensor is None:
+            continue
+        r = tensor.dim()
+        wants = (f"expected {r + 1}, got {r}", f"must be a {r + 1}D tensor", f"range of [-{r}, {r - 1}], but got {r}")
+        if any(w in message for w in wants):
+            return name, tensor
+    return "", None
 
 
 def _inputs_and_forward(job: Job, a: _Attempt, values: dict, dtype: Any) -> None:
