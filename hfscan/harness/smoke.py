@@ -188,7 +188,7 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
 
 
 #: Modality inputs that may need an extra axis (images per sample, channels), tried in this order.
-_AXIS_INPUTS = ("pixel_values", "input_features")
+_AXIS_INPUTS = ("pixel_values", "input_features", "input_values")
 
 
 def _missing_axis(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
@@ -200,7 +200,9 @@ def _missing_axis(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
         if tensor is None:
             continue
         r = tensor.dim()
-        wants = (f"expected {r + 1}, got {r}", f"must be a {r + 1}D tensor", f"range of [-{r}, {r - 1}], but got {r}")
+        unbatched = ", ".join(str(d) for d in tensor.shape)  # a convolution read the batch as channels
+        wants = (f"expected {r + 1}, got {r}", f"must be a {r + 1}D tensor", f"range of [-{r}, {r - 1}], but got {r}",
+                 f"expected input[1, {unbatched}]")
         if any(w in message for w in wants):
             return name, tensor
     return "", None
