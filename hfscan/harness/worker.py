@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import traceback
+import warnings
 from multiprocessing.connection import Connection
 from typing import Callable, Iterator
 
@@ -124,6 +125,7 @@ def worker_main(conn: Connection, job_fn: str, preload: tuple[str, ...] = PRELOA
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    warnings.simplefilter("ignore")  # results carry what matters; warnings would only garble the progress bar
     for module in preload:
         importlib.import_module(module)
     if "torch" in sys.modules:

@@ -61,10 +61,10 @@ def summary_table(results: Iterable[CheckResult], families: dict[str, str | None
         rows[families.get(mt) or "(unclassified)"][cov] += 1
     cols = [c for c in Coverage if any(row[c] for row in rows.values())]
     table = Table(title="Summary by family (model types)")
-    table.add_column("family")
+    table.add_column("family", no_wrap=True)
     table.add_column("total", justify="right")
     for c in cols:
-        table.add_column(str(c), justify="right")
+        table.add_column(str(c).replace(" ", "\n"), justify="right")
     total: Counter[Coverage] = Counter()
     for family in sorted(rows):
         total.update(rows[family])
