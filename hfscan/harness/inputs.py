@@ -308,7 +308,7 @@ def _bbox(ctx: Context):
 
 @builder("past_values", "past_time_features", "past_observed_mask", "future_time_features", "future_values")
 def _time_series(ctx: Context):
-    return None  # filled together by build_time_series when the model takes them
+    return None  # known names: _time_series_inputs builds them together, sized from one context length
 
 
 def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | None:
@@ -346,7 +346,7 @@ PLACEHOLDERS = (
 )
 
 
-def _input_ids(ctx: Context, params: dict) -> Any:
+def _input_ids(ctx: Context) -> Any:
     """Text tokens, with each fed modality's placeholder tokens in front, counted from the model."""
     torch = ctx.torch
     prefix = []
@@ -366,6 +366,7 @@ def _input_ids(ctx: Context, params: dict) -> Any:
 
 
 def _labels(ctx: Context, tasks: dict) -> Any:
+    """Labels as the task's mapping implies (like transformers' _prepare_for_class); None for other tasks."""
     torch = ctx.torch
     task = ctx.task
     ids = ctx.built.get("decoder_input_ids", ctx.built.get("input_ids"))
@@ -377,8 +378,6 @@ def _labels(ctx: Context, tasks: dict) -> Any:
         return ids.clone()
     if task in tasks["class_label_tasks"]:
         return torch.randint(0, int(ctx.find("num_labels", default=2)), (BATCH,))
-    if task == "question-answering" and ids is not None:
-        return None
     return None
 
 
@@ -424,7 +423,7 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
         elif name in time_series:
             ctx.built[name] = time_series[name]
         elif name == "input_ids":
-            ctx.built[name] = _input_ids(ctx, params)
+            ctx.built[name] = _input_ids(ctx)
         elif name == "labels":
             if with_labels:
                 labels = _labels(ctx, task_tables)
