@@ -185,6 +185,7 @@ def run_command(request: RunRequest) -> int:
     o = summary.outcome
     notes.append(f"run {summary.run.id}: {o.ran_jobs} jobs run, {o.reused_jobs} reused from the store ({request.store or default_store_path()})")
     if o.interrupted:
-        notes.append("interrupted: finished results are kept; run the same command again to resume")
+        left = sum(1 for r in summary.results if r.status is Status.INTERRUPTED)
+        notes.append(f"interrupted: finished results are kept, {left} checks left; run the same command again to resume")
     print_summary(list(summary.results), summary.families, notes)
     return summary.exit_code
