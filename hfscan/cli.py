@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import sys
 
@@ -43,57 +40,22 @@ FORMATS = click.Choice(["table", "json", "csv"])
 @click.option("--search", "pattern", help="Glob or substring over model type names.")
 @click.option("--no-cache", is_flag=True, help="Rescan transformers instead of using the discovery cache.")
 @click.option("--hub", "with_hub", is_flag=True, help="Add stored Hub metadata (downloads, tiny checkpoint, remote-code architectures).")
-def discover(model_type, fmt, task, pattern, no_cache, with_hub):
+@click.option("--families/--no-families", default=True, show_default=True,
+              help="Classify each type for the family column (the first run per transformers version reads forward() signatures).")
+def discover(model_type, fmt, task, pattern, no_cache, with_hub, families):
     """List every model type of the installed transformers (or one in full)."""
-    from hfscan.reports import discover_view
-    from hfscan.scanner.discover import discover as run_discover, filter_records
+    from hfscan.reports.discover_view import discover_command
 
-    inventory = run_discover(use_cache=not no_cache)
-    hub_info = _stored_hub()
-    families = _families(inventory, use_cache=not no_cache)
-    if model_type:
-        record = inventory.get(model_type)
-        if fmt == "json":
-            click.echo(json.dumps({**record.to_json(), "family": families[model_type].family}, indent=2))
-        else:
-            discover_view.print_record(record)
-            click.echo(f"  family: {_family_label(families[model_type])}")
-            if model_type in hub_info:
-                from hfscan.hubsync import hub_line
-
-                click.echo(f"  hub: {hub_line(hub_info[model_type])}")
-        return
-    records = filter_records(inventory, task=task, pattern=pattern)
-    if fmt == "json":
-        payload = inventory.to_json()
-        payload["model_types"] = [{**r.to_json(), "family": families[r.model_type].family} for r in records]
-        if with_hub:
-            payload["hub"] = {mt: i.to_json() for mt, i in hub_info.items()}
-        click.echo(json.dumps(payload, indent=2))
-    elif fmt == "csv":
-        buffer = io.StringIO()
-        discover_view.write_csv(records, buffer)
-        rows = list(csv.reader(io.StringIO(buffer.getvalue())))
-        column = ["family"] + [families[r.model_type].family or "" for r in records]
-        csv.writer(sys.stdout).writerows(row + [value] for row, value in zip(rows, column))
-    else:
-        from hfscan.hubsync import discover_columns, remote_code_lines
-
-        family_column = {"family": {mt: _family_label(c) for mt, c in families.items()}}
-        discover_view.print_table(inventory, records, {**family_column, **discover_columns(hub_info)})
-        for line in remote_code_lines(hub_info) if with_hub else ():
-            click.echo(f"remote-code architecture: {line}")
+    discover_command(model_type, fmt, task=task, pattern=pattern, use_cache=not no_cache,
+                     with_hub=with_hub, with_families=families)
 
 
-def _families(inventory, use_cache: bool = True) -> dict:
-    """{model type: Classification} of every model type."""
-    from hfscan.classifiers import classify_all
-
-    return classify_all(inventory, use_cache=use_cache)
-
-
-def _family_label(classification) -> str:
-    return classification.family or f"({classification.outcome})"
+def _parse_checks(checks: str) -> tuple[str, ...]:
+    chosen = tuple(c.strip() for c in checks.split(",") if c.strip())
+    unknown = [c for c in chosen if c not in CHECKS]
+    if unknown or not chosen:
+        raise UsageError(f"unknown check {', '.join(unknown) or '(none given)'}; choose from {', '.join(CHECKS)}")
+    return chosen
 
 
 @cli.command()
@@ -118,24 +80,11 @@ def gaps(ctx, fmt, include_subconfigs, store):
 
     code = gaps_command(fmt, include_subconfigs, store)
     if fmt == "table":
-        from hfscan.hubsync import remote_code_lines
+        from hfscan.hubsync import remote_code_lines, stored_hub_at
 
-        for line in remote_code_lines(_stored_hub(store)):
+        for line in remote_code_lines(stored_hub_at(store)):
             click.echo(f"remote-code architecture (not in transformers): {line}")
     ctx.exit(code)
-
-
-def _stored_hub(path: str | None = None) -> dict:
-    """Hub metadata stored by `hub sync` (no network); empty when there is no store yet."""
-    from hfscan.cache.store import Store
-    from hfscan.hubsync import stored_hub
-    from hfscan.paths import default_store_path
-
-    path = path or str(default_store_path())
-    if not os.path.exists(path):
-        return {}
-    with Store(path) as store:
-        return stored_hub(store)
 
 
 @cli.group()
@@ -180,10 +129,7 @@ def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_ca
     """Smoke-test model types in isolated workers and store every result."""
     from hfscan.pipeline import RunRequest, run_command
 
-    chosen = tuple(c.strip() for c in checks.split(",") if c.strip())
-    unknown = [c for c in chosen if c not in CHECKS]
-    if unknown or not chosen:
-        raise UsageError(f"unknown check {', '.join(unknown) or '(none given)'}; choose from {', '.join(CHECKS)}")
+    chosen = _parse_checks(checks)
     request = RunRequest(
         model_types=model_types, priority=priority, family=family, tasks=tasks, checks=chosen, jobs=jobs,
         timeout_s=timeout, device=device, dtype=dtype, fresh=fresh, store=store, mem_cap_mb=mem_cap,
@@ -233,10 +179,7 @@ def check(ctx, source, weights, allow_pickle, trust_remote_code, checks):
     """Classify and smoke-test the architecture of one checkpoint's config.json (file, directory or Hub id)."""
     from hfscan.check import check as run_check, print_report
 
-    chosen = tuple(c.strip() for c in checks.split(",") if c.strip())
-    unknown = [c for c in chosen if c not in CHECKS]
-    if unknown or not chosen:
-        raise UsageError(f"unknown check {', '.join(unknown) or '(none given)'}; choose from {', '.join(CHECKS)}")
+    chosen = _parse_checks(checks)
     report = run_check(source, weights=weights, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, checks=chosen)
     print_report(report)
     ctx.exit(0 if report.ok else 1)

@@ -91,6 +91,17 @@ def stored_hub(store: Store) -> dict[str, HubTypeInfo]:
     return {mt: HubTypeInfo.from_json({**d, "model_type": mt}) for mt, d in store.hub().items()}
 
 
+def stored_hub_at(path: str | Path | None = None) -> dict[str, HubTypeInfo]:
+    """Hub metadata stored by `hub sync` in the store at ``path`` (default store); empty when there is no store yet."""
+    from hfscan.paths import default_store_path
+
+    path = Path(path or default_store_path())
+    if not path.exists():
+        return {}
+    with Store(path) as store:
+        return stored_hub(store)
+
+
 def load_thresholds(path: str | None = None) -> dict[str, int]:
     """Download thresholds per tier from ``hfscan/data/hub_tiers.toml`` (or ``path``)."""
     try:

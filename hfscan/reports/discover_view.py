@@ -67,9 +67,10 @@ def print_record(record: ModelTypeRecord) -> None:
         c.print(f"  model classes in no auto mapping: {', '.join(record.unmapped_classes)}")
 
 
-def write_csv(records: Iterable[ModelTypeRecord], out: IO[str]) -> None:
+def write_csv(records: Iterable[ModelTypeRecord], out: IO[str], families: dict[str, str | None] | None = None) -> None:
+    """One row per record; a ``family`` column is appended when ``families`` is given."""
     writer = csv.writer(out)
-    writer.writerow(CSV_FIELDS)
+    writer.writerow(CSV_FIELDS + (("family",) if families is not None else ()))
     for r in records:
         writer.writerow(
             [
@@ -82,5 +83,64 @@ def write_csv(records: Iterable[ModelTypeRecord], out: IO[str]) -> None:
                 ";".join(r.parts),
                 int(r.deprecated),
                 ";".join(r.unmapped_classes),
+                *((families.get(r.model_type) or "",) if families is not None else ()),
             ]
         )
+
+
+def discover_command(
+    model_type: str | None,
+    fmt: str,
+    task: str | None = None,
+    pattern: str | None = None,
+    use_cache: bool = True,
+    with_hub: bool = False,
+    with_families: bool = True,
+) -> None:
+    """`hfscan discover`: every model type (or one in full), with its family and stored Hub metadata."""
+    import json
+    import sys
+
+    from hfscan.hubsync import discover_columns, hub_line, remote_code_lines, stored_hub_at
+    from hfscan.scanner.discover import discover, filter_records
+
+    inventory = discover(use_cache=use_cache)
+    hub_info = stored_hub_at()
+    families: dict[str, str | None] = {}
+    labels: dict[str, str] = {}
+    if with_families:
+        from hfscan.classifiers import classify_all
+
+        for mt, c in classify_all(inventory, use_cache=use_cache).items():
+            families[mt] = c.family
+            labels[mt] = c.family or f"({c.outcome})"
+
+    def as_json(record: ModelTypeRecord) -> dict:
+        return {**record.to_json(), **({"family": families.get(record.model_type)} if with_families else {})}
+
+    if model_type:
+        record = inventory.get(model_type)
+        if fmt == "json":
+            print(json.dumps(as_json(record), indent=2))
+            return
+        print_record(record)
+        out = _console()
+        if with_families:
+            out.print(f"  family: {labels[model_type]}")
+        if model_type in hub_info:
+            out.print(f"  hub: {hub_line(hub_info[model_type])}", markup=False)
+        return
+    records = filter_records(inventory, task=task, pattern=pattern)
+    if fmt == "json":
+        payload = inventory.to_json()
+        payload["model_types"] = [as_json(r) for r in records]
+        if with_hub:
+            payload["hub"] = {mt: i.to_json() for mt, i in hub_info.items()}
+        print(json.dumps(payload, indent=2))
+    elif fmt == "csv":
+        write_csv(records, sys.stdout, families if with_families else None)
+    else:
+        extra = {"family": labels} if with_families else {}
+        print_table(inventory, records, {**extra, **discover_columns(hub_info)})
+        for line in remote_code_lines(hub_info) if with_hub else ():
+            print(f"remote-code architecture: {line}")
