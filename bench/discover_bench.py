@@ -7,7 +7,8 @@ wall time also counts waiting for a core.  The last line times the reference
 scan, which imports every table and config class instead of reading their
 source (``scan(from_source=False)``), in a fresh process too; the line before
 it times discovery alone (``discover()`` on an empty cache), without what the
-CLI adds (the family column classifies every model type).
+CLI adds (the family column classifies every model type: the first run per
+transformers version reads every forward() signature; ``--no-families`` skips it).
 Usage: python bench/discover_bench.py [--repeat N]
 """
 
@@ -48,7 +49,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
     ns = ap.parse_args()
-    cold, warm, table, alone, reference = [], [], [], [], []
+    cold, warm, table, bare, alone, reference = [], [], [], [], [], []
     n = 0
     cli = ["-m", "hfscan.cli", "discover"]
     for _ in range(ns.repeat):
@@ -61,12 +62,16 @@ def main() -> None:
             table.append(timed(cli, env)[:2])
         with tempfile.TemporaryDirectory() as home:
             env = {**os.environ, "HFSCAN_HOME": home, "HF_HUB_OFFLINE": "1"}
+            bare.append(timed([*cli, "--no-families", "--format", "json"], env)[:2])
+        with tempfile.TemporaryDirectory() as home:
+            env = {**os.environ, "HFSCAN_HOME": home, "HF_HUB_OFFLINE": "1"}
             alone.append(timed(["-c", DISCOVER], env)[:2])
             reference.append(timed(["-c", REFERENCE], env)[:2])
     print(f"model types discovered: {n}")
     print(summary("discover --format json, cold cache:", cold))
     print(summary("discover --format json, warm cache:", warm))
     print(summary("discover (table), warm cache:      ", table))
+    print(summary("discover --no-families, cold cache:", bare))
     print(summary("discover() alone, cold cache:      ", alone))
     print(summary("reference scan (imports), no cache:", reference))
 
