@@ -70,8 +70,9 @@ def plan_jobs(record: Any, template: str | None = None, tasks: str = "default", 
     mapped = record.task_names
     preference = list(_template(template)["tasks"]) + list(templates()["default"]["tasks"])
     task = next((t for t in preference if t in mapped), mapped[0] if mapped else None)
-    if task is None:
-        return []
+    if task is None:  # a sub-config's own model class sits in no auto mapping: the plainest one
+        unmapped = sorted(record.unmapped_classes, key=len)
+        return [Job(model_class=unmapped[0], task="base", **common)] if unmapped else []
     return [Job(model_class=record.classes_for(task)[0], task=task, **common)]
 
 

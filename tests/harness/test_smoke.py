@@ -99,3 +99,10 @@ def test_one_general_rule_moves_a_whole_failure_group(inventory, monkeypatch):
     fixed = [_results(j)["forward"] for j in jobs]
     assert all(r.status == Status.PASSED for r in fixed), [(r.model_type, r.message) for r in fixed]
     assert json.loads(fixed[0].details)["shrink"]["shrunk"]["rotary_dim"][1] <= 8
+
+
+def test_a_sub_config_with_only_an_unmapped_class_is_planned(inventory):
+    record = inventory.get("blip_text_model")
+    assert not record.tasks and record.unmapped_classes
+    [job] = plan_jobs(record)
+    assert job.model_class == "BlipTextModel" and job.task == "base"
