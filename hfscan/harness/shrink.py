@@ -87,6 +87,8 @@ class _Shrinker:
         self.level, self.report = level, report
         self.rules = rules()["rule"]
         self.keep = set(rules().get("keep", {}).get("attrs", ()))
+        self.stage_indices = {a for r in self._rules("stage_indices") for a in r["attrs"]}
+        self.layer_indices = {a for r in self._rules("layer_indices") for a in r["attrs"]} | self.stage_indices
         self.vocab: int | None = None  # the smallest shrunk vocabulary of the tree
         self.per_layer: dict[int, dict] = {}  # id(config) -> its shrunk per-layer values (heterogeneous configs)
 
@@ -138,10 +140,9 @@ class _Shrinker:
 
     def _layer_kinds(self, attrs: dict, depth: int) -> int:
         """How many layers the per-layer patterns and layer-index lists of this depth need (at most 4)."""
-        index_attrs = {a for r in self._rules("layer_indices") for a in r["attrs"]}
         kinds = 1
         for attr, value in attrs.items():
-            if attr in index_attrs and _int_list(value) and all(0 <= x < depth for x in value):
+            if self._positions(attr, value, depth) is not None:
                 kinds = max(kinds, len(set(value)))
             elif isinstance(value, (list, tuple, str)) and len(value) == depth and depth > 1:
                 try:
@@ -150,12 +151,23 @@ class _Shrinker:
                     continue
         return min(kinds, 4)
 
+    def _positions(self, attr: str, value: Any, depth: int) -> list[int] | None:
+        """The 0-based layer positions a layer-index list of a depth-``depth`` stack names (stage indices
+        count the stem as 0 and the first layer as 1); None when ``value`` is not one."""
+        if attr not in self.layer_indices or not _int_list(value):
+            return None
+        offset = int(attr in self.stage_indices)
+        positions = [x - offset for x in value if not (offset and x == 0)]
+        return positions if positions and all(0 <= p < depth for p in positions) else None
+
     def _per_layer(self, cfg: Any, path: str, attrs: dict, old: int, new: int) -> None:
         """Cut per-layer lists to the new depth (keeping every kind) and rescale layer indices."""
-        index_attrs = {a for r in self._rules("layer_indices") for a in r["attrs"]}
         for attr, value in attrs.items():
-            if attr in index_attrs and _int_list(value) and all(0 <= x < old for x in value):
-                self.set(cfg, path, attr, type(value)(_rescale_indices(value, old, new)))
+            positions = self._positions(attr, value, old)
+            if positions is not None:
+                offset = int(attr in self.stage_indices)
+                stem = [0] if offset and 0 in value else []
+                self.set(cfg, path, attr, type(value)(stem + [p + offset for p in _rescale_indices(positions, old, new)]))
             elif isinstance(value, (list, tuple, str)) and len(value) == old and old > new and old > 1:
                 self.set(cfg, path, attr, _cut_pattern(value, new))
 
@@ -386,12 +398,19 @@ def _rebuild(cfg: Any, extra: dict[int, dict]) -> Any:
     if not dataclasses.is_dataclass(cfg):
         return cfg
     names = {f.name for f in dataclasses.fields(cfg) if f.init} - {"transformers_version", "architectures"}
+    spec = rules().get("rebuild", {})
     kwargs = {}
     for attr, value in vars(cfg).items():
+        public = attr.lstrip("_")
         if _is_config(value):
             kwargs[attr] = _rebuild(value, extra)
+        elif public in spec.get("keywords", ()) and isinstance(getattr(type(cfg), public, None), property):
+            kwargs[public] = value  # kept privately behind a property, taken by the constructor by its public name
         elif attr in names or attr.endswith(_TOKEN_SUFFIXES):
             kwargs[attr] = value
+    for derived, source in spec.get("derived", {}).items():
+        if kwargs.get(source) is not None:
+            kwargs.pop(derived, None)
     kwargs.update(extra.get(id(cfg), {}))
     try:
         rebuilt = type(cfg)(**kwargs)

@@ -122,3 +122,16 @@ def test_rotary_sections_follow_the_head_width():
     text = cfg.text_config
     head = text.hidden_size // text.num_attention_heads
     assert sum(text.rope_parameters["mrope_section"]) == head // 2
+
+
+def test_backbone_stage_indices_survive_the_rebuild():
+    from transformers import DepthAnythingConfig, UperNetConfig
+
+    cfg, _ = tiny_config(UperNetConfig)  # a ResNet backbone keeps its four feature maps
+    assert cfg.backbone_config.out_indices == [1, 2, 3, 4]
+    cfg, _ = tiny_config(DepthAnythingConfig)  # stages 9-12 of 12 layers: four distinct stages of the tiny depth
+    backbone = cfg.backbone_config
+    assert len(backbone.out_indices) == len(cfg.neck_hidden_sizes) == 4
+    assert backbone.out_indices == sorted(set(backbone.out_indices))
+    assert 0 not in backbone.out_indices and max(backbone.out_indices) <= backbone.num_hidden_layers
+    assert backbone.out_features == [backbone.stage_names[i] for i in backbone.out_indices]
