@@ -41,7 +41,10 @@ def shapes_of(output: Any, limit: int = 24) -> dict[str, list[int]]:
 
 
 def check_finite(output: Any) -> None:
-    """Every floating-point output is finite (no NaN, no inf)."""
+    """Every floating-point output is finite: no NaN, no +inf, and finite values in every tensor.
+
+    -inf is allowed: it is how a model masks logits (padded text positions, excluded classes).
+    """
     import torch
 
     tensors = tensors_of(output)
@@ -49,7 +52,9 @@ def check_finite(output: Any) -> None:
         raise CheckFailure("the model returned no tensor")
     for name, t in tensors.items():
         if t.is_floating_point() or t.is_complex():
-            if not bool(torch.isfinite(t).all()):
+            real = torch.view_as_real(t) if t.is_complex() else t
+            masked = real == float("-inf")
+            if not bool((torch.isfinite(real) | masked).all()) or (t.numel() and bool(masked.all())):
                 raise CheckFailure(f"output {name} {list(t.shape)} is not finite (NaN or inf)")
 
 

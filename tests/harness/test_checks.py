@@ -39,6 +39,19 @@ def test_nan_output_fails_forward(gpt2):
         C.check_forward(out, batch=2, vocab=gpt2.config.vocab_size)
 
 
+def test_masked_logits_may_be_minus_inf_but_not_nan_or_plus_inf():
+    logits = torch.zeros(2, 3, 4)
+    logits[..., 2:] = float("-inf")  # masked positions, as contrastive heads pad their text axis
+    C.check_finite({"logits": logits})
+    for bad in (float("nan"), float("inf")):
+        broken = logits.clone()
+        broken[0, 0, 0] = bad
+        with pytest.raises(C.CheckFailure, match="not finite"):
+            C.check_finite({"logits": broken})
+    with pytest.raises(C.CheckFailure, match="not finite"):
+        C.check_finite({"logits": torch.full((2, 3), float("-inf"))})
+
+
 def test_wrong_vocabulary_or_labels_fail(gpt2):
     with torch.no_grad():
         out = gpt2(input_ids=_ids(gpt2))
