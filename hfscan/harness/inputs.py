@@ -454,6 +454,19 @@ def build_one(model: Any, config: Any, name: str) -> Any:
     return BUILDERS[name](ctx)
 
 
+def with_axis(config: Any, name: str, tensor: Any) -> Any:
+    """``tensor`` with the axis after the batch that a model asked for: pixels of a config that declares
+    ``num_frames`` become that many frames (a video, each frame a fresh random image), else an axis of one."""
+    import torch
+
+    frames = None
+    if name == "pixel_values":
+        frames = Context(model=None, config=config, task="", torch=torch).find("num_frames", where="vision")
+    if not isinstance(frames, int) or frames < 2:
+        return tensor.unsqueeze(1)
+    return torch.stack([tensor] + [torch.rand_like(tensor) for _ in range(frames - 1)], dim=1)
+
+
 def _as_tensor(torch: Any, value: Any) -> Any:
     if isinstance(value, (list, int, float)) and not isinstance(value, bool):
         return torch.tensor(value)

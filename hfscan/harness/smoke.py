@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from hfscan.harness import checks as C
-from hfscan.harness.inputs import BATCH, build_inputs, build_one
+from hfscan.harness.inputs import BATCH, build_inputs, build_one, with_axis
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.shrink import levels, tiny_config
@@ -173,8 +173,8 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
             name, tensor = _missing_axis(a, str(exc), values)
             if tensor is None:
                 raise
-            # the model wants one more axis (several images or channels per sample): the same data, axis of one
-            values[name] = tensor.unsqueeze(1)
+            # the model wants one more axis (a video's frames, several images or channels per sample)
+            values[name] = with_axis(a.config, name, tensor)
             _inputs_and_forward(job, a, values, dtype)
         a.stage = "assert"
         C.check_forward(a.output, **_expectations(job, a))

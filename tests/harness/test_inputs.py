@@ -71,3 +71,20 @@ def test_override_values_replace_a_builder():
     _, _, inputs, _ = _inputs(BertConfig, BertForSequenceClassification, "sequence-classification",
                               values={"token_type_ids": [[0, 1, 0, 1, 0, 1, 0, 1]] * BATCH})
     assert inputs["token_type_ids"].tolist()[0][:2] == [0, 1]
+
+
+def test_a_missing_axis_on_pixels_is_the_configs_frames():
+    from transformers import VideoMAEConfig, VideoMAEModel
+
+    from hfscan.harness.inputs import build_one, with_axis
+
+    cfg, _ = tiny_config(VideoMAEConfig)
+    model = VideoMAEModel(cfg).eval()
+    pixels = build_one(model, cfg, "pixel_values")
+    video = with_axis(cfg, "pixel_values", pixels)
+    assert video.shape == (BATCH, cfg.num_frames, *pixels.shape[1:])
+    assert not torch.equal(video[:, 0], video[:, 1])  # distinct frames
+    with torch.no_grad():
+        assert model(pixel_values=video).last_hidden_state.shape[0] == BATCH
+    vit, _ = tiny_config(ViTConfig)  # no frames declared: an axis of one
+    assert with_axis(vit, "pixel_values", pixels).shape == (BATCH, 1, *pixels.shape[1:])
