@@ -454,17 +454,17 @@ def build_one(model: Any, config: Any, name: str) -> Any:
     return BUILDERS[name](ctx)
 
 
-def with_axis(config: Any, name: str, tensor: Any) -> Any:
-    """``tensor`` with the axis after the batch that a model asked for: pixels of a config that declares
-    ``num_frames`` become that many frames (a video, each frame a fresh random image), else an axis of one."""
+def with_axis(config: Any, name: str, tensor: Any, count: int | None = None) -> Any:
+    """``tensor`` with the axis after the batch that a model asked for, of ``count`` items (e.g. a pair of
+    images) when given; else pixels of a config that declares ``num_frames`` become that many frames (a
+    video), else an axis of one.  Each added item is fresh random data like ``tensor``."""
     import torch
 
-    frames = None
-    if name == "pixel_values":
-        frames = Context(model=None, config=config, task="", torch=torch).find("num_frames", where="vision")
-    if not isinstance(frames, int) or frames < 2:
+    if count is None and name == "pixel_values":
+        count = Context(model=None, config=config, task="", torch=torch).find("num_frames", where="vision")
+    if not isinstance(count, int) or count < 2:
         return tensor.unsqueeze(1)
-    return torch.stack([tensor] + [torch.rand_like(tensor) for _ in range(frames - 1)], dim=1)
+    return torch.stack([tensor] + [torch.rand_like(tensor) for _ in range(count - 1)], dim=1)
 
 
 def _as_tensor(torch: Any, value: Any) -> Any:

@@ -174,7 +174,7 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
             if tensor is None:
                 raise
             # the model wants one more axis (a video's frames, several images or channels per sample)
-            values[name] = with_axis(a.config, name, tensor)
+            values[name] = with_axis(a.config, name, tensor, _axis_size(str(exc)))
             _inputs_and_forward(job, a, values, dtype)
         a.stage = "assert"
         C.check_forward(a.output, **_expectations(job, a))
@@ -207,6 +207,12 @@ def _missing_axis(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
         if any(w in message for w in wants):
             return name, tensor
     return "", None
+
+
+def _axis_size(message: str) -> int | None:
+    """The size of the axis after the batch when the error spells the shape out: "(batch_size, 2, ...)"."""
+    m = re.search(r"\(batch_size, (\d+),", message)
+    return int(m.group(1)) if m else None
 
 
 def _inputs_and_forward(job: Job, a: _Attempt, values: dict, dtype: Any) -> None:

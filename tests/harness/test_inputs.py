@@ -88,3 +88,4 @@ def test_a_missing_axis_on_pixels_is_the_configs_frames():
         assert model(pixel_values=video).last_hidden_state.shape[0] == BATCH
     vit, _ = tiny_config(ViTConfig)  # no frames declared: an axis of one
     assert with_axis(vit, "pixel_values", pixels).shape == (BATCH, 1, *pixels.shape[1:])
+    assert with_axis(vit, "pixel_values", pixels, 2).shape == (BATCH, 2, *pixels.shape[1:])  # e.g. an image pair

@@ -106,3 +106,8 @@ def test_a_sub_config_with_only_an_unmapped_class_is_planned(inventory):
     assert not record.tasks and record.unmapped_classes
     [job] = plan_jobs(record)
     assert job.model_class == "BlipTextModel" and job.task == "base"
+
+
+def test_the_axis_size_an_error_spells_out_is_used():
+    assert smoke._axis_size("Input must be a 5D tensor of shape (batch_size, 2, num_channels, height, width)") == 2
+    assert smoke._axis_size("expected 5, got 4") is None
