@@ -169,7 +169,7 @@ class _Shrinker:
                 stem = [0] if offset and 0 in value else []
                 self.set(cfg, path, attr, type(value)(stem + [p + offset for p in _rescale_indices(positions, old, new)]))
             elif isinstance(value, (list, tuple, str)) and len(value) == old and old > new and old > 1:
-                self.set(cfg, path, attr, _cut_pattern(value, new))
+                self.set(cfg, path, attr, _cut_pattern(vars(cfg)[attr], new))  # as the size rules left it
 
     def _rope_sections(self, cfg: Any, path: str, attrs: dict) -> None:
         """Rotary sections split half the head width: rescaled with it, or set (from the rules'
@@ -407,7 +407,7 @@ def _rebuild(cfg: Any, extra: dict[int, dict]) -> Any:
         elif public in spec.get("keywords", ()) and isinstance(getattr(type(cfg), public, None), property):
             kwargs[public] = value  # kept privately behind a property, taken by the constructor by its public name
         elif attr in names or attr.endswith(_TOKEN_SUFFIXES):
-            kwargs[attr] = value
+            kwargs[attr] = _as_json(value)  # lists, as a checkpoint's config.json gives them (no tuples)
     for derived, source in spec.get("derived", {}).items():
         if kwargs.get(source) is not None:
             kwargs.pop(derived, None)
@@ -420,6 +420,13 @@ def _rebuild(cfg: Any, extra: dict[int, dict]) -> Any:
         if attr not in vars(rebuilt):
             setattr(rebuilt, attr, value)
     return rebuilt
+
+
+def _as_json(value: Any) -> Any:
+    """A value as it comes back from JSON: tuples become lists, at every depth."""
+    if isinstance(value, (list, tuple)):
+        return [_as_json(v) for v in value]
+    return value
 
 
 def apply_values(cfg: Any, values: dict, report: ShrinkReport, kwargs: dict[int, dict], path: str = "") -> None:

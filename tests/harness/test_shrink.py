@@ -135,3 +135,19 @@ def test_backbone_stage_indices_survive_the_rebuild():
     assert backbone.out_indices == sorted(set(backbone.out_indices))
     assert 0 not in backbone.out_indices and max(backbone.out_indices) <= backbone.num_hidden_layers
     assert backbone.out_features == [backbone.stage_names[i] for i in backbone.out_indices]
+
+
+def test_per_stage_lists_cut_to_the_depth_keep_their_shrunk_values():
+    from transformers import Swin2SRConfig
+
+    cfg, _ = tiny_config(Swin2SRConfig)  # depths and num_heads are as long as num_layers
+    assert len(cfg.depths) == len(cfg.num_heads) == cfg.num_layers <= 2
+    assert max(cfg.depths) == 1 and all(cfg.embed_dim % h == 0 for h in cfg.num_heads)
+
+
+def test_tuples_come_back_as_lists_as_from_a_checkpoint():
+    from transformers import VitMatteConfig
+
+    assert isinstance(VitMatteConfig().fusion_hidden_sizes, tuple)
+    cfg, _ = tiny_config(VitMatteConfig)
+    assert isinstance(cfg.fusion_hidden_sizes, list)
