@@ -110,6 +110,7 @@ class _Shrinker:
         if old_depth:
             self._per_layer(cfg, path, attrs, *old_depth)
         self._rope_sections(cfg, path, attrs)
+        self._width_parts(cfg, path, attrs)
         spec = attrs.get("_heterogeneity_spec")
         if spec is not None and getattr(spec, "per_layer_overrides", None):
             self._per_layer_overrides(cfg, path, attrs, spec.per_layer_overrides)
@@ -144,7 +145,7 @@ class _Shrinker:
         for attr, value in attrs.items():
             if self._positions(attr, value, depth) is not None:
                 kinds = max(kinds, len(set(value)))
-            elif isinstance(value, (list, tuple, str)) and len(value) == depth and depth > 1:
+            elif _pattern(value, depth) and depth > 1:
                 try:
                     kinds = max(kinds, len(set(value)))
                 except TypeError:  # unhashable items
@@ -168,7 +169,7 @@ class _Shrinker:
                 offset = int(attr in self.stage_indices)
                 stem = [0] if offset and 0 in value else []
                 self.set(cfg, path, attr, type(value)(stem + [p + offset for p in _rescale_indices(positions, old, new)]))
-            elif isinstance(value, (list, tuple, str)) and len(value) == old and old > new and old > 1:
+            elif _pattern(value, old) and old > new and old > 1:
                 self.set(cfg, path, attr, _cut_pattern(vars(cfg)[attr], new))  # as the size rules left it
 
     def _rope_sections(self, cfg: Any, path: str, attrs: dict) -> None:
@@ -192,6 +193,17 @@ class _Shrinker:
                 new = _split_evenly(list(value), half)
                 self.report.shrunk.append((f"{path}{attr}.{key}", value if key in params else None, new))
                 params[key] = new
+
+    def _width_parts(self, cfg: Any, path: str, attrs: dict) -> None:
+        """Lists that split a shrunk width into parts (they summed to it) are rescaled to sum to the new width."""
+        now = vars(cfg)
+        for width, old in attrs.items():
+            new = now.get(width)
+            if not (_is_int(old) and _is_int(new) and new < old):
+                continue
+            for attr, value in attrs.items():
+                if attr != width and _int_list(value) and len(value) > 1 and sum(value) == old and now[attr] == value:
+                    self.set(cfg, path, attr, type(value)(_split_evenly(list(value), new)))
 
     def _per_layer_overrides(self, cfg: Any, path: str, attrs: dict, overrides: dict) -> None:
         """Shrink a heterogeneous config's per-layer values by the same rules, moved to the new layer indices."""
@@ -223,9 +235,14 @@ class _Shrinker:
                 q_old, kv_old, q_new = attrs.get(q_attr), attrs.get(kv_attr), vars(cfg).get(q_attr)
                 if not (_is_int(q_old) and _is_int(kv_old) and kv_old > 0 and _is_int(q_new)):
                     continue
-                new = max(1, q_new * kv_old // q_old)
-                while q_new % new and new % q_new:
-                    new -= 1
+                if q_old % kv_old == 0:  # grouped query: keep the ratio, raising query heads above the cap if needed
+                    ratio = q_old // kv_old
+                    new = max(1, q_new // ratio)
+                    self.set(cfg, path, q_attr, new * ratio)
+                else:
+                    new = max(1, q_new * kv_old // q_old)
+                    while q_new % new and new % q_new:
+                        new -= 1
                 self.set(cfg, path, kv_attr, new)
         for rule in self._rules("stage_heads"):
             for attr in rule["attrs"]:
@@ -257,6 +274,15 @@ class _Shrinker:
                 for attr, value in rule["values"].items():
                     if attr in attrs and attrs[attr] is None:
                         self.set(cfg, path, attr, value)
+            elif kind == "same":
+                for attr, source in rule["values"].items():
+                    if attr in attrs and attrs[attr] is None and _is_int(vars(cfg).get(source)):
+                        self.set(cfg, path, attr, vars(cfg)[source])
+            elif kind == "per_layer":
+                depth = vars(cfg).get("num_hidden_layers")
+                for attr, value in rule["values"].items():
+                    if attr in attrs and attrs[attr] is None and _is_int(depth):
+                        self.set(cfg, path, attr, [value] * depth)
             elif kind == "quotient":
                 for attr, (num, den) in rule["values"].items():
                     a, b = vars(cfg).get(num), vars(cfg).get(den)
@@ -267,8 +293,8 @@ class _Shrinker:
     def _heads_divide(self, cfg: Any, path: str) -> None:
         """Keep hidden width a multiple of the head count when no explicit head_dim is set."""
         hidden, heads = vars(cfg).get("hidden_size"), vars(cfg).get("num_attention_heads")
-        if _is_int(hidden) and _is_int(heads) and heads > 0 and hidden % heads:
-            self.set(cfg, path, "hidden_size", math.ceil(hidden / heads) * heads)
+        if _is_int(hidden) and _is_int(heads) and heads > 0 and hidden % heads:  # an even head width (rotary)
+            self.set(cfg, path, "hidden_size", math.ceil(hidden / (2 * heads)) * 2 * heads)
 
     def _vocab(self, cfg: Any, path: str, attrs: dict) -> None:
         """Cap the vocabulary; the smallest new vocabulary bounds every special-token id."""
@@ -355,6 +381,14 @@ def _rescale_indices(value: Any, old: int, new: int) -> list[int]:
     if len(scaled) < min(len(distinct), new):
         scaled = list(range(new - min(len(distinct), new), new))
     return scaled
+
+
+def _pattern(value: Any, depth: int) -> bool:
+    """Whether ``value`` may be a per-layer pattern of a depth-``depth`` stack: a list as long, or a
+    string as long that repeats its letters (``"MM*M"``, not a word such as ``"block_sparse"``)."""
+    if isinstance(value, str):
+        return len(value) == depth and 2 * len(set(value)) <= depth
+    return isinstance(value, (list, tuple)) and len(value) == depth
 
 
 def _cut_pattern(value: Any, new: int) -> Any:

@@ -25,6 +25,12 @@ def test_heads_and_grouped_query_ratio_stay_consistent():
     assert ("num_key_value_heads", 8, 1) in report.shrunk
 
 
+def test_a_grouped_query_ratio_above_the_head_cap_is_kept():
+    cfg, _ = tiny_config(LlamaConfig(num_attention_heads=28, num_key_value_heads=4, hidden_size=3584, head_dim=None))
+    assert (cfg.num_attention_heads, cfg.num_key_value_heads) == (7, 1)  # 28 / 4 = 7 queries per kv head
+    assert cfg.hidden_size % cfg.num_attention_heads == 0 and (cfg.hidden_size // cfg.num_attention_heads) % 2 == 0
+
+
 def test_an_instance_keeps_its_variant_values():
     original = MistralConfig(sliding_window=1234, hidden_act="gelu", tie_word_embeddings=True)
     cfg, report = tiny_config(original)
@@ -151,3 +157,27 @@ def test_tuples_come_back_as_lists_as_from_a_checkpoint():
     assert isinstance(VitMatteConfig().fusion_hidden_sizes, tuple)
     cfg, _ = tiny_config(VitMatteConfig)
     assert isinstance(cfg.fusion_hidden_sizes, list)
+
+
+def test_a_word_as_long_as_the_depth_is_not_a_layer_pattern():
+    from transformers import BigBirdConfig
+
+    cfg, _ = tiny_config(BigBirdConfig(attention_type="block_sparse", num_hidden_layers=12))
+    assert cfg.attention_type == "block_sparse" and cfg.num_hidden_layers == 2
+
+
+def test_unset_values_a_model_needs_are_filled_from_their_relations():
+    from transformers import Lfm2MoeConfig, NemotronConfig
+
+    cfg, _ = tiny_config(NemotronConfig(num_attention_heads=8, num_key_value_heads=None))
+    assert cfg.num_key_value_heads == cfg.num_attention_heads == 4  # no grouping: one kv head per query head
+    cfg, _ = tiny_config(Lfm2MoeConfig(layer_types=None))
+    assert cfg.layer_types == ["full_attention"] * cfg.num_hidden_layers
+
+
+def test_parts_of_a_width_still_sum_to_it():
+    from transformers import ReformerConfig
+
+    cfg, _ = tiny_config(ReformerConfig(hidden_size=256, axial_pos_embds_dim=(64, 192)))
+    assert sum(cfg.axial_pos_embds_dim) == cfg.hidden_size < 256
+    assert cfg.axial_pos_embds_dim[0] < cfg.axial_pos_embds_dim[1]
