@@ -197,8 +197,9 @@ class _Shrinker:
     def _width_parts(self, cfg: Any, path: str, attrs: dict) -> None:
         """Lists that split a shrunk width into parts (they summed to it) are rescaled to sum to the new width."""
         now = vars(cfg)
+        widths = {a for r in self._rules("cap") if r["max"] >= 32 for a in r["attrs"]}
         for width, old in attrs.items():
-            new = now.get(width)
+            new = now.get(width) if width in widths else None
             if not (_is_int(old) and _is_int(new) and new < old):
                 continue
             for attr, value in attrs.items():
@@ -283,12 +284,31 @@ class _Shrinker:
                 for attr, value in rule["values"].items():
                     if attr in attrs and attrs[attr] is None and _is_int(depth):
                         self.set(cfg, path, attr, [value] * depth)
+            elif kind == "product":
+                for attr, relation in rule["values"].items():
+                    self._product(cfg, path, attrs, attr, relation)
+            elif kind == "divides":
+                for groups, heads in rule["pairs"]:
+                    g, h = vars(cfg).get(groups), vars(cfg).get(heads)
+                    if _is_int(g) and _is_int(h) and g > 0 and h > 0 and h % g:
+                        self.set(cfg, path, groups, math.gcd(g, h))
             elif kind == "quotient":
                 for attr, (num, den) in rule["values"].items():
                     a, b = vars(cfg).get(num), vars(cfg).get(den)
                     if attr in attrs and attrs[attr] is None and _is_int(a) and _is_int(b) and b > 0:
                         self.set(cfg, path, attr, a // b)
         self._heads_divide(cfg, path)
+
+    def _product(self, cfg: Any, path: str, attrs: dict, attr: str, relation: dict) -> None:
+        """Set ``attr`` to times[0] x times[1] // over of the new values when that held of the old ones."""
+        names = [*relation["times"], *([relation["over"]] if "over" in relation else [])]
+        old, new = [attrs.get(n) for n in names], [vars(cfg).get(n) for n in names]
+        if not (_is_int(attrs.get(attr)) and all(_is_int(v) and v > 0 for v in old + new)):
+            return
+        value = lambda v: v[0] * v[1] // (v[2] if len(v) > 2 else 1)  # noqa: E731
+        divides = lambda v: len(v) < 3 or (v[0] * v[1]) % v[2] == 0  # noqa: E731
+        if divides(old) and divides(new) and value(old) == attrs[attr] and value(new) > 0:
+            self.set(cfg, path, attr, value(new))
 
     def _heads_divide(self, cfg: Any, path: str) -> None:
         """Keep hidden width a multiple of the head count when no explicit head_dim is set."""

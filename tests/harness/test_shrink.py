@@ -181,3 +181,13 @@ def test_parts_of_a_width_still_sum_to_it():
     cfg, _ = tiny_config(ReformerConfig(hidden_size=256, axial_pos_embds_dim=(64, 192)))
     assert sum(cfg.axial_pos_embds_dim) == cfg.hidden_size < 256
     assert cfg.axial_pos_embds_dim[0] < cfg.axial_pos_embds_dim[1]
+
+
+def test_a_state_space_mixer_keeps_its_inner_width_relations():
+    from transformers import FalconH1Config, Mamba2Config
+
+    cfg, _ = tiny_config(Mamba2Config(hidden_size=4096, expand=2, num_heads=128, head_dim=64, n_groups=8))
+    assert cfg.num_heads * cfg.head_dim == cfg.expand * cfg.hidden_size  # held before, holds after
+    assert cfg.num_heads % cfg.n_groups == 0
+    cfg, _ = tiny_config(FalconH1Config(mamba_n_heads=128, mamba_d_head=8, mamba_d_ssm=1024))
+    assert cfg.mamba_d_ssm == cfg.mamba_n_heads * cfg.mamba_d_head < 1024
