@@ -234,12 +234,18 @@ def _input_features(ctx: Context):
     return ctx.torch.randn(BATCH, AUDIO_FRAMES, int(mels) * int(channels))
 
 
-@builder("attention_mask", "decoder_attention_mask")
+@builder("attention_mask")
 def _mask(ctx: Context):
     ids = ctx.built.get("input_ids")
     if ids is None:
         return None
     return ctx.torch.ones_like(ids)
+
+
+@builder("decoder_attention_mask")
+def _decoder_mask(ctx: Context):
+    ids = ctx.built.get("decoder_input_ids")
+    return None if ids is None else ctx.torch.ones_like(ids)
 
 
 @builder("use_cache")

@@ -89,3 +89,11 @@ def test_a_missing_axis_on_pixels_is_the_configs_frames():
     vit, _ = tiny_config(ViTConfig)  # no frames declared: an axis of one
     assert with_axis(vit, "pixel_values", pixels).shape == (BATCH, 1, *pixels.shape[1:])
     assert with_axis(vit, "pixel_values", pixels, 2).shape == (BATCH, 2, *pixels.shape[1:])  # e.g. an image pair
+
+
+def test_the_decoder_mask_follows_the_decoder_ids_not_the_longer_prompt():
+    from transformers import Florence2Config, Florence2ForConditionalGeneration
+
+    _, _, inputs, _ = _inputs(Florence2Config, Florence2ForConditionalGeneration, "image-text-to-text")
+    assert inputs["input_ids"].shape[1] > inputs["decoder_input_ids"].shape[1]  # image placeholders in the prompt
+    assert inputs["decoder_attention_mask"].shape == inputs["decoder_input_ids"].shape
