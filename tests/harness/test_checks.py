@@ -68,6 +68,15 @@ def test_wrong_vocabulary_or_labels_fail(gpt2):
         C.check_forward(cls_out, batch=2, num_labels=3)
 
 
+def test_class_scores_under_another_name_are_checked_as_logits():
+    C.check_forward({"last_hidden_state": torch.zeros(2, 5)}, batch=2, num_labels=5)  # the head's only output
+    with pytest.raises(C.CheckFailure, match="expected \\[2, 3\\]"):
+        C.check_forward({"last_hidden_state": torch.zeros(2, 5)}, batch=2, num_labels=3)
+    with pytest.raises(C.CheckFailure, match="expected `logits`"):
+        C.check_forward({"last_hidden_state": torch.zeros(2, 5), "pooler_output": torch.zeros(2, 5)}, batch=2,
+                        num_labels=5)
+
+
 def test_changed_weights_fail_save_load(gpt2, tmp_path):
     ids = _ids(gpt2)
     gpt2.save_pretrained(tmp_path)
