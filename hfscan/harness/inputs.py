@@ -10,6 +10,7 @@ are exactly what the placeholder tokens must hold.
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -170,7 +171,32 @@ def _pixel_values(ctx: Context):
         return _flat_patches(ctx)
     channels = ctx.find("num_channels", "in_channels", "input_channels", default=3, where="vision")
     h, w = image_hw(ctx)
+    tiles = _anyres(ctx)
+    if tiles:  # an "any resolution" model: the base image and the tiles of its grid pinpoint, per sample
+        return ctx.torch.rand(BATCH, 1 + tiles[1], int(channels), h, w)
     return ctx.torch.rand(BATCH, int(channels), h, w)
+
+
+def _anyres(ctx: Context) -> tuple[list[int], int] | None:
+    """For a config with ``image_grid_pinpoints``: an original image size equal to its first pinpoint,
+    and how many tiles of the vision tower's size that pinpoint holds."""
+    pinpoints = ctx.find("image_grid_pinpoints")
+    if not pinpoints or not isinstance(pinpoints[0], (list, tuple)):
+        return None
+    h, w = image_hw(ctx)
+    first = [int(v) for v in pinpoints[0]]
+    return first, max(1, first[0] // h) * max(1, first[1] // w)
+
+
+@builder("image_sizes")
+def _image_sizes(ctx: Context):
+    """(height, width) of each synthetic image, as processors report the size before resizing; only for a
+    model whose image features need it (an optional one may select a code path the vision tower lacks)."""
+    pixels = ctx.built.get("pixel_values")
+    if pixels is None or pixels.dim() < 4 or "image_sizes" not in feature_args(ctx.model, required=True):
+        return None
+    tiles = _anyres(ctx)
+    return ctx.torch.tensor([tiles[0] if tiles else list(pixels.shape[-2:])] * BATCH)
 
 
 @builder("pixel_mask")
@@ -224,13 +250,23 @@ def _dim_size(ctx: Context, name: str, index: int) -> int:
     return int(value) if isinstance(value, int) and not isinstance(value, bool) else 1
 
 
+def _feature_width(ctx: Context) -> int:
+    """Features per audio frame (a front end that stacks frames declares the stacked width as input_size)."""
+    return int(ctx.find("input_size", "feature_projection_input_dim", "num_mel_bins", "feature_size", "n_mels",
+                        "input_feat_per_channel", default=80,
+                        where="audio"))
+
+
 @builder("input_features", "input_audio_features")
 def _input_features(ctx: Context):
-    mels = ctx.find("num_mel_bins", "feature_size", "n_mels", "input_feat_per_channel", default=80, where="audio")
+    mels = _feature_width(ctx)
     channels = ctx.find("input_channels", default=1, where="audio")
     source = ctx.find("max_source_positions", where="audio")
     if source and ctx.find("num_mel_bins", where="audio"):
         return ctx.torch.randn(BATCH, int(mels), 2 * int(source))  # conv front end halves time: (B, mel, T)
+    window = ctx.find("n_window", where="audio")
+    if isinstance(window, int) and window > 0:  # a Whisper-like encoder reading whole chunks of 2 * n_window frames
+        return ctx.torch.randn(BATCH, int(mels), math.ceil(AUDIO_FRAMES / (2 * window)) * 2 * window)
     return ctx.torch.randn(BATCH, AUDIO_FRAMES, int(mels) * int(channels))
 
 
@@ -258,7 +294,9 @@ def _features_mask(ctx: Context):
     feats = ctx.built.get("input_features")
     if feats is None:
         return None
-    return ctx.torch.ones(feats.shape[0], max(feats.shape[1:]), dtype=ctx.torch.long)
+    width = _feature_width(ctx)  # time is the axis that is not the feature width
+    frames = feats.shape[1] if feats.dim() < 3 or feats.shape[-1] == width else feats.shape[-1]
+    return ctx.torch.ones(feats.shape[0], frames, dtype=ctx.torch.long)
 
 
 @builder("qformer_input_ids")
@@ -396,6 +434,18 @@ class InputReport:
     unknown_required: list[str] = field(default_factory=list)
 
 
+def feature_args(model: Any, required: bool = False) -> set[str]:
+    """The arguments the model's ``get_<modality>_features`` methods take (or, with ``required``, those without
+    a default) besides text: built before the placeholder tokens are counted, since counting calls them."""
+    names: set[str] = set()
+    for modality in ("image", "video", "audio"):
+        fn = getattr(model, f"get_{modality}_features", None)
+        if callable(fn):
+            names.update(n for n, p in inspect.signature(fn).parameters.items()
+                         if not required or p.default is inspect.Parameter.empty)
+    return names - {"input_ids", "attention_mask", "kwargs"}
+
+
 def forward_params(model: Any) -> dict[str, inspect.Parameter]:
     return dict(inspect.signature(model.forward).parameters)
 
@@ -417,6 +467,7 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
     # what feature extractors take first: modality inputs, their grids, and a Q-Former's own text
     order = [p for p in params if MODALITY_OF.get(p) not in (None, "text") or p.endswith("grid_thw")
              or p.startswith("qformer_")]
+    order += [p for p in params if p in feature_args(model) and p not in order]
     order += [p for p in params if p == "input_ids"]
     order += [p for p in params if p not in order]
     time_series = _time_series_inputs(ctx, params)

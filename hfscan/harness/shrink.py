@@ -353,6 +353,19 @@ class _Shrinker:
                 if value is None and _PLACEHOLDER.match(attr) and free:
                     self.set(node, path, attr, free.pop(0))
 
+    def fit_patch_grids(self, root: Any) -> None:
+        """A config that folds its patch grid by an integer factor (a pixel shuffle) gets image sizes whose
+        grid (``image_size // patch_size``, in it or its sub-configs) is a multiple of that factor."""
+        names = rules().get("patch_grid", {}).get("factors", ())
+        for _, node in _walk(root):
+            factor = next((v for v in (vars(node).get(n) for n in names) if _is_int(v) and v > 1), None)
+            if factor is None:
+                continue
+            for path, cfg in _walk(node):
+                size, patch = vars(cfg).get("image_size"), vars(cfg).get("patch_size")
+                if _is_int(size) and _is_int(patch) and patch > 0 and (size // patch) % factor:
+                    self.set(cfg, path, "image_size", math.ceil(size // patch / factor) * factor * patch)
+
 
 def _walk(cfg: Any, path: str = ""):
     """(path, config) for a config and every sub-config below it."""
@@ -512,6 +525,7 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     shrinker = _Shrinker(level, report)
     shrinker.shrink(cfg)
     shrinker.remap_tokens(cfg)
+    shrinker.fit_patch_grids(cfg)
     extra = {k: {"per_layer_config": v} for k, v in shrinker.per_layer.items()}
     if overrides:  # before the rebuild, so that fields derived from them are recomputed
         apply_values(cfg, overrides, report, extra)

@@ -171,10 +171,13 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
             _inputs_and_forward(job, a, values, dtype)
         except (ValueError, RuntimeError, IndexError) as exc:
             name, tensor = _missing_axis(a, str(exc), values)
-            if tensor is None:
+            swapped = _swapped_features(a, str(exc), values) if tensor is None else None
+            if tensor is None and swapped is None:
                 raise
-            # the model wants one more axis (a video's frames, several images or channels per sample)
-            values[name] = with_axis(a.config, name, tensor, _axis_size(str(exc)))
+            if swapped is not None:  # the model reads audio features as (batch, features, time)
+                values["input_features"] = swapped
+            else:  # the model wants one more axis (a video's frames, several images or channels per sample)
+                values[name] = with_axis(a.config, name, tensor, _axis_size(str(exc)))
             _inputs_and_forward(job, a, values, dtype)
         a.stage = "assert"
         C.check_forward(a.output, **_expectations(job, a))
@@ -207,6 +210,20 @@ def _missing_axis(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
         if any(w in message for w in wants):
             return name, tensor
     return "", None
+
+
+def _swapped_features(a: _Attempt, message: str, values: dict) -> Any:
+    """Audio features with their last two axes swapped, when a convolution says it wants the feature
+    axis as channels but got the time axis ("expected input[2, T, F] to have F channels")."""
+    if "input_features" in values or "input_features" not in inspect.signature(a.model.forward).parameters:
+        return None
+    feats = build_one(a.model, a.config, "input_features")
+    if feats is None or feats.dim() != 3:
+        return None
+    batch, time_, width = feats.shape
+    if f"expected input[{batch}, {time_}, {width}] to have {width} channels" not in message:
+        return None
+    return feats.transpose(1, 2).contiguous()
 
 
 def _axis_size(message: str) -> int | None:

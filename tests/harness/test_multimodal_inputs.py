@@ -1,0 +1,87 @@
+"""Multimodal inputs: what a model's feature methods need is built before placeholders are counted,
+sizes follow relations read from the config, and every modality is fed."""
+
+from __future__ import annotations
+
+import torch
+from transformers import (
+    GlmAsrConfig,
+    Idefics3Config,
+    LlavaConfig,
+    LlavaForConditionalGeneration,
+    LlavaNextConfig,
+    LlavaNextForConditionalGeneration,
+    Qwen3ASRConfig,
+    Qwen3ASRForConditionalGeneration,
+)
+
+from hfscan.harness.inputs import BATCH, build_inputs
+from hfscan.harness.records import Job, Status
+from hfscan.harness.shrink import tiny_config
+from hfscan.harness.smoke import run_job, templates
+
+
+def _inputs(config_cls, model_cls, task="image-text-to-text"):
+    cfg, _ = tiny_config(config_cls)
+    torch.manual_seed(0)
+    model = model_cls(cfg).eval()
+    inputs, report = build_inputs(model, cfg, task, templates()["default"])
+    return cfg, model, inputs, report
+
+
+def _run(model_type: str, model_class: str, task: str):
+    """The forward result of the real smoke job."""
+    job = Job(model_type=model_type, model_class=model_class, task=task, checks=("build", "forward"))
+    return {r.check: r for r in run_job(job)}["forward"]
+
+
+def _placeholders(cfg, inputs, token_attr="image_token_id") -> int:
+    return int((inputs["input_ids"] == getattr(cfg, token_attr)).sum())
+
+
+def test_an_anyres_model_gets_its_image_sizes_and_tiles_before_placeholders_are_counted():
+    cfg, model, inputs, report = _inputs(LlavaNextConfig, LlavaNextForConditionalGeneration)
+    pinpoint = cfg.image_grid_pinpoints[0]
+    size = cfg.vision_config.image_size
+    assert inputs["image_sizes"].tolist() == [pinpoint] * BATCH
+    assert inputs["pixel_values"].shape[:2] == (BATCH, 1 + (pinpoint[0] // size) * (pinpoint[1] // size))
+    with torch.no_grad():
+        feats = model.get_image_features(pixel_values=inputs["pixel_values"], image_sizes=inputs["image_sizes"])
+        per_token = sum(f.numel() for f in feats.pooler_output) // cfg.text_config.hidden_size
+        assert _placeholders(cfg, inputs) == per_token
+        assert torch.isfinite(model(**inputs).logits).all()
+    assert set(report.fed) == {"text", "image"}
+
+
+def test_image_sizes_only_where_the_feature_method_requires_them():
+    _, _, inputs, _ = _inputs(LlavaConfig, LlavaForConditionalGeneration)
+    assert "image_sizes" not in inputs  # optional there: it would select a path a CLIP tower lacks
+
+
+def test_a_pixel_shuffled_patch_grid_is_a_multiple_of_the_factor():
+    default = Idefics3Config()
+    assert (default.vision_config.image_size // default.vision_config.patch_size) % default.scale_factor
+    cfg, _ = tiny_config(Idefics3Config)
+    assert (cfg.vision_config.image_size // cfg.vision_config.patch_size) % cfg.scale_factor == 0
+    forward = _run("idefics3", "Idefics3ForConditionalGeneration", "image-text-to-text")
+    assert forward.status == Status.PASSED, forward.message
+    assert set(forward.detail["modalities"]["fed"]) == {"text", "image"}
+
+
+def test_a_chunked_audio_encoder_gets_whole_chunks_and_a_mask_over_time():
+    cfg, model, inputs, report = _inputs(Qwen3ASRConfig, Qwen3ASRForConditionalGeneration, "speech-seq2seq")
+    feats, mask = inputs["input_features"], inputs["input_features_mask"]
+    assert feats.shape[1] == cfg.audio_config.num_mel_bins
+    assert feats.shape[2] % (2 * cfg.audio_config.n_window) == 0
+    assert mask.shape == (BATCH, feats.shape[2])
+    assert _placeholders(cfg, inputs, "audio_token_id") > 0 and "audio" in report.fed
+    with torch.no_grad():
+        assert torch.isfinite(model(**inputs).logits).all()
+
+
+def test_features_a_convolution_reads_channels_first_are_swapped():
+    assert GlmAsrConfig().audio_config.num_mel_bins
+    forward = _run("glmasr", "GlmAsrForConditionalGeneration", "speech-seq2seq")
+    assert forward.status == Status.PASSED, forward.message
+    shape = forward.detail["inputs"]["input_features"]
+    assert shape[1] == GlmAsrConfig().audio_config.num_mel_bins  # (batch, mel, time)
