@@ -297,6 +297,14 @@ class _Shrinker:
                     a, b = vars(cfg).get(num), vars(cfg).get(den)
                     if attr in attrs and attrs[attr] is None and _is_int(a) and _is_int(b) and b > 0:
                         self.set(cfg, path, attr, a // b)
+            elif kind == "block_specs":
+                for attr, positions in rule["values"].items():
+                    old = vars(cfg).get(attr)
+                    if isinstance(old, list) and old and all(isinstance(s, list) and s for s in old):
+                        cap = rule["max"] * width
+                        self.set(cfg, path, attr, [[[min(x, cap) if i in positions and _is_int(x) else x
+                                                     for i, x in enumerate(block)] for block in stage[: rule["blocks"]]]
+                                                   for stage in old])
         self._heads_divide(cfg, path)
 
     def _product(self, cfg: Any, path: str, attrs: dict, attr: str, relation: dict) -> None:

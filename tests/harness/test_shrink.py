@@ -191,3 +191,13 @@ def test_a_state_space_mixer_keeps_its_inner_width_relations():
     assert cfg.num_heads % cfg.n_groups == 0
     cfg, _ = tiny_config(FalconH1Config(mamba_n_heads=128, mamba_d_head=8, mamba_d_ssm=1024))
     assert cfg.mamba_d_ssm == cfg.mamba_n_heads * cfg.mamba_d_head < 1024
+
+
+def test_block_specs_keep_one_block_per_stage_with_capped_widths():
+    from transformers import PPLCNetConfig
+
+    cfg, _ = tiny_config(PPLCNetConfig)  # [kernel, in, out, stride, se] per block, blocks per stage
+    assert all(len(stage) == 1 for stage in cfg.block_configs) and cfg.depths == [1] * len(cfg.block_configs)
+    assert max(x for stage in cfg.block_configs for block in stage for x in block[1:3]) <= 32
+    flat = [block for stage in cfg.block_configs for block in stage]
+    assert all(a[2] == b[1] for a, b in zip(flat, flat[1:]))  # each block takes what the one before gives
