@@ -97,3 +97,12 @@ def test_the_decoder_mask_follows_the_decoder_ids_not_the_longer_prompt():
     _, _, inputs, _ = _inputs(Florence2Config, Florence2ForConditionalGeneration, "image-text-to-text")
     assert inputs["input_ids"].shape[1] > inputs["decoder_input_ids"].shape[1]  # image placeholders in the prompt
     assert inputs["decoder_attention_mask"].shape == inputs["decoder_input_ids"].shape
+
+
+def test_stacked_audio_frames_take_the_projection_input_width():
+    from transformers import Wav2Vec2BertConfig, Wav2Vec2BertModel
+
+    cfg, model, inputs, _ = _inputs(Wav2Vec2BertConfig, Wav2Vec2BertModel, "base")
+    assert inputs["input_features"].shape[-1] == cfg.feature_projection_input_dim != 80  # not the default mel width
+    with torch.no_grad():
+        assert model(**inputs).last_hidden_state.shape[-1] == cfg.hidden_size

@@ -201,3 +201,10 @@ def test_block_specs_keep_one_block_per_stage_with_capped_widths():
     assert max(x for stage in cfg.block_configs for block in stage for x in block[1:3]) <= 32
     flat = [block for stage in cfg.block_configs for block in stage]
     assert all(a[2] == b[1] for a, b in zip(flat, flat[1:]))  # each block takes what the one before gives
+
+
+def test_a_codebook_as_wide_as_the_hidden_width_stays_so():
+    from transformers import EncodecConfig
+
+    cfg, _ = tiny_config(EncodecConfig(hidden_size=128, codebook_dim=128))
+    assert cfg.codebook_dim == cfg.hidden_size < 128
