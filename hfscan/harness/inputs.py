@@ -199,6 +199,18 @@ def _image_sizes(ctx: Context):
     return ctx.torch.tensor([tiles[0] if tiles else list(pixels.shape[-2:])] * BATCH)
 
 
+@builder("prompt_pixel_values", "prompt_masks")
+def _prompt_images(ctx: Context):
+    """An in-context prompt image and its mask: images like the pixels the model takes."""
+    return _pixel_values(ctx)
+
+
+@builder("task_inputs")
+def _task_inputs(ctx: Context):
+    """The token ids of a task prompt, as long as the config's task sequence."""
+    return ctx.tokens(BATCH, int(ctx.find("task_seq_len", default=SEQ)))
+
+
 @builder("pixel_mask")
 def _pixel_mask(ctx: Context):
     h, w = image_hw(ctx)

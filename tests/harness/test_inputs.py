@@ -106,3 +106,13 @@ def test_stacked_audio_frames_take_the_projection_input_width():
     assert inputs["input_features"].shape[-1] == cfg.feature_projection_input_dim != 80  # not the default mel width
     with torch.no_grad():
         assert model(**inputs).last_hidden_state.shape[-1] == cfg.hidden_size
+
+
+def test_task_prompt_and_in_context_prompt_builders():
+    from transformers import OneFormerConfig, OneFormerForUniversalSegmentation, SegGptConfig, SegGptModel
+
+    cfg, model, inputs, report = _inputs(OneFormerConfig, OneFormerForUniversalSegmentation, "universal-segmentation")
+    assert inputs["task_inputs"].shape == (BATCH, cfg.task_seq_len) and not report.unknown_required
+    _, _, inputs, report = _inputs(SegGptConfig, SegGptModel, "base")
+    assert inputs["prompt_pixel_values"].shape == inputs["prompt_masks"].shape == inputs["pixel_values"].shape
+    assert not report.unknown_required
