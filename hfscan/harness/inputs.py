@@ -265,7 +265,7 @@ def _dim_size(ctx: Context, name: str, index: int) -> int:
 def _feature_width(ctx: Context) -> int:
     """Features per audio frame (a front end that stacks frames declares the stacked width as input_size)."""
     return int(ctx.find("input_size", "feature_projection_input_dim", "num_mel_bins", "feature_size", "n_mels",
-                        "input_feat_per_channel", default=80,
+                        "input_feat_per_channel", "num_chroma", default=80,
                         where="audio"))
 
 
@@ -303,8 +303,14 @@ def _use_cache(ctx: Context):
 
 @builder("input_features_mask", "feature_attention_mask")
 def _features_mask(ctx: Context):
+    """Ones over the frames of the audio features, where the mask is required, taken by the feature method or
+    documented as (batch, frames); an optional mask documented otherwise (over a model's projected features)
+    is left out."""
     feats = ctx.built.get("input_features")
-    if feats is None:
+    names = set(ctx.params) & {"input_features_mask", "feature_attention_mask"}
+    required = any(ctx.params[n].default is inspect.Parameter.empty for n in names)
+    documented = any(documented_dims(ctx.model, n) for n in names)
+    if feats is None or not (required or documented or names & feature_args(ctx.model)):
         return None
     width = _feature_width(ctx)  # time is the axis that is not the feature width
     frames = feats.shape[1] if feats.dim() < 3 or feats.shape[-1] == width else feats.shape[-1]
@@ -371,7 +377,7 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     """How many placeholder tokens the model's own feature extractor makes of the synthetic input."""
     torch = ctx.torch
     value = ctx.built.get(features_arg)
-    fn = getattr(ctx.model, f"get_{modality}_features", None)
+    fn = feature_fn(ctx.model, modality)
     if value is None or fn is None:
         return None
     extra = {k: v for k, v in ctx.built.items() if k != features_arg and k not in ("input_ids", "attention_mask")}
@@ -413,8 +419,8 @@ def _input_ids(ctx: Context) -> Any:
             continue
         done.add(modality)
         count = _placeholder_count(ctx, modality, arg)
-        if count is None:
-            count = ctx.find(f"{modality}_seq_length", "num_image_tokens", "mm_tokens_per_image", default=None)
+        if count is None:  # the config's tokens per sample, else one that the model expands itself
+            count = ctx.find(f"{modality}_seq_length", "num_image_tokens", "mm_tokens_per_image", default=1) * BATCH
         if count:
             prefix.append(torch.full((BATCH, int(count) // BATCH), token, dtype=torch.long))
     ids = ctx.tokens(BATCH, SEQ)
@@ -446,13 +452,21 @@ class InputReport:
     unknown_required: list[str] = field(default_factory=list)
 
 
+def feature_fn(model: Any, modality: str) -> Callable | None:
+    """The model's ``get_<modality>_features``, or that of the first submodule that has one (a head class
+    that wraps the base model without exposing it)."""
+    name = f"get_{modality}_features"
+    modules = model.modules() if hasattr(model, "modules") else [model]
+    return next((getattr(m, name) for m in modules if callable(getattr(m, name, None))), None)
+
+
 def feature_args(model: Any, required: bool = False) -> set[str]:
     """The arguments the model's ``get_<modality>_features`` methods take (or, with ``required``, those without
     a default) besides text: built before the placeholder tokens are counted, since counting calls them."""
     names: set[str] = set()
     for modality in ("image", "video", "audio"):
-        fn = getattr(model, f"get_{modality}_features", None)
-        if callable(fn):
+        fn = feature_fn(model, modality)
+        if fn is not None:
             names.update(n for n, p in inspect.signature(fn).parameters.items()
                          if not required or p.default is inspect.Parameter.empty)
     return names - {"input_ids", "attention_mask", "kwargs"}

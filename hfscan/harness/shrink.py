@@ -364,15 +364,30 @@ class _Shrinker:
     def fit_patch_grids(self, root: Any) -> None:
         """A config that folds its patch grid by an integer factor (a pixel shuffle) gets image sizes whose
         grid (``image_size // patch_size``, in it or its sub-configs) is a multiple of that factor."""
-        names = rules().get("patch_grid", {}).get("factors", ())
-        for _, node in _walk(root):
-            factor = next((v for v in (vars(node).get(n) for n in names) if _is_int(v) and v > 1), None)
-            if factor is None:
-                continue
-            for path, cfg in _walk(node):
-                size, patch = vars(cfg).get("image_size"), vars(cfg).get("patch_size")
-                if _is_int(size) and _is_int(patch) and patch > 0 and (size // patch) % factor:
-                    self.set(cfg, path, "image_size", math.ceil(size // patch / factor) * factor * patch)
+        spec = rules().get("patch_grid", {})
+        for node_path, node in _walk(root):
+            factor = next((v for v in (vars(node).get(n) for n in spec.get("factors", ())) if _is_int(v) and v > 1),
+                          None)
+            if factor is not None:
+                for path, cfg in _walk(node):
+                    size, patch = vars(cfg).get("image_size"), vars(cfg).get("patch_size")
+                    if _is_int(size) and _is_int(patch) and patch > 0 and (size // patch) % factor:
+                        self.set(cfg, path, "image_size", math.ceil(size // patch / factor) * factor * patch)
+            for attr in spec.get("pooled_tokens", ()):
+                self._fit_pooled_tokens(node, node_path, attr)
+
+    def _fit_pooled_tokens(self, node: Any, path: str, attr: str) -> None:
+        """Tokens per image pooled from the patch grid as a square: its side must divide the grid side, so it
+        becomes the largest such square no bigger than before."""
+        tokens = vars(node).get(attr)
+        grids = [vars(c)["image_size"] // vars(c)["patch_size"] for _, c in _walk(node)
+                 if _is_int(vars(c).get("image_size")) and _is_int(vars(c).get("patch_size")) and vars(c)["patch_size"]]
+        if not _is_int(tokens) or not grids or not grids[0]:
+            return
+        side, grid = math.isqrt(tokens), grids[0]
+        if side * side == tokens and grid % side:
+            new = max(d for d in range(1, min(side, grid) + 1) if grid % d == 0)
+            self.set(node, path, attr, new * new)
 
 
 def _walk(cfg: Any, path: str = ""):

@@ -85,3 +85,35 @@ def test_features_a_convolution_reads_channels_first_are_swapped():
     assert forward.status == Status.PASSED, forward.message
     shape = forward.detail["inputs"]["input_features"]
     assert shape[1] == GlmAsrConfig().audio_config.num_mel_bins  # (batch, mel, time)
+
+
+def test_placeholders_are_counted_by_a_submodules_feature_method():
+    from transformers import JanusConfig, JanusForConditionalGeneration
+
+    cfg, model, inputs, _ = _inputs(JanusConfig, JanusForConditionalGeneration)
+    assert not hasattr(model, "get_image_features")  # the head class wraps the base model that has it
+    with torch.no_grad():
+        feats = model.model.get_image_features(inputs["pixel_values"]).pooler_output
+    assert _placeholders(cfg, inputs) == feats.shape[0] * feats.shape[1]
+
+
+def test_pooled_tokens_per_image_divide_the_patch_grid():
+    from transformers import Gemma3Config
+
+    default = Gemma3Config()
+    grid = default.vision_config.image_size // default.vision_config.patch_size
+    assert grid % round(default.mm_tokens_per_image ** 0.5)  # the default config does not agree with itself
+    cfg, _ = tiny_config(Gemma3Config)
+    side = round(cfg.mm_tokens_per_image ** 0.5)
+    assert side * side == cfg.mm_tokens_per_image and grid % side == 0
+    forward = _run("gemma3", "Gemma3ForConditionalGeneration", "image-text-to-text")
+    assert forward.status == Status.PASSED, forward.message
+
+
+def test_an_optional_mask_documented_otherwise_is_left_out():
+    granite = _run("granite_speech", "GraniteSpeechForConditionalGeneration", "speech-seq2seq")
+    assert granite.status == Status.PASSED, granite.message
+    assert "input_features_mask" not in granite.detail["inputs"]  # a mask over its projected features
+    qwen2 = _run("qwen2_audio", "Qwen2AudioForConditionalGeneration", "speech-seq2seq")
+    assert qwen2.status == Status.PASSED, qwen2.message  # documented (batch, frames); one placeholder it expands
+    assert qwen2.detail["inputs"]["feature_attention_mask"] == qwen2.detail["inputs"]["input_features"][::2]
