@@ -341,7 +341,8 @@ def _token_types(ctx: Context):
 def _decoder_ids(ctx: Context):
     if not ctx.find("is_encoder_decoder", default=False):
         return None
-    return ctx.tokens(BATCH, SEQ)
+    codebooks = ctx.find("num_codebooks", where="text")  # a decoder of parallel codebook streams: one row each
+    return ctx.tokens(BATCH * (codebooks if isinstance(codebooks, int) and codebooks > 1 else 1), SEQ)
 
 
 @builder("mm_token_type_ids")

@@ -249,7 +249,8 @@ def _inputs_and_forward(job: Job, a: _Attempt, values: dict, dtype: Any) -> None
 def _expectations(job: Job, a: _Attempt) -> dict:
     tables = templates()["default"]
     text = a.config.get_text_config(decoder=True) if hasattr(a.config, "get_text_config") else a.config
-    exp: dict = {"batch": BATCH}
+    decoder_ids = a.inputs.get("decoder_input_ids")  # a decoder of parallel codebook streams has a row for each
+    exp: dict = {"batch": decoder_ids.shape[0] if getattr(decoder_ids, "ndim", 0) == 2 else BATCH}
     if job.task in tables["vocab_logit_tasks"]:
         emb = a.model.get_output_embeddings() if hasattr(a.model, "get_output_embeddings") else None
         exp["vocab"] = getattr(emb, "out_features", None) or getattr(text, "vocab_size", None)

@@ -116,3 +116,12 @@ def test_task_prompt_and_in_context_prompt_builders():
     _, _, inputs, report = _inputs(SegGptConfig, SegGptModel, "base")
     assert inputs["prompt_pixel_values"].shape == inputs["prompt_masks"].shape == inputs["pixel_values"].shape
     assert not report.unknown_required
+
+
+def test_a_codebook_decoder_gets_one_row_of_ids_per_codebook():
+    from transformers import MusicgenConfig, MusicgenForConditionalGeneration
+
+    cfg, model, inputs, _ = _inputs(MusicgenConfig, MusicgenForConditionalGeneration, "text-to-audio")
+    assert inputs["decoder_input_ids"].shape[0] == BATCH * cfg.decoder.num_codebooks > BATCH
+    with torch.no_grad():
+        assert model(**inputs).logits.shape[0] == inputs["decoder_input_ids"].shape[0]
