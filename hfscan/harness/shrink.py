@@ -91,6 +91,7 @@ class _Shrinker:
         self.layer_indices = {a for r in self._rules("layer_indices") for a in r["attrs"]} | self.stage_indices
         self.vocab: int | None = None  # the smallest shrunk vocabulary of the tree
         self.per_layer: dict[int, dict] = {}  # id(config) -> its shrunk per-layer values (heterogeneous configs)
+        self.growth: dict[int, int] = {}  # old -> new width of the stage widths that keep their growth
 
     def set(self, cfg: Any, path: str, attr: str, new: Any) -> None:
         old = vars(cfg).get(attr)
@@ -106,6 +107,7 @@ class _Shrinker:
         old_depth = self._layers(cfg, path, attrs)
         self._heads(cfg, path, attrs)
         self._sizes(cfg, path, attrs)
+        self._growing_widths(cfg, path, attrs)
         self._vocab(cfg, path, attrs)
         if old_depth:
             self._per_layer(cfg, path, attrs, *old_depth)
@@ -317,6 +319,38 @@ class _Shrinker:
         divides = lambda v: len(v) < 3 or (v[0] * v[1]) % v[2] == 0  # noqa: E731
         if divides(old) and divides(new) and value(old) == attrs[attr] and value(new) > 0:
             self.set(cfg, path, attr, value(new))
+
+    def _growing_widths(self, cfg: Any, path: str, attrs: dict) -> None:
+        """Stage widths a model tells apart by their growth (a stage starts where the width changes) are
+        scaled together so the widest meets the cap; the config's scalar width equal to the first follows."""
+        rule = rules().get("growing_stage_widths", {})
+        cap = rule.get("max", 32) * self.level.width
+        scalars = {a for r in self._rules("cap") if r["max"] >= 32 for a in r["attrs"]}
+        for attr in rule.get("attrs", ()):
+            old = attrs.get(attr)
+            if not (_int_list(old) and all(a < b for a, b in zip(old, old[1:])) and old[-1] > cap):
+                continue
+            new = [max(1, x * cap // old[-1]) for x in old]
+            if len(set(new)) < len(new):
+                continue
+            self.set(cfg, path, attr, type(old)(new))
+            self.growth.update(zip(old, new))
+            for scalar in scalars & attrs.keys():
+                if attrs[scalar] == old[0]:
+                    self.set(cfg, path, scalar, new[0])
+
+    def follow_growth(self, root: Any) -> None:
+        """Stage-width lists elsewhere in the tree that held exactly those widths (e.g. a neck's channel
+        list, widest first) take the same new widths."""
+        if not self.growth:
+            return
+        stage_attrs = {a for r in self._rules("stage_widths") for a in r["attrs"]}
+        nodes = dict(_walk(root))
+        for path, old, _ in list(self.report.shrunk):
+            node_path, _, attr = path.rpartition(".")
+            node = nodes.get(f"{node_path}." if node_path else "")
+            if node is not None and attr in stage_attrs and _int_list(old) and all(x in self.growth for x in old):
+                self.set(node, f"{node_path}." if node_path else "", attr, type(old)(self.growth[x] for x in old))
 
     def _heads_divide(self, cfg: Any, path: str) -> None:
         """Keep hidden width a multiple of the head count when no explicit head_dim is set."""
@@ -548,6 +582,7 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     shrinker = _Shrinker(level, report)
     shrinker.shrink(cfg)
     shrinker.remap_tokens(cfg)
+    shrinker.follow_growth(cfg)
     shrinker.fit_patch_grids(cfg)
     extra = {k: {"per_layer_config": v} for k, v in shrinker.per_layer.items()}
     if overrides:  # before the rebuild, so that fields derived from them are recomputed

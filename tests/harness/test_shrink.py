@@ -208,3 +208,13 @@ def test_a_codebook_as_wide_as_the_hidden_width_stays_so():
 
     cfg, _ = tiny_config(EncodecConfig(hidden_size=128, codebook_dim=128))
     assert cfg.codebook_dim == cfg.hidden_size < 128
+
+
+def test_stage_widths_told_apart_by_growth_keep_growing_and_the_tree_follows():
+    from transformers import Sam2VisionConfig
+
+    cfg, _ = tiny_config(Sam2VisionConfig)  # Hiera pools queries where the stage width changes
+    dims = list(cfg.backbone_config.embed_dim_per_stage)
+    assert all(a < b for a, b in zip(dims, dims[1:])) and dims[-1] <= 32
+    assert cfg.backbone_config.hidden_size == dims[0]
+    assert list(cfg.backbone_channel_list) == dims[::-1]  # the neck's list of the same widths follows
