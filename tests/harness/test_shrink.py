@@ -193,6 +193,13 @@ def test_a_state_space_mixer_keeps_its_inner_width_relations():
     assert cfg.mamba_d_ssm == cfg.mamba_n_heads * cfg.mamba_d_head < 1024
 
 
+def test_a_codebook_as_wide_as_the_hidden_width_stays_so():
+    from transformers import EncodecConfig
+
+    cfg, _ = tiny_config(EncodecConfig(hidden_size=128, codebook_dim=128))
+    assert cfg.codebook_dim == cfg.hidden_size < 128
+
+
 def test_block_specs_keep_one_block_per_stage_with_capped_widths():
     from transformers import PPLCNetConfig
 
@@ -203,13 +210,6 @@ def test_block_specs_keep_one_block_per_stage_with_capped_widths():
     assert all(a[2] == b[1] for a, b in zip(flat, flat[1:]))  # each block takes what the one before gives
 
 
-def test_a_codebook_as_wide_as_the_hidden_width_stays_so():
-    from transformers import EncodecConfig
-
-    cfg, _ = tiny_config(EncodecConfig(hidden_size=128, codebook_dim=128))
-    assert cfg.codebook_dim == cfg.hidden_size < 128
-
-
 def test_stage_widths_told_apart_by_growth_keep_growing_and_the_tree_follows():
     from transformers import Sam2VisionConfig
 
@@ -218,3 +218,13 @@ def test_stage_widths_told_apart_by_growth_keep_growing_and_the_tree_follows():
     assert all(a < b for a, b in zip(dims, dims[1:])) and dims[-1] <= 32
     assert cfg.backbone_config.hidden_size == dims[0]
     assert list(cfg.backbone_channel_list) == dims[::-1]  # the neck's list of the same widths follows
+
+
+@pytest.mark.parametrize("model_type", ["longcat_flash", "seamless_m4t", "roc_bert", "vjepa2"])
+def test_secondary_towers_and_tables_are_shrunk(model_type):
+    """Expert widths, zero experts, vocoder/unit tables, predictor towers shrink too (were 13-69M params)."""
+    from transformers import CONFIG_MAPPING, AutoModel
+
+    cfg, _ = tiny_config(CONFIG_MAPPING[model_type])
+    model = AutoModel.from_config(cfg)
+    assert sum(p.numel() for p in model.parameters()) < 2_000_000
