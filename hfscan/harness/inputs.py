@@ -145,7 +145,7 @@ def _flat_patches(ctx: Context):
     """Pixels as a grid model takes them: (patches of all images, channels x temporal x patch x patch)."""
     t, h, w = _grid(ctx)
     channels = int(ctx.find("in_channels", "num_channels", "in_chans", default=3, where="vision"))
-    temporal = ctx.find("temporal_patch_size", default=1, where="vision") or 1
+    temporal = ctx.find("temporal_patch_size", "patch_temporal", default=1, where="vision") or 1
     temporal = int(temporal[0] if isinstance(temporal, (list, tuple)) else temporal)
     patch = _size2(ctx.find("patch_size", default=14, where="vision"), 14)
     return ctx.torch.rand(BATCH * t * h * w, channels * temporal * patch[0] * patch[1])
@@ -170,6 +170,9 @@ def _pixel_values(ctx: Context):
     if _takes_grid(ctx, "pixel_values"):
         return _flat_patches(ctx)
     channels = ctx.find("num_channels", "in_channels", "input_channels", default=3, where="vision")
+    if _native_grid(ctx):  # patches at their native aspect: (batch, patches, channels x patch x patch)
+        patch = _size2(ctx.find("patch_size", default=16, where="vision"), 16)
+        return ctx.torch.rand(BATCH, _native_grid(ctx) ** 2, int(channels) * patch[0] * patch[1])
     h, w = image_hw(ctx)
     tiles = _anyres(ctx)
     if tiles:  # an "any resolution" model: the base image and the tiles of its grid pinpoint, per sample
@@ -209,6 +212,44 @@ def _prompt_images(ctx: Context):
 def _task_inputs(ctx: Context):
     """The token ids of a task prompt, as long as the config's task sequence."""
     return ctx.tokens(BATCH, int(ctx.find("task_seq_len", default=SEQ)))
+
+
+def _native_grid(ctx: Context) -> int | None:
+    """The side of a square patch grid for a model that takes patches with their ``spatial_shapes``
+    (sized from the config's ``num_patches``); None for other models."""
+    if "spatial_shapes" not in ctx.params and "spatial_shapes" not in feature_args(ctx.model):
+        return None
+    return math.isqrt(int(ctx.find("num_patches", default=64, where="vision")))
+
+
+@builder("image_merge_sizes", "video_merge_sizes")
+def _merge_sizes(ctx: Context):
+    """The spatial merge size of each image (or video) whose grid ``_grid`` gives."""
+    merge = int(ctx.find("spatial_merge_size", "merge_size", default=1, where="vision") or 1)
+    return ctx.torch.tensor([merge] * BATCH)
+
+
+@builder("spatial_shapes")
+def _spatial_shapes(ctx: Context):
+    grid = _native_grid(ctx)
+    return None if grid is None else ctx.torch.tensor([[grid, grid]] * BATCH)
+
+
+@builder("pixel_attention_mask")
+def _patch_mask(ctx: Context):
+    """Every patch real, for a model that takes patches with their spatial shapes."""
+    grid = _native_grid(ctx)
+    return None if grid is None else ctx.torch.ones(BATCH, grid * grid, dtype=ctx.torch.long)
+
+
+@builder("high_res_pixel_values")
+def _high_res_pixels(ctx: Context):
+    """Images for a second, high-resolution tower, sized from its own ``high_res_vision_config``."""
+    cfg = getattr(ctx.config, "high_res_vision_config", None)
+    if cfg is None:
+        return None
+    h, w = _size2(getattr(cfg, "image_size", 64), 64)
+    return ctx.torch.rand(BATCH, int(getattr(cfg, "num_channels", 3)), h, w)
 
 
 @builder("pixel_mask")
@@ -385,7 +426,9 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     if "qformer_input_ids" in extra and "qformer_attention_mask" not in extra:
         extra["qformer_attention_mask"] = ctx.torch.ones_like(extra["qformer_input_ids"])
     params = inspect.signature(fn).parameters
-    kwargs = {k: v for k, v in extra.items() if k in params}
+    passes_on = any(p.kind is p.VAR_KEYWORD for p in params.values())  # to a wrapped model's feature method
+    kwargs = {k: v for k, v in extra.items()
+              if k in params or (passes_on and k in feature_args(ctx.model) and k not in MODALITY_OF)}
     with torch.no_grad():  # the feature argument by name where the method names it alike, else first
         out = fn(**{features_arg: value}, **kwargs) if features_arg in params else fn(value, **kwargs)
     feats = getattr(out, "pooler_output", None)
@@ -465,11 +508,12 @@ def feature_args(model: Any, required: bool = False) -> set[str]:
     """The arguments the model's ``get_<modality>_features`` methods take (or, with ``required``, those without
     a default) besides text: built before the placeholder tokens are counted, since counting calls them."""
     names: set[str] = set()
-    for modality in ("image", "video", "audio"):
-        fn = feature_fn(model, modality)
-        if fn is not None:
-            names.update(n for n, p in inspect.signature(fn).parameters.items()
-                         if not required or p.default is inspect.Parameter.empty)
+    modules = list(model.modules()) if hasattr(model, "modules") else [model]
+    for modality in ("image", "video", "audio"):  # a wrapper's method may pass **kwargs on to the base model's
+        for fn in (getattr(m, f"get_{modality}_features", None) for m in modules):
+            if callable(fn):
+                names.update(n for n, p in inspect.signature(fn).parameters.items()
+                             if not required or p.default is inspect.Parameter.empty)
     return names - {"input_ids", "attention_mask", "kwargs"}
 
 

@@ -3,6 +3,7 @@ sizes follow relations read from the config, and every modality is fed."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from transformers import (
     GlmAsrConfig,
@@ -117,3 +118,34 @@ def test_an_optional_mask_documented_otherwise_is_left_out():
     qwen2 = _run("qwen2_audio", "Qwen2AudioForConditionalGeneration", "speech-seq2seq")
     assert qwen2.status == Status.PASSED, qwen2.message  # documented (batch, frames); one placeholder it expands
     assert qwen2.detail["inputs"]["feature_attention_mask"] == qwen2.detail["inputs"]["input_features"][::2]
+
+
+def test_native_aspect_patches_come_with_their_spatial_shapes_and_mask():
+    from transformers import Siglip2VisionConfig, Siglip2VisionModel
+
+    cfg, model, inputs, report = _inputs(Siglip2VisionConfig, Siglip2VisionModel, "base")
+    side = round(cfg.num_patches ** 0.5)
+    assert inputs["pixel_values"].shape == (BATCH, side * side, cfg.num_channels * cfg.patch_size ** 2)
+    assert inputs["spatial_shapes"].tolist() == [[side, side]] * BATCH
+    assert inputs["pixel_attention_mask"].shape == (BATCH, side * side)
+    with torch.no_grad():
+        assert torch.isfinite(model(**inputs).last_hidden_state).all()
+    _, _, llava, _ = _inputs(LlavaConfig, LlavaForConditionalGeneration)
+    assert "spatial_shapes" not in llava and "pixel_attention_mask" not in llava
+
+
+@pytest.mark.slow
+def test_a_high_resolution_tower_gets_images_of_its_own_size():
+    forward = _run("deepseek_vl_hybrid", "DeepseekVLHybridForConditionalGeneration", "image-text-to-text")
+    assert forward.status == Status.PASSED, forward.message
+    from transformers import DeepseekVLHybridConfig
+
+    size = DeepseekVLHybridConfig().high_res_vision_config.image_size
+    assert forward.detail["inputs"]["high_res_pixel_values"][-2:] == [size, size]
+
+
+def test_arguments_a_wrapper_passes_on_to_the_base_models_feature_method_are_built():
+    forward = _run("video_llama_3", "VideoLlama3ForConditionalGeneration", "image-text-to-text")
+    assert forward.status == Status.PASSED, forward.message
+    assert {"image_merge_sizes", "video_merge_sizes"} <= set(forward.detail["inputs"])
+    assert set(forward.detail["modalities"]["fed"]) == {"text", "image", "video"}
