@@ -524,9 +524,12 @@ def _rebuild(cfg: Any, extra: dict[int, dict]) -> Any:
     names = {f.name for f in dataclasses.fields(cfg) if f.init} - {"transformers_version", "architectures"}
     spec = rules().get("rebuild", {})
     kwargs = {}
+    aliases = {stored: field for field, stored in (getattr(type(cfg), "attribute_map", None) or {}).items()}
     for attr, value in vars(cfg).items():
         public = attr.lstrip("_")
-        if _is_config(value):
+        if attr not in names and aliases.get(attr) in names:
+            kwargs[aliases[attr]] = _as_json(value)  # a field stored under its attribute_map alias
+        elif _is_config(value):
             kwargs[attr] = _rebuild(value, extra)
         elif public in spec.get("keywords", ()) and isinstance(getattr(type(cfg), public, None), property):
             kwargs[public] = value  # kept privately behind a property, taken by the constructor by its public name

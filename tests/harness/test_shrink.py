@@ -228,3 +228,10 @@ def test_secondary_towers_and_tables_are_shrunk(model_type):
     cfg, _ = tiny_config(CONFIG_MAPPING[model_type])
     model = AutoModel.from_config(cfg)
     assert sum(p.numel() for p in model.parameters()) < 2_000_000
+
+
+def test_a_field_stored_under_its_attribute_map_alias_survives_the_rebuild():
+    from transformers import CONFIG_MAPPING
+
+    cfg, _ = tiny_config(CONFIG_MAPPING["inkling_mm_model"])  # vision num_hidden_layers is kept as n_layers
+    assert cfg.vision_config.n_layers <= 2
