@@ -238,7 +238,8 @@ class _Shrinker:
                 q_old, kv_old, q_new = attrs.get(q_attr), attrs.get(kv_attr), vars(cfg).get(q_attr)
                 if not (_is_int(q_old) and _is_int(kv_old) and kv_old > 0 and _is_int(q_new)):
                     continue
-                if q_old % kv_old == 0:  # grouped query: keep the ratio, raising query heads above the cap if needed
+                if q_old % kv_old == 0 and q_old // kv_old <= rule["max_ratio"]:
+                    # grouped query: keep the ratio, raising query heads above the cap if needed
                     ratio = q_old // kv_old
                     new = max(1, q_new // ratio)
                     self.set(cfg, path, q_attr, new * ratio)
@@ -294,11 +295,6 @@ class _Shrinker:
                     g, h = vars(cfg).get(groups), vars(cfg).get(heads)
                     if _is_int(g) and _is_int(h) and g > 0 and h > 0 and h % g:
                         self.set(cfg, path, groups, math.gcd(g, h))
-            elif kind == "quotient":
-                for attr, (num, den) in rule["values"].items():
-                    a, b = vars(cfg).get(num), vars(cfg).get(den)
-                    if attr in attrs and attrs[attr] is None and _is_int(a) and _is_int(b) and b > 0:
-                        self.set(cfg, path, attr, a // b)
             elif kind == "block_specs":
                 for attr, positions in rule["values"].items():
                     old = vars(cfg).get(attr)
@@ -307,7 +303,12 @@ class _Shrinker:
                         self.set(cfg, path, attr, [[[min(x, cap) if i in positions and _is_int(x) else x
                                                      for i, x in enumerate(block)] for block in stage[: rule["blocks"]]]
                                                    for stage in old])
-        self._heads_divide(cfg, path)
+        self._heads_divide(cfg, path, attrs)
+        for rule in self._rules("quotient"):  # after the width is made a multiple of the heads
+            for attr, (num, den) in rule["values"].items():
+                a, b = vars(cfg).get(num), vars(cfg).get(den)
+                if attr in attrs and attrs[attr] is None and _is_int(a) and _is_int(b) and b > 0:
+                    self.set(cfg, path, attr, a // b)
 
     def _product(self, cfg: Any, path: str, attrs: dict, attr: str, relation: dict) -> None:
         """Set ``attr`` to times[0] x times[1] // over of the new values when that held of the old ones."""
@@ -352,9 +353,11 @@ class _Shrinker:
             if node is not None and attr in stage_attrs and _int_list(old) and all(x in self.growth for x in old):
                 self.set(node, f"{node_path}." if node_path else "", attr, type(old)(self.growth[x] for x in old))
 
-    def _heads_divide(self, cfg: Any, path: str) -> None:
+    def _heads_divide(self, cfg: Any, path: str, attrs: dict) -> None:
         """Keep hidden width a multiple of the head count when no explicit head_dim is set."""
         hidden, heads = vars(cfg).get("hidden_size"), vars(cfg).get("num_attention_heads")
+        if _is_int(attrs.get("head_dim")):
+            return
         if _is_int(hidden) and _is_int(heads) and heads > 0 and hidden % heads:  # an even head width (rotary)
             self.set(cfg, path, "hidden_size", math.ceil(hidden / (2 * heads)) * 2 * heads)
 

@@ -26,9 +26,16 @@ def test_heads_and_grouped_query_ratio_stay_consistent():
 
 
 def test_a_grouped_query_ratio_above_the_head_cap_is_kept():
-    cfg, _ = tiny_config(LlamaConfig(num_attention_heads=28, num_key_value_heads=4, hidden_size=3584, head_dim=None))
+    from transformers import Qwen2Config
+
+    cfg, _ = tiny_config(Qwen2Config(num_attention_heads=28, num_key_value_heads=4, hidden_size=3584))
     assert (cfg.num_attention_heads, cfg.num_key_value_heads) == (7, 1)  # 28 / 4 = 7 queries per kv head
+    # no explicit head width: the hidden width holds the heads, each of an even (rotary) width
     assert cfg.hidden_size % cfg.num_attention_heads == 0 and (cfg.hidden_size // cfg.num_attention_heads) % 2 == 0
+    cfg, _ = tiny_config(LlamaConfig(num_attention_heads=32, num_key_value_heads=4, head_dim=128))
+    assert (cfg.num_attention_heads, cfg.num_key_value_heads, cfg.hidden_size) == (8, 1, 32)  # explicit head width
+    cfg, _ = tiny_config(LlamaConfig(num_attention_heads=96, num_key_value_heads=8, hidden_size=6144))  # ratio 12 > max_ratio
+    assert cfg.num_attention_heads == 4 and cfg.num_key_value_heads == 1
 
 
 def test_an_instance_keeps_its_variant_values():
