@@ -282,6 +282,11 @@ class _Shrinker:
                 for attr, source in rule["values"].items():
                     if attr in attrs and attrs[attr] is None and _is_int(vars(cfg).get(source)):
                         self.set(cfg, path, attr, vars(cfg)[source])
+            elif kind == "first":
+                for attr, source in rule["values"].items():
+                    options = vars(cfg).get(source)
+                    if attr in attrs and attrs[attr] is None and isinstance(options, (list, tuple)) and options:
+                        self.set(cfg, path, attr, options[0])
             elif kind == "per_layer":
                 depth = vars(cfg).get("num_hidden_layers")
                 for attr, value in rule["values"].items():

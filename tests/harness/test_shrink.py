@@ -242,3 +242,10 @@ def test_a_field_stored_under_its_attribute_map_alias_survives_the_rebuild():
 
     cfg, _ = tiny_config(CONFIG_MAPPING["inkling_mm_model"])  # vision num_hidden_layers is kept as n_layers
     assert cfg.vision_config.n_layers <= 2
+
+
+def test_an_unset_choice_takes_the_first_listed_option():
+    from transformers import XmodConfig
+
+    cfg, _ = tiny_config(XmodConfig(languages=["en_XX", "de_DE"], default_language=None))
+    assert cfg.default_language == "en_XX"
