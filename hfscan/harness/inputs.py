@@ -287,6 +287,31 @@ def documented_dims(model: Any, arg: str) -> list[str] | None:
     return [d.strip() for d in m.group(1).split(",") if d.strip()] if m else None
 
 
+#: Size of a documented dimension that no config attribute names (frames, regions, ...).
+FREE_DIM = 8
+
+
+def documented_tensor(ctx: Context, arg: str) -> Any:
+    """A float tensor for a required ``arg`` that no builder knows, shaped as forward()'s docstring
+    documents it: each dimension is the config attribute of that name (``hidden_size``), a literal
+    number, or a small free size.  None when the docstring gives no shape."""
+    dims = documented_dims(ctx.model, arg)
+    if not dims:
+        return None
+    shape = []
+    for i, name in enumerate(dims):
+        value = ctx.find(name) if not name.isdigit() else int(name)
+        if i == 0:
+            value = BATCH
+        shape.append(value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else FREE_DIM)
+    torch = ctx.torch
+    if arg.endswith("_mask"):
+        return torch.ones(*shape, dtype=torch.long)
+    if arg.endswith(("_ids", "_id", "_index", "_indices")):
+        return torch.zeros(*shape, dtype=torch.long)  # index 0 exists in every table
+    return torch.randn(*shape) * 0.1
+
+
 #: Documented dimension names that mean the length of raw audio.
 _SAMPLE_DIMS = ("sequence_length", "time_steps", "num_samples", "audio_length")
 
@@ -557,12 +582,14 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
                 labels = _labels(ctx, task_tables)
                 if labels is not None:
                     ctx.built[name] = labels
-        elif name in BUILDERS:
-            value = BUILDERS[name](ctx)
-            if value is not None:
-                ctx.built[name] = value
+        elif name in BUILDERS and (value := BUILDERS[name](ctx)) is not None:
+            ctx.built[name] = value
         elif param.default is inspect.Parameter.empty:
-            report.unknown_required.append(name)
+            value = documented_tensor(ctx, name)
+            if value is None:
+                report.unknown_required.append(name)
+            else:
+                ctx.built[name] = value
     for name in params:
         modality = MODALITY_OF.get(name)
         if modality and modality not in report.accepted:

@@ -125,3 +125,34 @@ def test_a_codebook_decoder_gets_one_row_of_ids_per_codebook():
     assert inputs["decoder_input_ids"].shape[0] == BATCH * cfg.decoder.num_codebooks > BATCH
     with torch.no_grad():
         assert model(**inputs).logits.shape[0] == inputs["decoder_input_ids"].shape[0]
+
+
+def test_a_required_argument_no_builder_knows_is_shaped_as_its_docstring_documents():
+    import torch
+    from transformers import PretrainedConfig
+
+    from hfscan.harness.inputs import BATCH, FREE_DIM, build_inputs
+
+    class Decoder(torch.nn.Module):
+        def forward(self, latents, region_ids):
+            """
+            Args:
+                latents (`torch.Tensor` of shape `(batch_size, hidden_size, frames)`):
+                    Continuous latents.
+                region_ids (`torch.LongTensor` of shape `(batch_size, 3)`):
+                    Indices.
+            """
+            return latents
+
+    config = PretrainedConfig(hidden_size=12)
+    values, report = build_inputs(Decoder(), config, "base", {}, with_labels=False)
+    assert not report.unknown_required
+    assert values["latents"].shape == (BATCH, 12, FREE_DIM) and values["latents"].is_floating_point()
+    assert values["region_ids"].shape == (BATCH, 3) and values["region_ids"].dtype == torch.long
+
+    class Undocumented(torch.nn.Module):
+        def forward(self, mystery):
+            return mystery
+
+    _, report = build_inputs(Undocumented(), config, "base", {}, with_labels=False)
+    assert report.unknown_required == ["mystery"]
