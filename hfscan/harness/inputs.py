@@ -572,7 +572,8 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
         if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
             continue
         if values and name in values:
-            ctx.built[name] = _as_tensor(torch, values[name])
+            if values[name] is not None:  # None leaves the input out
+                ctx.built[name] = _as_tensor(torch, values[name])
         elif name in time_series:
             ctx.built[name] = time_series[name]
         elif name == "input_ids":

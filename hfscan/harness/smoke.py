@@ -172,9 +172,12 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
         except (ValueError, RuntimeError, IndexError) as exc:
             name, tensor = _missing_axis(a, str(exc), values)
             swapped = _swapped_features(a, str(exc), values) if tensor is None else None
-            if tensor is None and swapped is None:
+            exclusive = _exclusive_input(a, str(exc), values) if tensor is None and swapped is None else None
+            if tensor is None and swapped is None and exclusive is None:
                 raise
-            if swapped is not None:  # the model reads audio features as (batch, features, time)
+            if exclusive is not None:  # two alternative inputs were given: the model takes one of them
+                values[exclusive] = None
+            elif swapped is not None:  # the model reads audio features as (batch, features, time)
                 values["input_features"] = swapped
             else:  # the model wants one more axis (a video's frames, several images or channels per sample)
                 values[name] = with_axis(a.config, name, tensor, _axis_size(str(exc)))
@@ -224,6 +227,16 @@ def _swapped_features(a: _Attempt, message: str, values: dict) -> Any:
     if f"expected input[{batch}, {time_}, {width}] to have {width} channels" not in message:
         return None
     return feats.transpose(1, 2).contiguous()
+
+
+def _exclusive_input(a: _Attempt, message: str, values: dict) -> str | None:
+    """Of two inputs a model takes only one of ("You cannot specify both X and Y"), the one to leave
+    out: the one hfscan built (the later of the two when it built both)."""
+    m = re.search(r"cannot specify both `?(\w+)`? and `?(\w+)`?", message)
+    if not m:
+        return None
+    built = [n for n in (m.group(2), m.group(1)) if n in a.inputs and n not in values]
+    return built[0] if built else None
 
 
 def _axis_size(message: str) -> int | None:

@@ -111,3 +111,15 @@ def test_a_sub_config_with_only_an_unmapped_class_is_planned(inventory):
 def test_the_axis_size_an_error_spells_out_is_used():
     assert smoke._axis_size("Input must be a 5D tensor of shape (batch_size, 2, num_channels, height, width)") == 2
     assert smoke._axis_size("expected 5, got 4") is None
+
+
+def test_of_two_alternative_inputs_the_one_hfscan_built_is_left_out():
+    from hfscan.harness.smoke import _Attempt, _exclusive_input
+
+    a = _Attempt(level="tiny")
+    a.inputs = {"input_values": 1, "input_features": 2}
+    msg = "You cannot specify both input_values and input_features at the same time"
+    assert _exclusive_input(a, msg, {}) == "input_features"
+    a.inputs = {"input_ids": 1}  # the model made inputs_embeds itself
+    assert _exclusive_input(a, "You cannot specify both input_ids and inputs_embeds at the same time", {}) == "input_ids"
+    assert _exclusive_input(a, "some other error", {}) is None
