@@ -610,6 +610,13 @@ def build_one(model: Any, config: Any, name: str) -> Any:
     return BUILDERS[name](ctx)
 
 
+def build_documented(model: Any, config: Any, name: str) -> Any:
+    """``name`` shaped as forward()'s docstring documents it (see :func:`documented_tensor`), or None."""
+    import torch
+
+    return documented_tensor(Context(model=model, config=config, task="", torch=torch), name)
+
+
 def with_axis(config: Any, name: str, tensor: Any, count: int | None = None) -> Any:
     """``tensor`` with the axis after the batch that a model asked for, of ``count`` items (e.g. a pair of
     images) when given; else pixels of a config that declares ``num_frames`` become that many frames (a

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from hfscan.harness import checks as C
-from hfscan.harness.inputs import BATCH, build_inputs, build_one, with_axis
+from hfscan.harness.inputs import BATCH, build_documented, build_inputs, build_one, with_axis
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.shrink import levels, tiny_config
@@ -167,21 +167,13 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
         a.durations["build"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         values = dict(override.inputs) if override else {}
-        try:
-            _inputs_and_forward(job, a, values, dtype)
-        except (ValueError, RuntimeError, IndexError) as exc:
-            name, tensor = _missing_axis(a, str(exc), values)
-            swapped = _swapped_features(a, str(exc), values) if tensor is None else None
-            exclusive = _exclusive_input(a, str(exc), values) if tensor is None and swapped is None else None
-            if tensor is None and swapped is None and exclusive is None:
-                raise
-            if exclusive is not None:  # two alternative inputs were given: the model takes one of them
-                values[exclusive] = None
-            elif swapped is not None:  # the model reads audio features as (batch, features, time)
-                values["input_features"] = swapped
-            else:  # the model wants one more axis (a video's frames, several images or channels per sample)
-                values[name] = with_axis(a.config, name, tensor, _axis_size(str(exc)))
-            _inputs_and_forward(job, a, values, dtype)
+        for repairs_left in range(MAX_INPUT_REPAIRS, -1, -1):
+            try:
+                _inputs_and_forward(job, a, values, dtype)
+                break
+            except (ValueError, RuntimeError, IndexError) as exc:
+                if not repairs_left or not _repair_inputs(a, str(exc), values):
+                    raise
         a.stage = "assert"
         C.check_forward(a.output, **_expectations(job, a))
         a.durations["forward"] = time.perf_counter() - t0
@@ -192,6 +184,31 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
         a.error, a.tb = exc, traceback.format_exc()
         a.stage = getattr(exc, "stage", a.stage)
     return a
+
+
+#: How many times one attempt may adjust its inputs from what forward() said was wrong with them.
+MAX_INPUT_REPAIRS = 3
+
+
+def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
+    """Adjust ``values`` from a forward() error that says how the inputs were wrong; False when none applies."""
+    name, tensor = _missing_axis(a, message, values)
+    if tensor is not None:  # the model wants one more axis (a video's frames, several images or channels per sample)
+        values[name] = with_axis(a.config, name, tensor, _axis_size(message))
+        return True
+    swapped = _swapped_features(a, message, values)
+    if swapped is not None:  # the model reads audio features as (batch, features, time)
+        values["input_features"] = swapped
+        return True
+    exclusive = _exclusive_input(a, message, values)
+    if exclusive is not None:  # two alternative inputs were given: the model takes one of them
+        values[exclusive] = None
+        return True
+    needed = _needed_input(a, message, values)
+    if needed is not None:  # an optional-looking argument the model requires after all
+        values[needed[0]] = needed[1]
+        return True
+    return False
 
 
 #: Modality inputs that may need an extra axis (images per sample, channels), tried in this order.
@@ -237,6 +254,16 @@ def _exclusive_input(a: _Attempt, message: str, values: dict) -> str | None:
         return None
     built = [n for n in (m.group(2), m.group(1)) if n in a.inputs and n not in values]
     return built[0] if built else None
+
+
+def _needed_input(a: _Attempt, message: str, values: dict) -> tuple[str, Any] | None:
+    """An argument forward() declares optional but the error says it needs ("`X` cannot be `None`",
+    "`X` must be provided"), built as the docstring documents it."""
+    m = re.search(r"`(\w+)` (?:cannot be `?None`?|must be provided)", message)
+    if not m or m.group(1) in values or m.group(1) not in inspect.signature(a.model.forward).parameters:
+        return None
+    tensor = build_documented(a.model, a.config, m.group(1))
+    return (m.group(1), tensor) if tensor is not None else None
 
 
 def _axis_size(message: str) -> int | None:

@@ -123,3 +123,25 @@ def test_of_two_alternative_inputs_the_one_hfscan_built_is_left_out():
     a.inputs = {"input_ids": 1}  # the model made inputs_embeds itself
     assert _exclusive_input(a, "You cannot specify both input_ids and inputs_embeds at the same time", {}) == "input_ids"
     assert _exclusive_input(a, "some other error", {}) is None
+
+
+def test_an_optional_looking_argument_the_model_needs_is_built_from_its_docstring():
+    import torch
+    from transformers import PretrainedConfig
+
+    from hfscan.harness.smoke import _Attempt, _needed_input
+
+    class Head(torch.nn.Module):
+        def forward(self, input_ids=None, region_feats=None):
+            """
+            Args:
+                region_feats (`torch.FloatTensor` of shape `(batch_size, num_regions, feat_dim)`):
+                    Region features.
+            """
+
+    a = _Attempt(level="tiny")
+    a.model, a.config = Head(), PretrainedConfig(feat_dim=6)
+    name, tensor = _needed_input(a, "`region_feats` cannot be `None`", {})
+    assert name == "region_feats" and tensor.shape[-1] == 6
+    assert _needed_input(a, "`input_ids` cannot be `None`", {"input_ids": 1}) is None  # already given
+    assert _needed_input(a, "`unknown` cannot be `None`", {}) is None  # not an argument of forward()
