@@ -348,18 +348,24 @@ def _input_features(ctx: Context):
     return ctx.torch.randn(BATCH, AUDIO_FRAMES, int(mels) * int(channels))
 
 
-@builder("attention_mask")
-def _mask(ctx: Context):
-    ids = ctx.built.get("input_ids")
-    if ids is None:
-        return None
-    return ctx.torch.ones_like(ids)
+#: A mask of ones over the ids it belongs to.
+_MASK_OF = {
+    "attention_mask": "input_ids",
+    "decoder_attention_mask": "decoder_input_ids",
+    "qformer_attention_mask": "qformer_input_ids",
+}
 
 
-@builder("decoder_attention_mask")
-def _decoder_mask(ctx: Context):
-    ids = ctx.built.get("decoder_input_ids")
-    return None if ids is None else ctx.torch.ones_like(ids)
+def _ones_over(ids_name: str) -> Builder:
+    def build(ctx: Context):
+        ids = ctx.built.get(ids_name)
+        return None if ids is None else ctx.torch.ones_like(ids)
+
+    return build
+
+
+for _mask_name, _ids_name in _MASK_OF.items():
+    builder(_mask_name)(_ones_over(_ids_name))
 
 
 @builder("use_cache")
@@ -389,12 +395,6 @@ def _qformer_ids(ctx: Context):
     qformer = getattr(ctx.config, "qformer_config", None)
     size = min(int(getattr(qformer, "vocab_size", vocab) or vocab), ctx.vocab)
     return ctx.torch.randint(0, size, (BATCH, SEQ))
-
-
-@builder("qformer_attention_mask")
-def _qformer_mask(ctx: Context):
-    ids = ctx.built.get("qformer_input_ids")
-    return None if ids is None else ctx.torch.ones_like(ids)
 
 
 @builder("token_type_ids")
