@@ -21,7 +21,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from hfscan.harness.records import Status
+from hfscan.harness.records import Coverage, Status, coverage_of
 from hfscan.pipeline import RunRequest, run_sweep
 from hfscan.scanner.discover import discover
 
@@ -37,10 +37,13 @@ def main() -> None:
     ap.add_argument("--checks", default="build,forward")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--store", help="store to write (default: a fresh temporary one); it must not exist yet")
     ap.add_argument("model_types", nargs="*")
     args = ap.parse_args()
 
-    store = Path(tempfile.mkdtemp(prefix="hfscan-bench-")) / "bench.sqlite"
+    store = Path(args.store) if args.store else Path(tempfile.mkdtemp(prefix="hfscan-bench-")) / "bench.sqlite"
+    if store.exists():
+        ap.error(f"{store} exists; the benchmark measures a sweep into a fresh store")
     request = RunRequest(
         model_types=tuple(args.model_types), priority=args.priority, checks=tuple(args.checks.split(",")),
         jobs=args.jobs, timeout_s=args.timeout, device="cpu", store=str(store),
@@ -82,6 +85,20 @@ def main() -> None:
         print(f"  {check:<12} " + "  ".join(f"{s} {n}" for (c, s), n in sorted(by.items()) if c == check))
     if top_level:
         print(f"top-level forward passed    {len(forward_ok & top_level)}/{len(top_level)} = {100 * len(forward_ok & top_level) / len(top_level):.1f}%")
+    # Issue 5's measure: every requested check that applies passed (forward among them), no override.
+    statuses: dict[str, list[Status]] = defaultdict(list)
+    overridden: set[str] = set()
+    for r in first.results:
+        statuses[r.model_type].append(r.status)
+        if r.override_applied:
+            overridden.add(r.model_type)
+    coverage = {mt: coverage_of(st, mt in overridden) for mt, st in statuses.items()}
+    generic = {mt for mt, c in coverage.items() if c is Coverage.GENERIC_PASS} & forward_ok
+    with_class = {rec.model_type for rec in discover() if rec.is_subconfig and rec.model_classes} & set(first.selection.model_types)
+    for label, group in (("top-level", top_level), ("sub-configs with a class", with_class)):
+        if group:
+            print(f"{label + ' generic pass':<28}{len(generic & group)}/{len(group)} = {100 * len(generic & group) / len(group):.1f}%"
+                  f"   ({', '.join(f'{c} {n}' for c, n in Counter(str(coverage.get(mt, Coverage.NOT_RUN)) for mt in group).most_common())})")
     print(f"unchanged rerun (hfscan run) {rerun_wall:.1f} s  ({reuse_line.strip()})")
 
 
