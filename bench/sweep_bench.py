@@ -21,7 +21,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from hfscan.harness.records import Coverage, Status, coverage_of
+from hfscan.harness.records import Coverage, Status, coverage_by_model_type
 from hfscan.pipeline import RunRequest, run_sweep
 from hfscan.scanner.discover import discover
 
@@ -86,13 +86,7 @@ def main() -> None:
     if top_level:
         print(f"top-level forward passed    {len(forward_ok & top_level)}/{len(top_level)} = {100 * len(forward_ok & top_level) / len(top_level):.1f}%")
     # Issue 5's measure: every requested check that applies passed (forward among them), no override.
-    statuses: dict[str, list[Status]] = defaultdict(list)
-    overridden: set[str] = set()
-    for r in first.results:
-        statuses[r.model_type].append(r.status)
-        if r.override_applied:
-            overridden.add(r.model_type)
-    coverage = {mt: coverage_of(st, mt in overridden) for mt, st in statuses.items()}
+    coverage = coverage_by_model_type(first.results)
     generic = {mt for mt, c in coverage.items() if c is Coverage.GENERIC_PASS} & forward_ok
     with_class = {rec.model_type for rec in discover() if rec.is_subconfig and rec.model_classes} & set(first.selection.model_types)
     for label, group in (("top-level", top_level), ("sub-configs with a class", with_class)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import Iterable
 
 #: Checks in the order they run; a later check needs the earlier ones to pass.
 CHECKS = ("build", "forward", "save-load", "generate")
@@ -98,6 +99,17 @@ def coverage_of(statuses: list[Status], override_applied: bool) -> Coverage:
     if Status.PASSED in s:
         return Coverage.OVERRIDE_PASS if override_applied else Coverage.GENERIC_PASS
     return Coverage.SKIPPED
+
+
+def coverage_by_model_type(results: Iterable[CheckResult]) -> dict[str, Coverage]:
+    """Each model type's coverage category from all its results (an override on any check counts)."""
+    statuses: dict[str, list[Status]] = {}
+    overridden: set[str] = set()
+    for r in results:
+        statuses.setdefault(r.model_type, []).append(r.status)
+        if r.override_applied:
+            overridden.add(r.model_type)
+    return {mt: coverage_of(s, mt in overridden) for mt, s in statuses.items()}
 
 
 @dataclass(frozen=True)

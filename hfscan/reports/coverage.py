@@ -110,17 +110,6 @@ def pass_rate(totals: Mapping[Coverage, int]) -> float:
     return sum(totals[c] for c in PASSING) / n if n else 0.0
 
 
-def type_coverages(results: Iterable[CheckResult]) -> dict[str, Coverage]:
-    """{model type: coverage category} of a run's results, without the rest of a summary."""
-    statuses: dict[str, list[Status]] = defaultdict(list)
-    overridden: set[str] = set()
-    for r in results:
-        statuses[r.model_type].append(r.status)
-        if r.override_applied:
-            overridden.add(r.model_type)
-    return {mt: coverage_of(s, mt in overridden) for mt, s in statuses.items()}
-
-
 def one_line(text: str | None, limit: int = _ERROR_CHARS) -> str:
     """The first non-empty line of ``text`` without control characters, cut to ``limit`` characters."""
     line = next((ln.strip() for ln in (text or "").splitlines() if ln.strip()), "")

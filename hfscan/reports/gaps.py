@@ -1,20 +1,23 @@
 """Gaps: the model types hfscan cannot yet cover, grouped so that one missing rule is one group.
 
-This first version knows classification gaps (unclassified and ambiguous types).
-Groups are plain records; :func:`build_gaps` takes groups from later stages
-(harness failures, for instance) through ``extra`` so they join the same report.
+The worklist, in order: classification gaps (unclassified and ambiguous types),
+failures of the latest run grouped by stage and error signature, then the types
+that did not fail but are not generic passes either: partial passes, expected
+failures, passes that needed an override, and skips (grouped by reason).
+Groups are plain records; :func:`build_gaps` takes the harness groups through
+``extra`` and the per-type coverage through ``coverage``.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
 from hfscan.classifiers.graph import FamilyGraph, default_graph
 from hfscan.classifiers.records import Classification
-from hfscan.harness.records import FAILING, CheckResult
+from hfscan.harness.records import FAILING, CheckResult, Coverage, Status
 from hfscan.scanner.records import Inventory
 
 SCHEMA = "hfscan.gaps/1"
@@ -39,6 +42,7 @@ class Gaps:
     considered: int  # model types looked at
     groups: tuple[GapGroup, ...]
     include_subconfigs: bool = False
+    coverage: Mapping[str, int] | None = None  # {coverage category: model types}, when results were given
 
     @property
     def model_types(self) -> tuple[str, ...]:
@@ -56,6 +60,7 @@ class Gaps:
             "considered": self.considered,
             "gaps": len(self.model_types),
             "fraction": round(self.fraction, 4),
+            "coverage": dict(self.coverage) if self.coverage is not None else None,
             "groups": [g.to_json() for g in self.groups],
         }
 
@@ -91,15 +96,25 @@ def build_gaps(
     classifications: Mapping[str, Classification],
     include_subconfigs: bool = False,
     extra: Iterable[GapGroup] = (),
+    coverage: Mapping[str, Coverage] | None = None,
 ) -> Gaps:
-    """The gaps of ``inventory``: classification gaps (top-level types only unless ``include_subconfigs``), then ``extra``."""
+    """The gaps of ``inventory``: classification gaps (top-level types only unless ``include_subconfigs``), then ``extra``.
+
+    ``coverage`` ({model type: category} of a run) adds the count of every category
+    over the considered types; a type with no result counts as "not run".
+    """
     records = [r for r in inventory if include_subconfigs or not r.is_subconfig]
     chosen = [classifications[r.model_type] for r in records if r.model_type in classifications]
+    counts = None
+    if coverage is not None:
+        tally = Counter(coverage.get(r.model_type, Coverage.NOT_RUN) for r in records)
+        counts = {str(c): tally[c] for c in Coverage if tally[c]}
     return Gaps(
         transformers_version=inventory.transformers_version,
         considered=len(records),
         groups=(*classification_gaps(chosen), *extra),
         include_subconfigs=include_subconfigs,
+        coverage=counts,
     )
 
 
@@ -133,3 +148,38 @@ def failure_gaps(results: Iterable[CheckResult]) -> list[GapGroup]:
             groups[(f"{r.status} at {r.stage or r.check}", error_signature(r))].setdefault(r.model_type, None)
     out = [GapGroup(kind, reason, (), tuple(sorted(types))) for (kind, reason), types in groups.items()]
     return sorted(out, key=lambda g: (-len(g.model_types), g.kind, g.reason))
+
+
+#: Categories that are neither a generic pass nor an unexpected failure, in worklist order, with the
+#: status whose message explains each type's place in it.
+_NOT_GENERIC = (
+    (Coverage.PARTIAL, Status.PARTIAL),
+    (Coverage.EXPECTED_FAILURE, Status.XFAIL),
+    (Coverage.OVERRIDE_PASS, Status.PASSED),
+    (Coverage.SKIPPED, Status.SKIPPED),
+)
+
+
+def coverage_gaps(results: Iterable[CheckResult], coverage: Mapping[str, Coverage]) -> list[GapGroup]:
+    """Partial passes, expected failures, passes with an override and skips, each grouped by its reason.
+
+    ``coverage`` is each type's category (see ``harness.records.coverage_by_model_type``);
+    unexpected failures are left to :func:`failure_gaps`.  Within a category the
+    largest group comes first.
+    """
+    first: dict[tuple[str, Status], CheckResult] = {}
+    for r in results:
+        first.setdefault((r.model_type, r.status), r)
+    out: list[GapGroup] = []
+    for category, status in _NOT_GENERIC:
+        groups: dict[str, list[str]] = defaultdict(list)
+        for mt in sorted(mt for mt, c in coverage.items() if c is category):
+            if category is Coverage.OVERRIDE_PASS:
+                reason = "passes only with an entry in the overrides file"
+            else:
+                r = first.get((mt, status))
+                reason = (r.message or "").strip().splitlines()[0] if r and (r.message or "").strip() else "(no reason recorded)"
+            groups[reason].append(mt)
+        out += sorted((GapGroup(str(category), reason, (), tuple(types)) for reason, types in groups.items()),
+                      key=lambda g: (-len(g.model_types), g.reason))
+    return out

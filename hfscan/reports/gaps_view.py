@@ -19,6 +19,8 @@ def print_gaps(gaps: Gaps) -> None:
         f"[bold]{n} of {gaps.considered} {scope} ({gaps.fraction:.1%}) have gaps[/bold], "
         f"in {len(gaps.groups)} group(s) · transformers {gaps.transformers_version}"
     )
+    if gaps.coverage:
+        c.print("coverage: " + " · ".join(f"{cat} {k}" for cat, k in gaps.coverage.items()))
     for i, g in enumerate(gaps.groups, 1):
         traits = ", ".join(g.traits) or "(no deciding trait found)"
         c.print(f"\n[bold]{i}. {g.kind}[/bold] ({len(g.model_types)}): {escape(g.reason)}")
@@ -47,13 +49,17 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
     import json
 
     from hfscan.classifiers import classify_all
-    from hfscan.reports.gaps import build_gaps, failure_gaps
+    from hfscan.harness.records import coverage_by_model_type
+    from hfscan.reports.gaps import build_gaps, coverage_gaps, failure_gaps
     from hfscan.scanner.discover import discover
 
     inventory = discover()
     considered = {r.model_type for r in inventory if include_subconfigs or not r.is_subconfig}
-    failures = failure_gaps(r for r in latest_results(store) if r.model_type in considered)
-    gaps = build_gaps(inventory, classify_all(inventory), include_subconfigs=include_subconfigs, extra=failures)
+    results = [r for r in latest_results(store) if r.model_type in considered]
+    coverage = coverage_by_model_type(results)
+    gaps = build_gaps(inventory, classify_all(inventory), include_subconfigs=include_subconfigs,
+                      extra=[*failure_gaps(results), *coverage_gaps(results, coverage)],
+                      coverage=coverage if results else None)
     if fmt == "json":
         print(json.dumps(gaps.to_json(), indent=2))
     else:

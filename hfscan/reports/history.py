@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 from hfscan.cache.store import Store
 from hfscan.errors import UsageError
-from hfscan.harness.records import Coverage, RunInfo
-from hfscan.reports.coverage import PASSING, RunCoverage, count, pass_rate, type_coverages
+from hfscan.harness.records import Coverage, RunInfo, coverage_by_model_type
+from hfscan.reports.coverage import PASSING, RunCoverage, count, pass_rate
 
 #: Categories a model type can regress from: it ran, fully or with a part left out.
 WORKING = PASSING | {Coverage.PARTIAL}
@@ -107,6 +107,6 @@ def trend(store: Store, until: RunInfo | None = None) -> tuple[TrendPoint, ...]:
         runs = [r for r in runs if (parse_time(r.started_at), r.id) <= (parse_time(until.started_at), until.id)]
     points = []
     for run in runs:
-        totals = count(type_coverages(store.results(run.id)).values())
+        totals = count(coverage_by_model_type(store.results(run.id)).values())
         points.append(TrendPoint(run, sum(totals.values()), sum(totals[c] for c in PASSING), pass_rate(totals)))
     return tuple(points)

@@ -9,17 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hfscan.harness.records import FAILING, CheckResult, Coverage, Job, coverage_of
-
-
-def coverage_by_model_type(results: Iterable[CheckResult]) -> dict[str, Coverage]:
-    """Each model type's coverage category from all its results."""
-    statuses: dict[str, list] = defaultdict(list)
-    overridden: dict[str, bool] = defaultdict(bool)
-    for r in results:
-        statuses[r.model_type].append(r.status)
-        overridden[r.model_type] |= r.override_applied
-    return {mt: coverage_of(s, overridden[mt]) for mt, s in statuses.items()}
+from hfscan.harness.records import FAILING, CheckResult, Coverage, Job, coverage_by_model_type, coverage_of
 
 
 class RunProgress:

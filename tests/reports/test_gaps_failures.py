@@ -57,3 +57,43 @@ def test_gaps_command_reads_the_latest_run(tmp_path, inventory):
                        "model_types": ["bert", "gpt2"]}]
     table = CliRunner().invoke(cli, ["gaps", "--store", str(path)])
     assert "failed at forward (2): RuntimeError: <model> broke at layer N" in table.output
+
+
+def test_the_worklist_lists_partial_expected_override_and_skipped_types_by_reason():
+    from hfscan.harness.records import coverage_by_model_type
+    from hfscan.reports.gaps import coverage_gaps
+
+    results = [
+        CheckResult("bert", "forward", Status.PASSED),
+        CheckResult("beit", "forward", Status.PASSED, override_hash="abc"),
+        CheckResult("detr", "build", Status.SKIPPED, message="needs timm (pip install timm)"),
+        CheckResult("dinat", "build", Status.SKIPPED, message="needs natten (pip install natten)"),
+        CheckResult("omdet-turbo", "build", Status.SKIPPED, message="needs timm (pip install timm)"),
+        CheckResult("sam2_video", "forward", Status.XFAIL, message="expected: needs a session"),
+        CheckResult("llava", "build", Status.PASSED),
+        CheckResult("llava", "forward", Status.PARTIAL, message="text only: no pixel_values builder"),
+        _failed("gpt2", "boom"),
+    ]
+    groups = coverage_gaps(results, coverage_by_model_type(results))
+    assert [(g.kind, g.reason, g.model_types) for g in groups] == [
+        ("partial", "text only: no pixel_values builder", ("llava",)),
+        ("expected failure", "expected: needs a session", ("sam2_video",)),
+        ("pass with override", "passes only with an entry in the overrides file", ("beit",)),
+        ("skipped", "needs timm (pip install timm)", ("detr", "omdet-turbo")),
+        ("skipped", "needs natten (pip install natten)", ("dinat",)),
+    ]
+
+
+def test_gaps_json_counts_every_coverage_category(tmp_path, inventory):
+    path = tmp_path / "s.sqlite"
+    with Store(path) as store:
+        run = store.begin_run(RunInfo(None, now(), "0", "3", "2", inventory.transformers_version))
+        store.add_result(run.id, CheckResult("bert", "forward", Status.PASSED))
+        store.add_result(run.id, CheckResult("beit", "forward", Status.PASSED, override_hash="abc"))
+        store.add_result(run.id, CheckResult("detr", "build", Status.SKIPPED, message="needs timm (pip install timm)"))
+    data = json.loads(CliRunner().invoke(cli, ["gaps", "--format", "json", "--store", str(path)]).output)
+    top_level = data["considered"]
+    assert data["coverage"] == {"generic pass": 1, "pass with override": 1, "skipped": 1, "not run": top_level - 3}
+    kinds = {g["kind"]: g["model_types"] for g in data["groups"]}
+    assert kinds["pass with override"] == ["beit"] and kinds["skipped"] == ["detr"]
+    assert "bert" not in {mt for g in data["groups"] for mt in g["model_types"]}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from hfscan.harness.records import CheckResult, Coverage, Status
-from hfscan.reports.run_view import coverage_by_model_type, print_summary
+from hfscan.harness.records import CheckResult, Coverage, Status, coverage_by_model_type
+from hfscan.reports.run_view import print_summary
 
 
 def _r(mt, check, status, **kw):
