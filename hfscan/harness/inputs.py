@@ -169,6 +169,8 @@ def _hidden_states(ctx: Context):
 def _pixel_values(ctx: Context):
     if _takes_grid(ctx, "pixel_values"):
         return _flat_patches(ctx)
+    if _packed_side(ctx):
+        return _packed_patches(ctx)
     channels = ctx.find("num_channels", "in_channels", "input_channels", default=3, where="vision")
     if _native_grid(ctx):  # patches at their native aspect: (batch, patches, channels x patch x patch)
         patch = _size2(ctx.find("patch_size", default=16, where="vision"), 16)
@@ -222,6 +224,32 @@ def _native_grid(ctx: Context) -> int | None:
     return math.isqrt(int(ctx.find("num_patches", default=64, where="vision")))
 
 
+def _packed_side(ctx: Context) -> int | None:
+    """For a model that takes NaViT-packed images with their ``target_sizes`` (patch grids), the side of
+    each image's square grid: twice the merge windows the config names, so every merge divides it."""
+    if "target_sizes" not in ctx.params and "target_sizes" not in feature_args(ctx.model):
+        return None
+    side = 2
+    for name in ("window_kernel_size", "merge_kernel_size"):
+        side *= _size2(ctx.find(name, default=1), 1)[0]
+    return side
+
+
+def _packed_patches(ctx: Context):
+    """Every image's patches in one row, as NaViT packers lay them out: (1, channels, patch, patches x patch)."""
+    side = _packed_side(ctx)
+    channels = int(ctx.find("num_channels", "in_channels", default=3, where="vision"))
+    patch = _size2(ctx.find("patch_size", default=14, where="vision"), 14)[0]
+    return ctx.torch.rand(1, channels, patch, BATCH * side * side * patch)
+
+
+@builder("target_sizes", "target_sizes_videos")
+def _target_sizes(ctx: Context):
+    """The (height, width) patch grid of each packed image (a video's packed frames alike)."""
+    side = _packed_side(ctx)
+    return None if side is None else ctx.torch.tensor([[side, side]] * BATCH, dtype=ctx.torch.int32)
+
+
 @builder("image_merge_sizes", "video_merge_sizes")
 def _merge_sizes(ctx: Context):
     """The spatial merge size of each image (or video) whose grid ``_grid`` gives."""
@@ -262,6 +290,8 @@ def _pixel_mask(ctx: Context):
 def _videos(ctx: Context):
     if _takes_grid(ctx, "pixel_values_videos"):
         return _flat_patches(ctx)
+    if _packed_side(ctx):
+        return _packed_patches(ctx)
     channels = ctx.find("num_channels", default=3, where="vision")
     frames = ctx.find("num_frames", default=2, where="vision")
     h, w = image_hw(ctx)
@@ -452,8 +482,8 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
         extra["qformer_attention_mask"] = ctx.torch.ones_like(extra["qformer_input_ids"])
     params = inspect.signature(fn).parameters
     passes_on = any(p.kind is p.VAR_KEYWORD for p in params.values())  # to a wrapped model's feature method
-    kwargs = {k: v for k, v in extra.items()
-              if k in params or (passes_on and k in feature_args(ctx.model) and k not in MODALITY_OF)}
+    passed_on = feature_args(ctx.model, modality=modality) - set(MODALITY_OF) if passes_on else set()
+    kwargs = {k: v for k, v in extra.items() if k in params or k in passed_on}
     with torch.no_grad():  # the feature argument by name where the method names it alike, else first
         out = fn(**{features_arg: value}, **kwargs) if features_arg in params else fn(value, **kwargs)
     feats = getattr(out, "pooler_output", None)
@@ -529,13 +559,14 @@ def feature_fn(model: Any, modality: str) -> Callable | None:
     return next((getattr(m, name) for m in modules if callable(getattr(m, name, None))), None)
 
 
-def feature_args(model: Any, required: bool = False) -> set[str]:
+def feature_args(model: Any, required: bool = False, modality: str | None = None) -> set[str]:
     """The arguments the model's ``get_<modality>_features`` methods take (or, with ``required``, those without
-    a default) besides text: built before the placeholder tokens are counted, since counting calls them."""
+    a default) besides text: built before the placeholder tokens are counted, since counting calls them.
+    ``modality`` limits them to that modality's methods."""
     names: set[str] = set()
     modules = list(model.modules()) if hasattr(model, "modules") else [model]
-    for modality in ("image", "video", "audio"):  # a wrapper's method may pass **kwargs on to the base model's
-        for fn in (getattr(m, f"get_{modality}_features", None) for m in modules):
+    for kind in (modality,) if modality else ("image", "video", "audio"):  # a wrapper's method may pass
+        for fn in (getattr(m, f"get_{kind}_features", None) for m in modules):  # **kwargs on to the base's
             if callable(fn):
                 names.update(n for n, p in inspect.signature(fn).parameters.items()
                              if not required or p.default is inspect.Parameter.empty)
@@ -608,6 +639,15 @@ def build_one(model: Any, config: Any, name: str) -> Any:
     torch.manual_seed(0)
     ctx = Context(model=model, config=config, task="", torch=torch, params=forward_params(model))
     return BUILDERS[name](ctx)
+
+
+def free_token_id(model: Any, config: Any) -> int:
+    """The highest id of the model's vocabulary that no special token of its config holds."""
+    import torch
+
+    ctx = Context(model=model, config=config, task="", torch=torch)
+    taken = ctx.special_ids()
+    return next(i for i in range(ctx.vocab - 1, -1, -1) if i not in taken)
 
 
 def build_documented(model: Any, config: Any, name: str) -> Any:

@@ -92,6 +92,7 @@ class _Shrinker:
         self.vocab: int | None = None  # the smallest shrunk vocabulary of the tree
         self.per_layer: dict[int, dict] = {}  # id(config) -> its shrunk per-layer values (heterogeneous configs)
         self.growth: dict[int, int] = {}  # old -> new width of the stage widths that keep their growth
+        self.rounded: dict[int, tuple[int, int]] = {}  # id(config) -> (capped, rounded) hidden width
 
     def set(self, cfg: Any, path: str, attr: str, new: Any) -> None:
         old = vars(cfg).get(attr)
@@ -111,6 +112,8 @@ class _Shrinker:
         self._vocab(cfg, path, attrs)
         if old_depth:
             self._per_layer(cfg, path, attrs, *old_depth)
+        else:
+            self._mirrored_indices(cfg, path, attrs)
         self._rope_sections(cfg, path, attrs)
         self._width_parts(cfg, path, attrs)
         spec = attrs.get("_heterogeneity_spec")
@@ -146,7 +149,7 @@ class _Shrinker:
         kinds = 1
         for attr, value in attrs.items():
             if self._positions(attr, value, depth) is not None:
-                kinds = max(kinds, len(set(value)))
+                kinds = max(kinds, 1 if _is_int(value) else len(set(value)))
             elif _pattern(value, depth) and depth > 1:
                 try:
                     kinds = max(kinds, len(set(value)))
@@ -155,24 +158,36 @@ class _Shrinker:
         return min(kinds, 4)
 
     def _positions(self, attr: str, value: Any, depth: int) -> list[int] | None:
-        """The 0-based layer positions a layer-index list of a depth-``depth`` stack names (stage indices
-        count the stem as 0 and the first layer as 1); None when ``value`` is not one."""
-        if attr not in self.layer_indices or not _int_list(value):
+        """The 0-based layer positions a layer-index list (or a single layer index) of a depth-``depth`` stack
+        names (stage indices count the stem as 0 and the first layer as 1); None when ``value`` is not one."""
+        if attr not in self.layer_indices or not (_int_list(value) or _is_int(value)):
             return None
         offset = int(attr in self.stage_indices)
-        positions = [x - offset for x in value if not (offset and x == 0)]
+        positions = [x - offset for x in ([value] if _is_int(value) else value) if not (offset and x == 0)]
         return positions if positions and all(0 <= p < depth for p in positions) else None
 
     def _per_layer(self, cfg: Any, path: str, attrs: dict, old: int, new: int) -> None:
         """Cut per-layer lists to the new depth (keeping every kind) and rescale layer indices."""
         for attr, value in attrs.items():
             positions = self._positions(attr, value, old)
-            if positions is not None:
+            if positions is not None and _is_int(value):
+                self.set(cfg, path, attr, _rescale_indices(positions, old, new)[0])
+            elif positions is not None:
                 offset = int(attr in self.stage_indices)
                 stem = [0] if offset and 0 in value else []
                 self.set(cfg, path, attr, type(value)(stem + [p + offset for p in _rescale_indices(positions, old, new)]))
             elif _pattern(value, old) and old > new and old > 1:
                 self.set(cfg, path, attr, _cut_pattern(vars(cfg)[attr], new))  # as the size rules left it
+
+    def _mirrored_indices(self, cfg: Any, path: str, attrs: dict) -> None:
+        """A layer index that a config without a depth of its own repeats from a sub-config (its constructor
+        copies it down) takes the value the sub-config's depth rescaled it to."""
+        shrunk = {name: (old, new) for name, old, new in self.report.shrunk}
+        for attr in self.layer_indices & attrs.keys():
+            for child, sub in attrs.items():
+                old, new = shrunk.get(f"{path}{child}.{attr}", (None, None))
+                if _is_config(sub) and old is not None and old == attrs[attr]:
+                    self.set(cfg, path, attr, new)
 
     def _rope_sections(self, cfg: Any, path: str, attrs: dict) -> None:
         """Rotary sections split half the head width: rescaled with it, or set (from the rules'
@@ -365,6 +380,19 @@ class _Shrinker:
             return
         if _is_int(hidden) and _is_int(heads) and heads > 0 and hidden % heads:  # an even head width (rotary)
             self.set(cfg, path, "hidden_size", math.ceil(hidden / (2 * heads)) * 2 * heads)
+            self.rounded[id(cfg)] = (hidden, vars(cfg)["hidden_size"])
+
+    def follow_text_width(self, root: Any) -> None:
+        """Widths that project into the text model (a vision merger's output, an audio projection) and that
+        the caps left equal to the text width follow it where it was rounded up to a multiple of its heads."""
+        text = root.get_text_config(decoder=True) if hasattr(root, "get_text_config") else root
+        if id(text) not in self.rounded or text is root:
+            return
+        capped, rounded = self.rounded[id(text)]
+        for path, node in _walk(root):
+            for attr in rules().get("projection_widths", {}).get("attrs", ()):
+                if node is not text and vars(node).get(attr) == capped:
+                    self.set(node, path, attr, rounded)
 
     def _vocab(self, cfg: Any, path: str, attrs: dict) -> None:
         """Cap the vocabulary; the smallest new vocabulary bounds every special-token id."""
@@ -594,6 +622,7 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     shrinker.shrink(cfg)
     shrinker.remap_tokens(cfg)
     shrinker.follow_growth(cfg)
+    shrinker.follow_text_width(cfg)
     shrinker.fit_patch_grids(cfg)
     extra = {k: {"per_layer_config": v} for k, v in shrinker.per_layer.items()}
     if overrides:  # before the rebuild, so that fields derived from them are recomputed

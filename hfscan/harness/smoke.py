@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from hfscan.harness import checks as C
-from hfscan.harness.inputs import BATCH, build_documented, build_inputs, build_one, with_axis
+from hfscan.harness.inputs import BATCH, build_documented, build_inputs, build_one, free_token_id, with_axis
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.shrink import levels, tiny_config
@@ -171,7 +171,7 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
             try:
                 _inputs_and_forward(job, a, values, dtype)
                 break
-            except (ValueError, RuntimeError, IndexError) as exc:
+            except (ValueError, RuntimeError, IndexError, AttributeError) as exc:
                 if not repairs_left or not _repair_inputs(a, str(exc), values):
                     raise
         a.stage = "assert"
@@ -208,7 +208,21 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
     if needed is not None:  # an optional-looking argument the model requires after all
         values[needed[0]] = needed[1]
         return True
-    return False
+    return _undeclared_token(a, message)
+
+
+def _undeclared_token(a: _Attempt, message: str) -> bool:
+    """A special-token id the modeling code reads but the config class does not declare (a checkpoint's
+    config.json carries it): set to a free id of the vocabulary on every config of that class."""
+    m = re.search(r"'(\w+)' object has no attribute '(\w+_token_(?:id|index))'", message)
+    if not m:
+        return False
+    candidates = [a.config, *(getattr(module, "config", None) for module in a.model.modules())]
+    configs = {id(c): c for c in candidates if type(c).__name__ == m.group(1) and m.group(2) not in vars(c)}
+    token = free_token_id(a.model, a.config)
+    for config in configs.values():
+        setattr(config, m.group(2), token)
+    return bool(configs)
 
 
 #: Modality inputs that may need an extra axis (images per sample, channels), tried in this order.

@@ -1,0 +1,65 @@
+"""Inputs that multimodal feature methods need beyond pixels and audio, and placeholder counts that match
+the features: each test builds a small real model and checks the built inputs against the model itself."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import transformers
+
+from hfscan.harness.inputs import BATCH, build_inputs
+from hfscan.harness.shrink import tiny_config
+from hfscan.harness.smoke import templates
+
+
+def _model(config_cls, model_cls):
+    cfg, _ = tiny_config(config_cls)
+    torch.manual_seed(0)
+    return cfg, model_cls(cfg).eval()
+
+
+def _placeholders(cfg, inputs, token_attr="image_token_id") -> int:
+    return int((inputs["input_ids"] == getattr(cfg, token_attr)).sum())
+
+
+# one mechanism (NaViT packing with target_sizes, the merger's layer index rescaled) moves the group
+@pytest.mark.parametrize("prefix", ["MiniCPMV4_6", "MiniCPMV4_7", "MiniCPMOcr"])
+def test_packed_images_come_with_their_patch_grids_and_the_merger_layer_stays_inside_the_depth(prefix):
+    cfg, model = _model(getattr(transformers, f"{prefix}Config"),
+                        getattr(transformers, f"{prefix}ForConditionalGeneration"))
+    vision = cfg.vision_config
+    assert 0 <= vision.insert_layer_id < vision.num_hidden_layers  # the window merger runs
+    inputs, report = build_inputs(model, cfg, "image-text-to-text", templates()["default"])
+    pixels, sizes = inputs["pixel_values"], inputs["target_sizes"]
+    assert pixels.shape[0] == 1 and sizes.shape == (BATCH, 2)  # every image's patches in one row
+    assert pixels.shape[-1] == int((sizes[:, 0] * sizes[:, 1]).sum()) * vision.patch_size
+    with torch.no_grad():
+        feats = model.get_image_features(pixels, sizes).pooler_output
+        assert _placeholders(cfg, inputs) == sum(f.shape[0] for f in feats)
+        assert torch.isfinite(model(**inputs).logits).all()
+    assert {"text", "image"} <= set(report.fed)
+
+
+def test_a_layer_index_a_parent_config_copies_down_is_rescaled_with_the_sub_configs_depth():
+    cfg, _ = tiny_config(transformers.MiniCPMV4_6Config)
+    assert cfg.insert_layer_id == cfg.vision_config.insert_layer_id < cfg.vision_config.num_hidden_layers
+
+
+@pytest.mark.parametrize("config_cls", [transformers.Qwen2_5OmniThinkerConfig, transformers.Qwen3OmniMoeThinkerConfig])
+def test_projection_widths_follow_a_text_width_rounded_up_to_its_heads(config_cls):
+    cfg, report = tiny_config(config_cls)
+    text = cfg.get_text_config(decoder=True)
+    assert text.hidden_size % text.num_attention_heads == 0
+    assert any(name == "text_config.hidden_size" for name, *_ in report.shrunk)
+    assert cfg.vision_config.out_hidden_size == cfg.audio_config.output_dim == text.hidden_size
+
+
+def test_a_token_id_the_model_reads_but_its_config_lacks_gets_a_free_id():
+    from hfscan.harness.records import Job, Status
+    from hfscan.harness.smoke import run_job
+
+    job = Job(model_type="qwen2_5_omni_thinker", model_class="Qwen2_5OmniThinkerForConditionalGeneration",
+              task="image-text-to-text", checks=("build", "forward"))
+    assert "vision_start_token_id" not in vars(transformers.Qwen2_5OmniThinkerConfig())
+    forward = {r.check: r for r in run_job(job)}["forward"]
+    assert forward.status == Status.PASSED, forward.message
