@@ -542,8 +542,25 @@ def _hashable(x: Any) -> bool:
 
 def _instantiate(config_or_class: Any) -> Any:
     if isinstance(config_or_class, type):
+        switches = package_switches()
+        if switches:
+            try:
+                return config_or_class(**switches)
+            except Exception:  # noqa: BLE001 - a constructor that rejects a switch is called without
+                pass
         return config_or_class()
     return copy.deepcopy(config_or_class)
+
+
+def package_switches() -> dict:
+    """The constructor switches (``[package_switches]``) that turn off features needing an uninstalled package."""
+    import importlib.util
+
+    out: dict = {}
+    for package, switches in rules().get("package_switches", {}).items():
+        if importlib.util.find_spec(package) is None:
+            out.update(switches)
+    return out
 
 
 def _rebuild(cfg: Any, extra: dict[int, dict]) -> Any:
