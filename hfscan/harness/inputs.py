@@ -73,9 +73,12 @@ class Context:
 
     @property
     def vocab(self) -> int:
+        """Ids valid both as input and as a label: the input table's size, capped by a narrower output head
+        (an input table may hold extra rows, e.g. prompt embeddings, that the head does not predict)."""
         emb = _input_embeddings(self.model)
         if emb is not None and hasattr(emb, "num_embeddings"):
-            return int(emb.num_embeddings)
+            head = _output_embeddings(self.model)
+            return min(int(emb.num_embeddings), int(getattr(head, "out_features", None) or emb.num_embeddings))
         return int(self.find("vocab_size", default=64, where="text"))
 
     def special_ids(self) -> set[int]:
@@ -99,6 +102,13 @@ class Context:
 def _input_embeddings(model: Any) -> Any:
     try:
         return model.get_input_embeddings()
+    except (NotImplementedError, AttributeError, TypeError):
+        return None
+
+
+def _output_embeddings(model: Any) -> Any:
+    try:
+        return model.get_output_embeddings()
     except (NotImplementedError, AttributeError, TypeError):
         return None
 
