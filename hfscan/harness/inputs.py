@@ -44,6 +44,7 @@ class Context:
     torch: Any
     built: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)  # forward()'s parameters
+    counts: dict = field(default_factory=dict)  # modality -> placeholder tokens in all, where already known
 
     def find(self, *names: str, default: Any = None, where: str = "any") -> Any:
         """The first attribute of ``names`` set on the config or (breadth first) a sub-config."""
@@ -315,7 +316,8 @@ def _input_values(ctx: Context):
     if dims and len(dims) > 2:
         shape = tuple(_dim_size(ctx, d, i) for i, d in enumerate(dims))
     else:
-        channels = ctx.find("audio_channels", where="audio")
+        channels = ctx.find("audio_channels", where="audio") or getattr(getattr(ctx.config, "audio_config", None),
+                                                                         "channels", None)  # an audio tower's own
         shape = (BATCH, int(channels), AUDIO_SAMPLES) if channels else (BATCH, AUDIO_SAMPLES)
     return ctx.torch.randn(*shape) * 0.1
 
@@ -429,6 +431,17 @@ def _features_mask(ctx: Context):
     return ctx.torch.ones(feats.shape[0], frames, dtype=ctx.torch.long)
 
 
+@builder("padding_mask")
+def _padding_mask(ctx: Context):
+    """Ones over the raw audio samples (of the built waveform, else a default length), where the audio
+    feature method takes the mask; elsewhere left out."""
+    if "padding_mask" not in feature_args(ctx.model, modality="audio"):
+        return None
+    waveform = ctx.built.get("input_values")
+    samples = waveform.shape[-1] if waveform is not None else AUDIO_SAMPLES
+    return ctx.torch.ones(BATCH, samples, dtype=ctx.torch.long)
+
+
 @builder("qformer_input_ids")
 def _qformer_ids(ctx: Context):
     vocab = ctx.find("vocab_size", where="any")
@@ -485,7 +498,7 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     torch = ctx.torch
     value = ctx.built.get(features_arg)
     fn = feature_fn(ctx.model, modality)
-    if value is None or fn is None:
+    if value is None or fn is None or _needs_text(ctx.model, modality):
         return None
     extra = {k: v for k, v in ctx.built.items() if k != features_arg and k not in ("input_ids", "attention_mask")}
     if "qformer_input_ids" in extra and "qformer_attention_mask" not in extra:
@@ -527,7 +540,7 @@ def _input_ids(ctx: Context) -> Any:
         if not isinstance(token, int) or arg not in ctx.built or modality in done:
             continue
         done.add(modality)
-        count = _placeholder_count(ctx, modality, arg)
+        count = ctx.counts.get(modality) or _placeholder_count(ctx, modality, arg)
         if count is None:  # the config's tokens per sample, else one that the model expands itself
             count = ctx.find(f"{modality}_seq_length", "num_image_tokens", "mm_tokens_per_image", default=1) * BATCH
         if count:
@@ -569,6 +582,15 @@ def feature_fn(model: Any, modality: str) -> Callable | None:
     return next((getattr(m, name) for m in modules if callable(getattr(m, name, None))), None)
 
 
+def _needs_text(model: Any, modality: str) -> bool:
+    """Whether a ``get_<modality>_features`` of the model requires the token ids (which must already hold the
+    placeholders it counts), so that it cannot count them."""
+    modules = model.modules() if hasattr(model, "modules") else [model]
+    return any("input_ids" in params and params["input_ids"].default is inspect.Parameter.empty
+               for params in (inspect.signature(getattr(m, f"get_{modality}_features")).parameters
+                              for m in modules if callable(getattr(m, f"get_{modality}_features", None))))
+
+
 def feature_args(model: Any, required: bool = False, modality: str | None = None) -> set[str]:
     """The arguments the model's ``get_<modality>_features`` methods take (or, with ``required``, those without
     a default) besides text: built before the placeholder tokens are counted, since counting calls them.
@@ -588,17 +610,18 @@ def forward_params(model: Any) -> dict[str, inspect.Parameter]:
 
 
 def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: dict | None = None,
-                 with_labels: bool = True) -> tuple[dict, InputReport]:
+                 with_labels: bool = True, counts: dict | None = None) -> tuple[dict, InputReport]:
     """Inputs for ``model.forward`` and the :class:`InputReport` of what they cover.
 
     ``values`` are override values (plain numbers/lists become tensors) that
-    replace a builder's result.
+    replace a builder's result; ``counts`` the placeholder tokens of a modality
+    (in all) where the model said how many it needs.
     """
     import torch
 
     torch.manual_seed(0)
     params = forward_params(model)
-    ctx = Context(model=model, config=config, task=task, torch=torch, params=params)
+    ctx = Context(model=model, config=config, task=task, torch=torch, params=params, counts=dict(counts or {}))
     report = InputReport()
     # modality inputs first (placeholder counts need them), then text, then the rest
     # what feature extractors take first: modality inputs, their grids, and a Q-Former's own text

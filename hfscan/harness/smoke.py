@@ -97,6 +97,7 @@ class _Attempt:
     tb: str | None = None
     durations: dict = field(default_factory=dict)
     param_count: int | None = None
+    counts: dict = field(default_factory=dict)  # placeholder tokens per modality, as the model said
 
 
 def missing_package(exc: BaseException) -> str | None:
@@ -208,7 +209,20 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
     if needed is not None:  # an optional-looking argument the model requires after all
         values[needed[0]] = needed[1]
         return True
-    return _undeclared_token(a, message)
+    return _undeclared_token(a, message) or _placeholder_mismatch(a, message, values)
+
+
+def _placeholder_mismatch(a: _Attempt, message: str, values: dict) -> bool:
+    """The placeholder count the model's own check says its features need ("Audio features and audio
+    tokens do not match, tokens: 2, features: 12"), where hfscan could not count them (or counted otherwise)."""
+    m = re.search(r"(Image|Video|Audio) features and \w+ tokens do not match, tokens: (\d+), features: (\d+)", message)
+    if not m or "input_ids" in values:  # token ids an override gives stay as they are
+        return False
+    modality, features = m.group(1).lower(), int(m.group(3))
+    if a.counts.get(modality) == features or features % BATCH or not features:
+        return False
+    a.counts[modality] = features
+    return True
 
 
 def _undeclared_token(a: _Attempt, message: str) -> bool:
@@ -290,7 +304,8 @@ def _inputs_and_forward(job: Job, a: _Attempt, values: dict, dtype: Any) -> None
     import torch
 
     a.stage = "inputs"
-    inputs, a.input_report = build_inputs(a.model, a.config, job.task, templates()["default"], values)
+    inputs, a.input_report = build_inputs(a.model, a.config, job.task, templates()["default"], values,
+                                          counts=a.counts)
     if a.input_report.unknown_required:
         raise TypeError(f"no input builder for required forward() argument(s) "
                         f"{', '.join(a.input_report.unknown_required)}")

@@ -63,3 +63,29 @@ def test_a_token_id_the_model_reads_but_its_config_lacks_gets_a_free_id():
     assert "vision_start_token_id" not in vars(transformers.Qwen2_5OmniThinkerConfig())
     forward = {r.check: r for r in run_job(job)}["forward"]
     assert forward.status == Status.PASSED, forward.message
+
+
+def test_a_raw_audio_padding_mask_is_built_where_the_audio_feature_method_takes_it():
+    cfg, model = _model(transformers.MossTranscribeDiarizeConfig, transformers.MossTranscribeDiarizeForConditionalGeneration)
+    inputs, report = build_inputs(model, cfg, "image-text-to-text", templates()["default"])
+    assert inputs["padding_mask"].shape[0] == BATCH and inputs["padding_mask"].all()
+    with torch.no_grad():
+        assert torch.isfinite(model(**inputs).logits).all()
+    assert set(report.fed) == {"text", "audio"}
+    llava_cfg, llava = _model(transformers.LlavaConfig, transformers.LlavaForConditionalGeneration)
+    assert "padding_mask" not in build_inputs(llava, llava_cfg, "image-text-to-text", templates()["default"])[0]
+
+
+def test_placeholders_a_feature_method_cannot_count_are_taken_from_the_models_own_check():
+    from hfscan.harness.records import Job, Status
+    from hfscan.harness.smoke import run_job
+
+    cfg, model = _model(transformers.MusicFlamingoConfig, transformers.MusicFlamingoForConditionalGeneration)
+    first, _ = build_inputs(model, cfg, "image-text-to-text", templates()["default"])
+    with pytest.raises(ValueError, match="tokens do not match"):  # the feature method needs the ids it counts
+        with torch.no_grad():
+            model(**first)
+    job = Job(model_type="musicflamingo", model_class="MusicFlamingoForConditionalGeneration",
+              task="image-text-to-text", checks=("build", "forward"))
+    forward = {r.check: r for r in run_job(job)}["forward"]
+    assert forward.status == Status.PASSED, forward.message
