@@ -182,6 +182,8 @@ def _pixel_values(ctx: Context):
         return _flat_patches(ctx)
     if _packed_side(ctx):
         return _packed_patches(ctx)
+    if _position_grid(ctx):
+        return _positioned_patches(ctx)
     channels = ctx.find("num_channels", "in_channels", "input_channels", default=3, where="vision")
     if _native_grid(ctx):  # patches at their native aspect: (batch, patches, channels x patch x patch)
         patch = _size2(ctx.find("patch_size", default=16, where="vision"), 16)
@@ -261,6 +263,43 @@ def _target_sizes(ctx: Context):
     return None if side is None else ctx.torch.tensor([[side, side]] * BATCH, dtype=ctx.torch.int32)
 
 
+#: Arguments that give flat patches their (x, y) positions in the image's patch grid.
+_POSITION_ARGS = ("pixel_position_ids", "image_position_ids", "video_position_ids")
+
+
+def _position_grid(ctx: Context) -> int | None:
+    """For a model that takes flat patches with their (x, y) grid positions, the side of each image's square
+    patch grid: twice the pooling kernel, which must divide it; None for other models."""
+    if not (set(ctx.params) | feature_args(ctx.model)) & set(_POSITION_ARGS):
+        return None
+    return 2 * int(ctx.find("pooling_kernel_size", default=1, where="vision") or 1)
+
+
+def _positioned_patches(ctx: Context):
+    """Flat patches: (batch, patches, channels x patch x patch), of the model's own (merged) patch size where
+    the config declares one."""
+    side = _position_grid(ctx)
+    channels = int(ctx.find("num_channels", "in_channels", default=3, where="vision"))
+    patch = _size2(ctx.find("model_patch_size", "patch_size", default=16, where="vision"), 16)
+    return ctx.torch.rand(BATCH, side * side, channels * patch[0] * patch[1])
+
+
+@builder(*_POSITION_ARGS)
+def _patch_positions(ctx: Context):
+    """The (x, y) position of every patch in its square grid, row by row."""
+    side = _position_grid(ctx)
+    if side is None:
+        return None
+    ys, xs = ctx.torch.meshgrid(ctx.torch.arange(side), ctx.torch.arange(side), indexing="ij")
+    return ctx.torch.stack([xs.flatten(), ys.flatten()], dim=-1).expand(BATCH, -1, -1).clone()
+
+
+@builder("num_frames_per_video")
+def _frames_per_video(ctx: Context):
+    """One frame per video, for videos whose frames come concatenated along one axis."""
+    return ctx.torch.ones(BATCH, dtype=ctx.torch.long) if "pixel_values_videos" in ctx.built else None
+
+
 @builder("image_merge_sizes", "video_merge_sizes")
 def _merge_sizes(ctx: Context):
     """The spatial merge size of each image (or video) whose grid ``_grid`` gives."""
@@ -303,6 +342,8 @@ def _videos(ctx: Context):
         return _flat_patches(ctx)
     if _packed_side(ctx):
         return _packed_patches(ctx)
+    if _position_grid(ctx):  # one frame per video
+        return _positioned_patches(ctx)
     channels = ctx.find("num_channels", default=3, where="vision")
     frames = ctx.find("num_frames", default=2, where="vision")
     h, w = image_hw(ctx)
@@ -323,10 +364,25 @@ def _input_values(ctx: Context):
 
 
 def documented_dims(model: Any, arg: str) -> list[str] | None:
-    """The dimension names of ``arg`` in forward()'s docstring: "`(batch_size, 1, time_steps)`" -> [...]."""
+    """The dimension names of ``arg`` in forward()'s docstring: "`(batch_size, 1, time_steps)`" -> [...]
+    (square brackets alike; a dimension may be an expression such as ``dim * len(config.layer_ids)``)."""
     doc = getattr(model.forward, "__doc__", None) or ""
-    m = re.search(rf"\b{re.escape(arg)} \(`[^`]*`[^)]*?of shape `?\(([^)]*)\)", doc)
-    return [d.strip() for d in m.group(1).split(",") if d.strip()] if m else None
+    m = re.search(rf"\b{re.escape(arg)} \(`[^`]*`[^)]*?of shape `?([(\[])", doc)
+    if not m:  # the shape in the argument's description: "arg (`torch.Tensor`):\n  ... of shape `(...)`"
+        m = re.search(rf"\b{re.escape(arg)} \(`[^`]*`\):(?:(?!\n\s*\w+ \(`)[\s\S])*?of shape `?([(\[])", doc)
+    if not m:
+        return None
+    dims, depth, part = [], 0, ""
+    for ch in doc[m.end():]:
+        if ch in ")]" and depth == 0:
+            return [d for d in (*dims, part.strip()) if d]
+        depth += (ch in "([") - (ch in ")]")
+        if ch == "," and depth == 0:
+            dims.append(part.strip())
+            part = ""
+        else:
+            part += ch
+    return None
 
 
 #: Size of a documented dimension that no config attribute names (frames, regions, ...).
@@ -340,18 +396,44 @@ def documented_tensor(ctx: Context, arg: str) -> Any:
     dims = documented_dims(ctx.model, arg)
     if not dims:
         return None
-    shape = []
-    for i, name in enumerate(dims):
-        value = ctx.find(name) if not name.isdigit() else int(name)
-        if i == 0:
-            value = BATCH
-        shape.append(value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else FREE_DIM)
+    shape = [BATCH] + [_documented_size(ctx, name) for name in dims[1:]]
     torch = ctx.torch
     if arg.endswith("_mask"):
         return torch.ones(*shape, dtype=torch.long)
-    if arg.endswith(("_ids", "_id", "_index", "_indices")):
+    if arg.endswith(("_ids", "_id", "_index", "_indices", "timesteps")):
         return torch.zeros(*shape, dtype=torch.long)  # index 0 exists in every table
     return torch.randn(*shape) * 0.1
+
+
+#: Documented dimension names that mean a config attribute of another name.
+_DIM_ALIASES = {"dim": "hidden_size"}
+
+
+def _documented_size(ctx: Context, expr: str) -> int:
+    """A documented dimension's size: a number, a config attribute (``config.`` optional), or a product of
+    those and ``len()`` of config lists; a small free size where the config names none."""
+    import ast
+
+    def value(node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "config":
+            return ctx.find(node.attr)
+        if isinstance(node, ast.Name):
+            return ctx.find(_DIM_ALIASES.get(node.id, node.id))
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            left, right = value(node.left), value(node.right)
+            return left * right if isinstance(left, int) and isinstance(right, int) else None
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "len" and len(node.args) == 1:
+            items = value(node.args[0])
+            return len(items) if isinstance(items, (list, tuple)) else None
+        return None
+
+    try:
+        size = value(ast.parse(expr, mode="eval").body)
+    except SyntaxError:
+        size = None
+    return size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else FREE_DIM
 
 
 #: Documented dimension names that mean the length of raw audio.
@@ -452,8 +534,13 @@ def _qformer_ids(ctx: Context):
 
 @builder("token_type_ids")
 def _token_types(ctx: Context):
+    """Type 0 for every token; several types per token (a table's segment, column, row, ...) where forward()'s
+    docstring documents a fixed number of them as a last axis: ``(batch_size, sequence_length, 7)``."""
     ids = ctx.built.get("input_ids")
-    return None if ids is None else ctx.torch.zeros_like(ids)
+    if ids is None:
+        return None
+    per_token = [int(d) for d in (documented_dims(ctx.model, "token_type_ids") or [])[2:] if d.isdigit()]
+    return ctx.torch.zeros(*ids.shape, *per_token, dtype=ids.dtype)
 
 
 @builder("decoder_input_ids")
@@ -462,6 +549,13 @@ def _decoder_ids(ctx: Context):
         return None
     codebooks = ctx.find("num_codebooks", where="text")  # a decoder of parallel codebook streams: one row each
     return ctx.tokens(BATCH * (codebooks if isinstance(codebooks, int) and codebooks > 1 else 1), SEQ)
+
+
+@builder("decoder_input_values")
+def _decoder_values(ctx: Context):
+    """The decoder input of an encoder-decoder that decodes values (spectrogram frames), not ids: shaped as
+    the docstring documents it (optional in forward(), which would otherwise derive it from labels)."""
+    return documented_tensor(ctx, "decoder_input_values")
 
 
 @builder("mm_token_type_ids")
@@ -655,6 +749,11 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
                 report.unknown_required.append(name)
             else:
                 ctx.built[name] = value
+    if not any(isinstance(v, torch.Tensor) for v in ctx.built.values()):  # every argument optional, none known:
+        for name in order:  # the inputs forward()'s docstring shapes (a trajectory's states, actions, rewards)
+            value = None if values and name in values else documented_tensor(ctx, name)
+            if value is not None:
+                ctx.built[name] = value
     for name in params:
         modality = MODALITY_OF.get(name)
         if modality and modality not in report.accepted:
@@ -720,7 +819,11 @@ def _time_series_inputs(ctx: Context, params: dict) -> dict:
     prediction = int(ctx.find("prediction_length", default=4) or 4)
     channels = int(ctx.find("input_size", "num_input_channels", default=1) or 1)
     time_feats = int(ctx.find("num_time_features", default=0) or 0)
-    shape = (BATCH, past) if channels == 1 and "input_size" in vars(ctx.config) else (BATCH, past, channels)
+    univariate = channels == 1 and "input_size" in vars(ctx.config)
+    doc = getattr(ctx.model.forward, "__doc__", None) or ""  # one series per sample: documented as
+    series = len(documented_dims(ctx.model, "past_values") or ()) == 2 or re.search(  # (batch_size, sequence_length)
+        r"\bpast_values \(`([\w.]+\.)?(Sequence|list)\[", doc)  # or as a sequence of 1-D series (the rows of a 2-D tensor)
+    shape = (BATCH, past) if univariate or series else (BATCH, past, channels)
     out = {"past_values": torch.randn(*shape)}
     if "past_observed_mask" in params:
         out["past_observed_mask"] = torch.ones(*shape)

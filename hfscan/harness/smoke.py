@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from hfscan.harness import checks as C
+from hfscan.harness.declared import declaring_classes
 from hfscan.harness.inputs import BATCH, build_documented, build_inputs, build_one, free_token_id, with_axis
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
@@ -70,8 +71,9 @@ def plan_jobs(record: Any, template: str | None = None, tasks: str = "default", 
     mapped = record.task_names
     preference = list(_template(template)["tasks"]) + list(templates()["default"]["tasks"])
     task = next((t for t in preference if t in mapped), mapped[0] if mapped else None)
-    if task is None:  # a sub-config's own model class sits in no auto mapping: the plainest one
-        unmapped = sorted(record.unmapped_classes, key=len)
+    if task is None:  # a sub-config's own model class sits in no auto mapping: the plainest one, else
+        # the plainest class that declares the type's config class
+        unmapped = sorted(record.unmapped_classes or declaring_classes(record.module, record.config_class), key=len)
         return [Job(model_class=unmapped[0], task="base", **common)] if unmapped else []
     return [Job(model_class=record.classes_for(task)[0], task=task, **common)]
 
@@ -123,10 +125,18 @@ def _skip_message(pkg: str) -> str:
     return f"needs {pkg} (pip install 'hfscan[{extra}]')" if extra else f"needs {pkg} (pip install {pkg})"
 
 
-def _model_class(name: str) -> Any:
+def _model_class(name: str, model_type: str) -> Any:
+    """The class ``name`` as transformers exports it, else from the modeling module next to the type's config
+    (a class an auto mapping names but the package does not export)."""
+    import importlib.util
+
     import transformers
 
     cls = getattr(transformers, name, None)
+    if cls is None:
+        module = _config_class(model_type).__module__.replace(".configuration_", ".modeling_")
+        if importlib.util.find_spec(module) is not None:
+            cls = getattr(importlib.import_module(module), name, None)
     if cls is None:
         raise LookupError(f"transformers has no class {name}")
     return cls
@@ -161,7 +171,7 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
         t0 = time.perf_counter()
         a.config, a.report = tiny_config(_config_class(job.model_type), override.config if override else None, level)
         a.stage = "build"
-        cls = _model_class(job.model_class)
+        cls = _model_class(job.model_class, job.model_type)
         torch.manual_seed(0)
         a.model = cls(a.config).to(job.device).to(dtype).eval()
         a.param_count = sum(p.numel() for p in a.model.parameters())
@@ -254,7 +264,7 @@ def _missing_axis(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
         r = tensor.dim()
         unbatched = ", ".join(str(d) for d in tensor.shape)  # a convolution read the batch as channels
         wants = (f"expected {r + 1}, got {r}", f"must be a {r + 1}D tensor", f"range of [-{r}, {r - 1}], but got {r}",
-                 f"expected input[1, {unbatched}]")
+                 f"expected input[1, {unbatched}]", f"too many indices for tensor of dimension {r}")
         if any(w in message for w in wants):
             return name, tensor
     return "", None
@@ -262,14 +272,15 @@ def _missing_axis(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
 
 def _swapped_features(a: _Attempt, message: str, values: dict) -> Any:
     """Audio features with their last two axes swapped, when a convolution says it wants the feature
-    axis as channels but got the time axis ("expected input[2, T, F] to have F channels")."""
+    axis as channels but got the time axis ("expected input[2, T, F] to have F channels"; a causal convolution
+    may have padded the last axis first)."""
     if "input_features" in values or "input_features" not in inspect.signature(a.model.forward).parameters:
         return None
     feats = build_one(a.model, a.config, "input_features")
     if feats is None or feats.dim() != 3:
         return None
     batch, time_, width = feats.shape
-    if f"expected input[{batch}, {time_}, {width}] to have {width} channels" not in message:
+    if not re.search(rf"expected input\[{batch}, {time_}, \d+\] to have {width} channels", message):
         return None
     return feats.transpose(1, 2).contiguous()
 

@@ -1,0 +1,72 @@
+"""Audio, codec and time-series inputs: widths and lengths read from the model's own config and errors."""
+
+from __future__ import annotations
+
+from hfscan.harness.records import Job, Status
+from hfscan.harness.smoke import run_job
+
+
+def _run(model_type: str, model_class: str, task: str = "base"):
+    """The forward result of the real smoke job."""
+    job = Job(model_type=model_type, model_class=model_class, task=task, checks=("build", "forward"))
+    return {r.check: r for r in run_job(job)}["forward"]
+
+
+def test_features_a_causal_convolution_pads_before_reading_channels_first_are_swapped():
+    from transformers import VoxtralRealtimeEncoderConfig
+
+    forward = _run("voxtral_realtime_encoder", "VoxtralRealtimeEncoder")
+    assert forward.status == Status.PASSED, forward.message
+    assert forward.detail["inputs"]["input_features"][1] == VoxtralRealtimeEncoderConfig().num_mel_bins
+
+
+def _inputs(model_type: str, model_class: str, task: str = "base"):
+    import torch
+    import transformers
+    from transformers import CONFIG_MAPPING
+
+    from hfscan.harness.inputs import build_inputs
+    from hfscan.harness.shrink import tiny_config
+    from hfscan.harness.smoke import templates
+
+    cfg, _ = tiny_config(CONFIG_MAPPING[model_type])
+    torch.manual_seed(0)
+    model = getattr(transformers, model_class)(cfg).eval()
+    inputs, report = build_inputs(model, cfg, task, templates()["default"])
+    with torch.no_grad():
+        out = model(**inputs)
+    return cfg, inputs, report, out
+
+
+def test_documented_shapes_in_brackets_with_config_expressions_are_sized_from_the_config():
+    cfg, inputs, report, out = _inputs("muse_glimmer_assistant", "MuseGlimmerAssistantModel")
+    assert not report.unknown_required
+    # `[batch_size, config.block_size, dim]` and `[batch_size, ..., dim * len(config.target_layer_ids)]`
+    assert inputs["noise_embeds"].shape == (2, cfg.block_size, cfg.hidden_size)
+    assert inputs["context_hidden_states"].shape[-1] == cfg.hidden_size * len(cfg.target_layer_ids)
+    assert out.last_hidden_state.isfinite().all()
+
+
+def test_a_decoder_of_values_gets_documented_frames():
+    cfg, inputs, _, out = _inputs("speecht5", "SpeechT5ForTextToSpeech", "text-to-spectrogram")
+    assert inputs["decoder_input_values"].shape[-1] == cfg.num_mel_bins  # (batch, frames, config.num_mel_bins)
+    assert out.spectrogram.isfinite().all()
+
+
+def test_series_documented_one_per_sample_are_rows():
+    for model_type, cls in (("timesfm", "TimesFmModelForPrediction"), ("timesfm2_5", "TimesFm2_5ModelForPrediction")):
+        _, inputs, report, _ = _inputs(model_type, cls, "time-series-prediction")
+        assert inputs["past_values"].dim() == 2 and "time-series" in report.fed, model_type
+
+
+def test_a_model_with_only_optional_arguments_gets_the_documented_ones():
+    cfg, inputs, _, out = _inputs("decision_transformer", "DecisionTransformerModel")
+    assert inputs["states"].shape[-1] == cfg.state_dim and inputs["actions"].shape[-1] == cfg.act_dim
+    assert not inputs["timesteps"].is_floating_point()  # indices of the timestep embedding
+    assert out.last_hidden_state.isfinite().all()
+
+
+def test_too_many_indices_for_raw_audio_adds_the_channel_axis():
+    forward = _run("vibevoice_asr", "VibeVoiceAsrForConditionalGeneration", "speech-seq2seq")
+    assert forward.status == Status.PASSED, forward.message
+    assert len(forward.detail["inputs"]["input_values"]) == 3
