@@ -19,3 +19,17 @@ def test_ids_stay_inside_a_head_narrower_than_the_input_table():
     assert int(inputs["labels"].max()) < head
     with torch.no_grad():
         assert model(**inputs).loss.isfinite()
+
+
+def test_token_types_take_the_documented_number_per_token():
+    from transformers import BertConfig, BertModel, TapasConfig, TapasModel
+
+    tapas_cfg, _ = tiny_config(TapasConfig)
+    tapas = TapasModel(tapas_cfg).eval()
+    inputs, _ = build_inputs(tapas, tapas_cfg, "base", templates()["default"])
+    assert inputs["token_type_ids"].shape == (*inputs["input_ids"].shape, len(tapas_cfg.type_vocab_sizes))
+    with torch.no_grad():
+        tapas(**inputs)
+    bert_cfg, _ = tiny_config(BertConfig)
+    inputs, _ = build_inputs(BertModel(bert_cfg), bert_cfg, "base", templates()["default"])
+    assert inputs["token_type_ids"].shape == inputs["input_ids"].shape

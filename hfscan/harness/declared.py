@@ -1,0 +1,71 @@
+"""Model classes found by what they declare, for model types that no auto mapping gives a class.
+
+A model class declares the config it is built from (``config: XConfig`` or
+``config_class = XConfig`` in its body, or inherited from a base class of the
+same module).  The modeling source is read, not imported, so planning stays
+cheap and torch-free.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+from functools import lru_cache
+
+
+def declaring_classes(package: str, config_class: str) -> tuple[str, ...]:
+    """The model classes ``package`` (``transformers.models.x``) exports whose body, or a base class's body
+    in the same modeling file, declares ``config_class``; abstract ``*PreTrainedModel`` bases left out."""
+    exports = _exports(package)
+    found = []
+    for module in sorted({sub for sub in exports.values() if sub.startswith("modeling_")}):
+        declared = _declared_configs(f"{package}.{module}")
+        found += [name for name, config in declared.items()
+                  if config == config_class and exports.get(name) == module and not name.endswith("PreTrainedModel")]
+    return tuple(found)
+
+
+def _exports(package: str) -> dict[str, str]:
+    """{exported name: submodule} of a lazily importing transformers package (empty when it cannot be read)."""
+    try:
+        mod = importlib.import_module(package)
+    except Exception:  # noqa: BLE001 - a broken optional package has no classes to offer
+        return {}
+    exports = getattr(mod, "_class_to_module", None)
+    return dict(exports) if isinstance(exports, dict) else {}
+
+
+@lru_cache(maxsize=None)
+def _declared_configs(module: str) -> dict[str, str]:
+    """{class name: the config class it declares, itself or through a base class of the module}."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin:
+        return {}
+    with open(spec.origin, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    own: dict[str, str | None] = {}
+    bases: dict[str, list[str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            own[node.name] = next((c for c in map(_config_of, node.body) if c), None)
+            bases[node.name] = [b.id for b in node.bases if isinstance(b, ast.Name)]
+
+    def resolve(name: str, depth: int = 0) -> str | None:
+        if own.get(name) or depth > 20:
+            return own.get(name)
+        return next((c for c in (resolve(b, depth + 1) for b in bases.get(name, ()) if b in own) if c), None)
+
+    return {name: config for name in own if (config := resolve(name))}
+
+
+def _config_of(stmt: ast.stmt) -> str | None:
+    """``XConfig`` of a class-body statement ``config: XConfig`` or ``config_class = XConfig``."""
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == "config":
+        value = stmt.annotation
+    elif (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+          and stmt.targets[0].id == "config_class"):
+        value = stmt.value
+    else:
+        return None
+    return value.id if isinstance(value, ast.Name) else None

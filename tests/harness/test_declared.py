@@ -1,0 +1,42 @@
+"""Model classes found by the config class they declare, and classes a mapping names but the package hides."""
+
+from __future__ import annotations
+
+import pytest
+import transformers
+
+from hfscan.harness.declared import declaring_classes
+from hfscan.harness.inputs import documented_dims
+from hfscan.harness.smoke import _model_class, plan_jobs
+
+
+@pytest.mark.parametrize("model_type, expected", [
+    ("speecht5_hifigan", "SpeechT5HifiGan"),  # no Model/For* name: the name rule of discovery misses it
+    ("qwen3_omni_moe_talker_text", "Qwen3OmniMoeTalkerModel"),  # its name is not its config's stem
+    ("EvollaModel", "EvollaModel"),  # a config-mapping alias: its classes sit under the other name
+])
+def test_a_type_in_no_mapping_is_planned_with_the_class_declaring_its_config(inventory, model_type, expected):
+    record = inventory.get(model_type)
+    assert not record.tasks and not record.unmapped_classes
+    (job,) = plan_jobs(record, checks=("build",), overrides={})
+    assert job.model_class == expected
+    assert getattr(transformers, expected).config_class.__name__ == record.config_class
+
+
+def test_only_classes_declaring_that_config_are_found():
+    found = declaring_classes("transformers.models.qwen3_omni_moe", "Qwen3OmniMoeTalkerTextConfig")
+    assert found == ("Qwen3OmniMoeTalkerModel",)
+    assert declaring_classes("transformers.models.layoutxlm", "LayoutXLMConfig") == ()  # a processor-only config
+
+
+def test_a_mapped_class_the_package_does_not_export_comes_from_the_modeling_module():
+    assert not hasattr(transformers, "VoxtralRealtimeTextModel")
+    cls = _model_class("VoxtralRealtimeTextModel", "voxtral_realtime_text")
+    assert cls.__name__ == "VoxtralRealtimeTextModel" and cls.config_class.__name__ == "VoxtralRealtimeTextConfig"
+    with pytest.raises(LookupError):
+        _model_class("NoSuchModel", "voxtral_realtime_text")
+
+
+def test_a_shape_documented_in_the_argument_description_is_read():
+    assert documented_dims(transformers.SpeechT5HifiGan, "spectrogram") == [
+        "batch_size", "sequence_length", "config.model_in_dim"]
