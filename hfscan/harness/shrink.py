@@ -315,6 +315,9 @@ class _Shrinker:
                     g, h = vars(cfg).get(groups), vars(cfg).get(heads)
                     if _is_int(g) and _is_int(h) and g > 0 and h > 0 and h % g:
                         self.set(cfg, path, groups, math.gcd(g, h))
+            elif kind == "multiple":
+                for attr, base in rule["values"].items():
+                    self._multiple(cfg, path, attrs, attr, base)
             elif kind == "block_specs":
                 for attr, positions in rule["values"].items():
                     old = vars(cfg).get(attr)
@@ -329,6 +332,16 @@ class _Shrinker:
                 a, b = vars(cfg).get(num), vars(cfg).get(den)
                 if attr in attrs and attrs[attr] is None and _is_int(a) and _is_int(b) and b > 0:
                     self.set(cfg, path, attr, a // b)
+
+    def _multiple(self, cfg: Any, path: str, attrs: dict, attr: str, base: str) -> None:
+        """A width that was an exact multiple of ``base`` stays that multiple of it: ``base`` becomes the
+        shrunk width // the multiple (when that divides)."""
+        old, old_base, new = attrs.get(attr), attrs.get(base), vars(cfg).get(attr)
+        if not (_is_int(old) and _is_int(old_base) and _is_int(new) and 0 < old_base < old and old % old_base == 0):
+            return
+        times = old // old_base
+        if new % times == 0 and new >= times:
+            self.set(cfg, path, base, new // times)
 
     def _product(self, cfg: Any, path: str, attrs: dict, attr: str, relation: dict) -> None:
         """Set ``attr`` to times[0] x times[1] // over of the new values when that held of the old ones."""
@@ -552,6 +565,19 @@ def _instantiate(config_or_class: Any) -> Any:
     return copy.deepcopy(config_or_class)
 
 
+def _add_optional_towers(cfg: Any, report: ShrinkReport) -> None:
+    """Modality towers (``[optional_towers]``) a composite config declares optional and its defaults leave
+    unset, built from their default sub-config: the model is tested with every modality it takes."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    towers = rules().get("optional_towers", {}).get("attrs", ())
+    for attr, spec in (getattr(type(cfg), "sub_configs_defaults", None) or {}).items():
+        if attr in towers and getattr(spec, "optional", False) and getattr(cfg, attr, None) is None:
+            config_class = CONFIG_MAPPING[spec.model_type] if spec.model_type else spec.config_class
+            setattr(cfg, attr, config_class(**spec.init_kwargs))
+            report.shrunk.append((attr, None, config_class.model_type))
+
+
 def package_switches() -> dict:
     """The constructor switches (``[package_switches]``) that turn off features needing an uninstalled package."""
     import importlib.util
@@ -635,6 +661,8 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
         level = next(lv for lv in all_levels if lv.name == level)
     cfg = _instantiate(config_or_class)
     report = ShrinkReport(level=level.name)
+    if isinstance(config_or_class, type):
+        _add_optional_towers(cfg, report)
     shrinker = _Shrinker(level, report)
     shrinker.shrink(cfg)
     shrinker.remap_tokens(cfg)

@@ -211,6 +211,10 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
     if swapped is not None:  # the model reads audio features as (batch, features, time)
         values["input_features"] = swapped
         return True
+    wider = _wider_features(a, message, values)
+    if wider is not None:  # the layer that reads the features wants them wider (stacked frames, a conv's width)
+        values["input_features"] = wider
+        return True
     exclusive = _exclusive_input(a, message, values)
     if exclusive is not None:  # two alternative inputs were given: the model takes one of them
         values[exclusive] = None
@@ -283,6 +287,22 @@ def _swapped_features(a: _Attempt, message: str, values: dict) -> Any:
     if not re.search(rf"expected input\[{batch}, {time_}, \d+\] to have {width} channels", message):
         return None
     return feats.transpose(1, 2).contiguous()
+
+
+def _wider_features(a: _Attempt, message: str, values: dict) -> Any:
+    """Audio features (batch, frames, width) scaled to the width the linear layer that reads them needs, when
+    it says "mat1 and mat2 shapes cannot be multiplied (N x got and wants x M)": the width becomes
+    width x wants / got (a front end that stacks frames, or convolutions that keep the width proportional)."""
+    m = re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)", message)
+    feats = a.inputs.get("input_features")
+    if not m or "input_features" in values or feats is None or feats.dim() != 3:
+        return None
+    got, wants, width = int(m.group(2)), int(m.group(3)), feats.shape[-1]
+    if got == wants or (width * wants) % got:
+        return None
+    import torch
+
+    return torch.randn(*feats.shape[:-1], width * wants // got) * 0.1  # small, as the input builders make them
 
 
 def _exclusive_input(a: _Attempt, message: str, values: dict) -> str | None:

@@ -70,3 +70,25 @@ def test_too_many_indices_for_raw_audio_adds_the_channel_axis():
     forward = _run("vibevoice_asr", "VibeVoiceAsrForConditionalGeneration", "speech-seq2seq")
     assert forward.status == Status.PASSED, forward.message
     assert len(forward.detail["inputs"]["input_values"]) == 3
+
+
+def test_features_are_widened_to_what_the_layer_reading_them_takes():
+    from transformers import GraniteSpeech5EncoderConfig
+
+    forward = _run("granite_speech5_encoder", "GraniteSpeech5Encoder")
+    assert forward.status == Status.PASSED, forward.message
+    # the front end stacks delta-expanded frames: 4 x the mel width reaches its first linear layer
+    assert forward.detail["inputs"]["input_features"][-1] == 4 * GraniteSpeech5EncoderConfig().num_mel_bins
+
+
+def test_a_width_that_was_a_multiple_of_its_base_width_keeps_the_multiple():
+    from transformers import ClapAudioConfig
+
+    from hfscan.harness.shrink import tiny_config
+
+    default = ClapAudioConfig()
+    times = default.hidden_size // default.patch_embeds_hidden_size
+    assert times * default.patch_embeds_hidden_size == default.hidden_size and times > 1
+    cfg, _ = tiny_config(ClapAudioConfig)
+    assert cfg.hidden_size < default.hidden_size and cfg.patch_embeds_hidden_size * times == cfg.hidden_size
+    assert _run("clap", "ClapModel").status == Status.PASSED
