@@ -13,6 +13,7 @@ import inspect
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable
 
 BATCH = 2
@@ -29,6 +30,7 @@ MODALITY_OF = {
     "input_features": "audio",
     "audio_values": "audio",
     "input_audio_features": "audio",
+    "audio_mel": "audio",
     "pixel_values_videos": "video",
     "past_values": "time-series",
 }
@@ -405,6 +407,20 @@ def documented_tensor(ctx: Context, arg: str) -> Any:
     return torch.randn(*shape) * 0.1
 
 
+def first_layer_tensor(ctx: Context) -> Any:
+    """For a model whose first argument is undocumented: a float tensor shaped for the model's first layer,
+    which reads it (a 1-D convolution of one channel reads a waveform, of C channels C feature rows, a linear
+    layer rows of its input width).  None when the first layer is neither."""
+    torch = ctx.torch
+    layer = next((m for m in ctx.model.modules() if any(True for _ in m.parameters(recurse=False))), None)
+    if isinstance(layer, torch.nn.Conv1d):
+        length = AUDIO_SAMPLES if layer.in_channels == 1 else AUDIO_FRAMES
+        return torch.randn(BATCH, layer.in_channels, length) * 0.1
+    if isinstance(layer, torch.nn.Linear):
+        return torch.randn(BATCH, SEQ, layer.in_features) * 0.1
+    return None
+
+
 #: Documented dimension names that mean a config attribute of another name.
 _DIM_ALIASES = {"dim": "hidden_size"}
 
@@ -453,13 +469,53 @@ def _dim_size(ctx: Context, name: str, index: int) -> int:
 
 
 def _feature_width(ctx: Context) -> int:
-    """Features per audio frame (a front end that stacks frames declares the stacked width as input_size)."""
-    return int(ctx.find("input_size", "feature_projection_input_dim", "num_mel_bins", "feature_size", "n_mels",
-                        "input_feat_per_channel", "num_chroma", default=80,
-                        where="audio"))
+    """Features per audio frame (a front end that stacks frames declares the stacked width as input_size);
+    where no config attribute names it, the width the model type's feature extractor produces."""
+    width = ctx.find("input_size", "feature_projection_input_dim", "num_mel_bins", "feature_size", "n_mels",
+                     "input_feat_per_channel", "num_chroma", "input_feat_size", where="audio")
+    return int(width or extractor_width(getattr(ctx.config, "model_type", "")) or 80)
 
 
-@builder("input_features", "input_audio_features")
+@lru_cache(maxsize=None)
+def _extractor(model_type: str) -> Any:
+    """The model type's default feature extractor; None where there is none or it cannot be built here."""
+    import transformers
+    from transformers.models.auto.feature_extraction_auto import FEATURE_EXTRACTOR_MAPPING_NAMES
+
+    name = FEATURE_EXTRACTOR_MAPPING_NAMES.get(model_type)
+    cls = getattr(transformers, name[0] if isinstance(name, tuple) else name or "", None)
+    try:
+        return cls() if cls is not None else None
+    except (ImportError, TypeError, ValueError):  # an extractor that needs a missing package or arguments
+        return None
+
+
+def extractor_width(model_type: str) -> int | None:
+    """The ``feature_size`` of the model type's feature extractor when it is a spectrogram width (raw-audio
+    extractors have 1)."""
+    size = getattr(_extractor(model_type), "feature_size", None)
+    return size if isinstance(size, int) and size > 1 else None
+
+
+@lru_cache(maxsize=None)
+def extractor_bool_masks(model_type: str) -> bool:
+    """Whether the model type's feature extractor gives its masks as booleans (which a model may index with),
+    as it does for a second of silence."""
+    import numpy as np
+    import torch
+
+    extractor = _extractor(model_type)
+    if extractor is None:
+        return False
+    rate = int(getattr(extractor, "sampling_rate", None) or 16000)
+    try:
+        out = extractor([np.zeros(rate, dtype=np.float32)], sampling_rate=rate, return_tensors="pt")
+    except Exception:  # noqa: BLE001 - an extractor that cannot run here leaves masks as integers
+        return False
+    return any(k.endswith("mask") and getattr(v, "dtype", None) == torch.bool for k, v in out.items())
+
+
+@builder("input_features", "input_audio_features", "audio_mel")
 def _input_features(ctx: Context):
     mels = _feature_width(ctx)
     channels = ctx.find("input_channels", default=1, where="audio")
@@ -510,7 +566,15 @@ def _features_mask(ctx: Context):
         return None
     width = _feature_width(ctx)  # time is the axis that is not the feature width
     frames = feats.shape[1] if feats.dim() < 3 or feats.shape[-1] == width else feats.shape[-1]
-    return ctx.torch.ones(feats.shape[0], frames, dtype=ctx.torch.long)
+    boolean = extractor_bool_masks(getattr(ctx.config, "model_type", ""))  # as the model's processor gives it
+    return ctx.torch.ones(feats.shape[0], frames, dtype=ctx.torch.bool if boolean else ctx.torch.long)
+
+
+@builder("audio_mel_mask")
+def _mel_padding_mask(ctx: Context):
+    """Which mel frames are padding (True): none of the synthetic ones."""
+    mel = ctx.built.get("audio_mel")
+    return None if mel is None else ctx.torch.zeros(mel.shape[0], mel.shape[1], dtype=ctx.torch.bool)
 
 
 @builder("padding_mask")
@@ -745,6 +809,8 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
             ctx.built[name] = value
         elif param.default is inspect.Parameter.empty:
             value = documented_tensor(ctx, name)
+            if value is None and name == next(iter(order), None):
+                value = first_layer_tensor(ctx)
             if value is None:
                 report.unknown_required.append(name)
             else:

@@ -92,3 +92,18 @@ def test_a_width_that_was_a_multiple_of_its_base_width_keeps_the_multiple():
     cfg, _ = tiny_config(ClapAudioConfig)
     assert cfg.hidden_size < default.hidden_size and cfg.patch_embeds_hidden_size * times == cfg.hidden_size
     assert _run("clap", "ClapModel").status == Status.PASSED
+
+
+def test_an_undocumented_first_argument_is_shaped_for_the_first_layer():
+    _, inputs, report, out = _inputs("vibevoice_acoustic_tokenizer_encoder", "VibeVoiceAcousticTokenizerEncoderModel")
+    assert not report.unknown_required and inputs["hidden_states"].shape[:2] == (2, 1)  # a mono waveform
+    cfg, inputs, _, out = _inputs("vibevoice_acoustic_tokenizer_decoder", "VibeVoiceAcousticTokenizerDecoderModel")
+    assert inputs["hidden_states"].shape[1] == cfg.hidden_size > 1  # latent frames, channels first
+    assert out.audio.isfinite().all()
+
+
+def test_mel_frames_and_their_padding_mask():
+    cfg, inputs, report, out = _inputs("gemma3n_audio", "Gemma3nAudioEncoder")
+    assert inputs["audio_mel"].shape[-1] == cfg.input_feat_size and "audio" in report.fed
+    assert not inputs["audio_mel_mask"].any()  # no frame is padding
+    assert out.last_hidden_state.abs().sum() > 0
