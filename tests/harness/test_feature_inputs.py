@@ -89,3 +89,28 @@ def test_placeholders_a_feature_method_cannot_count_are_taken_from_the_models_ow
               task="image-text-to-text", checks=("build", "forward"))
     forward = {r.check: r for r in run_job(job)}["forward"]
     assert forward.status == Status.PASSED, forward.message
+
+
+def test_flat_patches_come_with_their_grid_positions_and_the_pooling_kernel_divides_the_grid():
+    cfg, model = _model(transformers.Gemma4VisionConfig, transformers.Gemma4VisionModel)
+    inputs, report = build_inputs(model, cfg, "base", templates()["default"])
+    patches, positions = inputs["pixel_values"], inputs["pixel_position_ids"]
+    side = int(positions[0, :, 0].max()) + 1
+    assert patches.shape == (BATCH, side * side, 3 * cfg.patch_size**2) and side % cfg.pooling_kernel_size == 0
+    assert positions.shape == (BATCH, side * side, 2) and (positions >= 0).all()
+    with torch.no_grad():
+        assert torch.isfinite(model(**inputs).last_hidden_state).all()
+    assert report.fed == ["image"]
+
+
+def test_optional_modality_towers_are_built_and_audio_follows_the_feature_extractor():
+    cfg, report = tiny_config(transformers.Gemma4Config)
+    assert cfg.vision_config is not None and cfg.audio_config is not None
+    assert ("audio_config", None, "gemma4_audio") in report.shrunk
+    model = transformers.Gemma4ForConditionalGeneration(cfg).eval()
+    inputs, report = build_inputs(model, cfg, "image-text-to-text", templates()["default"])
+    assert inputs["input_features"].shape[-1] == 128  # Gemma4AudioFeatureExtractor.feature_size
+    assert inputs["input_features_mask"].dtype == torch.bool  # as the extractor gives it (indexed with)
+    with torch.no_grad():
+        assert torch.isfinite(model(**inputs).logits).all()
+    assert set(report.fed) == {"text", "image", "video", "audio"}
