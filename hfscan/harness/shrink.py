@@ -279,7 +279,7 @@ class _Shrinker:
                 if kind == "cap" and _is_int(old) and old > 0:
                     cap = rule["max"] * width if rule["max"] >= 32 else rule["max"]
                     self.set(cfg, path, attr, min(old, cap))
-                elif kind == "round_up" and _is_int(old) and old > 0:
+                elif kind == "round_up" and _is_int(old) and old > 0 and rule.get("when", attr) in attrs:
                     self.set(cfg, path, attr, math.ceil(old / rule["multiple"]) * rule["multiple"])
                 elif kind == "stage_depths" and _int_list(old):
                     self.set(cfg, path, attr, type(old)(min(x, rule["max"]) if x > 0 else x for x in old))

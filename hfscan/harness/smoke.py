@@ -317,8 +317,8 @@ def _exclusive_input(a: _Attempt, message: str, values: dict) -> str | None:
 
 def _needed_input(a: _Attempt, message: str, values: dict) -> tuple[str, Any] | None:
     """An argument forward() declares optional but the error says it needs ("`X` cannot be `None`",
-    "`X` must be provided"), built as the docstring documents it."""
-    m = re.search(r"`(\w+)` (?:cannot be `?None`?|must be provided)", message)
+    "`X` must be provided", "X must be given"), built as the docstring documents it."""
+    m = re.search(r"`?(\w+)`? (?:cannot be `?None`?|must be provided|must be given)", message)
     if not m or m.group(1) in values or m.group(1) not in inspect.signature(a.model.forward).parameters:
         return None
     tensor = build_documented(a.model, a.config, m.group(1))

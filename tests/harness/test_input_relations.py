@@ -1,0 +1,34 @@
+"""Relations between config values and inputs: layout box widths split the hidden width; inputs an error asks for."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import LayoutLMv3Config, LayoutLMv3Model, LiltConfig, LiltModel
+
+from hfscan.harness.inputs import build_inputs
+from hfscan.harness.shrink import tiny_config
+from hfscan.harness.smoke import templates
+
+
+@pytest.mark.parametrize("config_class, model_class", [(LiltConfig, LiltModel), (LayoutLMv3Config, LayoutLMv3Model)])
+def test_the_six_box_embeddings_fill_the_tiny_hidden_width(config_class, model_class):
+    cfg, _ = tiny_config(config_class)
+    assert cfg.hidden_size < config_class().hidden_size and cfg.hidden_size % 6 == 0
+    if hasattr(cfg, "coordinate_size"):  # left/upper/right/lower + height/width widths sum to the hidden width
+        assert 4 * cfg.coordinate_size + 2 * cfg.shape_size == cfg.hidden_size
+    model = model_class(cfg).eval()
+    inputs, _ = build_inputs(model, cfg, "base", templates()["default"])
+    with torch.no_grad():
+        out = model(**inputs)
+    assert out.last_hidden_state.shape[-1] == cfg.hidden_size
+
+
+def test_an_input_the_error_says_must_be_given_is_built_as_documented():
+    from hfscan.harness.records import Job, Status
+    from hfscan.harness.smoke import run_job
+
+    job = Job(model_type="blip_2_qformer", model_class="Blip2QFormerModel", task="base", checks=("build", "forward"))
+    forward = {r.check: r for r in run_job(job)}["forward"]
+    assert forward.status == Status.PASSED, forward.message  # "encoder_hidden_states must be given ..."
+    assert forward.detail["inputs"]["encoder_hidden_states"][0] == 2
