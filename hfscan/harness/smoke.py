@@ -211,6 +211,10 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
     if swapped is not None:  # the model reads audio features as (batch, features, time)
         values["input_features"] = swapped
         return True
+    padded = _padded_to_multiple(a, message, values)
+    if padded is not None:  # the model takes whole frames of samples: padded as its feature extractor pads
+        values[padded[0]] = padded[1]
+        return True
     wider = _wider_features(a, message, values)
     if wider is not None:  # the layer that reads the features wants them wider (stacked frames, a conv's width)
         values["input_features"] = wider
@@ -223,7 +227,32 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
     if needed is not None:  # an optional-looking argument the model requires after all
         values[needed[0]] = needed[1]
         return True
+    resized = _resized_images(a, message, values)
+    if resized:  # the patch embedding wants another image size (a prompt image stacked over the input)
+        values.update(resized)
+        return True
     return _undeclared_token(a, message) or _placeholder_mismatch(a, message, values)
+
+
+def _resized_images(a: _Attempt, message: str, values: dict) -> dict:
+    """Every image input (pixels, prompt images and masks) scaled by the ratio of the size the patch embedding
+    wants to the size it got ("Input image size (H*W) doesn't match model (h*w)"): a model that stacks a
+    prompt image over the input image reads their sum, so each becomes h / H of its height."""
+    import torch
+
+    m = re.search(r"Input image size \((\d+)\*(\d+)\) doesn't match model \((\d+)\*(\d+)\)", message)
+    if not m:
+        return {}
+    got_h, got_w, want_h, want_w = map(int, m.groups())
+    out = {}
+    for name, tensor in a.inputs.items():
+        if name in values or not (isinstance(tensor, torch.Tensor) and tensor.dim() == 4 and tensor.is_floating_point()):
+            continue
+        h, w = tensor.shape[-2:]
+        if (h * want_h) % got_h or (w * want_w) % got_w or (h * want_h // got_h, w * want_w // got_w) == (h, w):
+            continue
+        out[name] = torch.rand(*tensor.shape[:-2], h * want_h // got_h, w * want_w // got_w)
+    return out
 
 
 def _placeholder_mismatch(a: _Attempt, message: str, values: dict) -> bool:
@@ -289,16 +318,35 @@ def _swapped_features(a: _Attempt, message: str, values: dict) -> Any:
     return feats.transpose(1, 2).contiguous()
 
 
-def _wider_features(a: _Attempt, message: str, values: dict) -> Any:
-    """Audio features (batch, frames, width) scaled to the width the linear layer that reads them needs, when
-    it says "mat1 and mat2 shapes cannot be multiplied (N x got and wants x M)": the width becomes
-    width x wants / got (a front end that stacks frames, or convolutions that keep the width proportional)."""
-    m = re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)", message)
-    feats = a.inputs.get("input_features")
-    if not m or "input_features" in values or feats is None or feats.dim() != 3:
+def _padded_to_multiple(a: _Attempt, message: str, values: dict) -> tuple[str, Any] | None:
+    """An input whose length the error says is "not a multiple of M", zero-padded on its last axis up to one."""
+    m = re.search(r"`?(\w+)`? length (\d+) is not a multiple of (\d+)", message)
+    tensor = a.inputs.get(m.group(1)) if m else None
+    if tensor is None or m.group(1) in values or tensor.shape[-1] != int(m.group(2)):
         return None
-    got, wants, width = int(m.group(2)), int(m.group(3)), feats.shape[-1]
-    if got == wants or (width * wants) % got:
+    import torch
+
+    step = int(m.group(3))
+    return m.group(1), torch.nn.functional.pad(tensor, (0, -tensor.shape[-1] % step))
+
+
+def _wider_features(a: _Attempt, message: str, values: dict) -> Any:
+    """Audio features (batch, frames, width) resized to the width the model reads them with: a linear layer
+    that says "mat1 and mat2 shapes cannot be multiplied (N x got and wants x M)" makes the width
+    width x wants / got (a front end that stacks frames, or convolutions that keep the width proportional);
+    an elementwise layer on the last axis ("size of tensor a (wants) must match ... b (width) at
+    non-singleton dimension 2", e.g. features read as embeddings) makes it its own width."""
+    feats = a.inputs.get("input_features")
+    if "input_features" in values or feats is None or feats.dim() != 3:
+        return None
+    width = feats.shape[-1]
+    m = re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)", message)
+    got, wants = (int(m.group(2)), int(m.group(3))) if m else (0, 0)
+    m = re.search(rf"size of tensor a \((\d+)\) must match the size of tensor b \({width}\) at non-singleton "
+                  rf"dimension {feats.dim() - 1}\b", message)
+    if m:
+        got, wants = width, int(m.group(1))
+    if not got or got == wants or (width * wants) % got:
         return None
     import torch
 

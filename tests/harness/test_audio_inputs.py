@@ -6,9 +6,10 @@ from hfscan.harness.records import Job, Status
 from hfscan.harness.smoke import run_job
 
 
-def _run(model_type: str, model_class: str, task: str = "base"):
+def _run(model_type: str, model_class: str, task: str = "base", template: str | None = None):
     """The forward result of the real smoke job."""
-    job = Job(model_type=model_type, model_class=model_class, task=task, checks=("build", "forward"))
+    job = Job(model_type=model_type, model_class=model_class, task=task, checks=("build", "forward"),
+              template=template)
     return {r.check: r for r in run_job(job)}["forward"]
 
 
@@ -107,3 +108,19 @@ def test_mel_frames_and_their_padding_mask():
     assert inputs["audio_mel"].shape[-1] == cfg.input_feat_size and "audio" in report.fed
     assert not inputs["audio_mel_mask"].any()  # no frame is padding
     assert out.last_hidden_state.abs().sum() > 0
+
+
+def test_audio_the_model_takes_in_whole_frames_is_padded_to_a_multiple():
+    forward = _run("muse_spark_audio", "MuseSparkAudioModel")
+    assert forward.status == Status.PASSED, forward.message
+    samples = forward.detail["inputs"]["input_values"][-1]
+    assert samples >= 8000 and samples % 1920 == 0  # the length the error asked a multiple of
+
+
+def test_features_read_as_embeddings_take_the_models_width():
+    from hfscan.harness.shrink import tiny_config
+    from transformers import Pop2PianoConfig
+
+    forward = _run("pop2piano", "Pop2PianoForConditionalGeneration", "speech-seq2seq", "speech-seq2seq")
+    assert forward.status == Status.PASSED, forward.message
+    assert forward.detail["inputs"]["input_features"][-1] == tiny_config(Pop2PianoConfig)[0].d_model
