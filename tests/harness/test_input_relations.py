@@ -32,3 +32,27 @@ def test_an_input_the_error_says_must_be_given_is_built_as_documented():
     forward = {r.check: r for r in run_job(job)}["forward"]
     assert forward.status == Status.PASSED, forward.message  # "encoder_hidden_states must be given ..."
     assert forward.detail["inputs"]["encoder_hidden_states"][0] == 2
+
+
+def test_images_take_the_size_the_patch_embedding_asks_for():
+    from transformers import SegGptConfig
+
+    from hfscan.harness.records import Job, Status
+    from hfscan.harness.smoke import run_job
+
+    job = Job(model_type="seggpt", model_class="SegGptModel", task="base", checks=("build", "forward"))
+    forward = {r.check: r for r in run_job(job)}["forward"]
+    assert forward.status == Status.PASSED, forward.message  # "Input image size (2H*W) doesn't match model (H*W)"
+    height, width = SegGptConfig().image_size
+    for name in ("pixel_values", "prompt_pixel_values", "prompt_masks"):  # stacked: each half the canvas
+        assert forward.detail["inputs"][name][-2:] == [height // 2, width]
+
+
+def test_a_patch_grid_split_into_windows_is_a_multiple_of_the_windows_per_side():
+    from transformers import RfDetrConfig
+
+    default = RfDetrConfig().backbone_config
+    assert (default.image_size // default.patch_size) % default.num_windows  # 518 // 14 = 37 patches, 4 windows
+    cfg, _ = tiny_config(RfDetrConfig)
+    backbone = cfg.backbone_config
+    assert (backbone.image_size // backbone.patch_size) % backbone.num_windows == 0
