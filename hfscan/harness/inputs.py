@@ -498,21 +498,32 @@ def extractor_width(model_type: str) -> int | None:
 
 
 @lru_cache(maxsize=None)
-def extractor_bool_masks(model_type: str) -> bool:
-    """Whether the model type's feature extractor gives its masks as booleans (which a model may index with),
-    as it does for a second of silence."""
+def _extracted(model_type: str) -> dict:
+    """What the model type's feature extractor makes of a second of silence; empty where it cannot run here."""
     import numpy as np
-    import torch
 
     extractor = _extractor(model_type)
     if extractor is None:
-        return False
+        return {}
     rate = int(getattr(extractor, "sampling_rate", None) or 16000)
     try:
-        out = extractor([np.zeros(rate, dtype=np.float32)], sampling_rate=rate, return_tensors="pt")
-    except Exception:  # noqa: BLE001 - an extractor that cannot run here leaves masks as integers
-        return False
-    return any(k.endswith("mask") and getattr(v, "dtype", None) == torch.bool for k, v in out.items())
+        return dict(extractor([np.zeros(rate, dtype=np.float32)], sampling_rate=rate, return_tensors="pt"))
+    except Exception:  # noqa: BLE001 - an extractor that cannot run here gives no hints
+        return {}
+
+
+def extractor_bool_masks(model_type: str) -> bool:
+    """Whether the model type's feature extractor gives its masks as booleans (which a model may index with)."""
+    import torch
+
+    masks = [v for k, v in _extracted(model_type).items() if k.endswith("mask")]
+    return any(getattr(v, "dtype", None) == torch.bool for v in masks)
+
+
+def extractor_features_first(model_type: str) -> bool:
+    """Whether the model type's feature extractor lays audio features out as (batch, features, time)."""
+    feats, width = _extracted(model_type).get("input_features"), extractor_width(model_type)
+    return getattr(feats, "ndim", 0) == 3 and feats.shape[1] == width != feats.shape[2]
 
 
 @builder("input_features", "input_audio_features", "audio_mel")
@@ -525,6 +536,8 @@ def _input_features(ctx: Context):
     window = ctx.find("n_window", where="audio")
     if isinstance(window, int) and window > 0:  # a Whisper-like encoder reading whole chunks of 2 * n_window frames
         return ctx.torch.randn(BATCH, int(mels), math.ceil(AUDIO_FRAMES / (2 * window)) * 2 * window)
+    if extractor_features_first(getattr(ctx.config, "model_type", "")):  # as the model's processor lays them out
+        return ctx.torch.randn(BATCH, int(mels) * int(channels), AUDIO_FRAMES)
     return ctx.torch.randn(BATCH, AUDIO_FRAMES, int(mels) * int(channels))
 
 
@@ -536,16 +549,21 @@ _MASK_OF = {
 }
 
 
-def _ones_over(ids_name: str) -> Builder:
+def _ones_over(mask_name: str, ids_name: str) -> Builder:
     def build(ctx: Context):
         ids = ctx.built.get(ids_name)
-        return None if ids is None else ctx.torch.ones_like(ids)
+        if ids is None:
+            return None
+        if ids.dim() == 2 and ids.shape[0] != BATCH:  # a row per codebook: a mask per sample
+            return ctx.torch.ones(BATCH, ids.shape[1], dtype=ids.dtype)
+        rank = len(documented_dims(ctx.model, mask_name) or ())  # over the leading axes the mask documents
+        return ctx.torch.ones(*ids.shape[:rank], dtype=ids.dtype) if 0 < rank < ids.dim() else ctx.torch.ones_like(ids)
 
     return build
 
 
 for _mask_name, _ids_name in _MASK_OF.items():
-    builder(_mask_name)(_ones_over(_ids_name))
+    builder(_mask_name)(_ones_over(_mask_name, _ids_name))
 
 
 @builder("use_cache")
@@ -575,6 +593,18 @@ def _mel_padding_mask(ctx: Context):
     """Which mel frames are padding (True): none of the synthetic ones."""
     mel = ctx.built.get("audio_mel")
     return None if mel is None else ctx.torch.zeros(mel.shape[0], mel.shape[1], dtype=ctx.torch.bool)
+
+
+@builder("chunk_sample_lengths", "audio_sample_lengths")
+def _sample_lengths(ctx: Context):
+    """The raw samples each audio feature row stands for: its frames times the config's hop length."""
+    feats = ctx.built.get("input_features")
+    hop = ctx.find("hop_length", where="audio")
+    if feats is None or not isinstance(hop, int):
+        return None
+    width = _feature_width(ctx)  # time is the axis that is not the feature width
+    frames = feats.shape[1] if feats.dim() < 3 or feats.shape[-1] == width else feats.shape[-1]
+    return ctx.torch.full((feats.shape[0],), frames * hop, dtype=ctx.torch.long)
 
 
 @builder("padding_mask")
@@ -612,7 +642,14 @@ def _decoder_ids(ctx: Context):
     if not ctx.find("is_encoder_decoder", default=False):
         return None
     codebooks = ctx.find("num_codebooks", where="text")  # a decoder of parallel codebook streams: one row each
-    return ctx.tokens(BATCH * (codebooks if isinstance(codebooks, int) and codebooks > 1 else 1), SEQ)
+    if codebooks is None and "num_codebooks" in (documented_dims(ctx.model, "decoder_input_ids") or [""])[0]:
+        decoder = getattr(ctx.config, "decoder_config", None) or getattr(ctx.config, "decoder", None)
+        codebooks = getattr(decoder, "num_channels", None)  # documented codebook rows: the decoder's channels
+    codebooks = codebooks if isinstance(codebooks, int) and codebooks > 1 else 1
+    doc = getattr(ctx.model.forward, "__doc__", None) or ""
+    if codebooks > 1 and re.search(r"\bdecoder_input_ids \(`[^`]*`[^)]*?of shape `\([^)]*\)\s+or \([^)]*, num_codebooks\)", doc):
+        return ctx.tokens(BATCH, SEQ, codebooks)  # the documented unflattened form, which the model reads natively
+    return ctx.tokens(BATCH * codebooks, SEQ)
 
 
 @builder("decoder_input_values")
@@ -826,6 +863,8 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
             report.accepted.append(modality)
         if modality and name in ctx.built and modality not in report.fed:
             report.fed.append(modality)
+    if "inputs_embeds" in ctx.built and "text" in report.accepted and "text" not in report.fed:
+        report.fed.append("text")  # the tokens, fed as their embeddings
     ordered = {k: ctx.built[k] for k in params if k in ctx.built}
     return ordered, report
 

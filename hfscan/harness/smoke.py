@@ -219,6 +219,10 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
     if wider is not None:  # the layer that reads the features wants them wider (stacked frames, a conv's width)
         values["input_features"] = wider
         return True
+    embedded = _embedded_ids(a, message, values)
+    if embedded is not None:  # the model takes its tokens as embeddings only
+        values.update(input_ids=None, inputs_embeds=embedded)
+        return True
     exclusive = _exclusive_input(a, message, values)
     if exclusive is not None:  # two alternative inputs were given: the model takes one of them
         values[exclusive] = None
@@ -353,6 +357,24 @@ def _wider_features(a: _Attempt, message: str, values: dict) -> Any:
     return torch.randn(*feats.shape[:-1], width * wants // got) * 0.1  # small, as the input builders make them
 
 
+def _embedded_ids(a: _Attempt, message: str, values: dict) -> Any:
+    """Token embeddings for a model that refuses its ids ("`input_ids` is expected to be `None`") or has no
+    table to embed them itself ("no attribute 'embed_tokens'"): the ids through the model's own input
+    embedding where that is one table, else shaped as forward()'s docstring documents them."""
+    import torch
+
+    wants = re.search(r"`?input_ids`? is expected to be `?None`?|has no attribute 'embed_tokens'", message)
+    ids = a.inputs.get("input_ids")
+    if not wants or ids is None or {"input_ids", "inputs_embeds"} & values.keys() \
+            or "inputs_embeds" not in inspect.signature(a.model.forward).parameters:
+        return None
+    table = a.model.get_input_embeddings() if hasattr(a.model, "get_input_embeddings") else None
+    if isinstance(table, torch.nn.Embedding) and int(ids.max()) < table.num_embeddings:
+        with torch.no_grad():
+            return table(ids)
+    return build_documented(a.model, a.config, "inputs_embeds")
+
+
 def _exclusive_input(a: _Attempt, message: str, values: dict) -> str | None:
     """Of two inputs a model takes only one of ("You cannot specify both X and Y"), the one to leave
     out: the one hfscan built (the later of the two when it built both)."""
@@ -398,7 +420,12 @@ def _expectations(job: Job, a: _Attempt) -> dict:
     tables = templates()["default"]
     text = a.config.get_text_config(decoder=True) if hasattr(a.config, "get_text_config") else a.config
     decoder_ids = a.inputs.get("decoder_input_ids")  # a decoder of parallel codebook streams has a row for each
-    exp: dict = {"batch": decoder_ids.shape[0] if getattr(decoder_ids, "ndim", 0) == 2 else BATCH}
+    rows = BATCH
+    if getattr(decoder_ids, "ndim", 0) == 2:  # (batch x codebooks, length)
+        rows = decoder_ids.shape[0]
+    elif getattr(decoder_ids, "ndim", 0) == 3:  # (batch, length, codebooks): logits flatten the codebooks alike
+        rows = decoder_ids.shape[0] * decoder_ids.shape[2]
+    exp: dict = {"batch": rows}
     if job.task in tables["vocab_logit_tasks"]:
         emb = a.model.get_output_embeddings() if hasattr(a.model, "get_output_embeddings") else None
         exp["vocab"] = getattr(emb, "out_features", None) or getattr(text, "vocab_size", None)

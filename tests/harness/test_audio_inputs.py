@@ -124,3 +124,16 @@ def test_features_read_as_embeddings_take_the_models_width():
     forward = _run("pop2piano", "Pop2PianoForConditionalGeneration", "speech-seq2seq", "speech-seq2seq")
     assert forward.status == Status.PASSED, forward.message
     assert forward.detail["inputs"]["input_features"][-1] == tiny_config(Pop2PianoConfig)[0].d_model
+
+
+def test_codebook_decoders_get_per_sample_masks_and_their_documented_codebook_layout():
+    forward = _run("musicgen_melody", "MusicgenMelodyForConditionalGeneration", "text-to-waveform", "text-to-audio")
+    assert forward.status == Status.PASSED, forward.message
+    shapes = forward.detail["inputs"]
+    assert shapes["decoder_input_ids"][0] > 2 and shapes["decoder_attention_mask"][0] == 2  # rows per codebook
+    from transformers import DiaConfig
+
+    forward = _run("dia", "DiaForConditionalGeneration", "speech-seq2seq", "speech-seq2seq")
+    assert forward.status == Status.PASSED, forward.message
+    # (batch, length, codebooks) as documented, the codebooks being the decoder's channels
+    assert forward.detail["inputs"]["decoder_input_ids"][-1] == DiaConfig().decoder_config.num_channels
