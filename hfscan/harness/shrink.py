@@ -93,6 +93,7 @@ class _Shrinker:
         self.per_layer: dict[int, dict] = {}  # id(config) -> its shrunk per-layer values (heterogeneous configs)
         self.growth: dict[int, int] = {}  # old -> new width of the stage widths that keep their growth
         self.rounded: dict[int, tuple[int, int]] = {}  # id(config) -> (capped, rounded) hidden width
+        self.related = {a for r in self._rules("sum") for a in r["values"]}  # values kept as sums of others
 
     def set(self, cfg: Any, path: str, attr: str, new: Any) -> None:
         old = vars(cfg).get(attr)
@@ -239,7 +240,8 @@ class _Shrinker:
             if old_kinds and new_kinds and index < len(old_kinds) and old_kinds[index] in new_kinds:
                 new_index = list(new_kinds).index(old_kinds[index])
             if new_index < (vars(cfg).get("num_hidden_layers") or new_index + 1):
-                out[new_index] = {k: vars(layer)[k] for k in values}
+                kept = {k: v for k, v in vars(layer).items() if k in self.related and v != vars(cfg).get(k)}
+                out[new_index] = {**kept, **{k: vars(layer)[k] for k in values}}  # a relation that spans the two
         self.per_layer[id(cfg)] = out
 
     def _heads(self, cfg: Any, path: str, attrs: dict) -> None:
@@ -310,6 +312,11 @@ class _Shrinker:
             elif kind == "product":
                 for attr, relation in rule["values"].items():
                     self._product(cfg, path, attrs, attr, relation)
+            elif kind == "sum":
+                for attr, parts in rule["values"].items():
+                    old, new = [attrs.get(p) for p in parts], [vars(cfg).get(p) for p in parts]
+                    if all(_is_int(v) for v in old + new) and attrs.get(attr) == sum(old):
+                        self.set(cfg, path, attr, sum(new))
             elif kind == "divides":
                 for groups, heads in rule["pairs"]:
                     g, h = vars(cfg).get(groups), vars(cfg).get(heads)

@@ -114,3 +114,21 @@ def test_optional_modality_towers_are_built_and_audio_follows_the_feature_extrac
     with torch.no_grad():
         assert torch.isfinite(model(**inputs).logits).all()
     assert set(report.fed) == {"text", "image", "video", "audio"}
+
+
+def test_audio_chunks_laid_out_as_the_extractor_does_with_the_samples_each_stands_for():
+    cfg, model = _model(transformers.Dots3NoteConfig, transformers.Dots3NoteForConditionalGeneration)
+    inputs, report = build_inputs(model, cfg, "image-text-to-text", templates()["default"])
+    feats, lengths = inputs["input_features"], inputs["chunk_sample_lengths"]
+    assert feats.shape[1] == cfg.audio_config.feature_size  # (chunks, mel, frames) as Dots3NoteFeatureExtractor
+    assert lengths.tolist() == [feats.shape[2] * cfg.audio_config.hop_length] * feats.shape[0]
+    with torch.no_grad():
+        assert torch.isfinite(model(**inputs).logits).all()
+    assert "audio" in report.fed
+
+
+def test_a_head_width_that_was_a_sum_of_parts_stays_their_sum_also_across_per_layer_overrides():
+    cfg, _ = tiny_config(transformers.Dots3NoteTextConfig)  # its validator checks the sum per layer type
+    sliding = cfg.per_layer_config["sliding_attention"]
+    assert sliding.head_dim == sliding.qk_nope_head_dim + sliding.qk_rope_head_dim
+    assert cfg.num_hidden_layers == len(cfg.layer_types)
