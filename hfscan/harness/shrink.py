@@ -394,13 +394,26 @@ class _Shrinker:
                 self.set(node, f"{node_path}." if node_path else "", attr, type(old)(self.growth[x] for x in old))
 
     def _heads_divide(self, cfg: Any, path: str, attrs: dict) -> None:
-        """Keep hidden width a multiple of the head count when no explicit head_dim is set."""
+        """Keep hidden width a multiple of the head count: when no explicit head_dim is set (an even head width,
+        for rotary), and with one where the original width was such a multiple (a config validator checks it;
+        kept a multiple of 8 as well)."""
         hidden, heads = vars(cfg).get("hidden_size"), vars(cfg).get("num_attention_heads")
-        if _is_int(attrs.get("head_dim")):
+        if not (_is_int(hidden) and _is_int(heads) and heads > 0 and hidden % heads):
             return
-        if _is_int(hidden) and _is_int(heads) and heads > 0 and hidden % heads:  # an even head width (rotary)
-            self.set(cfg, path, "hidden_size", math.ceil(hidden / (2 * heads)) * 2 * heads)
-            self.rounded[id(cfg)] = (hidden, vars(cfg)["hidden_size"])
+        if not _is_int(attrs.get("head_dim")):
+            step = 2 * heads  # an even head width (rotary)
+        else:
+            old_hidden, old_heads = attrs.get("hidden_size"), attrs.get("num_attention_heads")
+            if not (_is_int(old_hidden) and _is_int(old_heads) and old_heads > 0 and old_hidden % old_heads == 0):
+                return
+            step = math.lcm(heads, 8)
+        rounded = math.ceil(hidden / step) * step
+        self.set(cfg, path, "hidden_size", rounded)
+        self.rounded[id(cfg)] = (hidden, rounded)
+        widths = {a for r in self._rules("cap") if r["max"] >= 32 for a in r["attrs"]}
+        for attr in widths & attrs.keys():  # widths that equalled it (an embedding width) stay equal
+            if attrs[attr] == attrs["hidden_size"] and vars(cfg).get(attr) == hidden:
+                self.set(cfg, path, attr, rounded)
 
     def follow_text_width(self, root: Any) -> None:
         """Widths that project into the text model (a vision merger's output, an audio projection) and that

@@ -249,3 +249,15 @@ def test_an_unset_choice_takes_the_first_listed_option():
 
     cfg, _ = tiny_config(XmodConfig(languages=["en_XX", "de_DE"], default_language=None))
     assert cfg.default_language == "en_XX"
+
+
+def test_a_width_with_explicit_head_dim_stays_a_multiple_of_the_heads_it_was():
+    """cwm, iquestcoder, higgs_audio_v2: 48/40/24 heads over an explicit head_dim, 8 kv heads; their validators
+    check hidden_size % heads. An embedding width that equalled the hidden width follows it."""
+    from transformers import Qwen2_5OmniTalkerConfig
+
+    cfg, _ = tiny_config(LlamaConfig(hidden_size=6144, num_attention_heads=48, num_key_value_heads=8, head_dim=128))
+    assert cfg.num_attention_heads == 6 and cfg.hidden_size % 6 == 0 and cfg.hidden_size % 8 == 0
+    cfg.validate()
+    cfg, _ = tiny_config(Qwen2_5OmniTalkerConfig)
+    assert cfg.hidden_size % cfg.num_attention_heads == 0 and cfg.embedding_size == cfg.hidden_size
