@@ -574,15 +574,18 @@ def _hashable(x: Any) -> bool:
 
 
 def _instantiate(config_or_class: Any) -> Any:
-    if isinstance(config_or_class, type):
-        switches = package_switches()
-        if switches:
-            try:
-                return config_or_class(**switches)
-            except Exception:  # noqa: BLE001 - a constructor that rejects a switch is called without
-                pass
-        return config_or_class()
-    return copy.deepcopy(config_or_class)
+    if not isinstance(config_or_class, type):
+        return copy.deepcopy(config_or_class)
+    default = config_or_class()
+    switches = package_switches()
+    try:
+        switched = config_or_class(**switches) if switches else default
+    except Exception:  # noqa: BLE001 - a constructor that rejects a switch: the default
+        return default
+    # a switch the constructor does not act on would only be stored as an extra attribute: the default then
+    changed = {k: v for k, v in switched.to_dict().items() if k not in switches} != \
+        {k: v for k, v in default.to_dict().items() if k not in switches}
+    return switched if changed else default
 
 
 def _add_optional_towers(cfg: Any, report: ShrinkReport) -> None:
@@ -638,14 +641,46 @@ def _rebuild(cfg: Any, extra: dict[int, dict]) -> Any:
         if kwargs.get(source) is not None:
             kwargs.pop(derived, None)
     kwargs.update(extra.get(id(cfg), {}))
-    try:
-        rebuilt = type(cfg)(**kwargs)
-    except Exception:  # noqa: BLE001 - a constructor that rejects its own values: keep the edited copy
-        return cfg
+    for repairs_left in range(MAX_VALIDATOR_REPAIRS, -1, -1):
+        try:
+            rebuilt = type(cfg)(**kwargs)
+            break
+        except Exception as exc:  # noqa: BLE001 - a constructor that rejects its own values: keep the edited copy
+            if not repairs_left or not _take_wanted_value(exc, kwargs):
+                return cfg
     for attr, value in vars(cfg).items():  # attributes the constructor took as extra kwargs
         if attr not in vars(rebuilt):
             setattr(rebuilt, attr, value)
     return rebuilt
+
+
+#: How many values a config's validators may name (and the rebuild take) before its edited copy is kept.
+MAX_VALIDATOR_REPAIRS = 4
+
+_WANTED = re.compile(r"`?([A-Za-z_][\w.]*)`? \((\d+)\) must equal\b.*\((\d+)\)\.?\s*$", re.DOTALL)
+
+
+def _take_wanted_value(exc: BaseException, kwargs: dict) -> bool:
+    """A validator that says which value a width must equal ("`flow_head_config.condition_dim` (1024) must equal
+    the backbone `hidden_size` (32)") gets it, in ``kwargs`` or the sub-config named; only a smaller value
+    is taken, so a relation never grows the tiny model back."""
+    m = _WANTED.search(str(getattr(exc, "__cause__", None) or exc))
+    if not m or int(m.group(3)) >= int(m.group(2)):
+        return False
+    old, new = int(m.group(2)), int(m.group(3))
+    first, *rest = m.group(1).split(".")
+    if not rest:
+        if kwargs.get(first) != old:
+            return False
+        kwargs[first] = new
+        return True
+    node = kwargs.get(first)
+    for part in rest[:-1]:
+        node = getattr(node, part, None)
+    if not _is_config(node) or getattr(node, rest[-1], None) != old:
+        return False
+    setattr(node, rest[-1], new)
+    return True
 
 
 def _as_json(value: Any) -> Any:
@@ -683,6 +718,7 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     report = ShrinkReport(level=level.name)
     if isinstance(config_or_class, type):
         _add_optional_towers(cfg, report)
+    original = copy.deepcopy(cfg)
     shrinker = _Shrinker(level, report)
     shrinker.shrink(cfg)
     shrinker.remap_tokens(cfg)
@@ -692,4 +728,31 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     extra = {k: {"per_layer_config": v} for k, v in shrinker.per_layer.items()}
     if overrides:  # before the rebuild, so that fields derived from them are recomputed
         apply_values(cfg, overrides, report, extra)
-    return _rebuild(cfg, extra), report
+    rebuilt = _rebuild(cfg, extra)
+    _keep_sums(original, rebuilt, report)
+    return rebuilt, report
+
+
+def _keep_sums(original: Any, cfg: Any, report: ShrinkReport) -> None:
+    """A width that was the sum of two widths (``sum`` rules: the width of two streams joined) is set to the sum
+    of their new values, read from the rebuilt tree (where constructors have derived theirs)."""
+    old_nodes = dict(_walk(original))
+    overridden = {p for p, _ in report.overridden}
+    for rule in (r for r in rules()["rule"] if r["kind"] == "sum"):
+        for path, node in _walk(cfg):
+            old_node = old_nodes.get(path)
+            for attr, parts in rule["values"].items():
+                old, new = [_dotted(old_node, p) for p in parts], [_dotted(node, p) for p in parts]
+                if (old_node is None or f"{path}{attr}" in overridden or not _is_int(vars(old_node).get(attr))
+                        or not all(_is_int(v) and v > 0 for v in old + new) or sum(old) != vars(old_node)[attr]):
+                    continue
+                if vars(node).get(attr) != sum(new):
+                    report.shrunk.append((f"{path}{attr}", vars(node).get(attr), sum(new)))
+                    setattr(node, attr, sum(new))
+
+
+def _dotted(cfg: Any, name: str) -> Any:
+    """The value of a dotted attribute path (``semantic_model_config.hidden_size``); None where it is missing."""
+    for part in name.split("."):
+        cfg = vars(cfg).get(part) if cfg is not None else None  # stored values only (no per-layer lookups)
+    return cfg

@@ -215,6 +215,10 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
     if padded is not None:  # the model takes whole frames of samples: padded as its feature extractor pads
         values[padded[0]] = padded[1]
         return True
+    frames = _features_as_long_as_audio(a, message, values)
+    if frames is not None:  # features the model joins with what it makes of the raw audio: as many frames
+        values["input_features"] = frames
+        return True
     wider = _wider_features(a, message, values)
     if wider is not None:  # the layer that reads the features wants them wider (stacked frames, a conv's width)
         values["input_features"] = wider
@@ -232,30 +236,41 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
         values[needed[0]] = needed[1]
         return True
     resized = _resized_images(a, message, values)
-    if resized:  # the patch embedding wants another image size (a prompt image stacked over the input)
+    if resized:  # the images are not the size the model wants (a prompt stacked over them; too small to pool)
         values.update(resized)
         return True
     return _undeclared_token(a, message) or _placeholder_mismatch(a, message, values)
 
 
 def _resized_images(a: _Attempt, message: str, values: dict) -> dict:
-    """Every image input (pixels, prompt images and masks) scaled by the ratio of the size the patch embedding
-    wants to the size it got ("Input image size (H*W) doesn't match model (h*w)"): a model that stacks a
-    prompt image over the input image reads their sum, so each becomes h / H of its height."""
+    """Every image input (pixels, prompt images and masks) rescaled as the error asks: to the size the patch
+    embedding wants ("Input image size (H*W) doesn't match model (h*w)": a model that stacks a prompt image
+    over the input image reads their sum, so each becomes h / H of its height), or twice as large on each
+    side a pooling or convolution shrank to nothing ("Calculated output size: (Cx0x1). Output size is too small")
+    or a model says is too small to scale down ("Image size HxW is too small to be scaled")."""
     import torch
 
-    m = re.search(r"Input image size \((\d+)\*(\d+)\) doesn't match model \((\d+)\*(\d+)\)", message)
-    if not m:
+    fit = re.search(r"Input image size \((\d+)\*(\d+)\) doesn't match model \((\d+)\*(\d+)\)", message)
+    small = re.search(r"Calculated output size: \(\d+x(\d+)x(\d+)\)\. Output size is too small", message)
+    if fit:
+        got_h, got_w, want_h, want_w = map(int, fit.groups())
+        ratios = ((want_h, got_h), (want_w, got_w))
+    elif small:
+        ratios = tuple((2, 1) if int(side) < 1 else (1, 1) for side in small.groups())
+    elif re.search(r"Image size \d+x\d+ is too small to be scaled", message):  # each scale must hold a patch
+        ratios = ((2, 1), (2, 1))
+    else:
         return {}
-    got_h, got_w, want_h, want_w = map(int, m.groups())
     out = {}
     for name, tensor in a.inputs.items():
-        if name in values or not (isinstance(tensor, torch.Tensor) and tensor.dim() == 4 and tensor.is_floating_point()):
+        if (fit and name in values) or not (isinstance(tensor, torch.Tensor) and tensor.dim() == 4
+                                            and tensor.is_floating_point()):
             continue
-        h, w = tensor.shape[-2:]
-        if (h * want_h) % got_h or (w * want_w) % got_w or (h * want_h // got_h, w * want_w // got_w) == (h, w):
+        sides = list(zip(tensor.shape[-2:], ratios))
+        new = [side * num // den for side, (num, den) in sides]
+        if any((side * num) % den for side, (num, den) in sides) or new == list(tensor.shape[-2:]):
             continue
-        out[name] = torch.rand(*tensor.shape[:-2], h * want_h // got_h, w * want_w // got_w)
+        out[name] = torch.rand(*tensor.shape[:-2], *new)
     return out
 
 
@@ -332,6 +347,21 @@ def _padded_to_multiple(a: _Attempt, message: str, values: dict) -> tuple[str, A
 
     step = int(m.group(3))
     return m.group(1), torch.nn.functional.pad(tensor, (0, -tensor.shape[-1] % step))
+
+
+def _features_as_long_as_audio(a: _Attempt, message: str, values: dict) -> Any:
+    """Audio features (batch, frames, width) with as many frames as the model makes of the raw audio fed with
+    them, when it joins the two and says "Expected size <frames> but got size <audio frames>"."""
+    m = re.search(r"Sizes of tensors must match except in dimension \d+\. Expected size (\d+) but got size (\d+)",
+                  message)
+    feats = a.inputs.get("input_features")
+    if not m or "input_features" in values or "input_values" not in a.inputs or feats is None or feats.dim() != 3:
+        return None
+    if feats.shape[1] != int(m.group(1)) or int(m.group(2)) < 1:
+        return None
+    import torch
+
+    return torch.randn(feats.shape[0], int(m.group(2)), feats.shape[2]) * 0.1
 
 
 def _wider_features(a: _Attempt, message: str, values: dict) -> Any:

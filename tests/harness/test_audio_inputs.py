@@ -137,3 +137,24 @@ def test_codebook_decoders_get_per_sample_masks_and_their_documented_codebook_la
     assert forward.status == Status.PASSED, forward.message
     # (batch, length, codebooks) as documented, the codebooks being the decoder's channels
     assert forward.detail["inputs"]["decoder_input_ids"][-1] == DiaConfig().decoder_config.num_channels
+
+
+def test_a_width_that_was_the_sum_of_two_streams_stays_their_sum():
+    from transformers import Xcodec2Config, XcodecConfig
+
+    from hfscan.harness.shrink import tiny_config
+
+    default = Xcodec2Config()
+    assert default.quantization_dim == default.hidden_size + default.semantic_model_config.hidden_size
+    cfg, _ = tiny_config(Xcodec2Config)
+    assert cfg.quantization_dim == cfg.hidden_size + cfg.semantic_model_config.hidden_size < default.quantization_dim
+    cfg, _ = tiny_config(XcodecConfig)  # the acoustic width is derived by its constructor: read after the rebuild
+    assert cfg.codebook_dim == cfg.acoustic_model_config.hidden_size + cfg.semantic_model_config.hidden_size
+    assert _run("xcodec", "XcodecModel").status == Status.PASSED
+
+
+def test_features_joined_with_the_raw_audio_get_as_many_frames():
+    forward = _run("xcodec2", "Xcodec2Model")
+    assert forward.status == Status.PASSED, forward.message
+    shapes = forward.detail["inputs"]
+    assert shapes["input_features"][1] == shapes["input_values"][-1] // 320  # the acoustic encoder's hop
