@@ -261,3 +261,25 @@ def test_a_width_with_explicit_head_dim_stays_a_multiple_of_the_heads_it_was():
     cfg.validate()
     cfg, _ = tiny_config(Qwen2_5OmniTalkerConfig)
     assert cfg.hidden_size % cfg.num_attention_heads == 0 and cfg.embedding_size == cfg.hidden_size
+
+
+@pytest.mark.parametrize("model_type", ["pocket_tts", "gradium_phonon_tts", "fun_asr_nano"])
+def test_a_width_a_config_validator_names_is_taken_by_the_rebuild(model_type):
+    """Their validators reject the shrunk config ("`flow_head_config.condition_dim` (1024) must equal the backbone
+    `hidden_size` (32)"); the rebuild takes the value named, so the config validates (and saves)."""
+    from transformers import CONFIG_MAPPING
+
+    cfg, _ = tiny_config(CONFIG_MAPPING[model_type])
+    cfg.validate()  # raised before: the constructor rejected the values and the edited copy was kept
+    assert (cfg.flow_head_config.condition_dim == cfg.hidden_size if hasattr(cfg, "flow_head_config")
+            else cfg.adaptor_config.intermediate_size == cfg.text_config.hidden_size // 4)
+
+
+def test_a_validator_asking_for_a_larger_value_is_not_followed():
+    kwargs = {"num_hidden_layers": 2, "hidden_size": 32}
+    grow = ValueError("`num_hidden_layers` (2) must equal `len(layer_types)` (43).")
+    assert not shrink._take_wanted_value(grow, kwargs) and kwargs["num_hidden_layers"] == 2
+    cut = ValueError("`codebook_dim` (64) must equal `hidden_size` (32).")
+    assert not shrink._take_wanted_value(cut, kwargs)  # it names a value the config does not hold
+    kwargs["codebook_dim"] = 64
+    assert shrink._take_wanted_value(cut, kwargs) and kwargs["codebook_dim"] == 32
