@@ -732,16 +732,31 @@ def _input_ids(ctx: Context) -> Any:
     done: set[str] = set()
     for attrs, modality, arg in PLACEHOLDERS:
         token = ctx.find(*attrs)
-        if not isinstance(token, int) or arg not in ctx.built or modality in done:
+        marked = f"{modality}_embeds_position_mask" in ctx.params  # placeholders marked by a mask, not a token
+        if not (isinstance(token, int) or marked) or arg not in ctx.built or modality in done:
             continue
         done.add(modality)
         count = ctx.counts.get(modality) or _placeholder_count(ctx, modality, arg)
         if count is None:  # the config's tokens per sample, else one that the model expands itself
             count = ctx.find(f"{modality}_seq_length", "num_image_tokens", "mm_tokens_per_image", default=1) * BATCH
         if count:
-            prefix.append(torch.full((BATCH, int(count) // BATCH), token, dtype=torch.long))
+            per_sample = int(count) // BATCH
+            prefix.append(torch.full((BATCH, per_sample), token, dtype=torch.long) if isinstance(token, int)
+                          else ctx.tokens(BATCH, per_sample))
+            ctx.counts[modality] = int(count)
     ids = ctx.tokens(BATCH, SEQ)
     return torch.cat(prefix + [ids], dim=1) if prefix else ids
+
+
+@builder("image_embeds_position_mask")
+def _embeds_position_mask(ctx: Context):
+    """Ones where the image features go: the placeholder positions ``_input_ids`` put in front of the text."""
+    ids, count = ctx.built.get("input_ids"), ctx.counts.get("image")
+    if ids is None or not count:
+        return None
+    mask = ctx.torch.zeros_like(ids)
+    mask[:, : count // BATCH] = 1
+    return mask
 
 
 def _labels(ctx: Context, tasks: dict) -> Any:

@@ -246,8 +246,7 @@ def _resized_images(a: _Attempt, message: str, values: dict) -> dict:
     """Every image input (pixels, prompt images and masks) rescaled as the error asks: to the size the patch
     embedding wants ("Input image size (H*W) doesn't match model (h*w)": a model that stacks a prompt image
     over the input image reads their sum, so each becomes h / H of its height), or twice as large on each
-    side a pooling or convolution shrank to nothing ("Calculated output size: (Cx0x1). Output size is too small")
-    or a model says is too small to scale down ("Image size HxW is too small to be scaled")."""
+    side a pooling or convolution shrank to nothing ("Calculated output size: (Cx0x1). Output size is too small")."""
     import torch
 
     fit = re.search(r"Input image size \((\d+)\*(\d+)\) doesn't match model \((\d+)\*(\d+)\)", message)
@@ -257,8 +256,6 @@ def _resized_images(a: _Attempt, message: str, values: dict) -> dict:
         ratios = ((want_h, got_h), (want_w, got_w))
     elif small:
         ratios = tuple((2, 1) if int(side) < 1 else (1, 1) for side in small.groups())
-    elif re.search(r"Image size \d+x\d+ is too small to be scaled", message):  # each scale must hold a patch
-        ratios = ((2, 1), (2, 1))
     else:
         return {}
     out = {}

@@ -56,3 +56,28 @@ def test_a_patch_grid_split_into_windows_is_a_multiple_of_the_windows_per_side()
     cfg, _ = tiny_config(RfDetrConfig)
     backbone = cfg.backbone_config
     assert (backbone.image_size // backbone.patch_size) % backbone.num_windows == 0
+
+
+def test_images_a_pooling_shrinks_to_nothing_grow():
+    from hfscan.harness.records import Job, Status
+    from hfscan.harness.smoke import run_job
+
+    job = Job(model_type="pp_ocrv5_mobile_rec", model_class="PPOCRV5MobileRecModel", task="base",
+              checks=("build", "forward"))
+    forward = {r.check: r for r in run_job(job)}["forward"]
+    assert forward.status == Status.PASSED, forward.message  # "Calculated output size: (Cx0x1). Output size is too small"
+    assert forward.detail["inputs"]["pixel_values"][-2] > 64
+
+
+def test_placeholders_marked_by_a_position_mask_cover_the_image_features():
+    from transformers import Kosmos2Config, Kosmos2ForConditionalGeneration
+
+    cfg, _ = tiny_config(Kosmos2Config)
+    model = Kosmos2ForConditionalGeneration(cfg).eval()
+    inputs, report = build_inputs(model, cfg, "image-text-to-text", templates()["default"])
+    mask = inputs["image_embeds_position_mask"]
+    assert mask.shape == inputs["input_ids"].shape
+    assert (mask.sum(dim=1) == cfg.latent_query_num).all()  # one position per image feature of each sample
+    with torch.no_grad():
+        model(**inputs)
+    assert set(report.fed) == {"text", "image"}

@@ -28,3 +28,9 @@ def test_one_switch_moves_every_timm_default_backbone_to_the_native_one(model_ty
     cfg, _ = tiny_config(config_class)
     assert cfg.backbone_config.model_type != "timm_backbone"
     assert cfg.backbone_config.model_type in CONFIG_MAPPING  # a backbone transformers builds itself
+
+
+@needs_no_timm
+def test_a_config_that_does_not_act_on_a_switch_is_left_without_it():
+    cfg, _ = tiny_config(CONFIG_MAPPING["llama"])
+    assert "use_timm_backbone" not in vars(cfg) and "use_timm_backbone" not in cfg.to_dict()

@@ -33,3 +33,15 @@ def test_token_types_take_the_documented_number_per_token():
     bert_cfg, _ = tiny_config(BertConfig)
     inputs, _ = build_inputs(BertModel(bert_cfg), bert_cfg, "base", templates()["default"])
     assert inputs["token_type_ids"].shape == inputs["input_ids"].shape
+
+
+def test_a_model_that_refuses_its_ids_takes_their_embeddings_as_its_text():
+    from hfscan.harness.records import Job, Status
+    from hfscan.harness.smoke import run_job
+
+    job = Job(model_type="qwen3_omni_moe_talker_code_predictor", model_class="Qwen3OmniMoeTalkerCodePredictorModel",
+              task="base", checks=("build", "forward"))
+    forward = {r.check: r for r in run_job(job)}["forward"]
+    assert forward.status == Status.PASSED, forward.message  # "`input_ids` is expected to be `None`"
+    assert "input_ids" not in forward.detail["inputs"] and len(forward.detail["inputs"]["inputs_embeds"]) == 3
+    assert forward.detail["modalities"]["fed"] == ["text"]
