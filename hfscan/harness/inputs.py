@@ -425,10 +425,24 @@ def first_layer_tensor(ctx: Context) -> Any:
 _DIM_ALIASES = {"dim": "hidden_size"}
 
 
+#: Documented dimensions that are an axis of an input already built: (input, axis, trailing axes it is not
+#: among): images per sample and tiles per image are the pixels' (one where the pixels lack that axis).
+_BUILT_AXES = {"max_num_images": ("pixel_values", 1, 3), "num_images": ("pixel_values", 1, 3),
+               "max_num_tiles": ("pixel_values", 2, 3), "num_tiles": ("pixel_values", 2, 3),
+               "seq_length": ("input_ids", 1, 0), "sequence_length": ("input_ids", 1, 0)}
+
+
 def _documented_size(ctx: Context, expr: str) -> int:
     """A documented dimension's size: a number, a config attribute (``config.`` optional), or a product of
     those and ``len()`` of config lists; a small free size where the config names none."""
     import ast
+
+    axis = _BUILT_AXES.get(expr)
+    if axis is not None:
+        built = ctx.built.get(axis[0])
+        if built is not None and axis[1] < built.dim() - axis[2]:
+            return int(built.shape[axis[1]])
+        return 1 if axis[0] == "pixel_values" else FREE_DIM
 
     def value(node: ast.AST) -> Any:
         if isinstance(node, ast.Constant):
@@ -586,6 +600,13 @@ def _features_mask(ctx: Context):
     frames = feats.shape[1] if feats.dim() < 3 or feats.shape[-1] == width else feats.shape[-1]
     boolean = extractor_bool_masks(getattr(ctx.config, "model_type", ""))  # as the model's processor gives it
     return ctx.torch.ones(feats.shape[0], frames, dtype=ctx.torch.bool if boolean else ctx.torch.long)
+
+
+@builder("input_values_cutoffs")
+def _audio_cutoffs(ctx: Context):
+    """Where each sample's audio clips end in its waveform: one clip, the whole waveform."""
+    waveform = ctx.built.get("input_values")
+    return None if waveform is None else ctx.torch.full((waveform.shape[0], 1), waveform.shape[-1])
 
 
 @builder("audio_mel_mask")
@@ -815,6 +836,18 @@ def feature_args(model: Any, required: bool = False, modality: str | None = None
     return names - {"input_ids", "attention_mask", "kwargs"}
 
 
+def pixel_tower_args(model: Any) -> set[str]:
+    """The arguments a submodule that requires the pixels (a vision tower) requires besides them."""
+    names: set[str] = set()
+    for cls in {type(m) for m in model.modules()} if hasattr(model, "modules") else ():
+        params = inspect.signature(cls.forward).parameters
+        required = {n for n, p in params.items() if p.default is inspect.Parameter.empty
+                    and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        if "pixel_values" in required:
+            names |= required
+    return names - {"self", "pixel_values"}
+
+
 def forward_params(model: Any) -> dict[str, inspect.Parameter]:
     return dict(inspect.signature(model.forward).parameters)
 
@@ -841,6 +874,7 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
     order += [p for p in params if p == "input_ids"]
     order += [p for p in params if p not in order]
     time_series = _time_series_inputs(ctx, params)
+    tower_needs = feature_args(model, required=True) | pixel_tower_args(model)
     for name in order:
         param = params[name]
         if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
@@ -867,6 +901,8 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
                 report.unknown_required.append(name)
             else:
                 ctx.built[name] = value
+        elif name in tower_needs and (value := documented_tensor(ctx, name)) is not None:
+            ctx.built[name] = value  # optional in forward() but required by the tower that reads the pixels
     if not any(isinstance(v, torch.Tensor) for v in ctx.built.values()):  # every argument optional, none known:
         for name in order:  # the inputs forward()'s docstring shapes (a trajectory's states, actions, rewards)
             value = None if values and name in values else documented_tensor(ctx, name)
@@ -920,6 +956,33 @@ def with_axis(config: Any, name: str, tensor: Any, count: int | None = None) -> 
     if not isinstance(count, int) or count < 2:
         return tensor.unsqueeze(1)
     return torch.stack([tensor] + [torch.rand_like(tensor) for _ in range(count - 1)], dim=1)
+
+
+def with_axes(config: Any, tensor: Any, count: int) -> Any:
+    """``tensor`` with ``count`` axes after the batch (media per sample, tiles per image), each of one, but the
+    one next to the image, where there are several, is the config's ``max_num_tiles`` tiles (of fresh random
+    data like ``tensor``) for a model that tiles images."""
+    import torch
+
+    tiles = Context(model=None, config=config, task="", torch=torch).find("max_num_tiles", where="vision")
+    sizes = [1] * count
+    if count > 1 and isinstance(tiles, int) and tiles > 1:
+        sizes[-1] = tiles
+    out = tensor.reshape(tensor.shape[0], *[1] * count, *tensor.shape[1:])
+    return torch.cat([out] + [torch.rand_like(out) for _ in range(sizes[-1] - 1)], dim=count) if count else out
+
+
+def patch_axes(config: Any, tensor: Any) -> Any:
+    """Flat patches (patches, channels x patch x patch) as (patches, channels, patch, patch), the layout a 2-D
+    patch convolution reads; None where ``tensor`` is not flat patches of the config's patch size."""
+    import torch
+
+    ctx = Context(model=None, config=config, task="", torch=torch)
+    channels = int(ctx.find("num_channels", "in_channels", default=3, where="vision"))
+    patch = _size2(ctx.find("patch_size", default=14, where="vision"), 14)
+    if tensor.dim() != 2 or tensor.shape[1] != channels * patch[0] * patch[1]:
+        return None
+    return tensor.reshape(tensor.shape[0], channels, *patch)
 
 
 def _as_tensor(torch: Any, value: Any) -> Any:

@@ -19,7 +19,8 @@ from typing import Any, Iterator
 
 from hfscan.harness import checks as C
 from hfscan.harness.declared import declaring_classes
-from hfscan.harness.inputs import BATCH, build_documented, build_inputs, build_one, free_token_id, with_axis
+from hfscan.harness.inputs import (BATCH, PLACEHOLDERS, build_documented, build_inputs, build_one, free_token_id,
+                                   patch_axes, with_axes, with_axis)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.shrink import levels, tiny_config
@@ -207,6 +208,10 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
     if tensor is not None:  # the model wants one more axis (a video's frames, several images or channels per sample)
         values[name] = with_axis(a.config, name, tensor, _axis_size(message))
         return True
+    name, tensor = _short_of_axes(a, message, values)
+    if tensor is not None:  # the model unpacked the input with axes it lacks (tiles, images per sample, patch axes)
+        values[name] = tensor
+        return True
     swapped = _swapped_features(a, message, values)
     if swapped is not None:  # the model reads audio features as (batch, features, time)
         values["input_features"] = swapped
@@ -271,13 +276,30 @@ def _resized_images(a: _Attempt, message: str, values: dict) -> dict:
     return out
 
 
+def _modality_of_placeholders(a: _Attempt, count: int) -> str | None:
+    """The fed modality whose placeholder tokens the input ids hold ``count`` of."""
+    ids = a.inputs.get("input_ids")
+    for attrs, modality, arg in PLACEHOLDERS:
+        token = next((getattr(a.config, n) for n in attrs if isinstance(getattr(a.config, n, None), int)), None)
+        if ids is not None and token is not None and arg in a.inputs and int((ids == token).sum()) == count:
+            return modality
+    return None
+
+
 def _placeholder_mismatch(a: _Attempt, message: str, values: dict) -> bool:
     """The placeholder count the model's own check says its features need ("Audio features and audio
     tokens do not match, tokens: 2, features: 12"), where hfscan could not count them (or counted otherwise)."""
     m = re.search(r"(Image|Video|Audio) features and \w+ tokens do not match, tokens: (\d+), features: (\d+)", message)
-    if not m or "input_ids" in values:  # token ids an override gives stay as they are
+    scattered = re.search(r"value tensor of shape \[(\d+), \d+\] cannot be broadcast to indexing result of shape "
+                          r"\[(\d+), \d+\]", message)  # features written into the placeholders' embeddings
+    if "input_ids" in values:  # token ids an override gives stay as they are
         return False
-    modality, features = m.group(1).lower(), int(m.group(3))
+    if m:
+        modality, features = m.group(1).lower(), int(m.group(3))
+    elif scattered and (modality := _modality_of_placeholders(a, int(scattered.group(2)))):
+        features = int(scattered.group(1))
+    else:
+        return False
     if a.counts.get(modality) == features or features % BATCH or not features:
         return False
     a.counts[modality] = features
@@ -316,6 +338,32 @@ def _missing_axis(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
                  f"expected input[1, {unbatched}]", f"too many indices for tensor of dimension {r}")
         if any(w in message for w in wants):
             return name, tensor
+    return "", None
+
+
+def _short_of_axes(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
+    """The modality input with the axes the model found missing where it unpacked it ("not enough values to
+    unpack (expected E, got G)") or gave it to a 2-D convolution ("input to conv2d, but got input of size:
+    [N, F]"): flat patches get their (channels, patch, patch) axes back, as a patch convolution reads them;
+    other inputs E - G axes of one after the batch (images per sample, tiles per image)."""
+    unpack = re.search(r"not enough values to unpack \(expected (\d+), got (\d+)\)", message)
+    conv = re.search(r"input to conv2d, but got input of size: \[(\d+), (\d+)\]", message)
+    if not (unpack or conv):
+        return "", None
+    for name in _AXIS_INPUTS:
+        if name in values or name not in inspect.signature(a.model.forward).parameters:
+            continue
+        tensor = build_one(a.model, a.config, name)
+        if tensor is None:
+            continue
+        patches = patch_axes(a.config, tensor)
+        if conv:
+            if patches is not None and list(tensor.shape) == [int(conv.group(1)), int(conv.group(2))]:
+                return name, patches
+            continue
+        if patches is not None:
+            return name, patches
+        return name, with_axes(a.config, tensor, int(unpack.group(1)) - int(unpack.group(2)))
     return "", None
 
 

@@ -158,3 +158,10 @@ def test_features_joined_with_the_raw_audio_get_as_many_frames():
     assert forward.status == Status.PASSED, forward.message
     shapes = forward.detail["inputs"]
     assert shapes["input_features"][1] == shapes["input_values"][-1] // 320  # the acoustic encoder's hop
+
+
+def test_audio_clips_cut_by_cutoffs_fill_as_many_placeholders_as_the_codec_makes_frames():
+    forward = _run("csm", "CsmForConditionalGeneration", "text-to-waveform", "text-to-audio")
+    assert forward.status == Status.PASSED, forward.message
+    shapes = forward.detail["inputs"]
+    assert shapes["input_values_cutoffs"] == [2, 1] and shapes["input_ids"][1] > 8  # placeholders in front
