@@ -136,7 +136,9 @@ class _Shrinker:
                 if not _is_int(old) or old <= 0:
                     continue
                 parts = _depth_parts(attrs, old, {a for r in self._rules("layers") for a in r["attrs"]})
-                kinds = max(self._layer_kinds(attrs, old), sum(1 for v in parts.values() if v))
+                kinds = max(self._layer_kinds(attrs, old), sum(1 for v in parts.values() if v),
+                            *(self._part_kinds(attrs, old, 0, old - n) + self._part_kinds(attrs, old, old - n, old)
+                              for n in self._trailing(attrs, old).values()))
                 new = min(old, max(rule["max"], kinds))
                 self.set(cfg, path, attr, new)
                 for part, value in zip(parts, _split_evenly(list(parts.values()), new) if parts else ()):
@@ -158,6 +160,21 @@ class _Shrinker:
                     continue
         return min(kinds, 4)
 
+    def _part_kinds(self, attrs: dict, depth: int, start: int, stop: int) -> int:
+        """How many layer kinds the layers ``start:stop`` of the per-layer patterns of this depth hold (at least 1)."""
+        kinds = 1
+        for value in attrs.values():
+            if _pattern(value, depth) and depth > 1:
+                part = list(value)[start:stop]
+                kinds = max(kinds, len({x if _hashable(x) else i for i, x in enumerate(part)}))
+        return min(kinds, 4)
+
+    def _trailing(self, attrs: dict, depth: int) -> dict[str, int]:
+        """Counts of the last layers of a depth-``depth`` stack that form a part of it (``[trailing_layers]``, e.g.
+        layers that reuse an earlier layer's key/value cache), where they are a part short of the whole stack."""
+        names = rules().get("trailing_layers", {}).get("attrs", ())
+        return {a: attrs[a] for a in names if _is_int(attrs.get(a)) and 0 < attrs[a] < depth}
+
     def _positions(self, attr: str, value: Any, depth: int) -> list[int] | None:
         """The 0-based layer positions a layer-index list (or a single layer index) of a depth-``depth`` stack
         names (stage indices count the stem as 0 and the first layer as 1); None when ``value`` is not one."""
@@ -168,8 +185,24 @@ class _Shrinker:
         return positions if positions and all(0 <= p < depth for p in positions) else None
 
     def _per_layer(self, cfg: Any, path: str, attrs: dict, old: int, new: int) -> None:
-        """Cut per-layer lists to the new depth (keeping every kind) and rescale layer indices."""
+        """Cut per-layer lists to the new depth (keeping every kind) and rescale layer indices; a trailing part
+        of the stack keeps as many layers as its kinds need (at least one) and each part is cut on its own (the
+        layers before it keep every kind too); a trailing part as deep as the stack stays so."""
+        tail: tuple[int, int] | None = None  # old and new length of the trailing part the patterns are cut in
+        for attr in rules().get("trailing_layers", {}).get("attrs", ()):
+            if attrs.get(attr) == old and old > new:
+                self.set(cfg, path, attr, new)
+        for attr, n in self._trailing(attrs, old).items():
+            if old > new:
+                kinds = self._part_kinds(attrs, old, 0, old - n)
+                self.set(cfg, path, attr, max(1, min(new - kinds, round(n * new / old))))
+                tail = (n, vars(cfg)[attr])
         for attr, value in attrs.items():
+            if tail and _pattern(value, old) and old > new and old > 1:
+                current = vars(cfg)[attr]
+                self.set(cfg, path, attr, _cut_pattern(current[: old - tail[0]], new - tail[1])
+                         + _cut_pattern(current[old - tail[0]:], tail[1]))
+                continue
             positions = self._positions(attr, value, old)
             if positions is not None and _is_int(value):
                 self.set(cfg, path, attr, _rescale_indices(positions, old, new)[0])

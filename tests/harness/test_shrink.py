@@ -283,3 +283,17 @@ def test_a_validator_asking_for_a_larger_value_is_not_followed():
     assert not shrink._take_wanted_value(cut, kwargs)  # it names a value the config does not hold
     kwargs["codebook_dim"] = 64
     assert shrink._take_wanted_value(cut, kwargs) and kwargs["codebook_dim"] == 32
+
+
+def test_a_trailing_part_of_the_stack_and_the_layers_before_it_keep_their_kinds():
+    """gemma3n_text: the last 15 of 35 layers reuse the cache of the last earlier layer of their kind; a cut to
+    2 layers left 15 sharing layers and no full-attention producer. gemma4_unified_assistant: all layers share."""
+    from transformers import CONFIG_MAPPING
+
+    cfg, _ = tiny_config(CONFIG_MAPPING["gemma3n_text"])
+    shared, depth = cfg.num_kv_shared_layers, cfg.num_hidden_layers
+    assert 0 < shared < depth <= 4
+    assert set(cfg.layer_types[: depth - shared]) == set(cfg.layer_types) == {"sliding_attention", "full_attention"}
+    assert cfg.kv_sharing_modes.count("reuse") == shared  # raised before
+    cfg, _ = tiny_config(CONFIG_MAPPING["gemma4_unified_assistant"])
+    assert cfg.text_config.num_kv_shared_layers == cfg.text_config.num_hidden_layers <= 2
