@@ -19,8 +19,8 @@ from typing import Any, Iterator
 
 from hfscan.harness import checks as C
 from hfscan.harness.declared import declaring_classes
-from hfscan.harness.inputs import (BATCH, PLACEHOLDERS, build_documented, build_inputs, build_one, free_token_id,
-                                   patch_axes, with_axes, with_axis)
+from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_inputs, build_one,
+                                   free_token_id, patch_axes, with_axes, with_axis)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.shrink import levels, tiny_config
@@ -220,6 +220,10 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
     if padded is not None:  # the model takes whole frames of samples: padded as its feature extractor pads
         values[padded[0]] = padded[1]
         return True
+    streams = _parallel_streams(a, message, values)
+    if streams is not None:  # the embedding adds an offset per stream: ids of text and codebook streams together
+        values["input_ids"] = streams
+        return True
     frames = _features_as_long_as_audio(a, message, values)
     if frames is not None:  # features the model joins with what it makes of the raw audio: as many frames
         values["input_features"] = frames
@@ -386,12 +390,28 @@ def _padded_to_multiple(a: _Attempt, message: str, values: dict) -> tuple[str, A
     """An input whose length the error says is "not a multiple of M", zero-padded on its last axis up to one."""
     m = re.search(r"`?(\w+)`? length (\d+) is not a multiple of (\d+)", message)
     tensor = a.inputs.get(m.group(1)) if m else None
+    if m and tensor is None and m.group(1) in BUILDERS:  # raised while counting placeholders: not fed yet
+        tensor = build_one(a.model, a.config, m.group(1))
     if tensor is None or m.group(1) in values or tensor.shape[-1] != int(m.group(2)):
         return None
     import torch
 
     step = int(m.group(3))
     return m.group(1), torch.nn.functional.pad(tensor, (0, -tensor.shape[-1] % step))
+
+
+def _parallel_streams(a: _Attempt, message: str, values: dict) -> Any:
+    """Token ids (batch, length) given a trailing axis of K parallel streams when the model adds K per-stream
+    offsets to them ("size of tensor a (length) must match the size of tensor b (K) at non-singleton dimension 1");
+    every stream holds the same valid ids."""
+    ids = a.inputs.get("input_ids")
+    if "input_ids" in values or ids is None or ids.dim() != 2:
+        return None
+    m = re.search(rf"size of tensor a \({ids.shape[1]}\) must match the size of tensor b \((\d+)\) at "
+                  r"non-singleton dimension 1\b", message)
+    if not m or int(m.group(1)) < 2:
+        return None
+    return ids.unsqueeze(-1).repeat(1, 1, int(m.group(1)))
 
 
 def _features_as_long_as_audio(a: _Attempt, message: str, values: dict) -> Any:

@@ -165,3 +165,13 @@ def test_audio_clips_cut_by_cutoffs_fill_as_many_placeholders_as_the_codec_makes
     assert forward.status == Status.PASSED, forward.message
     shapes = forward.detail["inputs"]
     assert shapes["input_values_cutoffs"] == [2, 1] and shapes["input_ids"][1] > 8  # placeholders in front
+
+
+def test_ids_of_parallel_streams_get_their_stream_axis():
+    from transformers import KyutaiSpeechToTextConfig
+
+    forward = _run("kyutai_speech_to_text", "KyutaiSpeechToTextForConditionalGeneration", "speech-seq2seq",
+                   "speech-seq2seq")
+    assert forward.status == Status.PASSED, forward.message
+    shapes = forward.detail["inputs"]
+    assert shapes["input_ids"][-1] == KyutaiSpeechToTextConfig().num_codebooks + 1  # a text stream + codebooks
