@@ -161,7 +161,21 @@ def _flat_patches(ctx: Context):
     temporal = ctx.find("temporal_patch_size", "patch_temporal", default=1, where="vision") or 1
     temporal = int(temporal[0] if isinstance(temporal, (list, tuple)) else temporal)
     patch = _size2(ctx.find("patch_size", default=14, where="vision"), 14)
+    rows = _documented_rows(ctx)
+    if rows:  # each row laid out as the tower documents it, e.g. (merged patch, merged patch, channels)
+        return ctx.torch.rand(BATCH * t * h * w, *(_documented_size(ctx, d) for d in rows))
     return ctx.torch.rand(BATCH * t * h * w, channels * temporal * patch[0] * patch[1])
+
+
+def _documented_rows(ctx: Context) -> list[str] | None:
+    """The axes of one row of flat pixels where a submodule (the vision tower) documents them with more than
+    one axis and a first axis that counts patches or tokens, not images: ``(num_image_tokens, patch_size *
+    spatial_merge_size, patch_size * spatial_merge_size, num_channels)`` -> its last three."""
+    for cls in {type(m) for m in ctx.model.modules()} if hasattr(ctx.model, "modules") else ():
+        dims = documented_dims(cls, "pixel_values")
+        if dims and len(dims) > 2 and dims[0].startswith("num_"):
+            return dims[1:]
+    return None
 
 
 def _takes_grid(ctx: Context, name: str) -> bool:

@@ -762,26 +762,32 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     if overrides:  # before the rebuild, so that fields derived from them are recomputed
         apply_values(cfg, overrides, report, extra)
     rebuilt = _rebuild(cfg, extra)
-    _keep_sums(original, rebuilt, report)
+    _keep_relations(original, rebuilt, report)
     return rebuilt, report
 
 
-def _keep_sums(original: Any, cfg: Any, report: ShrinkReport) -> None:
-    """A width that was the sum of two widths (``sum`` rules: the width of two streams joined) is set to the sum
-    of their new values, read from the rebuilt tree (where constructors have derived theirs)."""
+#: How the ``sum`` and ``times`` rules combine their parts.
+_COMBINE = {"sum": sum, "times": math.prod}
+
+
+def _keep_relations(original: Any, cfg: Any, report: ShrinkReport) -> None:
+    """A width that was the sum (``sum`` rules: the width of two streams joined) or the product (``times``
+    rules: merged patches are a tower's width times the patches merged) of other values is set to that of their
+    new values, read from the rebuilt tree (where constructors have derived theirs)."""
     old_nodes = dict(_walk(original))
     overridden = {p for p, _ in report.overridden}
-    for rule in (r for r in rules()["rule"] if r["kind"] == "sum"):
+    for rule in (r for r in rules()["rule"] if r["kind"] in _COMBINE):
+        combine = _COMBINE[rule["kind"]]
         for path, node in _walk(cfg):
             old_node = old_nodes.get(path)
             for attr, parts in rule["values"].items():
                 old, new = [_dotted(old_node, p) for p in parts], [_dotted(node, p) for p in parts]
                 if (old_node is None or f"{path}{attr}" in overridden or not _is_int(vars(old_node).get(attr))
-                        or not all(_is_int(v) and v > 0 for v in old + new) or sum(old) != vars(old_node)[attr]):
+                        or not all(_is_int(v) and v > 0 for v in old + new) or combine(old) != vars(old_node)[attr]):
                     continue
-                if vars(node).get(attr) != sum(new):
-                    report.shrunk.append((f"{path}{attr}", vars(node).get(attr), sum(new)))
-                    setattr(node, attr, sum(new))
+                if vars(node).get(attr) != combine(new):
+                    report.shrunk.append((f"{path}{attr}", vars(node).get(attr), combine(new)))
+                    setattr(node, attr, combine(new))
 
 
 def _dotted(cfg: Any, name: str) -> Any:

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from hfscan.harness import checks as C
-from hfscan.harness.declared import declaring_classes
+from hfscan.harness.declared import declaring_classes, exported_classes
 from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_inputs, build_one,
                                    free_token_id, patch_axes, with_axes, with_axis)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
@@ -52,8 +52,8 @@ def plan_jobs(record: Any, template: str | None = None, tasks: str = "default", 
     """Jobs for one model type: its representative class, or every mapped class when ``tasks="all"``.
 
     The representative class is the first of the template's task preference
-    (then the default preference) that the model type is mapped to; an
-    override's ``model_class`` replaces it.
+    (then the default preference) that the model type is mapped to, one of
+    its own modeling package first; an override's ``model_class`` replaces it.
     """
     if overrides is None:
         overrides = _package_overrides()
@@ -71,7 +71,11 @@ def plan_jobs(record: Any, template: str | None = None, tasks: str = "default", 
         return [Job(model_class=override.model_class, task=task, **common)]
     mapped = record.task_names
     preference = list(_template(template)["tasks"]) + list(templates()["default"]["tasks"])
-    task = next((t for t in preference if t in mapped), mapped[0] if mapped else None)
+    ordered = [t for t in preference if t in mapped]
+    own = exported_classes(record.module) if ordered else {}
+    # a class of the type's own modeling package (built from its config class) before one borrowed from another
+    task = next((t for t in ordered if record.classes_for(t)[0] in own), ordered[0] if ordered else
+                mapped[0] if mapped else None)
     if task is None:  # a sub-config's own model class sits in no auto mapping: the plainest one, else
         # the plainest class that declares the type's config class
         unmapped = sorted(record.unmapped_classes or declaring_classes(record.module, record.config_class), key=len)

@@ -1,0 +1,66 @@
+"""Pixel layouts and the config relations of vision towers: patch axes, images/tiles per sample, documented
+patch rows, merged-patch widths, grouped vision heads."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hfscan.harness.inputs import patch_axes, with_axes
+from hfscan.harness.records import Job, Status
+from hfscan.harness.shrink import tiny_config
+from hfscan.harness.smoke import run_job
+
+
+def test_flat_patches_get_their_channel_and_patch_axes_back():
+    from transformers import Qwen2VLConfig
+
+    cfg, _ = tiny_config(Qwen2VLConfig)
+    patch = cfg.vision_config.patch_size
+    flat = torch.rand(8, 3 * patch * patch)
+    assert patch_axes(cfg, flat).shape == (8, 3, patch, patch)
+    assert torch.equal(patch_axes(cfg, flat).flatten(1), flat)
+    assert patch_axes(cfg, torch.rand(8, 5)) is None  # not patches of this config
+
+
+def test_missing_axes_are_one_image_of_the_configs_tiles():
+    from transformers import LlavaConfig, MllamaConfig
+
+    pixels = torch.rand(2, 3, 4, 4)
+    assert with_axes(LlavaConfig(), pixels, 1).shape == (2, 1, 3, 4, 4)  # images per sample
+    tiled = with_axes(MllamaConfig(), pixels, 2)  # images per sample, then max_num_tiles tiles of each
+    assert tiled.shape == (2, 1, MllamaConfig().vision_config.max_num_tiles, 3, 4, 4)
+    assert torch.equal(tiled[:, 0, 0], pixels)
+
+
+def test_a_projector_width_of_merged_patches_stays_the_towers_width_times_the_merge():
+    from transformers import MuseSparkConfig
+
+    original = MuseSparkConfig()
+    v = original.vision_config
+    assert original.out_hidden_size == v.hidden_size * v.merge_size ** 2
+    cfg, report = tiny_config(MuseSparkConfig)
+    assert cfg.vision_config.hidden_size < v.hidden_size
+    assert cfg.out_hidden_size == cfg.vision_config.hidden_size * cfg.vision_config.merge_size ** 2
+    assert "out_hidden_size" in {p for p, _, _ in report.shrunk}
+
+
+def test_grouped_vision_heads_keep_their_ratio():
+    from transformers import Exaone4_5_VisionConfig
+
+    original = Exaone4_5_VisionConfig()
+    cfg, _ = tiny_config(Exaone4_5_VisionConfig)
+    assert cfg.num_heads < original.num_heads
+    assert cfg.num_heads // cfg.num_key_value_heads == original.num_heads // original.num_key_value_heads
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model_type, model_class", [
+    ("kimi_k25_vision", "Kimi_K25VisionModel"),  # flat patches read by a 2-D patch convolution
+    ("inkling2_vision", "Inkling2VisionModel"),  # rows as the tower documents them (merged patch, channels)
+    ("exaone4_5_vision", "Exaone4_5_VisionModel"),  # num_heads / num_key_value_heads
+])
+def test_vision_towers_with_their_own_pixel_layout_pass(model_type, model_class):
+    job = Job(model_type=model_type, model_class=model_class, task="base", checks=("build", "forward"))
+    results = {r.check: r for r in run_job(job)}
+    assert results["forward"].status == Status.PASSED, results["forward"].message
