@@ -26,6 +26,11 @@ def declaring_classes(package: str, config_class: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def exported_classes(package: str) -> set[str]:
+    """The names a transformers model package (``transformers.models.x``) exports from its own modules."""
+    return set(_exports(package))
+
+
 def _exports(package: str) -> dict[str, str]:
     """{exported name: submodule} of a lazily importing transformers package (empty when it cannot be read)."""
     try:

@@ -26,6 +26,15 @@ def test_plan_picks_the_templates_representative_class(inventory):
     assert job.task == "causal-lm" and job.checks == ("build", "forward")
 
 
+def test_plan_prefers_a_class_of_the_types_own_package(inventory):
+    """shieldgemma2 is mapped to Gemma3ForConditionalGeneration (built from a Gemma3Config; a checkpoint of it
+    reloads with gemma3's key layout) before its own ShieldGemma2ForImageClassification."""
+    record = inventory.get("shieldgemma2")
+    assert "Gemma3ForConditionalGeneration" in record.model_classes
+    [job] = plan_jobs(record, template=None)
+    assert job.model_class == "ShieldGemma2ForImageClassification"
+
+
 def test_plan_carries_the_override(inventory):
     override = Override("gpt2", reason="test", model_class="GPT2Model")
     [job] = plan_jobs(inventory.get("gpt2"), overrides={"gpt2": override})
