@@ -316,7 +316,7 @@ def _frames_per_video(ctx: Context):
     return ctx.torch.ones(BATCH, dtype=ctx.torch.long) if "pixel_values_videos" in ctx.built else None
 
 
-@builder("image_merge_sizes", "video_merge_sizes")
+@builder("image_merge_sizes", "video_merge_sizes", "merge_sizes")
 def _merge_sizes(ctx: Context):
     """The spatial merge size of each image (or video) whose grid ``_grid`` gives."""
     merge = int(ctx.find("spatial_merge_size", "merge_size", default=1, where="vision") or 1)
@@ -781,6 +781,16 @@ def _input_ids(ctx: Context) -> Any:
             ctx.counts[modality] = int(count)
     ids = ctx.tokens(BATCH, SEQ)
     return torch.cat(prefix + [ids], dim=1) if prefix else ids
+
+
+@builder("image_attention_mask")
+def _image_attention_mask(ctx: Context):
+    """Which images of its sample each text token attends to, (batch, text length, images per sample): every
+    one, for pixels with an images-per-sample axis (batch, images, channels, height, width); else left out."""
+    ids, pixels = ctx.built.get("input_ids"), ctx.built.get("pixel_values")
+    if ids is None or pixels is None or pixels.dim() != 5:
+        return None
+    return ctx.torch.ones(*ids.shape, pixels.shape[1], dtype=ids.dtype)
 
 
 @builder("image_embeds_position_mask")

@@ -358,7 +358,7 @@ def _short_of_axes(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
     conv = re.search(r"input to conv2d, but got input of size: \[(\d+), (\d+)\]", message)
     if not (unpack or conv):
         return "", None
-    for name in _AXIS_INPUTS:
+    for name in (*_AXIS_INPUTS, "pixel_values_videos"):  # videos as flat patches alike
         if name in values or name not in inspect.signature(a.model.forward).parameters:
             continue
         tensor = build_one(a.model, a.config, name)

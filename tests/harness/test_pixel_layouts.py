@@ -64,3 +64,27 @@ def test_vision_towers_with_their_own_pixel_layout_pass(model_type, model_class)
     job = Job(model_type=model_type, model_class=model_class, task="base", checks=("build", "forward"))
     results = {r.check: r for r in run_job(job)}
     assert results["forward"].status == Status.PASSED, results["forward"].message
+
+
+def test_a_projector_width_that_was_the_towers_width_stays_equal_to_it():
+    from transformers import Kimi_K25Config
+
+    original = Kimi_K25Config()
+    assert original.projection_hidden_size == original.vision_config.hidden_size
+    cfg, _ = tiny_config(Kimi_K25Config)
+    assert cfg.vision_config.hidden_size < original.vision_config.hidden_size
+    assert cfg.projection_hidden_size == cfg.vision_config.hidden_size
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model_type, model_class", [
+    ("idefics", "IdeficsForVisionText2Text"),  # images per sample, and which images each token attends to
+    ("video_llama_3_vision", "VideoLlama3VisionModel"),  # merge_sizes: one merge size per image
+])
+def test_multimodal_models_with_images_per_sample_pass(model_type, model_class):
+    job = Job(model_type=model_type, model_class=model_class, task="base", checks=("build", "forward"))
+    results = {r.check: r for r in run_job(job)}
+    assert results["forward"].status == Status.PASSED, results["forward"].message
+    if model_type == "idefics":
+        inputs = results["forward"].detail["inputs"]
+        assert inputs["pixel_values"][:2] == [2, 1] and inputs["image_attention_mask"] == [*inputs["input_ids"], 1]
