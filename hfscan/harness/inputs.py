@@ -208,7 +208,11 @@ def _pixel_values(ctx: Context):
     tiles = _anyres(ctx)
     if tiles:  # an "any resolution" model: the base image and the tiles of its grid pinpoint, per sample
         return ctx.torch.rand(BATCH, 1 + tiles[1], int(channels), h, w)
-    return ctx.torch.rand(BATCH, int(channels), h, w)
+    pixels = ctx.torch.rand(BATCH, int(channels), h, w)
+    modules = ctx.model.modules() if hasattr(ctx.model, "modules") else ()  # an image feature method that
+    documented = (documented_dims(m.get_image_features, "pixel_values")  # documents tiles (or images) per sample
+                  for m in modules if callable(getattr(m, "get_image_features", None)))
+    return with_axes(ctx.config, pixels, 1) if any(d and len(d) == 5 for d in documented) else pixels
 
 
 def _anyres(ctx: Context) -> tuple[list[int], int] | None:
@@ -379,10 +383,15 @@ def _input_values(ctx: Context):
     return ctx.torch.randn(*shape) * 0.1
 
 
+def _doc(model: Any) -> str:
+    """The docstring of a model's forward() (or of a method given in its place)."""
+    return getattr(getattr(model, "forward", model), "__doc__", None) or ""
+
+
 def documented_dims(model: Any, arg: str) -> list[str] | None:
     """The dimension names of ``arg`` in forward()'s docstring: "`(batch_size, 1, time_steps)`" -> [...]
     (square brackets alike; a dimension may be an expression such as ``dim * len(config.layer_ids)``)."""
-    doc = getattr(model.forward, "__doc__", None) or ""
+    doc = _doc(model)
     m = re.search(rf"\b{re.escape(arg)} \(`[^`]*`[^)]*?of shape `?([(\[])", doc)
     if not m:  # the shape in the argument's description: "arg (`torch.Tensor`):\n  ... of shape `(...)`"
         m = re.search(rf"\b{re.escape(arg)} \(`[^`]*`\):(?:(?!\n\s*\w+ \(`)[\s\S])*?of shape `?([(\[])", doc)
@@ -414,8 +423,9 @@ def documented_tensor(ctx: Context, arg: str) -> Any:
         return None
     shape = [BATCH] + [_documented_size(ctx, name) for name in dims[1:]]
     torch = ctx.torch
-    if arg.endswith("_mask"):
-        return torch.ones(*shape, dtype=torch.long)
+    if arg.endswith("_mask"):  # of the documented type: a boolean mask may index
+        boolean = re.search(rf"\b{re.escape(arg)} \(`torch\.BoolTensor`", _doc(ctx.model))
+        return torch.ones(*shape, dtype=torch.bool if boolean else torch.long)
     if arg.endswith(("_ids", "_id", "_index", "_indices", "timesteps")):
         return torch.zeros(*shape, dtype=torch.long)  # index 0 exists in every table
     return torch.randn(*shape) * 0.1

@@ -248,6 +248,10 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
     if needed is not None:  # an optional-looking argument the model requires after all
         values[needed[0]] = needed[1]
         return True
+    grouped = _rows_per_sample(a, message, values)
+    if grouped is not None:  # the model selects each sample's valid rows of padded per-sample rows
+        values[grouped[0]] = grouped[1]
+        return True
     resized = _resized_images(a, message, values)
     if resized:  # the images are not the size the model wants (a prompt stacked over them; too small to pool)
         values.update(resized)
@@ -373,6 +377,22 @@ def _short_of_axes(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
             return name, patches
         return name, with_axes(a.config, tensor, int(unpack.group(1)) - int(unpack.group(2)))
     return "", None
+
+
+def _rows_per_sample(a: _Attempt, message: str, values: dict) -> tuple[str, Any] | None:
+    """Flat rows (all samples' patches) grouped per sample, (batch, rows per sample, ...), where the model masks
+    padded per-sample rows with a (batch, rows) mask and so read the row width as the rows ("The shape of the
+    mask [B, W] at index 0 does not match the shape of the indexed tensor [R, W]")."""
+    m = re.search(r"shape of the mask \[(\d+), (\d+)\] at index 0 does not match the shape of the indexed tensor "
+                  r"\[(\d+), (\d+)", message)
+    if not m:
+        return None
+    batch, width, rows = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    for name, tensor in a.inputs.items():
+        if (name not in values and getattr(tensor, "ndim", 0) == 2 and list(tensor.shape) == [rows, width]
+                and rows % batch == 0 and rows > batch):
+            return name, tensor.reshape(batch, rows // batch, width)
+    return None
 
 
 def _swapped_features(a: _Attempt, message: str, values: dict) -> Any:

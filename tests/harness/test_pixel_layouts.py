@@ -88,3 +88,17 @@ def test_multimodal_models_with_images_per_sample_pass(model_type, model_class):
     if model_type == "idefics":
         inputs = results["forward"].detail["inputs"]
         assert inputs["pixel_values"][:2] == [2, 1] and inputs["image_attention_mask"] == [*inputs["input_ids"], 1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model_type, model_class", [
+    ("granite_docling", "GraniteDoclingForConditionalGeneration"),  # tiles per sample as get_image_features
+    # documents them, with a boolean (batch, tiles) mask that indexes them
+    ("colqwen2", "ColQwen2ForRetrieval"),  # flat patches padded per sample, (batch, patches, patch width)
+])
+def test_documented_tiles_and_per_sample_rows_pass(model_type, model_class):
+    job = Job(model_type=model_type, model_class=model_class, task="base", checks=("build", "forward"))
+    results = {r.check: r for r in run_job(job)}
+    assert results["forward"].status == Status.PASSED, results["forward"].message
+    if model_type == "granite_docling":
+        assert results["forward"].detail["inputs"]["pixel_values"][:2] == [2, 1]
