@@ -115,6 +115,7 @@ class _Shrinker:
             self._per_layer(cfg, path, attrs, *old_depth)
         else:
             self._mirrored_indices(cfg, path, attrs)
+        self._rope_per_layer_type(cfg, path)
         self._rope_sections(cfg, path, attrs)
         self._width_parts(cfg, path, attrs)
         spec = attrs.get("_heterogeneity_spec")
@@ -225,25 +226,38 @@ class _Shrinker:
 
     def _rope_sections(self, cfg: Any, path: str, attrs: dict) -> None:
         """Rotary sections split half the head width: rescaled with it, or set (from the rules'
-        proportions) where the config class declares the key but leaves it to the model's default."""
+        proportions) where the config class declares the key but leaves it to the model's default; parameters
+        keyed by layer type have their own sections."""
         now = vars(cfg)
         head, old_head = _head_dim(now), _head_dim(attrs)
         declared = set(getattr(type(cfg), "ignore_keys_at_rope_validation", None) or ())
+        kinds = set(now.get("layer_types") or ()) if isinstance(now.get("layer_types"), (list, tuple)) else set()
         for attr in ("rope_parameters", "rope_scaling"):
-            params = now.get(attr)
-            if not isinstance(params, dict) or not head or not old_head or head >= old_head:
+            top = now.get(attr)
+            if not isinstance(top, dict) or not head or not old_head or head >= old_head:
                 continue
-            partial = params.get("partial_rotary_factor", attrs.get("partial_rotary_factor")) or 1.0
-            old_half, half = int(old_head * partial) // 2, int(head * partial) // 2
-            for key, proportions in rules().get("rope_sections", {}).items():
-                value = params.get(key)
-                if value is None and key in declared:
-                    value = proportions
-                elif not (_int_list(value) and sum(value) == old_half):
-                    continue
-                new = _split_evenly(list(value), half)
-                self.report.shrunk.append((f"{path}{attr}.{key}", value if key in params else None, new))
-                params[key] = new
+            groups = [(f"{attr}.{k}", v) for k, v in top.items() if k in kinds and isinstance(v, dict)] or [(attr, top)]
+            for name, params in groups:
+                partial = params.get("partial_rotary_factor", attrs.get("partial_rotary_factor")) or 1.0
+                old_half, half = int(old_head * partial) // 2, int(head * partial) // 2
+                for key, proportions in rules().get("rope_sections", {}).items():
+                    value = params.get(key)
+                    if value is None and key in declared:
+                        value = proportions
+                    elif not (_int_list(value) and sum(value) == old_half):
+                        continue
+                    new = _split_evenly(list(value), half)
+                    self.report.shrunk.append((f"{path}{name}.{key}", value if key in params else None, new))
+                    params[key] = new
+
+    def _rope_per_layer_type(self, cfg: Any, path: str) -> None:
+        """Rotary parameters a config keys by layer type (``[rope_per_layer_type]``) but leaves empty, as a
+        checkpoint would set them: each layer type of its (cut) stack gets the rules' default parameters."""
+        now = vars(cfg)
+        default = rules().get("rope_per_layer_type", {}).get("default")
+        kinds = now.get("layer_types")
+        if default and now.get("rope_parameters") == {} and isinstance(kinds, (list, tuple)) and kinds:
+            self.set(cfg, path, "rope_parameters", {kind: dict(default) for kind in dict.fromkeys(kinds)})
 
     def _width_parts(self, cfg: Any, path: str, attrs: dict) -> None:
         """Lists that split a shrunk width into parts (they summed to it) are rescaled to sum to the new width."""

@@ -297,3 +297,16 @@ def test_a_trailing_part_of_the_stack_and_the_layers_before_it_keep_their_kinds(
     assert cfg.kv_sharing_modes.count("reuse") == shared  # raised before
     cfg, _ = tiny_config(CONFIG_MAPPING["gemma4_unified_assistant"])
     assert cfg.text_config.num_kv_shared_layers == cfg.text_config.num_hidden_layers <= 2
+
+
+@pytest.mark.parametrize("model_type", ["cohere_compass_text", "cohere_compass"])
+def test_rope_parameters_keyed_by_layer_type_left_empty_get_each_layer_type(model_type):
+    """The model reads rope_parameters[layer_type] (KeyError 'full_attention' before); its rotary sections are
+    those of each layer type, cut to the head width."""
+    from transformers import CONFIG_MAPPING
+
+    cfg, _ = tiny_config(CONFIG_MAPPING[model_type])
+    text = cfg.get_text_config()
+    assert set(text.rope_parameters) == set(text.layer_types)
+    for params in text.rope_parameters.values():
+        assert params["rope_type"] == "default" and sum(params["mrope_section"]) == text.head_dim // 2
