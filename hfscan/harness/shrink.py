@@ -777,7 +777,26 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
         apply_values(cfg, overrides, report, extra)
     rebuilt = _rebuild(cfg, extra)
     _keep_relations(original, rebuilt, report)
+    _tower_layer_indices(original, rebuilt, report)
     return rebuilt, report
+
+
+def _tower_layer_indices(original: Any, cfg: Any, report: ShrinkReport) -> None:
+    """Indices a composite config gives into a tower's hidden states (``[tower_layer_indices]``: 0 the embeddings,
+    L its last layer, negative ones counted from the end) rescaled into the tower's cut depth, as many as
+    before (a projector's width counts them), each keeping its sign."""
+    old_nodes = dict(_walk(original))
+    for path, node in _walk(cfg):
+        old_node = old_nodes.get(path)
+        for attr, depth in rules().get("tower_layer_indices", {}).items():
+            value, old, new = vars(node).get(attr), _dotted(old_node, depth), _dotted(node, depth)
+            if not ((_is_int(value) or _int_list(value)) and _is_int(old) and _is_int(new) and 0 < new < old):
+                continue
+            scaled = [(x % (old + 1)) * new // old - (new + 1) * (x < 0) for x in ([value] if _is_int(value) else value)]
+            result = scaled[0] if _is_int(value) else type(value)(scaled)
+            if result != value:
+                report.shrunk.append((f"{path}{attr}", value, result))
+                setattr(node, attr, result)
 
 
 #: How the ``sum`` and ``times`` rules combine their parts.

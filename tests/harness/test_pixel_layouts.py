@@ -102,3 +102,15 @@ def test_documented_tiles_and_per_sample_rows_pass(model_type, model_class):
     assert results["forward"].status == Status.PASSED, results["forward"].message
     if model_type == "granite_docling":
         assert results["forward"].detail["inputs"]["pixel_values"][:2] == [2, 1]
+
+
+def test_indices_into_the_vision_towers_hidden_states_follow_its_cut_depth():
+    from transformers import LlavaConfig, VipLlavaConfig
+
+    original = VipLlavaConfig()
+    cfg, _ = tiny_config(VipLlavaConfig)
+    states = cfg.vision_config.num_hidden_layers + 1  # the embeddings and every layer
+    assert len(cfg.vision_feature_layer) == len(original.vision_feature_layer)  # the projector counts them
+    assert all(-states <= i < states for i in cfg.vision_feature_layer)
+    assert [i < 0 for i in cfg.vision_feature_layer] == [i < 0 for i in original.vision_feature_layer]
+    assert tiny_config(LlavaConfig)[0].vision_feature_layer == LlavaConfig().vision_feature_layer == -2
