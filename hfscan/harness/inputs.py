@@ -141,7 +141,19 @@ def builder(*names: str) -> Callable[[Builder], Builder]:
 
 
 def image_hw(ctx: Context) -> tuple[int, int]:
-    return _size2(ctx.find("image_size", "input_size", "img_size", default=64, where="vision"), 64)
+    """The size of a synthetic image: the vision config's; where the tower reads each image at its own size (its
+    feature method requires image_sizes and no tile grid is set), that is the largest it takes and an image of
+    ANY_SIZE_PATCHES merged patches a side is fed instead (a 1540-pixel image made a 3000-token prompt)."""
+    h, w = _size2(ctx.find("image_size", "input_size", "img_size", default=64, where="vision"), 64)
+    if "image_sizes" in feature_args(ctx.model, required=True) and not ctx.find("image_grid_pinpoints"):
+        patch = _size2(ctx.find("patch_size", default=14, where="vision"), 14)
+        merge = int(ctx.find("spatial_merge_size", "merge_size", default=1, where="vision") or 1)
+        return min(h, ANY_SIZE_PATCHES * merge * patch[0]), min(w, ANY_SIZE_PATCHES * merge * patch[1])
+    return h, w
+
+
+#: Merged patches a side of an image fed to a tower that takes images of any size.
+ANY_SIZE_PATCHES = 4
 
 
 GRID_ARGS = {"pixel_values": ("image_grid_thw", "grid_thw"), "pixel_values_videos": ("video_grid_thw", "grid_thw"),
@@ -750,6 +762,8 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     with torch.no_grad():  # the feature argument by name where the method names it alike, else first
         out = fn(**{features_arg: value}, **kwargs) if features_arg in params else fn(value, **kwargs)
     feats = getattr(out, "pooler_output", None)
+    if feats is None:  # an output without pooled features: its last hidden state
+        feats = getattr(out, "last_hidden_state", None)
     if feats is None:
         feats = out[0] if isinstance(out, tuple) else out
     if isinstance(feats, (list, tuple)):

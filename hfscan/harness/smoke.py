@@ -248,6 +248,10 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
     if needed is not None:  # an optional-looking argument the model requires after all
         values[needed[0]] = needed[1]
         return True
+    patched = _linear_patches(a, message, values)
+    if patched is not None:  # a linear patch embedding reads the image as rows of flattened patches
+        values["pixel_values"] = patched
+        return True
     grouped = _rows_per_sample(a, message, values)
     if grouped is not None:  # the model selects each sample's valid rows of padded per-sample rows
         values[grouped[0]] = grouped[1]
@@ -377,6 +381,27 @@ def _short_of_axes(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
             return name, patches
         return name, with_axes(a.config, tensor, int(unpack.group(1)) - int(unpack.group(2)))
     return "", None
+
+
+def _linear_patches(a: _Attempt, message: str, values: dict) -> Any:
+    """Images (batch, channels, height, width) cut into rows of flattened patches, (batch, patches, channels x
+    patch x patch), where a linear layer read the image's width but wants the flattened patch ("mat1 and mat2
+    shapes cannot be multiplied (N x width and channels x patch x patch x M)")."""
+    m = re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)", message)
+    if not m or "pixel_values" in values or "pixel_values" not in inspect.signature(a.model.forward).parameters:
+        return None
+    pixels = build_one(a.model, a.config, "pixel_values")
+    if pixels is None or pixels.dim() != 4 or pixels.shape[-1] != int(m.group(2)):
+        return None
+    rows = patch_axes(a.config, pixels.new_zeros(1, int(m.group(3))))  # the flattened patch it wants
+    if rows is None:
+        return None
+    channels, ph, pw = rows.shape[1:]
+    batch, c, h, w = pixels.shape
+    if c != channels or h % ph or w % pw:
+        return None
+    patches = pixels.reshape(batch, c, h // ph, ph, w // pw, pw).permute(0, 2, 4, 1, 3, 5)
+    return patches.reshape(batch, (h // ph) * (w // pw), c * ph * pw)
 
 
 def _rows_per_sample(a: _Attempt, message: str, values: dict) -> tuple[str, Any] | None:

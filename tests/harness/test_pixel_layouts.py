@@ -114,3 +114,14 @@ def test_indices_into_the_vision_towers_hidden_states_follow_its_cut_depth():
     assert all(-states <= i < states for i in cfg.vision_feature_layer)
     assert [i < 0 for i in cfg.vision_feature_layer] == [i < 0 for i in original.vision_feature_layer]
     assert tiny_config(LlavaConfig)[0].vision_feature_layer == LlavaConfig().vision_feature_layer == -2
+
+
+@pytest.mark.slow
+def test_images_a_linear_patch_embedding_reads_are_cut_into_flattened_patches():
+    job = Job(model_type="fuyu", model_class="FuyuForCausalLM", task="causal-lm", checks=("build", "forward"))
+    results = {r.check: r for r in run_job(job)}
+    assert results["forward"].status == Status.PASSED, results["forward"].message
+    from transformers import FuyuConfig
+
+    cfg = FuyuConfig()  # (batch, patches, channels x patch x patch), not (batch, channels, height, width)
+    assert results["forward"].detail["inputs"]["pixel_values"][-1] == cfg.num_channels * cfg.patch_size ** 2
