@@ -149,3 +149,21 @@ def test_arguments_a_wrapper_passes_on_to_the_base_models_feature_method_are_bui
     assert forward.status == Status.PASSED, forward.message
     assert {"image_merge_sizes", "video_merge_sizes"} <= set(forward.detail["inputs"])
     assert set(forward.detail["modalities"]["fed"]) == {"text", "image", "video"}
+
+
+def test_a_tower_reading_images_at_their_own_size_gets_small_ones():
+    """Mistral3's vision tower takes images of any size up to image_size (1540 px: a 3000-token prompt that
+    timed mistral_large4 out); images of a few merged patches a side are fed, with their placeholders."""
+    from transformers import Mistral3Config, Mistral3ForConditionalGeneration
+
+    from hfscan.harness.inputs import ANY_SIZE_PATCHES
+
+    cfg, model, inputs, report = _inputs(Mistral3Config, Mistral3ForConditionalGeneration)
+    side = ANY_SIZE_PATCHES * cfg.spatial_merge_size * cfg.vision_config.patch_size
+    assert tuple(inputs["pixel_values"].shape[-2:]) == (side, side) < (cfg.vision_config.image_size,) * 2
+    assert inputs["image_sizes"].tolist() == [[side, side]] * BATCH
+    assert _placeholders(cfg, inputs, "image_token_index") == BATCH * ANY_SIZE_PATCHES ** 2
+    with torch.no_grad():
+        assert model(**inputs).logits.shape[:2] == inputs["input_ids"].shape
+    _, _, inputs, _ = _inputs(LlavaNextConfig, LlavaNextForConditionalGeneration)  # a tile grid keeps its size
+    assert inputs["pixel_values"].shape[-1] == 336
