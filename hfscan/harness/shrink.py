@@ -94,6 +94,7 @@ class _Shrinker:
         self.growth: dict[int, int] = {}  # old -> new width of the stage widths that keep their growth
         self.rounded: dict[int, tuple[int, int]] = {}  # id(config) -> (capped, rounded) hidden width
         self.related = {a for r in self._rules("sum") for a in r["values"]}  # values kept as sums of others
+        self.grid_text: set[int] = set()  # id() of the text configs beside a vision tower that merges patch grids
 
     def set(self, cfg: Any, path: str, attr: str, new: Any) -> None:
         old = vars(cfg).get(attr)
@@ -242,8 +243,8 @@ class _Shrinker:
                 old_half, half = int(old_head * partial) // 2, int(head * partial) // 2
                 for key, proportions in rules().get("rope_sections", {}).items():
                     value = params.get(key)
-                    if value is None and key in declared:
-                        value = proportions
+                    if value is None and (key in declared or (id(cfg) in self.grid_text and sum(proportions) == old_half)):
+                        value = proportions  # the model code's default: it split the original half head width
                     elif not (_int_list(value) and sum(value) == old_half):
                         continue
                     new = _split_evenly(list(value), half)
@@ -540,6 +541,22 @@ class _Shrinker:
             self.set(node, path, attr, new * new)
 
 
+def _grid_text_configs(cfg: Any) -> set[int]:
+    """id() of every text config that sits beside a vision config merging patch grids (``spatial_merge_size``):
+    the text model of a multimodal-rotary model, whose code may default its rotary sections."""
+    out = set()
+    for _, node in _walk(cfg):
+        text, vision = vars(node).get("text_config"), vars(node).get("vision_config")
+        if _is_config(text) and _is_config(vision) and _is_int(vars(vision).get("spatial_merge_size")):
+            out.add(id(text))
+    return out
+
+
+def config_tree(cfg: Any) -> list[tuple[str, Any]]:
+    """(path, config) for a config and every sub-config below it."""
+    return list(_walk(cfg))
+
+
 def _walk(cfg: Any, path: str = ""):
     """(path, config) for a config and every sub-config below it."""
     yield path, cfg
@@ -767,6 +784,7 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
         _add_optional_towers(cfg, report)
     original = copy.deepcopy(cfg)
     shrinker = _Shrinker(level, report)
+    shrinker.grid_text = _grid_text_configs(cfg)
     shrinker.shrink(cfg)
     shrinker.remap_tokens(cfg)
     shrinker.follow_growth(cfg)

@@ -125,3 +125,12 @@ def test_images_a_linear_patch_embedding_reads_are_cut_into_flattened_patches():
 
     cfg = FuyuConfig()  # (batch, patches, channels x patch x patch), not (batch, channels, height, width)
     assert results["forward"].detail["inputs"]["pixel_values"][-1] == cfg.num_channels * cfg.patch_size ** 2
+
+
+def test_rotary_sections_a_grid_models_code_defaults_are_set_for_the_tiny_head():
+    from transformers import LlamaConfig, PaddleOCRVLConfig
+
+    assert "mrope_section" not in PaddleOCRVLConfig().text_config.rope_parameters  # the modeling code's default
+    text = tiny_config(PaddleOCRVLConfig)[0].text_config
+    assert sum(text.rope_parameters["mrope_section"]) == text.head_dim // 2
+    assert "mrope_section" not in tiny_config(LlamaConfig)[0].rope_parameters  # no vision tower beside it
