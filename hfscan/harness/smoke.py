@@ -23,7 +23,7 @@ from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_document
                                    free_token_id, patch_axes, with_axes, with_axis)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
-from hfscan.harness.shrink import levels, tiny_config
+from hfscan.harness.shrink import config_tree, levels, rules, tiny_config
 
 GENERATE_NEW_TOKENS = 2
 
@@ -177,8 +177,14 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
         a.config, a.report = tiny_config(_config_class(job.model_type), override.config if override else None, level)
         a.stage = "build"
         cls = _model_class(job.model_class, job.model_type)
-        torch.manual_seed(0)
-        a.model = cls(a.config).to(job.device).to(dtype).eval()
+        while True:
+            try:
+                torch.manual_seed(0)
+                a.model = cls(a.config).to(job.device).to(dtype).eval()
+                break
+            except AttributeError as exc:
+                if not _undeclared_default(a.config, str(exc)):
+                    raise
         a.param_count = sum(p.numel() for p in a.model.parameters())
         a.durations["build"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -320,6 +326,20 @@ def _placeholder_mismatch(a: _Attempt, message: str, values: dict) -> bool:
         return False
     a.counts[modality] = features
     return True
+
+
+def _undeclared_default(config: Any, message: str) -> bool:
+    """A value the modeling code reads but the config class does not declare ("'XConfig' object has no
+    attribute 'dropout_rate'"; a composite parent's constructor sets it) gets its ``[undeclared_defaults]``
+    value on every config of that class in the tree that lacks it; False when none applies."""
+    m = re.search(r"'(\w+)' object has no attribute '(\w+)'", message)
+    defaults = rules().get("undeclared_defaults", {})
+    if not m or m.group(2) not in defaults:
+        return False
+    configs = [c for _, c in config_tree(config) if type(c).__name__ == m.group(1) and m.group(2) not in vars(c)]
+    for c in configs:
+        setattr(c, m.group(2), defaults[m.group(2)])
+    return bool(configs)
 
 
 def _undeclared_token(a: _Attempt, message: str) -> bool:

@@ -154,3 +154,17 @@ def test_an_optional_looking_argument_the_model_needs_is_built_from_its_docstrin
     assert name == "region_feats" and tensor.shape[-1] == 6
     assert _needed_input(a, "`input_ids` cannot be `None`", {"input_ids": 1}) is None  # already given
     assert _needed_input(a, "`unknown` cannot be `None`", {}) is None  # not an argument of forward()
+
+
+def test_a_value_the_model_reads_but_its_config_class_lacks_gets_its_default():
+    """T5Gemma2's encoder layers read config.dropout_rate, which T5Gemma2TextConfig does not declare (the
+    t5gemma2 parent sets it): built alone, the build sets [undeclared_defaults] on that class's configs."""
+    from transformers import CONFIG_MAPPING, T5Gemma2Encoder
+
+    cfg, _ = shrink.tiny_config(CONFIG_MAPPING["t5gemma2_encoder"])
+    with pytest.raises(AttributeError, match="dropout_rate"):
+        T5Gemma2Encoder(cfg)
+    assert smoke._undeclared_default(cfg, "'T5Gemma2TextConfig' object has no attribute 'dropout_rate'")
+    assert cfg.text_config.dropout_rate == 0.0 and "dropout_rate" not in vars(cfg.vision_config)
+    T5Gemma2Encoder(cfg)
+    assert not smoke._undeclared_default(cfg, "'T5Gemma2TextConfig' object has no attribute 'no_such_value'")
