@@ -32,6 +32,7 @@ MODALITY_OF = {
     "input_audio_features": "audio",
     "audio_mel": "audio",
     "pixel_values_videos": "video",
+    "flattened_patches": "image",
     "past_values": "time-series",
 }
 
@@ -805,6 +806,21 @@ def _input_ids(ctx: Context) -> Any:
             ctx.counts[modality] = int(count)
     ids = ctx.tokens(BATCH, SEQ)
     return torch.cat(prefix + [ids], dim=1) if prefix else ids
+
+
+@builder("flattened_patches")
+def _flattened_patches(ctx: Context):
+    """Patches as a processor that keeps their positions flattens them: (batch, patches, 2 + patch width), the
+    first two columns each patch's 1-based row and column in a square grid (0 marks padding), the rest pixels."""
+    width = ctx.find("patch_embed_hidden_size", where="vision")
+    if not isinstance(width, int):
+        channels = int(ctx.find("num_channels", default=3, where="vision"))
+        patch = _size2(ctx.find("patch_size", default=16, where="vision"), 16)
+        width = channels * patch[0] * patch[1]
+    side = 4
+    rows, cols = ctx.torch.meshgrid(ctx.torch.arange(1, side + 1), ctx.torch.arange(1, side + 1), indexing="ij")
+    positions = ctx.torch.stack([rows.flatten(), cols.flatten()], dim=-1).float().expand(BATCH, -1, -1)
+    return ctx.torch.cat([positions, ctx.torch.rand(BATCH, side * side, width)], dim=-1)
 
 
 @builder("image_attention_mask")

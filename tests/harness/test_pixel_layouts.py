@@ -134,3 +134,20 @@ def test_rotary_sections_a_grid_models_code_defaults_are_set_for_the_tiny_head()
     text = tiny_config(PaddleOCRVLConfig)[0].text_config
     assert sum(text.rope_parameters["mrope_section"]) == text.head_dim // 2
     assert "mrope_section" not in tiny_config(LlamaConfig)[0].rope_parameters  # no vision tower beside it
+
+
+def test_flattened_patches_carry_their_grid_positions_first():
+    from transformers import Pix2StructConfig, Pix2StructForConditionalGeneration
+
+    from hfscan.harness.inputs import build_inputs
+    from hfscan.harness.smoke import templates
+
+    cfg, _ = tiny_config(Pix2StructConfig)
+    model = Pix2StructForConditionalGeneration(cfg).eval()
+    inputs, report = build_inputs(model, cfg, "seq2seq-lm", templates()["default"])
+    patches = inputs["flattened_patches"]
+    assert patches.shape[-1] == 2 + cfg.vision_config.patch_embed_hidden_size
+    assert patches[..., :2].min() >= 1 and patches[..., :2].max() < cfg.vision_config.seq_len  # embedding rows
+    assert "image" in report.fed
+    with torch.no_grad():
+        assert model(**inputs).logits.shape[0] == 2
