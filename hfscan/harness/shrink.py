@@ -526,6 +526,20 @@ class _Shrinker:
                         self.set(cfg, path, "image_size", math.ceil(size // patch / factor) * factor * patch)
             for attr in spec.get("pooled_tokens", ()):
                 self._fit_pooled_tokens(node, node_path, attr)
+            for attr in spec.get("patch_counts", ()):
+                self._fit_patch_count(node, attr)
+
+    def _fit_patch_count(self, node: Any, attr: str) -> None:
+        """A config that maps the patches per image to something (a dict keyed by patch counts) gets images whose
+        square patch grid has the smallest such count, where the grid it has is none of them."""
+        counts = vars(node).get(attr)
+        squares = sorted(int(k) for k in counts if math.isqrt(int(k)) ** 2 == int(k)) if isinstance(counts, dict) else []
+        if not squares:
+            return
+        for path, cfg in _walk(node):
+            size, patch = vars(cfg).get("image_size"), vars(cfg).get("patch_size")
+            if _is_int(size) and _is_int(patch) and patch > 0 and (size // patch) ** 2 not in map(int, counts):
+                self.set(cfg, path, "image_size", math.isqrt(squares[0]) * patch)
 
     def _fit_pooled_tokens(self, node: Any, path: str, attr: str) -> None:
         """Tokens per image pooled from the patch grid as a square: its side must divide the grid side, so it

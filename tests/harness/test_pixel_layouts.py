@@ -151,3 +151,14 @@ def test_flattened_patches_carry_their_grid_positions_first():
     assert "image" in report.fed
     with torch.no_grad():
         assert model(**inputs).logits.shape[0] == 2
+
+
+def test_images_get_a_patch_grid_the_projector_has_queries_for():
+    from transformers import AriaConfig
+
+    original = AriaConfig()
+    v = original.vision_config
+    assert (v.image_size // v.patch_size) ** 2 not in original.projector_patch_to_query_dict  # the default's 49
+    cfg, _ = tiny_config(AriaConfig)
+    v = cfg.vision_config
+    assert (v.image_size // v.patch_size) ** 2 == min(cfg.projector_patch_to_query_dict)
