@@ -310,3 +310,12 @@ def test_rope_parameters_keyed_by_layer_type_left_empty_get_each_layer_type(mode
     assert set(text.rope_parameters) == set(text.layer_types)
     for params in text.rope_parameters.values():
         assert params["rope_type"] == "default" and sum(params["mrope_section"]) == text.head_dim // 2
+
+
+def test_a_pixel_decoder_width_equal_to_the_decoder_width_stays_equal():
+    """OneFormer projects the pixel decoder's features (conv_dim) into the transformer decoder (hidden_dim) only
+    when they differ, with convolutions held in a plain list (unsaved: outputs differed after reload)."""
+    from transformers import OneFormerConfig
+
+    cfg, _ = tiny_config(OneFormerConfig)
+    assert cfg.conv_dim == cfg.mask_dim == cfg.hidden_dim <= 32
