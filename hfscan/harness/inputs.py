@@ -161,15 +161,17 @@ GRID_ARGS = {"pixel_values": ("image_grid_thw", "grid_thw"), "pixel_values_video
              "hidden_states": ("grid_thw",)}
 
 
-def _grid(ctx: Context) -> tuple[int, int, int]:
-    """(t, h, w) in patches of one image whose sides are a whole number of merged patches."""
+def _grid(ctx: Context, video: bool = False) -> tuple[int, int, int]:
+    """(t, h, w) in patches of one image whose sides are a whole number of merged patches (a video's frames
+    the frames a model merges, where it merges them)."""
     merge = int(ctx.find("spatial_merge_size", "merge_size", default=1, where="vision") or 1)
-    return 1, 2 * merge, 2 * merge
+    frames = int(ctx.find("temporal_merge_size", default=1, where="vision") or 1) if video else 1
+    return frames, 2 * merge, 2 * merge
 
 
-def _flat_patches(ctx: Context):
+def _flat_patches(ctx: Context, video: bool = False):
     """Pixels as a grid model takes them: (patches of all images, channels x temporal x patch x patch)."""
-    t, h, w = _grid(ctx)
+    t, h, w = _grid(ctx, video)
     channels = int(ctx.find("in_channels", "num_channels", "in_chans", default=3, where="vision"))
     temporal = ctx.find("temporal_patch_size", "patch_temporal", default=1, where="vision") or 1
     temporal = int(temporal[0] if isinstance(temporal, (list, tuple)) else temporal)
@@ -195,9 +197,14 @@ def _takes_grid(ctx: Context, name: str) -> bool:
     return any(g in ctx.params for g in GRID_ARGS.get(name, ()))
 
 
-@builder("image_grid_thw", "video_grid_thw", "grid_thw")
+@builder("image_grid_thw", "grid_thw")
 def _grid_thw(ctx: Context):
     return ctx.torch.tensor([list(_grid(ctx))] * BATCH)
+
+
+@builder("video_grid_thw")
+def _video_grid_thw(ctx: Context):
+    return ctx.torch.tensor([list(_grid(ctx, video=True))] * BATCH)
 
 
 @builder("hidden_states")
@@ -372,7 +379,7 @@ def _pixel_mask(ctx: Context):
 @builder("pixel_values_videos")
 def _videos(ctx: Context):
     if _takes_grid(ctx, "pixel_values_videos"):
-        return _flat_patches(ctx)
+        return _flat_patches(ctx, video=True)
     if _packed_side(ctx):
         return _packed_patches(ctx)
     if _position_grid(ctx):  # one frame per video

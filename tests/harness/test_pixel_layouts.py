@@ -162,3 +162,15 @@ def test_images_get_a_patch_grid_the_projector_has_queries_for():
     cfg, _ = tiny_config(AriaConfig)
     v = cfg.vision_config
     assert (v.image_size // v.patch_size) ** 2 == min(cfg.projector_patch_to_query_dict)
+
+
+def test_a_videos_patch_grid_spans_the_frames_the_model_merges():
+    from transformers import Ernie4_5_VLMoeConfig, Qwen2VLConfig
+
+    from hfscan.harness.inputs import Context, _grid
+
+    for config_class in (Ernie4_5_VLMoeConfig, Qwen2VLConfig):
+        cfg, _ = tiny_config(config_class)
+        ctx = Context(model=None, config=cfg, task="", torch=torch)
+        frames = getattr(cfg.vision_config, "temporal_merge_size", 1)
+        assert _grid(ctx, video=True) == (frames, *_grid(ctx)[1:]) and _grid(ctx)[0] == 1
