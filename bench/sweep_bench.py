@@ -88,7 +88,8 @@ def main() -> None:
     # Issue 5's measure: every requested check that applies passed (forward among them), no override.
     coverage = coverage_by_model_type(first.results)
     generic = {mt for mt, c in coverage.items() if c is Coverage.GENERIC_PASS} & forward_ok
-    with_class = {rec.model_type for rec in discover() if rec.is_subconfig and rec.model_classes} & set(first.selection.model_types)
+    # A sub-config type "has a model class of its own" when the plan found one (mapped, or declaring its config class).
+    with_class = {rec.model_type for rec in discover() if rec.is_subconfig} & {j.model_type for j in first.jobs if j.model_class}
     for label, group in (("top-level", top_level), ("sub-configs with a class", with_class)):
         if group:
             print(f"{label + ' generic pass':<28}{len(generic & group)}/{len(group)} = {100 * len(generic & group) / len(group):.1f}%"
