@@ -212,6 +212,10 @@ def _hidden_states(ctx: Context):
     return _flat_patches(ctx) if _takes_grid(ctx, "hidden_states") else None
 
 
+#: Patches per image where forward() takes every image's patches as rows: (num_patches, patch width).
+FLAT_PATCHES = 4
+
+
 @builder("pixel_values")
 def _pixel_values(ctx: Context):
     if _takes_grid(ctx, "pixel_values"):
@@ -220,6 +224,9 @@ def _pixel_values(ctx: Context):
         return _packed_patches(ctx)
     if _position_grid(ctx):
         return _positioned_patches(ctx)
+    documented = documented_dims(ctx.model, "pixel_values")
+    if documented and len(documented) == 2 and documented[0].startswith("num_"):  # every image's patches as rows
+        return ctx.torch.rand(BATCH * FLAT_PATCHES, _documented_size(ctx, documented[1]))
     channels = ctx.find("num_channels", "in_channels", "input_channels", default=3, where="vision")
     if _native_grid(ctx):  # patches at their native aspect: (batch, patches, channels x patch x patch)
         patch = _size2(ctx.find("patch_size", default=16, where="vision"), 16)
@@ -441,7 +448,9 @@ def documented_tensor(ctx: Context, arg: str) -> Any:
     dims = documented_dims(ctx.model, arg)
     if not dims:
         return None
-    shape = [BATCH] + [_documented_size(ctx, name) for name in dims[1:]]
+    rows = re.fullmatch(r"batch_size\s*\*\s*(.+)", dims[0])  # several rows per sample: (batch_size * config.n_docs)
+    shape = [BATCH * (_documented_size(ctx, rows.group(1)) if rows else 1)]
+    shape += [_documented_size(ctx, name) for name in dims[1:]]
     torch = ctx.torch
     if arg.endswith("_mask"):  # of the documented type: a boolean mask may index
         boolean = re.search(rf"\b{re.escape(arg)} \(`torch\.BoolTensor`", _doc(ctx.model))
@@ -449,6 +458,13 @@ def documented_tensor(ctx: Context, arg: str) -> Any:
     if arg.endswith(("_ids", "_id", "_index", "_indices", "timesteps")):
         return torch.zeros(*shape, dtype=torch.long)  # index 0 exists in every table
     return torch.randn(*shape) * 0.1
+
+
+def documented_required(model: Any, arg: str) -> bool:
+    """Whether forward()'s docstring says an optional ``arg`` "has to be provided" (where the model lacks a
+    component that would compute it, e.g. a retriever's documents)."""
+    m = re.search(rf"\n\s*{re.escape(arg)} \(`(?:(?!\n\s*\w+ \(`)[\s\S])*", _doc(model))
+    return bool(m and re.search(r"\bha(?:s|ve) to be\s+provided\b", m.group(0)))
 
 
 def first_layer_tensor(ctx: Context) -> Any:
@@ -495,9 +511,11 @@ def _documented_size(ctx: Context, expr: str) -> int:
             return ctx.find(node.attr)
         if isinstance(node, ast.Name):
             return ctx.find(_DIM_ALIASES.get(node.id, node.id))
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Pow)):
             left, right = value(node.left), value(node.right)
-            return left * right if isinstance(left, int) and isinstance(right, int) else None
+            if not (isinstance(left, int) and isinstance(right, int)):
+                return None
+            return left * right if isinstance(node.op, ast.Mult) else left ** right
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "len" and len(node.args) == 1:
             items = value(node.args[0])
             return len(items) if isinstance(items, (list, tuple)) else None
@@ -779,7 +797,11 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     else:
         numel = int(feats.numel())
     emb = _input_embeddings(ctx.model)
-    dim = getattr(emb, "embedding_dim", None) or ctx.find("hidden_size", where="text")
+    hidden = ctx.find("hidden_size", where="text")
+    last = (feats[0] if isinstance(feats, (list, tuple)) else feats).shape[-1]
+    # the width the placeholders take: the text hidden width where the features have it and the token table
+    # is wider (a factorized table projected to it), else the token table's
+    dim = last if last == hidden else getattr(emb, "embedding_dim", None) or hidden
     return numel // int(dim)
 
 
@@ -972,8 +994,9 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
                 report.unknown_required.append(name)
             else:
                 ctx.built[name] = value
-        elif name in tower_needs and (value := documented_tensor(ctx, name)) is not None:
-            ctx.built[name] = value  # optional in forward() but required by the tower that reads the pixels
+        elif (name in tower_needs or documented_required(model, name)) and \
+                (value := documented_tensor(ctx, name)) is not None:
+            ctx.built[name] = value  # optional in forward() but required by a tower or, as documented, by forward()
     if not any(isinstance(v, torch.Tensor) for v in ctx.built.values()):  # every argument optional, none known:
         for name in order:  # the inputs forward()'s docstring shapes (a trajectory's states, actions, rewards)
             value = None if values and name in values else documented_tensor(ctx, name)

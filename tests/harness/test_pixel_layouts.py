@@ -174,3 +174,17 @@ def test_a_videos_patch_grid_spans_the_frames_the_model_merges():
         ctx = Context(model=None, config=cfg, task="", torch=torch)
         frames = getattr(cfg.vision_config, "temporal_merge_size", 1)
         assert _grid(ctx, video=True) == (frames, *_grid(ctx)[1:]) and _grid(ctx)[0] == 1
+
+
+def test_patches_documented_as_rows_of_all_images_and_their_placeholders():
+    from transformers import NeoMMEConfig, NeoMMEModel
+
+    from hfscan.harness.inputs import FLAT_PATCHES, build_inputs
+    from hfscan.harness.smoke import templates
+
+    cfg, _ = tiny_config(NeoMMEConfig)  # (num_patches, 3 * patch_size ** 2); a token table wider than the text
+    model = NeoMMEModel(cfg).eval()
+    inputs, _ = build_inputs(model, cfg, "base", templates()["default"])
+    assert inputs["pixel_values"].shape == (2 * FLAT_PATCHES, 3 * cfg.patch_size ** 2)
+    assert model.get_input_embeddings().embedding_dim != cfg.hidden_size
+    assert int((inputs["input_ids"] == cfg.image_token_id).sum()) == 2 * FLAT_PATCHES  # one per patch row
