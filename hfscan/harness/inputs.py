@@ -455,9 +455,18 @@ def documented_tensor(ctx: Context, arg: str) -> Any:
     if arg.endswith("_mask"):  # of the documented type: a boolean mask may index
         boolean = re.search(rf"\b{re.escape(arg)} \(`torch\.BoolTensor`", _doc(ctx.model))
         return torch.ones(*shape, dtype=torch.bool if boolean else torch.long)
-    if arg.endswith(("_ids", "_id", "_index", "_indices", "timesteps")):
+    if arg.endswith(("_ids", "_id", "_idx", "_index", "_indices", "timesteps")):
         return torch.zeros(*shape, dtype=torch.long)  # index 0 exists in every table
     return torch.randn(*shape) * 0.1
+
+
+def documented_rows(model: Any, inputs: dict) -> int | None:
+    """Rows of the built inputs forward()'s docstring documents as several per sample (``(batch_size *
+    config.n_docs, length)``: one row per retrieved document), which a generator reading them keeps; None
+    where no input is documented so."""
+    rows = [int(value.shape[0]) for name, value in inputs.items() if getattr(value, "ndim", 0)
+            and re.fullmatch(r"batch_size\s*\*.+", (documented_dims(model, name) or [""])[0])]
+    return max(rows) if rows else None
 
 
 def documented_required(model: Any, arg: str) -> bool:
@@ -833,8 +842,17 @@ def _input_ids(ctx: Context) -> Any:
             prefix.append(torch.full((BATCH, per_sample), token, dtype=torch.long) if isinstance(token, int)
                           else ctx.tokens(BATCH, per_sample))
             ctx.counts[modality] = int(count)
-    ids = ctx.tokens(BATCH, SEQ)
-    return torch.cat(prefix + [ids], dim=1) if prefix else ids
+    if prefix:
+        return torch.cat(prefix + [ctx.tokens(BATCH, SEQ)], dim=1)
+    return ctx.tokens(BATCH * _rows_documented_per_sample(ctx, "input_ids"), SEQ)
+
+
+def _rows_documented_per_sample(ctx: Context, arg: str) -> int:
+    """Rows of ``arg`` per sample where forward()'s docstring documents its first axis as the batch times a
+    config value (``(batch_size * num_codebooks, sequence_length)``: a row per codebook stream); else 1."""
+    m = re.fullmatch(r"batch_size \* (?:config\.)?(\w+)", (documented_dims(ctx.model, arg) or [""])[0])
+    value = ctx.find(m.group(1)) if m else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
 
 
 @builder("flattened_patches")
@@ -881,12 +899,23 @@ def _labels(ctx: Context, tasks: dict) -> Any:
     if task in tasks["token_label_tasks"] and ids is not None:
         if task == "token-classification":
             return torch.randint(0, int(ctx.find("num_labels", default=2)), ids.shape)
-        return ids.clone()
+        return _documented_labels(ctx, ids)
     if task == "seq2seq-lm" and ids is not None:
         return ids.clone()
     if task in tasks["class_label_tasks"]:
         return torch.randint(0, int(ctx.find("num_labels", default=2)), (BATCH,))
     return None
+
+
+def _documented_labels(ctx: Context, ids: Any) -> Any:
+    """Token labels: the ids, or tokens laid out as forward()'s docstring documents the labels where that is
+    another layout of as many tokens (ids of a row per codebook, labels ``(batch_size, sequence_length,
+    num_codebooks)``)."""
+    dims = documented_dims(ctx.model, "labels") or []
+    shape = [BATCH] + [_documented_size(ctx, d) for d in dims[1:]]
+    if len(shape) > ids.dim() and math.prod(shape) == ids.numel():
+        return ctx.tokens(*shape)
+    return ids.clone()
 
 
 @dataclass

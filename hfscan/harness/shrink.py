@@ -810,7 +810,28 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     rebuilt = _rebuild(cfg, extra)
     _keep_relations(original, rebuilt, report)
     _tower_layer_indices(original, rebuilt, report)
+    _stacked_widths(original, rebuilt, report)
     return rebuilt, report
+
+
+def _stacked_widths(original: Any, cfg: Any, report: ShrinkReport) -> None:
+    """A width that stacked a layer output and those of the layers an index list names (``stacked`` rules: width x
+    (len(list) + 1), as it was in the original config) is that of the new width and list."""
+    old_nodes = dict(_walk(original))
+    for rule in (r for r in rules()["rule"] if r["kind"] == "stacked"):
+        for path, node in _walk(cfg):
+            old_node = old_nodes.get(path)
+            for attr, (width, indices) in rule["values"].items():
+                if old_node is None:
+                    continue
+                old, new = (vars(n).get(attr) for n in (old_node, node))
+                (old_w, new_w), (old_i, new_i) = ((vars(old_node).get(a), vars(node).get(a)) for a in (width, indices))
+                if not (_is_int(old) and _is_int(old_w) and _is_int(new_w) and isinstance(old_i, (list, tuple))
+                        and isinstance(new_i, (list, tuple)) and old == old_w * (len(old_i) + 1)):
+                    continue
+                if new != new_w * (len(new_i) + 1):
+                    report.shrunk.append((f"{path}{attr}", new, new_w * (len(new_i) + 1)))
+                    setattr(node, attr, new_w * (len(new_i) + 1))
 
 
 def _tower_layer_indices(original: Any, cfg: Any, report: ShrinkReport) -> None:

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 from hfscan.harness import checks as C
 from hfscan.harness.declared import declaring_classes, exported_classes
 from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_inputs, build_one,
-                                   free_token_id, patch_axes, with_axes, with_axis)
+                                   documented_rows, free_token_id, patch_axes, with_axes, with_axis)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.shrink import config_tree, levels, rules, tiny_config
@@ -262,6 +262,10 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
     if grouped is not None:  # the model selects each sample's valid rows of padded per-sample rows
         values[grouped[0]] = grouped[1]
         return True
+    frames = _frames_in_batch(a, message, values)
+    if frames is not None:  # the model reads the images as its videos' frames, flattened into the batch
+        values["pixel_values"] = frames
+        return True
     resized = _resized_images(a, message, values)
     if resized:  # the images are not the size the model wants (a prompt stacked over them; too small to pool)
         values.update(resized)
@@ -440,6 +444,22 @@ def _rows_per_sample(a: _Attempt, message: str, values: dict) -> tuple[str, Any]
     return None
 
 
+def _frames_in_batch(a: _Attempt, message: str, values: dict) -> Any:
+    """Images for a model that reads them as the frames of its videos flattened into the batch: it divided the
+    batch by the frames per video of its config (num_frames = F) and found none ("shape '[0, F, D]' is
+    invalid"), so each sample gets F frames."""
+    import torch
+
+    m = re.search(r"shape '\[0, (\d+), \d+\]' is invalid", message)
+    pixels = a.inputs.get("pixel_values")
+    if not m or "pixel_values" in values or getattr(pixels, "ndim", 0) != 4:
+        return None
+    frames = int(m.group(1))
+    if frames < 2 or all(getattr(c, "num_frames", None) != frames for _, c in config_tree(a.config)):
+        return None
+    return torch.rand(pixels.shape[0] * frames, *pixels.shape[1:])
+
+
 def _swapped_features(a: _Attempt, message: str, values: dict) -> Any:
     """Audio features with their last two axes swapped, when a convolution says it wants the feature
     axis as channels but got the time axis ("expected input[2, T, F] to have F channels"; a causal convolution
@@ -589,6 +609,7 @@ def _expectations(job: Job, a: _Attempt) -> dict:
         rows = decoder_ids.shape[0]
     elif getattr(decoder_ids, "ndim", 0) == 3:  # (batch, length, codebooks): logits flatten the codebooks alike
         rows = decoder_ids.shape[0] * decoder_ids.shape[2]
+    rows = max(rows, documented_rows(a.model, a.inputs) or 0)  # a generator reading several rows per sample
     exp: dict = {"batch": rows}
     if job.task in tables["vocab_logit_tasks"]:
         emb = a.model.get_output_embeddings() if hasattr(a.model, "get_output_embeddings") else None

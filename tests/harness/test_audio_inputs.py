@@ -175,3 +175,14 @@ def test_ids_of_parallel_streams_get_their_stream_axis():
     assert forward.status == Status.PASSED, forward.message
     shapes = forward.detail["inputs"]
     assert shapes["input_ids"][-1] == KyutaiSpeechToTextConfig().num_codebooks + 1  # a text stream + codebooks
+
+
+def test_ids_documented_as_a_row_per_codebook_get_them_and_labels_their_documented_layout():
+    """MusicgenForCausalLM documents input_ids as (batch_size * num_codebooks, length) and labels as
+    (batch_size, length, num_codebooks); a row per sample fails its reshape."""
+    import torch
+
+    cfg, inputs, _, out = _inputs("musicgen_decoder", "MusicgenForCausalLM", "causal-lm")
+    assert tuple(inputs["input_ids"].shape) == (2 * cfg.num_codebooks, 8)
+    assert tuple(inputs["labels"].shape) == (2, 8, cfg.num_codebooks)
+    assert out.logits.shape[0] == 2 * cfg.num_codebooks and torch.isfinite(out.loss)

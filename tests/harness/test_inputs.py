@@ -156,3 +156,13 @@ def test_a_required_argument_no_builder_knows_is_shaped_as_its_docstring_documen
 
     _, report = build_inputs(Undocumented(), config, "base", {}, with_labels=False)
     assert report.unknown_required == ["mystery"]
+
+
+def test_a_documented_idx_argument_is_built_as_indices():
+    """Molmo2Adapter indexes its flattened features with pooled_patches_idx (a float tensor cannot index)."""
+    from transformers import Molmo2Adapter, Molmo2AdapterConfig
+
+    _, model, inputs, report = _inputs(Molmo2AdapterConfig, Molmo2Adapter, "base")
+    assert not report.unknown_required and inputs["pooled_patches_idx"].dtype == torch.long
+    with torch.no_grad():
+        assert torch.isfinite(model(**inputs).last_hidden_state).all()

@@ -188,3 +188,22 @@ def test_patches_documented_as_rows_of_all_images_and_their_placeholders():
     assert inputs["pixel_values"].shape == (2 * FLAT_PATCHES, 3 * cfg.patch_size ** 2)
     assert model.get_input_embeddings().embedding_dim != cfg.hidden_size
     assert int((inputs["input_ids"] == cfg.image_token_id).sum()) == 2 * FLAT_PATCHES  # one per patch row
+
+
+def test_a_width_stacking_listed_layers_follows_the_cut_list():
+    from transformers import MllamaConfig
+
+    original = MllamaConfig().vision_config
+    assert original.vision_output_dim == original.hidden_size * (len(original.intermediate_layers_indices) + 1)
+    v = tiny_config(MllamaConfig)[0].vision_config
+    assert len(v.intermediate_layers_indices) < len(original.intermediate_layers_indices)
+    assert v.vision_output_dim == v.hidden_size * (len(v.intermediate_layers_indices) + 1)
+
+
+@pytest.mark.slow
+def test_tiled_images_pass():  # tiles per image (max_num_tiles), aspect ratio ids and mask per image
+    job = Job(model_type="mllama", model_class="MllamaForConditionalGeneration", task="image-text-to-text",
+              checks=("build", "forward"))
+    results = {r.check: r for r in run_job(job)}
+    assert results["forward"].status == Status.PASSED, results["forward"].message
+    assert results["forward"].detail["inputs"]["aspect_ratio_mask"] == [2, 1, 4]

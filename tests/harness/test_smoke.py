@@ -168,3 +168,32 @@ def test_a_value_the_model_reads_but_its_config_class_lacks_gets_its_default():
     assert cfg.text_config.dropout_rate == 0.0 and "dropout_rate" not in vars(cfg.vision_config)
     T5Gemma2Encoder(cfg)
     assert not smoke._undeclared_default(cfg, "'T5Gemma2TextConfig' object has no attribute 'no_such_value'")
+
+
+def test_an_initializer_range_only_the_composite_parent_sets_gets_its_default():
+    """Pix2StructTextConfig declares no initializer_range; Pix2StructConfig's constructor sets it on its text
+    config, and the text model's weight init reads it."""
+    from transformers import CONFIG_MAPPING, Pix2StructTextModel
+
+    cfg, _ = shrink.tiny_config(CONFIG_MAPPING["pix2struct_text_model"])
+    with pytest.raises(AttributeError, match="initializer_range"):
+        Pix2StructTextModel(cfg)
+    assert smoke._undeclared_default(cfg, "'Pix2StructTextConfig' object has no attribute 'initializer_range'")
+    Pix2StructTextModel(cfg)
+
+
+def test_images_a_model_reads_as_frames_flattened_into_the_batch_get_its_frames_per_sample():
+    """XCLIPVisionModel divides its batch of images by config.num_frames (one video per num_frames rows):
+    two images make no video ("shape '[0, 8, 32]' is invalid"); the repair gives each sample its frames."""
+    import torch
+    from transformers import XCLIPVisionConfig
+
+    forward = _results(Job(model_type="xclip_vision_model", model_class="XCLIPVisionModel", task="base",
+                           checks=("build", "forward")))["forward"]
+    assert forward.status == Status.PASSED, forward.message
+    assert forward.detail["inputs"]["pixel_values"][0] == 2 * XCLIPVisionConfig().num_frames
+    a = smoke._Attempt(level="tiny")
+    a.inputs = {"pixel_values": torch.rand(2, 3, 8, 8)}
+    a.config = XCLIPVisionConfig(num_frames=4)
+    assert smoke._frames_in_batch(a, "shape '[0, 3, 32]' is invalid for input of size 64", {}) is None
+    assert smoke._frames_in_batch(a, "shape '[0, 4, 32]' is invalid for input of size 64", {}).shape[0] == 8
