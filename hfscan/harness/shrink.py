@@ -559,6 +559,49 @@ class _Shrinker:
             self.set(node, path, attr, new * new)
 
 
+def _grid_text_configs(cfg: Any) -> set[int]:
+    """id() of every text config that sits beside a vision config merging patch grids (``spatial_merge_size``):
+    the text model of a multimodal-rotary model, whose code may default its rotary sections."""
+    out = set()
+    for _, node in _walk(cfg):
+        text, vision = vars(node).get("text_config"), vars(node).get("vision_config")
+        if _is_config(text) and _is_config(vision) and _is_int(vars(vision).get("spatial_merge_size")):
+            out.add(id(text))
+    return out
+
+
+def config_tree(cfg: Any) -> list[tuple[str, Any]]:
+    """(path, config) for a config and every sub-config below it."""
+    return list(_walk(cfg))
+
+
+def _walk(cfg: Any, path: str = ""):
+    """(path, config) for a config and every sub-config below it."""
+    yield path, cfg
+    for attr, value in vars(cfg).items():
+        if _is_config(value):
+            yield from _walk(value, f"{path}{attr}.")
+
+
+def _token_values(cfg: Any) -> dict:
+    return {a: v for a, v in vars(cfg).items() if a.endswith(_TOKEN_SUFFIXES) and v is not None}
+
+
+def _depth_parts(attrs: dict, depth: int, depth_attrs: set[str]) -> dict[str, int]:
+    """Layer counts (``*_layers``) that together make up ``depth`` (e.g. input + recurrent + output layers)."""
+    parts = {a: v for a, v in attrs.items()
+             if a.endswith("_layers") and a not in depth_attrs and _is_int(v) and v >= 0}
+    return parts if len(parts) > 1 and sum(parts.values()) == depth else {}
+
+
+def _head_dim(attrs: dict) -> int | None:
+    """The per-head width of a config's attributes: explicit, else hidden / heads."""
+    head, hidden, heads = attrs.get("head_dim"), attrs.get("hidden_size"), attrs.get("num_attention_heads")
+    if _is_int(head):
+        return head
+    return hidden // heads if _is_int(hidden) and _is_int(heads) and heads > 0 else None
+
+
 def _kv_heads(q_old: int, kv_old: int, q_new: int) -> int:
     """Key/value heads for ``q_new`` query heads that were ``kv_old`` for ``q_old``: the grouping ratio kept
     where it divides the new query heads, else the nearest count dividing them (or divided by them)."""
