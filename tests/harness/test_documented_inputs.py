@@ -1,0 +1,52 @@
+"""Optional forward() arguments the docstring says have to be provided, and rows documented per sample."""
+
+from __future__ import annotations
+
+import torch
+from transformers import PretrainedConfig
+
+from hfscan.harness.inputs import BATCH, build_inputs, documented_required, documented_rows
+
+
+class _Reader(torch.nn.Module):
+    def forward(self, input_ids, context_input_ids=None, doc_scores=None, extra=None):
+        """
+        Args:
+            input_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`):
+                Tokens.
+            context_input_ids (`torch.LongTensor` of shape `(batch_size * config.n_docs, config.max_combined_length)`, *optional*):
+                Retrieved documents. Without a retriever `context_input_ids` has to be
+                provided to the forward pass.
+            doc_scores (`torch.Tensor` of shape `(batch_size, config.n_docs)`):
+                Scores. If the model has no retriever `doc_scores` has to be provided to the forward pass.
+            extra (`torch.Tensor` of shape `(batch_size, 3)`, *optional*):
+                Optional and computed when left out.
+        """
+        return input_ids
+
+
+def test_an_optional_argument_documented_as_required_is_built_with_its_rows_per_sample():
+    config = PretrainedConfig(n_docs=3, max_combined_length=5, vocab_size=16)
+    model = _Reader()
+    assert documented_required(model, "context_input_ids") and documented_required(model, "doc_scores")
+    assert not documented_required(model, "extra")
+    values, report = build_inputs(model, config, "base", {}, with_labels=False)
+    assert values["context_input_ids"].shape == (BATCH * 3, 5) and values["context_input_ids"].dtype == torch.long
+    assert values["doc_scores"].shape == (BATCH, 3)
+    assert "extra" not in values
+    assert documented_rows(model, values) == BATCH * 3
+    assert documented_rows(model, {"input_ids": values["input_ids"]}) is None
+
+
+def test_a_retrieval_model_without_retriever_runs_on_the_documented_documents():
+    from transformers import RagConfig, RagModel
+
+    from hfscan.harness.shrink import tiny_config
+
+    config, _ = tiny_config(RagConfig)
+    model = RagModel(config).eval()
+    values, report = build_inputs(model, config, "base", {}, with_labels=False)
+    assert {"context_input_ids", "context_attention_mask", "doc_scores"} <= values.keys()
+    with torch.no_grad():
+        out = model(**values)
+    assert out.logits.shape[0] == documented_rows(model, values) == BATCH * config.n_docs
