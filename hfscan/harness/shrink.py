@@ -516,6 +516,28 @@ class _Shrinker:
                 if value is None and _PLACEHOLDER.match(attr) and free:
                     self.set(node, path, attr, free.pop(0))
 
+    def cap_image_grids(self, root: Any) -> None:
+        """Image sizes that the token grids derive from (``[image_grid]``): where the patch grid of a plain tower
+        (a config with layers and no per-stage depths: its grid is its sequence) is wider than ``max_side``
+        patches, every image size of the tree, and the feature-map sizes that follow it, are halved together, as
+        often as needed and while each stays a whole number of its config's patches, so towers fed side by side
+        (and prompt encoders sized by the image) keep their ratios."""
+        spec = rules().get("image_grid", {})
+        depths = {a for r in self._rules("layers") for a in r["attrs"]}
+        stages = {a for r in self._rules("stage_depths") for a in r["attrs"]}
+        sizes = [(path, node, attr, vars(node)[attr]) for path, node in _walk(root)
+                 for attr in (*spec.get("attrs", ()), *spec.get("follow", ())) if _sides(vars(node).get(attr))]
+        widest = max((max(_sides(size)) // _patch_side(node) for _, node, attr, size in sizes
+                      if attr in spec.get("attrs", ()) and _patch_side(node) and depths & vars(node).keys()
+                      and not stages & vars(node).keys()), default=0)
+        halvings = 0
+        while widest >> halvings > spec.get("max_side", widest) and all(
+                side % (2 ** (halvings + 1) * (_patch_side(node) if attr in spec["attrs"] else 1) or 1) == 0
+                for _, node, attr, size in sizes for side in _sides(size)):
+            halvings += 1
+        for path, node, attr, size in sizes if halvings else ():
+            self.set(node, path, attr, _halve(size, halvings))
+
     def fit_patch_grids(self, root: Any) -> None:
         """A config that folds its patch grid by an integer factor (a pixel shuffle) gets image sizes whose
         grid (``image_size // patch_size``, in it or its sub-configs) is a multiple of that factor."""
@@ -557,6 +579,27 @@ class _Shrinker:
         if side * side == tokens and grid % side:
             new = max(d for d in range(1, min(side, grid) + 1) if grid % d == 0)
             self.set(node, path, attr, new * new)
+
+
+def _sides(size: Any) -> list[int]:
+    """Every side in an image or feature-map size (an int, [h, w], or a list of [h, w]); [] where it is none."""
+    if _is_int(size) and size > 0:
+        return [size]
+    if isinstance(size, (list, tuple)) and size:
+        parts = [_sides(x) for x in size]
+        return [x for p in parts for x in p] if all(parts) else []
+    return []
+
+
+def _halve(size: Any, times: int) -> Any:
+    """A size (int or nested list of ints) halved ``times`` times."""
+    return size >> times if _is_int(size) else type(size)(_halve(x, times) for x in size)
+
+
+def _patch_side(cfg: Any) -> int | None:
+    """A config's patch side (``patch_size``, an int or a square's [h, w]); None where it has none."""
+    sides = _sides(vars(cfg).get("patch_size"))
+    return max(sides) if sides else None
 
 
 def _grid_text_configs(cfg: Any) -> set[int]:
@@ -818,6 +861,7 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     shrinker.remap_tokens(cfg)
     shrinker.follow_growth(cfg)
     shrinker.follow_text_width(cfg)
+    shrinker.cap_image_grids(cfg)
     shrinker.fit_patch_grids(cfg)
     extra = {k: {"per_layer_config": v} for k, v in shrinker.per_layer.items()}
     if overrides:  # before the rebuild, so that fields derived from them are recomputed

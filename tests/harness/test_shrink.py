@@ -319,3 +319,32 @@ def test_a_pixel_decoder_width_equal_to_the_decoder_width_stays_equal():
 
     cfg, _ = tiny_config(OneFormerConfig)
     assert cfg.conv_dim == cfg.mask_dim == cfg.hidden_dim <= 32
+
+
+def test_a_plain_towers_wide_patch_grid_is_halved_with_every_image_size_of_the_tree():
+    """SAM's 1024 px images in 16 px patches made 4096 tokens under global attention (forward took seconds); the
+    image sizes of the tree (tower, prompt encoder) are halved together until the grid is at most max_side."""
+    from transformers import SamConfig
+
+    cfg, _ = tiny_config(SamConfig)
+    max_side = shrink.rules()["image_grid"]["max_side"]
+    vision, prompt = cfg.vision_config, cfg.prompt_encoder_config
+    assert vision.image_size == prompt.image_size < 1024
+    assert vision.image_size // vision.patch_size <= max_side
+    assert prompt.image_embedding_size == prompt.image_size // prompt.patch_size  # derived, recomputed
+
+
+def test_feature_map_sizes_follow_the_halved_image_size():
+    from transformers import Sam3TrackerConfig
+
+    cfg, _ = tiny_config(Sam3TrackerConfig)
+    backbone = cfg.vision_config.backbone_config
+    grid = backbone.image_size // backbone.patch_size
+    assert cfg.vision_config.backbone_feature_sizes[-1] == [grid, grid]
+    assert cfg.prompt_encoder_config.image_size == backbone.image_size
+
+
+def test_a_staged_backbones_grid_is_not_a_sequence_and_keeps_its_image_size():
+    """Swin's 56-patch stem grid is merged stage by stage in windows: its image size is kept."""
+    cfg, _ = tiny_config(SwinConfig)
+    assert cfg.image_size == SwinConfig().image_size
