@@ -177,6 +177,7 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
         a.config, a.report = tiny_config(_config_class(job.model_type), override.config if override else None, level)
         a.stage = "build"
         cls = _model_class(job.model_class, job.model_type)
+        _padding_index(a.config, cls, a.report)
         while True:
             try:
                 torch.manual_seed(0)
@@ -344,6 +345,26 @@ def _undeclared_default(config: Any, message: str) -> bool:
     for c in configs:
         setattr(c, m.group(2), defaults[m.group(2)])
     return bool(configs)
+
+
+#: Functions of a modeling module that count position ids from the padding index (RoBERTa style: positions
+#: start at pad_token_id + 1), so its model needs a pad_token_id.
+PADDING_POSITIONS = ("create_position_ids_from_input_ids",)
+
+
+def _padding_index(config: Any, model_class: Any, report: Any) -> None:
+    """A model whose modeling module counts position ids from the padding index, built from a config tree
+    that leaves pad_token_id None (a checkpoint sets it), gets the lowest id no special token holds (the
+    position ids it offsets stay low), on every config of the tree that declares pad_token_id unset."""
+    module = inspect.getmodule(model_class)
+    if not any(hasattr(module, name) for name in PADDING_POSITIONS):
+        return
+    unset = [(p, c) for p, c in config_tree(config) if "pad_token_id" in vars(c) and c.pad_token_id is None]
+    taken = {v for _, c in config_tree(config) for a, v in vars(c).items()
+             if a.endswith(("_token_id", "_token_index")) and isinstance(v, int) and not isinstance(v, bool)}
+    for path, c in unset:
+        c.pad_token_id = next(i for i in range(len(taken) + 1) if i not in taken)
+        report.shrunk.append((f"{path}pad_token_id", None, c.pad_token_id))
 
 
 def _undeclared_token(a: _Attempt, message: str) -> bool:
