@@ -479,7 +479,8 @@ def documented_required(model: Any, arg: str) -> bool:
 def first_layer_tensor(ctx: Context) -> Any:
     """For a model whose first argument is undocumented: a float tensor shaped for the model's first layer,
     which reads it (a 1-D convolution of one channel reads a waveform, of C channels C feature rows, a linear
-    layer rows of its input width).  None when the first layer is neither."""
+    layer rows of its input width, a 2-D convolution of C > 1 channels images, of one channel a spectrogram
+    (frames, features) it gives that channel).  None when the first layer is none of these."""
     torch = ctx.torch
     layer = next((m for m in ctx.model.modules() if any(True for _ in m.parameters(recurse=False))), None)
     if isinstance(layer, torch.nn.Conv1d):
@@ -487,7 +488,18 @@ def first_layer_tensor(ctx: Context) -> Any:
         return torch.randn(BATCH, layer.in_channels, length) * 0.1
     if isinstance(layer, torch.nn.Linear):
         return torch.randn(BATCH, SEQ, layer.in_features) * 0.1
+    if isinstance(layer, torch.nn.Conv2d) and layer.in_channels == 1:
+        return torch.randn(BATCH, AUDIO_FRAMES, _feature_width(ctx)) * 0.1
+    if isinstance(layer, torch.nn.Conv2d):
+        return torch.rand(BATCH, layer.in_channels, *image_hw(ctx))
     return None
+
+
+def mask_over_first(ctx: Context) -> Any:
+    """For a required mask that is undocumented: ones over the (batch, length) axes of the first input built
+    (no position is padding)."""
+    first = next((v for v in ctx.built.values() if getattr(v, "ndim", 0) >= 2), None)
+    return None if first is None else ctx.torch.ones(*first.shape[:2], dtype=ctx.torch.bool)
 
 
 #: Documented dimension names that mean a config attribute of another name.
@@ -1019,6 +1031,8 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
             value = documented_tensor(ctx, name)
             if value is None and name == next(iter(order), None):
                 value = first_layer_tensor(ctx)
+            if value is None and name.endswith("mask"):
+                value = mask_over_first(ctx)
             if value is None:
                 report.unknown_required.append(name)
             else:

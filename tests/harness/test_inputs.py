@@ -166,3 +166,28 @@ def test_a_documented_idx_argument_is_built_as_indices():
     assert not report.unknown_required and inputs["pooled_patches_idx"].dtype == torch.long
     with torch.no_grad():
         assert torch.isfinite(model(**inputs).last_hidden_state).all()
+
+
+def test_an_undocumented_first_argument_read_by_a_2d_convolution_and_its_mask():
+    """Florence2's vision backbone takes images as `hidden_states` (a 3-channel patch conv2d reads them);
+    Phi-4's audio encoder takes (frames, features) it gives one channel, and a required undocumented mask."""
+    from transformers import Florence2VisionConfig, Phi4MultimodalAudioConfig
+    from transformers.models.florence2.modeling_florence2 import Florence2VisionBackbone
+    from transformers.models.phi4_multimodal.modeling_phi4_multimodal import Phi4MultimodalAudioModel
+
+    _, model, inputs, report = _inputs(Florence2VisionConfig, Florence2VisionBackbone, "base")
+    assert not report.unknown_required and inputs["hidden_states"].dim() == 4
+    with torch.no_grad():
+        assert torch.isfinite(model(**inputs).last_hidden_state).all()
+    cfg, model, inputs, report = _inputs(Phi4MultimodalAudioConfig, Phi4MultimodalAudioModel, "base")
+    assert not report.unknown_required and inputs["hidden_states"].shape[-1] == cfg.input_size
+    assert inputs["mask"].shape == inputs["hidden_states"].shape[:2] and bool(inputs["mask"].all())
+    with torch.no_grad():
+        assert torch.isfinite(model(**inputs)[0]).all()
+
+
+def test_a_conformers_convolution_widths_follow_the_hidden_width():
+    from transformers import Phi4MultimodalAudioConfig
+
+    cfg, _ = tiny_config(Phi4MultimodalAudioConfig)
+    assert cfg.nemo_conv_channels == cfg.ext_pw_out_channel == cfg.depthwise_separable_out_channel <= 64
