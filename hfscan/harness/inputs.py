@@ -457,6 +457,8 @@ def documented_tensor(ctx: Context, arg: str) -> Any:
         return torch.ones(*shape, dtype=torch.bool if boolean else torch.long)
     if arg.endswith(("_ids", "_id", "_idx", "_index", "_indices", "timesteps")):
         return torch.zeros(*shape, dtype=torch.long)  # index 0 exists in every table
+    if len(shape) == 1 and re.search(rf"\b{re.escape(arg)} \(`?torch\.LongTensor", _doc(ctx.model)):
+        return torch.ones(*shape, dtype=torch.long)  # an integer per sample (a count: one of each row fed)
     return torch.randn(*shape) * 0.1
 
 
@@ -661,6 +663,13 @@ def _ones_over(mask_name: str, ids_name: str) -> Builder:
 
 for _mask_name, _ids_name in _MASK_OF.items():
     builder(_mask_name)(_ones_over(_mask_name, _ids_name))
+
+
+def mask_ids_name(name: str, params: Any) -> str | None:
+    """The token ids a required ``X_attention_mask`` masks: ``X_input_ids`` where forward() takes them (the
+    mask is laid out as the ids are, whatever its docstring says); None for any other argument."""
+    prefix = name.removesuffix("attention_mask")
+    return f"{prefix}input_ids" if prefix != name and f"{prefix}input_ids" in params else None
 
 
 @builder("use_cache")
@@ -1028,7 +1037,8 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
         elif name in BUILDERS and (value := BUILDERS[name](ctx)) is not None:
             ctx.built[name] = value
         elif param.default is inspect.Parameter.empty:
-            value = documented_tensor(ctx, name)
+            ids_name = mask_ids_name(name, params)
+            value = _ones_over(name, ids_name)(ctx) if ids_name else documented_tensor(ctx, name)
             if value is None and name == next(iter(order), None):
                 value = first_layer_tensor(ctx)
             if value is None and name.endswith("mask"):

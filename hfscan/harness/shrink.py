@@ -400,7 +400,15 @@ class _Shrinker:
             return
         times = old // old_base
         if new % times == 0 and new >= times:
+            capped = vars(cfg).get(base)
             self.set(cfg, path, base, new // times)
+            widths = {a for r in self._rules("cap") if r["max"] >= 32 for a in r["attrs"]} - {attr}
+            for other in (widths | {a for r in self._rules("stage_widths") for a in r["attrs"]}) & attrs.keys():
+                now = vars(cfg).get(other)  # widths that equalled the base (as the caps left them) follow it
+                if _is_int(now) and now == capped and attrs[other] == old_base:
+                    self.set(cfg, path, other, new // times)
+                elif _int_list(now) and set(now) == {capped} and set(attrs[other]) == {old_base}:
+                    self.set(cfg, path, other, type(now)([new // times] * len(now)))
 
     def _product(self, cfg: Any, path: str, attrs: dict, attr: str, relation: dict) -> None:
         """Set ``attr`` to times[0] x times[1] // over of the new values when that held of the old ones."""
@@ -868,6 +876,7 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
         apply_values(cfg, overrides, report, extra)
     rebuilt = _rebuild(cfg, extra)
     _keep_relations(original, rebuilt, report)
+    _backbone_channels(original, rebuilt, report)
     _tower_layer_indices(original, rebuilt, report)
     _stacked_widths(original, rebuilt, report)
     return rebuilt, report
@@ -891,6 +900,39 @@ def _stacked_widths(original: Any, cfg: Any, report: ShrinkReport) -> None:
                 if new != new_w * (len(new_i) + 1):
                     report.shrunk.append((f"{path}{attr}", new, new_w * (len(new_i) + 1)))
                     setattr(node, attr, new_w * (len(new_i) + 1))
+
+
+def _backbone_channels(original: Any, cfg: Any, report: ShrinkReport) -> None:
+    """A channel list of a config that was the widths of its backbone's feature maps (``[backbone_channels]``
+    sub-configs; equal in the original config, e.g. a neck's per-level input widths) is the tiny backbone's."""
+    old_nodes = dict(_walk(original))
+    for path, node in _walk(cfg):
+        old_node = old_nodes.get(path)
+        for sub in rules().get("backbone_channels", {}).get("configs", ()):
+            if old_node is None or not (_is_config(vars(node).get(sub)) and _is_config(vars(old_node).get(sub))):
+                continue
+            old_channels = _backbone_widths(vars(old_node)[sub])
+            lists = [a for a, v in vars(old_node).items() if _int_list(v) and list(v) == old_channels]
+            new_channels = _backbone_widths(vars(node)[sub]) if lists else None
+            for attr in lists if new_channels else ():
+                value = type(vars(node)[attr])(new_channels) if _int_list(vars(node)[attr]) else new_channels
+                if vars(node)[attr] != value:
+                    report.shrunk.append((f"{path}{attr}", vars(node)[attr], value))
+                    setattr(node, attr, value)
+
+
+def _backbone_widths(backbone: Any) -> list[int] | None:
+    """The channels of a backbone config's feature maps, from the backbone model built on the meta device (no
+    weights); None where it cannot be built (e.g. it needs a package that is missing)."""
+    import torch
+    from transformers import AutoBackbone
+
+    try:
+        with torch.device("meta"):
+            channels = AutoBackbone.from_config(backbone).channels
+    except Exception:  # noqa: BLE001 - no native backbone for this config: no relation to keep
+        return None
+    return [int(c) for c in channels] if _int_list(list(channels)) else None
 
 
 def _tower_layer_indices(original: Any, cfg: Any, report: ShrinkReport) -> None:
@@ -928,15 +970,27 @@ def _keep_relations(original: Any, cfg: Any, report: ShrinkReport) -> None:
             for attr, parts in rule["values"].items():
                 old, new = [_dotted(old_node, p) for p in parts], [_dotted(node, p) for p in parts]
                 if (old_node is None or f"{path}{attr}" in overridden or not _is_int(vars(old_node).get(attr))
-                        or not all(_is_int(v) and v > 0 for v in old + new) or combine(old) != vars(old_node)[attr]):
+                        or not all(_is_number(v) and v > 0 for v in old + new) or combine(old) != vars(old_node)[attr]
+                        or combine(new) != int(combine(new))):
                     continue
-                if vars(node).get(attr) != combine(new):
-                    report.shrunk.append((f"{path}{attr}", vars(node).get(attr), combine(new)))
-                    setattr(node, attr, combine(new))
+                if vars(node).get(attr) != int(combine(new)):
+                    report.shrunk.append((f"{path}{attr}", vars(node).get(attr), int(combine(new))))
+                    setattr(node, attr, int(combine(new)))
 
 
 def _dotted(cfg: Any, name: str) -> Any:
-    """The value of a dotted attribute path (``semantic_model_config.hidden_size``); None where it is missing."""
+    """The value of a dotted attribute path (``semantic_model_config.hidden_size``), a list item where a part ends
+    in an index (``vision_config.out_channels[-1]``: the last stage's width); None where it is missing."""
     for part in name.split("."):
-        cfg = vars(cfg).get(part) if cfg is not None else None  # stored values only (no per-layer lookups)
+        attr, _, index = part.partition("[")
+        cfg = vars(cfg).get(attr) if cfg is not None else None  # stored values only (no per-layer lookups)
+        if index and isinstance(cfg, (list, tuple)):
+            cfg = cfg[int(index.rstrip("]"))] if cfg else None
+        elif index:
+            cfg = None
     return cfg
+
+
+def _is_number(v: Any) -> bool:
+    """An int or a float (a width coefficient), not a bool."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
