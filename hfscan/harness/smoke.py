@@ -271,7 +271,8 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
     if resized:  # the images are not the size the model wants (a prompt stacked over them; too small to pool)
         values.update(resized)
         return True
-    return _undeclared_token(a, message) or _placeholder_mismatch(a, message, values)
+    return (_undeclared_token(a, message) or _unset_default(a.config, message)
+            or _placeholder_mismatch(a, message, values))
 
 
 def _resized_images(a: _Attempt, message: str, values: dict) -> dict:
@@ -344,6 +345,20 @@ def _undeclared_default(config: Any, message: str) -> bool:
     configs = [c for _, c in config_tree(config) if type(c).__name__ == m.group(1) and m.group(2) not in vars(c)]
     for c in configs:
         setattr(c, m.group(2), defaults[m.group(2)])
+    return bool(configs)
+
+
+def _unset_default(config: Any, message: str) -> bool:
+    """A value a config declares but leaves unset that the modeling code needs ("Could not find a
+    `sliding_window` argument in the config, or it is not set") gets its ``[unset_defaults]`` value on every
+    config of the tree that declares it unset; False when none applies."""
+    m = re.search(r"Could not find a `(\w+)` argument in the config, or it is not set", message)
+    defaults = rules().get("unset_defaults", {})
+    if not m or m.group(1) not in defaults:
+        return False
+    configs = [c for _, c in config_tree(config) if m.group(1) in vars(c) and getattr(c, m.group(1)) is None]
+    for c in configs:
+        setattr(c, m.group(1), defaults[m.group(1)])
     return bool(configs)
 
 

@@ -197,3 +197,20 @@ def test_images_a_model_reads_as_frames_flattened_into_the_batch_get_its_frames_
     a.config = XCLIPVisionConfig(num_frames=4)
     assert smoke._frames_in_batch(a, "shape '[0, 3, 32]' is invalid for input of size 64", {}) is None
     assert smoke._frames_in_batch(a, "shape '[0, 4, 32]' is invalid for input of size 64", {}).shape[0] == 8
+
+
+def test_a_value_the_config_leaves_unset_but_the_model_needs_gets_its_default():
+    """Step3p5's text model builds a sliding-window mask whatever its layer kinds, while sliding_window
+    defaults to None: forward raises until the repair sets [unset_defaults] on the configs that leave it unset."""
+    from transformers import CONFIG_MAPPING
+
+    message = "Could not find a `sliding_window` argument in the config, or it is not set"
+    cfg, _ = shrink.tiny_config(CONFIG_MAPPING["step3p7"])
+    assert cfg.text_config.sliding_window is None
+    assert smoke._unset_default(cfg, message)
+    assert cfg.text_config.sliding_window == shrink.rules()["unset_defaults"]["sliding_window"]
+    assert "sliding_window" not in vars(cfg.vision_config)
+    assert not smoke._unset_default(cfg, message)  # nothing left unset
+    forward = _results(Job(model_type="step3p5", model_class="Step3p7TextModel", task="base",
+                           checks=("build", "forward")))["forward"]
+    assert forward.status == Status.PASSED, forward.message
