@@ -157,7 +157,7 @@ class _Shrinker:
                 kinds = max(kinds, 1 if _is_int(value) else len(set(value)))
             elif _pattern(value, depth) and depth > 1:
                 try:
-                    kinds = max(kinds, len(set(value)))
+                    kinds = max(kinds, len(set(value)) + sum(list(value).count(k) > 1 for k in _shared_kinds()))
                 except TypeError:  # unhashable items
                     continue
         return min(kinds, 4)
@@ -694,13 +694,23 @@ def _pattern(value: Any, depth: int) -> bool:
     return isinstance(value, (list, tuple)) and len(value) == depth
 
 
+def _shared_kinds() -> tuple:
+    """Layer kinds whose layers share one block's weights (``[shared_layer_kinds]``): a stack keeps two of each."""
+    return tuple(rules().get("shared_layer_kinds", {}).get("kinds", ()))
+
+
 def _cut_pattern(value: Any, new: int) -> Any:
-    """The first ``new`` items of a per-layer pattern, each kind kept (while ``new`` allows)."""
+    """The first ``new`` items of a per-layer pattern, each kind kept (while ``new`` allows), and a second layer
+    of each kind whose layers share weights (the model ties the later ones to the first)."""
     items = list(value)
     firsts: dict[Any, int] = {}
+    seconds: dict[Any, int] = {}
     for i, x in enumerate(items):
-        firsts.setdefault(x if _hashable(x) else i, i)
-    keep = set(sorted(firsts.values())[:new])
+        key = x if _hashable(x) else i
+        if key in firsts and key in _shared_kinds():
+            seconds.setdefault(key, i)
+        firsts.setdefault(key, i)
+    keep = set((sorted(firsts.values()) + sorted(seconds.values()))[:new])
     i = 0
     while len(keep) < new:
         keep.add(i)
