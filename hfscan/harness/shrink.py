@@ -377,19 +377,15 @@ class _Shrinker:
             elif kind == "multiple":
                 for attr, base in rule["values"].items():
                     self._multiple(cfg, path, attrs, attr, base)
-            elif kind == "stage_base":
-                for attr, strides in rule["values"].items():
-                    base, stages = vars(cfg).get(attr), vars(cfg).get(strides)
-                    if _is_int(base) and base > 0 and isinstance(stages, (list, tuple)) and stages:
-                        self.set(cfg, path, attr, min(base, max(1, rule["max"] * width >> len(stages))))
             elif kind == "block_specs":
                 for attr, positions in rule["values"].items():
-                    old = vars(cfg).get(attr)
-                    if isinstance(old, list) and old and all(isinstance(s, list) and s for s in old):
-                        cap = rule["max"] * width
-                        self.set(cfg, path, attr, [[[min(x, cap) if i in positions and _is_int(x) else x
-                                                     for i, x in enumerate(block)] for block in stage[: rule["blocks"]]]
-                                                   for stage in old])
+                    old, cap = vars(cfg).get(attr), rule["max"] * width
+                    spec = lambda block: [min(x, cap) if i in positions and _is_int(x) else x  # noqa: E731
+                                          for i, x in enumerate(block)]
+                    if _nested(old, 3):  # stages of block specs
+                        self.set(cfg, path, attr, [[spec(block) for block in stage[: rule["blocks"]]] for stage in old])
+                    elif _nested(old, 2):  # one list of layer specs: every layer kept
+                        self.set(cfg, path, attr, [spec(block) for block in old])
         self._heads_divide(cfg, path, attrs)
         for rule in self._rules("quotient"):  # after the width is made a multiple of the heads
             for attr, (num, den) in rule["values"].items():
@@ -722,6 +718,14 @@ def _cut_pattern(value: Any, new: int) -> Any:
         i += 1
     cut = [items[i] for i in sorted(keep)]
     return "".join(cut) if isinstance(value, str) else type(value)(cut)
+
+
+def _nested(value: Any, depth: int) -> bool:
+    """Whether ``value`` is ``depth`` levels of non-empty lists (or tuples), e.g. stages of [in, out, ...] specs
+    (the innermost level, a spec, may hold anything: a [h, w] stride)."""
+    if not (isinstance(value, (list, tuple)) and value):
+        return False
+    return depth == 1 or all(_nested(v, depth - 1) for v in value)
 
 
 def _hashable(x: Any) -> bool:

@@ -73,3 +73,15 @@ def test_a_required_mask_of_prefixed_ids_is_laid_out_as_those_ids_and_a_long_cou
     values, report = build_inputs(_Grounder(), config, "base", {}, with_labels=False)
     assert values["classes_attention_mask"].shape == values["classes_input_ids"].shape
     assert values["classes_structure"].dtype == torch.long and values["classes_structure"].tolist() == [1] * BATCH
+
+
+def test_block_specs_cap_stages_of_specs_and_plain_lists_of_layer_specs():
+    config_class = CONFIG_MAPPING["uvdoc"]
+    cfg, _ = tiny_config(config_class)
+    backbone = cfg.backbone_config
+    assert all(len(stage) == 1 for stage in backbone.resnet_configs)  # a stage of specs keeps its first block
+    widths = [x for stage in backbone.stage_configs for spec in stage for x in spec[:1]]
+    assert max(widths) <= 32 < max(c for stage in config_class().backbone_config.stage_configs for c, _ in stage)
+    # a plain list of [in, out] layer specs keeps every layer; the head reads what the bridge gives
+    assert len(cfg.out_point_positions2D) == 2 and cfg.out_point_positions2D[0][0] == cfg.bridge_connector[1] <= 32
+    assert backbone.depths == [len(stage) for stage in backbone.stage_configs]
