@@ -377,6 +377,11 @@ class _Shrinker:
             elif kind == "multiple":
                 for attr, base in rule["values"].items():
                     self._multiple(cfg, path, attrs, attr, base)
+            elif kind == "stage_base":
+                for attr, strides in rule["values"].items():
+                    base, stages = vars(cfg).get(attr), vars(cfg).get(strides)
+                    if _is_int(base) and base > 0 and isinstance(stages, (list, tuple)) and stages:
+                        self.set(cfg, path, attr, min(base, max(1, rule["max"] * width >> len(stages))))
             elif kind == "block_specs":
                 for attr, positions in rule["values"].items():
                     old, cap = vars(cfg).get(attr), rule["max"] * width
