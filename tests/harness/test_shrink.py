@@ -348,3 +348,23 @@ def test_a_staged_backbones_grid_is_not_a_sequence_and_keeps_its_image_size():
     """Swin's 56-patch stem grid is merged stage by stage in windows: its image size is kept."""
     cfg, _ = tiny_config(SwinConfig)
     assert cfg.image_size == SwinConfig().image_size
+
+
+@pytest.mark.parametrize("model_type", ["xcodec2", "vibevoice_acoustic_tokenizer", "dac"])
+def test_a_base_width_doubled_at_every_stage_is_cut_so_the_widest_stage_meets_the_cap(model_type):
+    """xcodec2's encoder doubled 48 channels over 5 strided stages (1536: 15M parameters)."""
+    from transformers import CONFIG_MAPPING
+
+    rule = next(r for r in shrink.rules()["rule"] if r["kind"] == "stage_base")
+    cfg, _ = tiny_config(CONFIG_MAPPING[model_type])
+    for base, strides in rule["values"].items():
+        if isinstance(getattr(cfg, strides, None), list) and hasattr(cfg, base):
+            assert getattr(cfg, base) * 2 ** len(getattr(cfg, strides)) <= rule["max"]
+
+
+def test_an_optional_towers_patch_embedder_and_position_table_are_shrunk():
+    """gemma4_unified's vision tower (built by [optional_towers]) kept a 3840-wide patch embedder (35M params)."""
+    from transformers import CONFIG_MAPPING
+
+    vision = tiny_config(CONFIG_MAPPING["gemma4_unified"])[0].vision_config
+    assert vision.mm_embed_dim <= 32 and vision.output_proj_dims <= 32 and vision.mm_posemb_size <= 512
