@@ -741,19 +741,60 @@ def _hashable(x: Any) -> bool:
     return True
 
 
-def _instantiate(config_or_class: Any) -> Any:
+def _instantiate(config_or_class: Any, report: ShrinkReport) -> Any:
     if not isinstance(config_or_class, type):
         return copy.deepcopy(config_or_class)
-    default = config_or_class()
+    required = _validator_defaults(config_or_class, report)
+    default = config_or_class(**required)
     switches = package_switches()
     try:
-        switched = config_or_class(**switches) if switches else default
+        switched = config_or_class(**required, **switches) if switches else default
     except Exception:  # noqa: BLE001 - a constructor that rejects a switch: the default
         return default
     # a switch the constructor does not act on would only be stored as an extra attribute: the default then
     changed = {k: v for k, v in switched.to_dict().items() if k not in switches} != \
         {k: v for k, v in default.to_dict().items() if k not in switches}
     return switched if changed else default
+
+
+_MUST_BE = re.compile(r"\b(\w+) must be (-?\d+|True|False|None), got (\S+?)[,.]?(?:\s|$)")
+
+
+def _validator_defaults(config_class: Any, report: ShrinkReport) -> dict:
+    """Constructor values for a config class whose defaults fail its own validator, where the validator names
+    the value a field must have ("hidden_size_per_layer_input must be 0, got 256": a sub-config default the
+    composite does not allow): that value, on the class or the sub-config declaring the field (recorded in
+    the report as shrunk). Empty where the defaults pass (or no named value fixes them)."""
+    import ast
+    import dataclasses
+
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    def fields(cls: Any) -> set[str]:
+        return {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
+
+    kwargs: dict = {}
+    for _ in range(MAX_VALIDATOR_REPAIRS + 1):
+        try:
+            config_class(**kwargs)
+            return kwargs
+        except Exception as exc:  # noqa: BLE001 - a validator's error names the value it wants, or nothing fixes it
+            m = _MUST_BE.search(f"{exc} {exc.__cause__ or ''}")
+        if not m:
+            return {}
+        name, value = m.group(1), ast.literal_eval(m.group(2))
+        subs = {attr: CONFIG_MAPPING[spec.model_type] if spec.model_type else spec.config_class
+                for attr, spec in (getattr(config_class, "sub_configs_defaults", None) or {}).items()}
+        holder = next((attr for attr, cls in subs.items() if name in fields(cls)), None)
+        if name in fields(config_class) and kwargs.get(name, object()) != value:
+            kwargs[name] = value
+            report.shrunk.append((name, m.group(3), value))
+        elif holder and kwargs.get(holder, {}).get(name, object()) != value:
+            kwargs.setdefault(holder, {})[name] = value
+            report.shrunk.append((f"{holder}.{name}", m.group(3), value))
+        else:
+            return {}
+    return {}
 
 
 def _add_optional_towers(cfg: Any, report: ShrinkReport) -> None:
@@ -882,8 +923,8 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
         level = all_levels[0]
     elif isinstance(level, str):
         level = next(lv for lv in all_levels if lv.name == level)
-    cfg = _instantiate(config_or_class)
     report = ShrinkReport(level=level.name)
+    cfg = _instantiate(config_or_class, report)
     if isinstance(config_or_class, type):
         _add_optional_towers(cfg, report)
     original = copy.deepcopy(cfg)
