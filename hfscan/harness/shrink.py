@@ -619,12 +619,30 @@ def _patch_side(cfg: Any) -> int | None:
 def _grid_text_configs(cfg: Any) -> set[int]:
     """id() of every text config that sits beside a vision config merging patch grids (``spatial_merge_size``):
     the text model of a multimodal-rotary model, whose code may default its rotary sections."""
-    out = set()
+    out = {id(cfg)} if _is_grid_text_class(type(cfg)) else set()  # such a text config built alone
     for _, node in _walk(cfg):
         text, vision = vars(node).get("text_config"), vars(node).get("vision_config")
         if _is_config(text) and _is_config(vision) and _is_int(vars(vision).get("spatial_merge_size")):
             out.add(id(text))
     return out
+
+
+@lru_cache(maxsize=None)
+def _is_grid_text_class(cls: type) -> bool:
+    """Whether a composite config class of the same configuration module takes ``cls`` as its text_config beside
+    a vision_config class that merges patch grids by default."""
+    import sys
+
+    for composite in vars(sys.modules[cls.__module__]).values():
+        subs = getattr(composite, "sub_configs", None)
+        if isinstance(composite, type) and isinstance(subs, dict) and subs.get("text_config") is cls:
+            vision = subs.get("vision_config")
+            try:
+                if isinstance(vision, type) and _is_int(getattr(vision(), "spatial_merge_size", None)):
+                    return True
+            except Exception:  # noqa: BLE001 - a vision config that cannot be built by default tells nothing
+                continue
+    return False
 
 
 def config_tree(cfg: Any) -> list[tuple[str, Any]]:
