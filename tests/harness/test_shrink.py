@@ -368,3 +368,17 @@ def test_an_optional_towers_patch_embedder_and_position_table_are_shrunk():
 
     vision = tiny_config(CONFIG_MAPPING["gemma4_unified"])[0].vision_config
     assert vision.mm_embed_dim <= 32 and vision.output_proj_dims <= 32 and vision.mm_posemb_size <= 512
+
+
+@pytest.mark.parametrize(("model_type", "path", "most"), [
+    ("recurrent_gemma", "lru_width", 32),  # the recurrent state width (2560: 7M parameters)
+    ("esmfold2", "pairwise_hidden_size", 32),  # a folding trunk's pair width (18.8M)
+    ("muse_spark_text", "moe_hidden_size", 64),  # an MoE expert width named apart (6.9M)
+    ("gemma3n_text", "intermediate_size", 64),  # feed-forward widths per layer, a list (6.4M)
+    ("apertus1p5_vision_tokenizer", "codebook_size", 4096),  # 131072 codes of a quantizer (4.2M)
+])
+def test_widths_named_apart_and_per_layer_widths_are_capped(model_type, path, most):
+    from transformers import CONFIG_MAPPING
+
+    value = getattr(tiny_config(CONFIG_MAPPING[model_type])[0], path)
+    assert max(value if isinstance(value, list) else [value]) <= most
