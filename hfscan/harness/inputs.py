@@ -581,12 +581,26 @@ def _extractor(model_type: str) -> Any:
     import transformers
     from transformers.models.auto.feature_extraction_auto import FEATURE_EXTRACTOR_MAPPING_NAMES
 
-    name = FEATURE_EXTRACTOR_MAPPING_NAMES.get(model_type)
+    owner = next((t for t in (model_type, *_composite_types(model_type)) if t in FEATURE_EXTRACTOR_MAPPING_NAMES), "")
+    name = FEATURE_EXTRACTOR_MAPPING_NAMES.get(owner)
     cls = getattr(transformers, name[0] if isinstance(name, tuple) else name or "", None)
     try:
         return cls() if cls is not None else None
     except (ImportError, TypeError, ValueError):  # an extractor that needs a missing package or arguments
         return None
+
+
+def _composite_types(model_type: str) -> list[str]:
+    """The model types whose config class (of the same configuration module) takes ``model_type``'s config
+    class as a sub-config: a tower's composite, whose processor prepares the tower's inputs."""
+    import sys
+
+    from transformers import CONFIG_MAPPING
+
+    cls = CONFIG_MAPPING[model_type] if model_type in CONFIG_MAPPING else None
+    module = sys.modules.get(getattr(cls, "__module__", ""))
+    return [c.model_type for c in vars(module).values() if isinstance(c, type) and isinstance(
+        getattr(c, "sub_configs", None), dict) and cls in c.sub_configs.values()] if module else []
 
 
 def extractor_width(model_type: str) -> int | None:

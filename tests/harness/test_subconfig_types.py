@@ -21,3 +21,20 @@ def test_a_text_config_built_alone_gets_the_rotary_sections_its_composite_would_
     with torch.no_grad():
         out = model(input_ids=torch.randint(0, cfg.vocab_size, (2, 8)))
     assert torch.isfinite(out.last_hidden_state).all()
+
+
+def test_a_tower_without_a_feature_extractor_of_its_own_takes_its_composites():
+    """dots3_note_audio_encoder has no feature extractor of its own; dots3_note's lays mel features out first,
+    (batch, 128 mels, frames), which the tower's conv stem reads (a (frames, mels) layout fails its linear)."""
+    from hfscan.harness.inputs import _composite_types, extractor_features_first, extractor_width
+    from hfscan.harness.records import Job, Status
+    from hfscan.harness.smoke import run_job
+
+    assert "dots3_note" in _composite_types("dots3_note_audio_encoder") and not _composite_types("llama")
+    assert extractor_width("dots3_note_audio_encoder") == extractor_width("dots3_note") == 128
+    assert extractor_features_first("dots3_note_audio_encoder")
+    job = Job(model_type="dots3_note_audio_encoder", model_class="Dots3NoteAudioModel", task="base",
+              checks=("build", "forward"))
+    forward = {r.check: r for r in run_job(job)}["forward"]
+    assert forward.status == Status.PASSED, forward.message
+    assert forward.detail["inputs"]["input_features"][1] == 128
