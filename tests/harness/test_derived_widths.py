@@ -85,3 +85,10 @@ def test_block_specs_cap_stages_of_specs_and_plain_lists_of_layer_specs():
     # a plain list of [in, out] layer specs keeps every layer; the head reads what the bridge gives
     assert len(cfg.out_point_positions2D) == 2 and cfg.out_point_positions2D[0][0] == cfg.bridge_connector[1] <= 32
     assert backbone.depths == [len(stage) for stage in backbone.stage_configs]
+
+
+def test_a_compound_scaled_stack_repeats_each_stage_once():
+    assert CONFIG_MAPPING["align"]().vision_config.depth_coefficient > 1
+    cfg, _ = tiny_config(CONFIG_MAPPING["align"])
+    assert cfg.vision_config.depth_coefficient == 1.0
+    assert set(cfg.vision_config.num_block_repeats) == {1}
