@@ -532,20 +532,22 @@ class _Shrinker:
 
     def cap_image_grids(self, root: Any) -> None:
         """Image sizes that the token grids derive from (``[image_grid]``): where the patch grid of a plain tower
-        (a config with layers and no per-stage depths: its grid is its sequence) is wider than ``max_side``
-        patches, every image size of the tree, and the feature-map sizes that follow it, are halved together, as
-        often as needed and while each stays a whole number of its config's patches, so towers fed side by side
-        (and prompt encoders sized by the image) keep their ratios."""
+        (a config with layers and no per-stage depths: its grid is its sequence), times its tiles per image, holds
+        more tokens than a grid ``max_side`` patches wide, every image size of the tree, and the feature-map sizes
+        that follow it, are halved together, as often as needed and while each stays a whole number of its
+        config's patches, so towers fed side by side (and prompt encoders sized by the image) keep their ratios."""
         spec = rules().get("image_grid", {})
         depths = {a for r in self._rules("layers") for a in r["attrs"]}
         stages = {a for r in self._rules("stage_depths") for a in r["attrs"]}
         sizes = [(path, node, attr, vars(node)[attr]) for path, node in _walk(root)
                  for attr in (*spec.get("attrs", ()), *spec.get("follow", ())) if _sides(vars(node).get(attr))]
-        widest = max((max(_sides(size)) // _patch_side(node) for _, node, attr, size in sizes
-                      if attr in spec.get("attrs", ()) and _patch_side(node) and depths & vars(node).keys()
-                      and not stages & vars(node).keys()), default=0)
+        towers = [(max(_sides(size)) // _patch_side(node), math.prod(vars(node)[t] for t in spec.get("tiles", ())
+                                                                    if _is_int(vars(node).get(t)) and vars(node)[t] > 0))
+                  for _, node, attr, size in sizes if attr in spec.get("attrs", ()) and _patch_side(node)
+                  and depths & vars(node).keys() and not stages & vars(node).keys()]
+        most = spec.get("max_side", 0) ** 2  # tokens a tower may attend over (its grid's, times its tiles)
         halvings = 0
-        while widest >> halvings > spec.get("max_side", widest) and all(
+        while any((grid >> halvings) ** 2 * tiles > most for grid, tiles in towers) and all(
                 side % (2 ** (halvings + 1) * (_patch_side(node) if attr in spec["attrs"] else 1) or 1) == 0
                 for _, node, attr, size in sizes for side in _sides(size)):
             halvings += 1

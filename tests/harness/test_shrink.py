@@ -382,3 +382,13 @@ def test_widths_named_apart_and_per_layer_widths_are_capped(model_type, path, mo
 
     value = getattr(tiny_config(CONFIG_MAPPING[model_type])[0], path)
     assert max(value if isinstance(value, list) else [value]) <= most
+
+
+def test_a_towers_tiles_per_image_count_toward_its_grid():
+    """Mllama's 448 px tiles in 14 px patches are a 32-patch grid, but 4 tiles per image made 4096 tokens
+    (forward and save-load took 23 s): the tiles count, so its image size is halved."""
+    from transformers import MllamaVisionConfig
+
+    cfg = tiny_config(MllamaVisionConfig)[0]
+    max_side = shrink.rules()["image_grid"]["max_side"]
+    assert (cfg.image_size // cfg.patch_size) ** 2 * cfg.max_num_tiles <= max_side ** 2
