@@ -243,6 +243,8 @@ class _Shrinker:
                 old_half, half = int(old_head * partial) // 2, int(head * partial) // 2
                 for key, proportions in rules().get("rope_sections", {}).items():
                     value = params.get(key)
+                    coded = _code_default(type(cfg), key)  # the sections the model code defaults, where it reads
+                    proportions = coded if _int_list(coded) and sum(coded) == old_half else proportions  # them so
                     if value is None and (key in declared or (id(cfg) in self.grid_text and sum(proportions) == old_half)):
                         value = proportions  # the model code's default: it split the original half head width
                     elif not (_int_list(value) and sum(value) == old_half):
@@ -691,16 +693,34 @@ def _kv_heads(q_old: int, kv_old: int, q_new: int) -> int:
 
 
 def _split_evenly(parts: list[int], total: int) -> list[int]:
-    """Integer parts proportional to ``parts`` that sum to ``total`` (each at least 1 when possible)."""
+    """Integer parts proportional to ``parts`` that sum to ``total`` (each at least 1 when possible); the
+    remainder goes to parts of a value no other part has first, so that parts that were equal stay equal
+    where they can (rotary sections a model interleaves pairwise)."""
     old = sum(parts)
     new = [max(1 if total >= len(parts) and p else 0, p * total // old) for p in parts]
+    order = sorted(range(len(parts)), key=lambda j: parts.count(parts[j]) > 1)
     i = 0
     while sum(new) != total:
         step = 1 if sum(new) < total else -1
-        if new[i % len(new)] + step >= 0:
-            new[i % len(new)] += step
+        if new[order[i % len(new)]] + step >= 0:
+            new[order[i % len(new)]] += step
         i += 1
     return new
+
+
+@lru_cache(maxsize=None)
+def _code_default(cls: type, key: str) -> Any:
+    """The value the modeling module next to a config class defaults ``key`` of its rotary parameters to
+    (``rope_parameters.get("mrope_section", [22, 22, 20])``), read from its source; None where it has none."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec(cls.__module__.replace(".configuration_", ".modeling_"))
+    if spec is None or not spec.origin:
+        return None
+    with open(spec.origin, encoding="utf-8") as f:
+        m = re.search(rf"\.get\(\s*[\"']{re.escape(key)}[\"']\s*,\s*(\[[\d,\s]*\])\s*\)", f.read())
+    return ast.literal_eval(m.group(1)) if m else None
 
 
 def _rescale_indices(value: Any, old: int, new: int) -> list[int]:

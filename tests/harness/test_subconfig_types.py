@@ -38,3 +38,25 @@ def test_a_tower_without_a_feature_extractor_of_its_own_takes_its_composites():
     forward = {r.check: r for r in run_job(job)}["forward"]
     assert forward.status == Status.PASSED, forward.message
     assert forward.detail["inputs"]["input_features"][1] == 128
+
+
+def test_rotary_sections_the_model_code_defaults_are_read_from_it_and_equal_sections_stay_equal():
+    """Ernie 4.5 VL's text model defaults mrope_section to [22, 22, 20] in its code (not the rules' [16, 24,
+    24]) and interleaves the first two pairwise, so they must stay equal when cut to the tiny head."""
+    from transformers import CONFIG_MAPPING
+
+    from hfscan.harness.records import Job, Status
+    from hfscan.harness.shrink import _code_default, _split_evenly, tiny_config
+    from hfscan.harness.smoke import run_job
+
+    text = CONFIG_MAPPING["ernie4_5_vl_moe_text"]
+    assert _code_default(text, "mrope_section") == [22, 22, 20]
+    assert _code_default(CONFIG_MAPPING["llama"], "mrope_section") is None
+    assert _split_evenly([22, 22, 20], 4) == [1, 1, 2] and _split_evenly([16, 24, 24], 4) == [2, 1, 1]
+    cfg, _ = tiny_config(text)
+    h, w, t = cfg.rope_parameters["mrope_section"]
+    assert h == w and h + w + t == cfg.hidden_size // cfg.num_attention_heads // 2
+    job = Job(model_type="ernie4_5_vl_moe_text", model_class="Ernie4_5_VLMoeTextModel", task="base",
+              checks=("build", "forward"))
+    forward = {r.check: r for r in run_job(job)}["forward"]
+    assert forward.status == Status.PASSED, forward.message
