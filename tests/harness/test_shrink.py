@@ -392,3 +392,16 @@ def test_a_towers_tiles_per_image_count_toward_its_grid():
     cfg = tiny_config(MllamaVisionConfig)[0]
     max_side = shrink.rules()["image_grid"]["max_side"]
     assert (cfg.image_size // cfg.patch_size) ** 2 * cfg.max_num_tiles <= max_side ** 2
+
+
+@pytest.mark.parametrize(("model_type", "path", "most"), [
+    ("fsmt", "src_vocab_size", 512),  # source and target tables named apart (42024 rows each: 4.1M)
+    ("csm", "text_vocab_size", 512),  # a text table beside the audio codes (128256 rows)
+    ("fastspeech2_conformer", "encoder_linear_units", 64),  # its conformer's feed-forward width
+    ("fastspeech2_conformer", "pitch_predictor_channels", 32),  # a variance predictor's width
+    ("cohere2_vision", "alignment_intermediate_size", 64),  # the alignment MLP (36864: 5.5M)
+])
+def test_vocabularies_and_widths_named_apart_are_capped(model_type, path, most):
+    from transformers import CONFIG_MAPPING
+
+    assert getattr(tiny_config(CONFIG_MAPPING[model_type])[0], path) <= most
