@@ -144,8 +144,14 @@ def builder(*names: str) -> Callable[[Builder], Builder]:
 def image_hw(ctx: Context) -> tuple[int, int]:
     """The size of a synthetic image: the vision config's; where the tower reads each image at its own size (its
     feature method requires image_sizes and no tile grid is set), that is the largest it takes and an image of
-    ANY_SIZE_PATCHES merged patches a side is fed instead (a 1540-pixel image made a 3000-token prompt)."""
-    h, w = _size2(ctx.find("image_size", "input_size", "img_size", default=64, where="vision"), 64)
+    ANY_SIZE_PATCHES merged patches a side is fed instead (a 1540-pixel image made a 3000-token prompt).
+    A VQ autoencoder that declares no image size but its latent grid side (num_patches) and per-level channel
+    multipliers (halving the image between levels) takes images of that grid times its downsampling."""
+    size = ctx.find("image_size", "input_size", "img_size", where="vision")
+    grid, levels = (getattr(ctx.config, a, None) for a in ("num_patches", "channel_multiplier"))
+    if size is None and isinstance(grid, int) and isinstance(levels, (list, tuple)) and levels:
+        size = grid * 2 ** (len(levels) - 1)
+    h, w = _size2(size or 64, 64)
     if "image_sizes" in feature_args(ctx.model, required=True) and not ctx.find("image_grid_pinpoints"):
         patch = _size2(ctx.find("patch_size", default=14, where="vision"), 14)
         merge = int(ctx.find("spatial_merge_size", "merge_size", default=1, where="vision") or 1)

@@ -332,7 +332,7 @@ class _Shrinker:
             kind = rule["kind"]
             for attr in rule.get("attrs", ()):
                 old = vars(cfg).get(attr)
-                if kind == "cap" and _is_int(old) and old > 0:
+                if kind == "cap" and _is_int(old) and old > 0 and rule.get("when", attr) in attrs:
                     cap = rule["max"] * width if rule["max"] >= 32 else rule["max"]
                     self.set(cfg, path, attr, min(old, cap))
                 elif kind == "round_up" and _is_int(old) and old > 0 and rule.get("when", attr) in attrs:

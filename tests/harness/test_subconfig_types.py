@@ -60,3 +60,24 @@ def test_rotary_sections_the_model_code_defaults_are_read_from_it_and_equal_sect
               checks=("build", "forward"))
     forward = {r.check: r for r in run_job(job)}["forward"]
     assert forward.status == Status.PASSED, forward.message
+
+
+def test_a_vq_autoencoders_images_follow_its_latent_grid():
+    """JanusVQVAEConfig declares no image size; its decoder checks num_patches x num_patches tokens
+    (modeling_janus.py:868) from an encoder halving the image between its channel_multiplier levels: the
+    grid is cut (only where channel_multiplier sits beside it) and the images are that grid times 2^(levels-1)."""
+    from transformers import CONFIG_MAPPING, JanusVQVAEConfig
+
+    from hfscan.harness.records import Job, Status
+    from hfscan.harness.shrink import tiny_config
+    from hfscan.harness.smoke import run_job
+
+    cfg, _ = tiny_config(JanusVQVAEConfig)
+    assert cfg.num_patches < JanusVQVAEConfig().num_patches
+    siglip2, _ = tiny_config(CONFIG_MAPPING["siglip2_vision_model"])  # num_patches without levels: not cut so
+    assert siglip2.num_patches == CONFIG_MAPPING["siglip2_vision_model"]().num_patches
+    forward = {r.check: r for r in run_job(Job(model_type="janus_vqgan", model_class="JanusVQVAE", task="base",
+                                               checks=("build", "forward")))}["forward"]
+    assert forward.status == Status.PASSED, forward.message
+    side = cfg.num_patches * 2 ** (len(cfg.channel_multiplier) - 1)
+    assert forward.detail["inputs"]["pixel_values"][-2:] == [side, side]
