@@ -400,6 +400,7 @@ def test_a_towers_tiles_per_image_count_toward_its_grid():
     ("fastspeech2_conformer", "encoder_linear_units", 64),  # its conformer's feed-forward width
     ("fastspeech2_conformer", "pitch_predictor_channels", 32),  # a variance predictor's width
     ("cohere2_vision", "alignment_intermediate_size", 64),  # the alignment MLP (36864: 5.5M)
+    ("univnet", "model_hidden_channels", 8),  # its square is predicted per layer (14.8M)
 ])
 def test_vocabularies_and_widths_named_apart_are_capped(model_type, path, most):
     from transformers import CONFIG_MAPPING
