@@ -376,6 +376,7 @@ def test_an_optional_towers_patch_embedder_and_position_table_are_shrunk():
     ("muse_spark_text", "moe_hidden_size", 64),  # an MoE expert width named apart (6.9M)
     ("gemma3n_text", "intermediate_size", 64),  # feed-forward widths per layer, a list (6.4M)
     ("apertus1p5_vision_tokenizer", "codebook_size", 4096),  # 131072 codes of a quantizer (4.2M)
+    ("janus_vqgan", "num_embeddings", 4096),  # a VQ codebook under its other name (16384 codes)
 ])
 def test_widths_named_apart_and_per_layer_widths_are_capped(model_type, path, most):
     from transformers import CONFIG_MAPPING
