@@ -437,8 +437,9 @@ def _short_of_axes(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
             if patches is not None and list(tensor.shape) == [int(conv.group(1)), int(conv.group(2))]:
                 return name, patches
             continue
-        if patches is not None:
-            return name, patches
+        if patches is not None:  # every image's patches one packed sequence where the model unpacks more axes
+            short = tensor.dim() + int(unpack.group(1)) - int(unpack.group(2)) - patches.dim()
+            return name, patches.reshape(*[1] * short, *patches.shape) if short > 0 else patches
         return name, with_axes(a.config, tensor, int(unpack.group(1)) - int(unpack.group(2)))
     return "", None
 

@@ -216,3 +216,16 @@ def test_a_value_the_config_leaves_unset_but_the_model_needs_gets_its_default():
     forward = _results(Job(model_type="step3p5", model_class="Step3p7TextModel", task="base",
                            checks=("build", "forward")))["forward"]
     assert forward.status == Status.PASSED, forward.message
+
+
+def test_flat_patches_a_tower_unpacks_with_a_sequence_axis_too_are_one_packed_sequence():
+    """PaddleOCR-VL's vision model unpacks (batch, patches, channels, patch, patch), the VL model feeding it all
+    images' patches as one sequence (unsqueeze(0)); the flat rows get their patch axes and that batch of one."""
+    forward = _results(Job(model_type="paddleocr_vl_vision", model_class="PaddleOCRVisionModel", task="base",
+                           checks=("build", "forward")))["forward"]
+    assert forward.status == Status.PASSED, forward.message
+    shape = forward.detail["inputs"]["pixel_values"]
+    assert len(shape) == 5 and shape[0] == 1 and shape[1] > 2
+    top = _results(Job(model_type="paddleocr_vl", model_class="PaddleOCRVLForConditionalGeneration",
+                       task="image-text-to-text", checks=("build", "forward")))["forward"]
+    assert top.status == Status.PASSED and len(top.detail["inputs"]["pixel_values"]) == 4  # the model adds it
