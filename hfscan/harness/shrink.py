@@ -550,7 +550,7 @@ class _Shrinker:
         most = spec.get("max_side", 0) ** 2  # tokens a tower may attend over (its grid's, times its tiles)
         halvings = 0
         while any((grid >> halvings) ** 2 * tiles > most for grid, tiles in towers) and all(
-                side % (2 ** (halvings + 1) * (_patch_side(node) if attr in spec["attrs"] else 1) or 1) == 0
+                side % (2 ** (halvings + 1) * ((_patch_side(node) or 1) if attr in spec["attrs"] else 1)) == 0
                 for _, node, attr, size in sizes for side in _sides(size)):
             halvings += 1
         for path, node, attr, size in sizes if halvings else ():

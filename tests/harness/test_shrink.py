@@ -407,3 +407,12 @@ def test_vocabularies_and_widths_named_apart_are_capped(model_type, path, most):
     from transformers import CONFIG_MAPPING
 
     assert getattr(tiny_config(CONFIG_MAPPING[model_type])[0], path) <= most
+
+
+def test_image_grid_cap_takes_image_sizes_of_configs_without_a_patch_size():
+    """Sam3VideoConfig holds image sizes in configs that have no patch_size (its tracker, its prompt encoder):
+    the grid cap must read those as whole pixels, not fail on the missing patch side."""
+    from transformers import Sam3VideoConfig
+
+    cfg, report = tiny_config(Sam3VideoConfig)
+    assert cfg is not None and report.level == "tiny"
