@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from hfscan.errors import DataFileError
+from hfscan.harness.records import CHECKS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,6 +32,7 @@ SCHEMA: dict[str, type | tuple[type, ...]] = {
     "inputs": dict,  # input values: {forward() argument: value}
     "model_class": str,  # the class to test instead of the representative one
     "xfail": str,  # an expected failure, with its upstream cause
+    "xfail_check": str,  # the check that failure is expected in (default "forward"); a failure elsewhere is real
 }
 
 PACKAGE_FILE = "overrides.toml"
@@ -52,6 +54,11 @@ class Override:
     inputs: dict = field(default_factory=dict)
     model_class: str | None = None
     xfail: str | None = None
+    xfail_check: str | None = None  # None: "forward"
+
+    def expects_failure(self, check: str) -> bool:
+        """Whether a failure of ``check`` is the expected one (only in the check the entry names)."""
+        return bool(self.xfail) and check == (self.xfail_check or "forward")
 
     def to_json(self) -> str:
         body = {k: v for k, v in self.__dict__.items() if v not in (None, {})}
@@ -112,6 +119,9 @@ def parse(text: str, source: str, known_types: Iterable[str] | None = None) -> d
                 got = "table" if isinstance(value, dict) else type(value).__name__
                 raise DataFileError(source, _line_of(lines, model_type, key),
                                     f"[{model_type}] {key} must be a {'table' if want is dict else name}, not {got}")
+        if entry.get("xfail_check", "forward") not in CHECKS:
+            raise DataFileError(source, _line_of(lines, model_type, "xfail_check"),
+                                f"[{model_type}] xfail_check must be one of {', '.join(CHECKS)}")
         if not str(entry.get("reason", "")).strip():
             raise DataFileError(source, line, f"[{model_type}] needs a non-empty 'reason'")
         out[model_type] = Override(model_type=model_type, **entry)

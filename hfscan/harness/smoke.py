@@ -669,9 +669,10 @@ def _failure(job: Job, check: str, a: _Attempt, override: Override | None, detai
     if pkg:
         return _base(job, check, status=Status.SKIPPED, stage=a.stage, message=_skip_message(pkg),
                      error_type=type(exc).__name__, details=json.dumps(details))
-    status = Status.XFAIL if override and override.xfail else Status.FAILED
+    expected = override is not None and override.expects_failure(check)
+    status = Status.XFAIL if expected else Status.FAILED
     message = (str(exc).strip().splitlines() or [""])[0][:500]
-    if override and override.xfail:
+    if expected:
         message = f"expected: {override.xfail} | {message}"
     return _base(job, check, status=status, stage=a.stage, error_type=type(exc).__name__, message=message,
                  traceback=a.tb, param_count=a.param_count, duration_s=sum(a.durations.values()),
@@ -760,7 +761,7 @@ def _run_check(job: Job, check: str, a: _Attempt, override: Override | None, det
 
 def _passed(job: Job, check: str, a: _Attempt, duration: float, details: dict, override: Override | None,
             status: Status = Status.PASSED, message: str | None = None) -> CheckResult:
-    if override and override.xfail and status == Status.PASSED:
+    if override and override.expects_failure(check) and status == Status.PASSED:
         message = f"passed although an override expects a failure: {override.xfail}"
     return _base(job, check, status=status, duration_s=duration, param_count=a.param_count, message=message,
                  details=json.dumps(details))

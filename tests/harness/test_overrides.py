@@ -35,6 +35,12 @@ def test_wrong_type_names_its_line():
     assert str(err) == "my.toml:3: [gpt2] config must be a table, not str"
 
 
+def test_xfail_check_must_name_a_check():
+    err = _error('[gpt2]\nreason = "x"\nxfail = "bug"\nxfail_check = "forwrd"\n')
+    assert str(err) == "my.toml:4: [gpt2] xfail_check must be one of build, forward, save-load, generate"
+    assert parse('[gpt2]\nreason = "x"\nxfail = "bug"\nxfail_check = "build"\n', "my.toml", KNOWN)["gpt2"].expects_failure("build")
+
+
 def test_reason_is_mandatory():
     err = _error('[gpt2]\nconfig = { n_layer = 1 }\n')
     assert str(err) == "my.toml:1: [gpt2] needs a non-empty 'reason'"

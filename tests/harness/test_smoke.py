@@ -51,13 +51,18 @@ def test_a_failure_is_a_result_and_later_checks_are_skipped():
     assert "generate" not in results or results["generate"].status == Status.SKIPPED
 
 
-def test_an_expected_failure_is_xfail():
-    override = Override("bert", reason="test", xfail="upstream bug #1")
+def test_an_expected_failure_is_xfail_only_in_the_check_it_names():
+    override = Override("bert", reason="test", xfail="upstream bug #1", xfail_check="build")
     results = _results(Job("bert", "NoSuchBertModel", "base", override=override.to_json(),
                            override_hash=override.hash))
     assert results["build"].status == Status.XFAIL
     assert results["build"].message.startswith("expected: upstream bug #1")
     assert results["build"].override_hash == override.hash
+    # an expected failure of forward (the default) does not hide a build that broke
+    override = Override("bert", reason="test", xfail="upstream bug #1")
+    results = _results(Job("bert", "NoSuchBertModel", "base", override=override.to_json(),
+                           override_hash=override.hash))
+    assert results["build"].status == Status.FAILED
 
 
 def test_missing_optional_packages_are_named():
