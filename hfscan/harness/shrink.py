@@ -984,7 +984,39 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     _backbone_channels(original, rebuilt, report)
     _tower_layer_indices(original, rebuilt, report)
     _stacked_widths(original, rebuilt, report)
+    _derived_layer_kinds(original, rebuilt, report)
     return rebuilt, report
+
+
+def _derived_layer_kinds(original: Any, cfg: Any, report: ShrinkReport) -> None:
+    """A stack whose layer kinds a config derives from its depth (a property such as ``layers_block_type``,
+    computed from a cycle of block types or an attention period and offset) keeps every kind: where the cut
+    depth lost one, the depth becomes the shortest prefix of the original pattern that holds them all."""
+    depth_attrs = [a for r in rules()["rule"] if r["kind"] == "layers" for a in r["attrs"]]
+    old_nodes = dict(_walk(original))
+    for path, node in _walk(cfg):
+        old_node = old_nodes.get(path)
+        attr = next((a for a in depth_attrs if _is_int(vars(node).get(a))), None)
+        if old_node is None or attr is None or not vars(old_node).get(attr, 0) > vars(node)[attr] > 0:
+            continue
+        new = vars(node)[attr]
+        if any(isinstance(v, (list, tuple)) and len(v) == new for v in vars(node).values()):
+            continue  # stored per-layer lists were cut to this depth (and kept their kinds)
+        depth = new
+        for name in (n for n, v in vars(type(node)).items() if isinstance(v, property)):
+            try:
+                before, after = getattr(old_node, name), getattr(node, name)
+            except Exception:  # noqa: BLE001 - a property that does not hold for this config
+                continue
+            if not (isinstance(before, (list, tuple)) and len(before) == vars(old_node)[attr]
+                    and isinstance(after, (list, tuple)) and all(_hashable(k) for k in before)):
+                continue
+            kinds = set(before)
+            if not set(after) >= kinds:
+                depth = max(depth, next(d for d in range(1, len(before) + 1) if set(before[:d]) >= kinds))
+        if new < depth <= 8:  # a tiny stack; a kind first met deeper is left to an override
+            report.shrunk.append((f"{path}{attr}", new, depth))
+            setattr(node, attr, depth)
 
 
 def _stacked_widths(original: Any, cfg: Any, report: ShrinkReport) -> None:

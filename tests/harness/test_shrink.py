@@ -416,3 +416,16 @@ def test_image_grid_cap_takes_image_sizes_of_configs_without_a_patch_size():
 
     cfg, report = tiny_config(Sam3VideoConfig)
     assert cfg is not None and report.level == "tiny"
+
+
+@pytest.mark.parametrize("name", ["RecurrentGemmaConfig", "JambaConfig"])
+def test_a_derived_layer_pattern_keeps_every_kind(name):
+    """Layer kinds a config derives from its depth (a cycle of block types; an attention period and offset) all
+    stay in the cut stack: two layers of RecurrentGemma's (recurrent, recurrent, attention) or of Jamba's
+    attention-every-8th-from-4 held no attention layer, and generate then failed on a cache of none."""
+    import transformers
+
+    cls = getattr(transformers, name)
+    cfg, _ = tiny_config(cls)
+    assert set(cfg.layers_block_type) == set(cls().layers_block_type)
+    assert cfg.num_hidden_layers <= 5
