@@ -143,6 +143,7 @@ def run_sweep(
         job_fn = CHECKPOINT_JOB_FN if job_fn == DEFAULT_JOB_FN else job_fn
     runner = Runner(RunnerOptions(jobs=request.jobs, job_fn=job_fn, mem_cap_mb=request.mem_cap_mb))
     with Store(request.store or default_store_path()) as store:
+        jobs = longest_first(jobs, store)  # before this run begins: the latest run is the previous one
         run = store.begin_run(RunInfo(
             id=None, started_at=now(), hfscan_version=__version__, python_version=platform.python_version(),
             torch_version=runner.torch_version, transformers_version=runner.tf_version, device=device.kind,
@@ -151,7 +152,6 @@ def run_sweep(
         assert run.id is not None
         for r in unplanned:
             store.add_result(run.id, r)
-        jobs = longest_first(jobs, store)
         on_start(len(jobs))
         try:
             outcome = runner.run(
