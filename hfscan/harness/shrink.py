@@ -94,6 +94,9 @@ class _Shrinker:
         self.growth: dict[int, int] = {}  # old -> new width of the stage widths that keep their growth
         self.rounded: dict[int, tuple[int, int]] = {}  # id(config) -> (capped, rounded) hidden width
         self.related = {a for r in self._rules("sum") for a in r["values"]}  # values kept as sums of others
+        self.widths = frozenset(a for r in self._rules("cap") if r["max"] >= 32 for a in r["attrs"])  # width caps
+        self.depths = frozenset(a for r in self._rules("layers") for a in r["attrs"])
+        self.stage_widths = frozenset(a for r in self._rules("stage_widths") for a in r["attrs"])
         self.grid_text: set[int] = set()  # id() of the text configs beside a vision tower that merges patch grids
 
     def set(self, cfg: Any, path: str, attr: str, new: Any) -> None:
@@ -137,7 +140,7 @@ class _Shrinker:
                 old = attrs.get(attr)
                 if not _is_int(old) or old <= 0:
                     continue
-                parts = _depth_parts(attrs, old, {a for r in self._rules("layers") for a in r["attrs"]})
+                parts = _depth_parts(attrs, old, self.depths)
                 kinds = max(self._layer_kinds(attrs, old), sum(1 for v in parts.values() if v),
                             *(self._part_kinds(attrs, old, 0, old - n) + self._part_kinds(attrs, old, old - n, old)
                               for n in self._trailing(attrs, old).values()))
@@ -265,9 +268,8 @@ class _Shrinker:
     def _width_parts(self, cfg: Any, path: str, attrs: dict) -> None:
         """Lists that split a shrunk width into parts (they summed to it) are rescaled to sum to the new width."""
         now = vars(cfg)
-        widths = {a for r in self._rules("cap") if r["max"] >= 32 for a in r["attrs"]}
         for width, old in attrs.items():
-            new = now.get(width) if width in widths else None
+            new = now.get(width) if width in self.widths else None
             if not (_is_int(old) and _is_int(new) and new < old):
                 continue
             for attr, value in attrs.items():
@@ -315,9 +317,7 @@ class _Shrinker:
                     new = max(1, q_new // ratio)
                     self.set(cfg, path, q_attr, new * ratio)
                 else:
-                    new = max(1, q_new * kv_old // q_old)
-                    while q_new % new and new % q_new:
-                        new -= 1
+                    new = _kv_heads(q_old, kv_old, q_new)
                 self.set(cfg, path, kv_attr, new)
         for rule in self._rules("stage_heads"):
             for attr in rule["attrs"]:
@@ -410,8 +410,8 @@ class _Shrinker:
         if new % times == 0 and new >= times:
             capped = vars(cfg).get(base)
             self.set(cfg, path, base, new // times)
-            widths = {a for r in self._rules("cap") if r["max"] >= 32 for a in r["attrs"]} - {attr}
-            for other in (widths | {a for r in self._rules("stage_widths") for a in r["attrs"]}) & attrs.keys():
+            widths = self.widths - {attr}
+            for other in (widths | self.stage_widths) & attrs.keys():
                 now = vars(cfg).get(other)  # widths that equalled the base (as the caps left them) follow it
                 if _is_int(now) and now == capped and attrs[other] == old_base:
                     self.set(cfg, path, other, new // times)
@@ -434,7 +434,6 @@ class _Shrinker:
         scaled together so the widest meets the cap; the config's scalar width equal to the first follows."""
         rule = rules().get("growing_stage_widths", {})
         cap = rule.get("max", 32) * self.level.width
-        scalars = {a for r in self._rules("cap") if r["max"] >= 32 for a in r["attrs"]}
         for attr in rule.get("attrs", ()):
             old = attrs.get(attr)
             if not (_int_list(old) and all(a < b for a, b in zip(old, old[1:])) and old[-1] > cap):
@@ -444,7 +443,7 @@ class _Shrinker:
                 continue
             self.set(cfg, path, attr, type(old)(new))
             self.growth.update(zip(old, new))
-            for scalar in scalars & attrs.keys():
+            for scalar in self.widths & attrs.keys():
                 if attrs[scalar] == old[0]:
                     self.set(cfg, path, scalar, new[0])
 
@@ -453,12 +452,11 @@ class _Shrinker:
         list, widest first) take the same new widths."""
         if not self.growth:
             return
-        stage_attrs = {a for r in self._rules("stage_widths") for a in r["attrs"]}
         nodes = dict(_walk(root))
         for path, old, _ in list(self.report.shrunk):
             node_path, _, attr = path.rpartition(".")
             node = nodes.get(f"{node_path}." if node_path else "")
-            if node is not None and attr in stage_attrs and _int_list(old) and all(x in self.growth for x in old):
+            if node is not None and attr in self.stage_widths and _int_list(old) and all(x in self.growth for x in old):
                 self.set(node, f"{node_path}." if node_path else "", attr, type(old)(self.growth[x] for x in old))
 
     def _heads_divide(self, cfg: Any, path: str, attrs: dict) -> None:
@@ -478,8 +476,7 @@ class _Shrinker:
         rounded = math.ceil(hidden / step) * step
         self.set(cfg, path, "hidden_size", rounded)
         self.rounded[id(cfg)] = (hidden, rounded)
-        widths = {a for r in self._rules("cap") if r["max"] >= 32 for a in r["attrs"]}
-        for attr in widths & attrs.keys():  # widths that equalled it (an embedding width) stay equal
+        for attr in self.widths & attrs.keys():  # widths that equalled it (an embedding width) stay equal
             if attrs[attr] == attrs["hidden_size"] and vars(cfg).get(attr) == hidden:
                 self.set(cfg, path, attr, rounded)
 
@@ -539,14 +536,13 @@ class _Shrinker:
         that follow it, are halved together, as often as needed and while each stays a whole number of its
         config's patches, so towers fed side by side (and prompt encoders sized by the image) keep their ratios."""
         spec = rules().get("image_grid", {})
-        depths = {a for r in self._rules("layers") for a in r["attrs"]}
         stages = {a for r in self._rules("stage_depths") for a in r["attrs"]}
         sizes = [(path, node, attr, vars(node)[attr]) for path, node in _walk(root)
                  for attr in (*spec.get("attrs", ()), *spec.get("follow", ())) if _sides(vars(node).get(attr))]
         towers = [(max(_sides(size)) // _patch_side(node), math.prod(vars(node)[t] for t in spec.get("tiles", ())
                                                                     if _is_int(vars(node).get(t)) and vars(node)[t] > 0))
                   for _, node, attr, size in sizes if attr in spec.get("attrs", ()) and _patch_side(node)
-                  and depths & vars(node).keys() and not stages & vars(node).keys()]
+                  and self.depths & vars(node).keys() and not stages & vars(node).keys()]
         most = spec.get("max_side", 0) ** 2  # tokens a tower may attend over (its grid's, times its tiles)
         halvings = 0
         while any((grid >> halvings) ** 2 * tiles > most for grid, tiles in towers) and all(
@@ -666,7 +662,7 @@ def _token_values(cfg: Any) -> dict:
     return {a: v for a, v in vars(cfg).items() if a.endswith(_TOKEN_SUFFIXES) and v is not None}
 
 
-def _depth_parts(attrs: dict, depth: int, depth_attrs: set[str]) -> dict[str, int]:
+def _depth_parts(attrs: dict, depth: int, depth_attrs: frozenset[str]) -> dict[str, int]:
     """Layer counts (``*_layers``) that together make up ``depth`` (e.g. input + recurrent + output layers)."""
     parts = {a: v for a, v in attrs.items()
              if a.endswith("_layers") and a not in depth_attrs and _is_int(v) and v >= 0}
@@ -784,8 +780,11 @@ def _hashable(x: Any) -> bool:
 def _instantiate(config_or_class: Any, report: ShrinkReport) -> Any:
     if not isinstance(config_or_class, type):
         return copy.deepcopy(config_or_class)
-    required = _validator_defaults(config_or_class, report)
-    default = config_or_class(**required)
+    try:
+        default, required = config_or_class(), {}
+    except Exception:  # noqa: BLE001 - defaults its own validator rejects: the values it names, if any
+        required = _validator_defaults(config_or_class, report)
+        default = config_or_class(**required)
     switches = package_switches()
     try:
         switched = config_or_class(**required, **switches) if switches else default
