@@ -9,9 +9,10 @@ cheap and torch-free.
 from __future__ import annotations
 
 import ast
-import importlib
 import importlib.util
 from functools import lru_cache
+
+from hfscan.scanner.discover import package_exports
 
 
 def declaring_classes(package: str, config_class: str) -> tuple[str, ...]:
@@ -33,12 +34,7 @@ def exported_classes(package: str) -> set[str]:
 
 def _exports(package: str) -> dict[str, str]:
     """{exported name: submodule} of a lazily importing transformers package (empty when it cannot be read)."""
-    try:
-        mod = importlib.import_module(package)
-    except Exception:  # noqa: BLE001 - a broken optional package has no classes to offer
-        return {}
-    exports = getattr(mod, "_class_to_module", None)
-    return dict(exports) if isinstance(exports, dict) else {}
+    return package_exports(package) or {}
 
 
 @lru_cache(maxsize=None)

@@ -36,6 +36,8 @@ SCHEMA: dict[str, type | tuple[type, ...]] = {
 }
 
 PACKAGE_FILE = "overrides.toml"
+#: The check an expected failure is expected in when the entry names none.
+DEFAULT_XFAIL_CHECK = "forward"
 
 
 def load_toml(name: str) -> dict:
@@ -54,11 +56,11 @@ class Override:
     inputs: dict = field(default_factory=dict)
     model_class: str | None = None
     xfail: str | None = None
-    xfail_check: str | None = None  # None: "forward"
+    xfail_check: str | None = None  # None: DEFAULT_XFAIL_CHECK
 
     def expects_failure(self, check: str) -> bool:
         """Whether a failure of ``check`` is the expected one (only in the check the entry names)."""
-        return bool(self.xfail) and check == (self.xfail_check or "forward")
+        return bool(self.xfail) and check == (self.xfail_check or DEFAULT_XFAIL_CHECK)
 
     def to_json(self) -> str:
         body = {k: v for k, v in self.__dict__.items() if v not in (None, {})}
@@ -119,7 +121,7 @@ def parse(text: str, source: str, known_types: Iterable[str] | None = None) -> d
                 got = "table" if isinstance(value, dict) else type(value).__name__
                 raise DataFileError(source, _line_of(lines, model_type, key),
                                     f"[{model_type}] {key} must be a {'table' if want is dict else name}, not {got}")
-        if entry.get("xfail_check", "forward") not in CHECKS:
+        if entry.get("xfail_check", DEFAULT_XFAIL_CHECK) not in CHECKS:
             raise DataFileError(source, _line_of(lines, model_type, "xfail_check"),
                                 f"[{model_type}] xfail_check must be one of {', '.join(CHECKS)}")
         if not str(entry.get("reason", "")).strip():

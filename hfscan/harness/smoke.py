@@ -20,7 +20,8 @@ from typing import Any, Iterator
 from hfscan.harness import checks as C
 from hfscan.harness.declared import declaring_classes, exported_classes
 from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_inputs, build_one,
-                                   documented_rows, free_token_id, patch_axes, with_axes, with_axis)
+                                   documented_rows, forward_params, free_token_id, patch_axes, with_axes,
+                                   with_axis)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.shrink import config_tree, levels, rules, tiny_config
@@ -211,6 +212,8 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
 
 #: How many times one attempt may adjust its inputs from what forward() said was wrong with them.
 MAX_INPUT_REPAIRS = 3
+#: "mat1 and mat2 shapes cannot be multiplied (AxB and CxD)": a linear layer given the wrong width.
+_MATMUL_SHAPES = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 
 
 def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
@@ -403,7 +406,7 @@ _AXIS_INPUTS = ("pixel_values", "input_features", "input_values")
 def _missing_axis(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
     """The modality input one axis short of what the error says the model wants, and its value."""
     for name in _AXIS_INPUTS:
-        if name in values or name not in inspect.signature(a.model.forward).parameters:
+        if name in values or name not in forward_params(a.model):
             continue
         tensor = build_one(a.model, a.config, name)
         if tensor is None:
@@ -427,7 +430,7 @@ def _short_of_axes(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
     if not (unpack or conv):
         return "", None
     for name in (*_AXIS_INPUTS, "pixel_values_videos"):  # videos as flat patches alike
-        if name in values or name not in inspect.signature(a.model.forward).parameters:
+        if name in values or name not in forward_params(a.model):
             continue
         tensor = build_one(a.model, a.config, name)
         if tensor is None:
@@ -448,8 +451,8 @@ def _linear_patches(a: _Attempt, message: str, values: dict) -> Any:
     """Images (batch, channels, height, width) cut into rows of flattened patches, (batch, patches, channels x
     patch x patch), where a linear layer read the image's width but wants the flattened patch ("mat1 and mat2
     shapes cannot be multiplied (N x width and channels x patch x patch x M)")."""
-    m = re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)", message)
-    if not m or "pixel_values" in values or "pixel_values" not in inspect.signature(a.model.forward).parameters:
+    m = _MATMUL_SHAPES.search(message)
+    if not m or "pixel_values" in values or "pixel_values" not in forward_params(a.model):
         return None
     pixels = build_one(a.model, a.config, "pixel_values")
     if pixels is None or pixels.dim() != 4 or pixels.shape[-1] != int(m.group(2)):
@@ -501,7 +504,7 @@ def _swapped_features(a: _Attempt, message: str, values: dict) -> Any:
     """Audio features with their last two axes swapped, when a convolution says it wants the feature
     axis as channels but got the time axis ("expected input[2, T, F] to have F channels"; a causal convolution
     may have padded the last axis first)."""
-    if "input_features" in values or "input_features" not in inspect.signature(a.model.forward).parameters:
+    if "input_features" in values or "input_features" not in forward_params(a.model):
         return None
     feats = build_one(a.model, a.config, "input_features")
     if feats is None or feats.dim() != 3:
@@ -565,7 +568,7 @@ def _wider_features(a: _Attempt, message: str, values: dict) -> Any:
     if "input_features" in values or feats is None or feats.dim() != 3:
         return None
     width = feats.shape[-1]
-    m = re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)", message)
+    m = _MATMUL_SHAPES.search(message)
     got, wants = (int(m.group(2)), int(m.group(3))) if m else (0, 0)
     m = re.search(rf"size of tensor a \((\d+)\) must match the size of tensor b \({width}\) at non-singleton "
                   rf"dimension {feats.dim() - 1}\b", message)
@@ -587,7 +590,7 @@ def _embedded_ids(a: _Attempt, message: str, values: dict) -> Any:
     wants = re.search(r"`?input_ids`? is expected to be `?None`?|has no attribute 'embed_tokens'", message)
     ids = a.inputs.get("input_ids")
     if not wants or ids is None or {"input_ids", "inputs_embeds"} & values.keys() \
-            or "inputs_embeds" not in inspect.signature(a.model.forward).parameters:
+            or "inputs_embeds" not in forward_params(a.model):
         return None
     table = a.model.get_input_embeddings() if hasattr(a.model, "get_input_embeddings") else None
     if isinstance(table, torch.nn.Embedding) and int(ids.max()) < table.num_embeddings:
@@ -610,7 +613,7 @@ def _needed_input(a: _Attempt, message: str, values: dict) -> tuple[str, Any] | 
     """An argument forward() declares optional but the error says it needs ("`X` cannot be `None`",
     "`X` must be provided", "X must be given"), built as the docstring documents it."""
     m = re.search(r"`?(\w+)`? (?:cannot be `?None`?|must be provided|must be given)", message)
-    if not m or m.group(1) in values or m.group(1) not in inspect.signature(a.model.forward).parameters:
+    if not m or m.group(1) in values or m.group(1) not in forward_params(a.model):
         return None
     tensor = build_documented(a.model, a.config, m.group(1))
     return (m.group(1), tensor) if tensor is not None else None

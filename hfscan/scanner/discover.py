@@ -330,7 +330,7 @@ def _module_info(module: str) -> _ModuleInfo:
 
 
 @functools.lru_cache(maxsize=None)
-def _package_exports(package: str) -> dict[str, str] | None:
+def package_exports(package: str) -> dict[str, str] | None:
     """{exported name: submodule} of a lazily importing transformers package; None if it cannot be imported."""
     try:
         mod = importlib.import_module(package)
@@ -345,7 +345,7 @@ def _resolve(module: str, name: str, _seen: tuple[tuple[str, str], ...] = ()) ->
     if (module, name) in _seen or len(_seen) > 20:
         raise _Unresolved(f"{module}.{name}")
     seen = (*_seen, (module, name))
-    exports = _package_exports(module) if (_source_path(module) or "").endswith("__init__.py") else None
+    exports = package_exports(module) if (_source_path(module) or "").endswith("__init__.py") else None
     if exports is not None:
         # a lazily importing package replaces itself with a module that serves its exports only
         if name not in exports:
@@ -445,7 +445,7 @@ def _source_sub_configs(cls: _ClassInfo) -> list[tuple[str, _ClassInfo]]:
 
 def _forget_sources() -> None:
     """Drop the parsed sources (they are only needed while scanning)."""
-    for cached in (_source_path, _module_tree, _installed, _module_info, _package_exports, _mro):
+    for cached in (_source_path, _module_tree, _installed, _module_info, package_exports, _mro):
         cached.cache_clear()
 
 
@@ -532,7 +532,7 @@ def _imported_config(model_type: str) -> _ConfigFacts:
 def _source_config(class_name: str, module_name: str, known: set[str]) -> _ConfigFacts:
     """The facts of CONFIG_MAPPING[model_type], read the way the lazy mapping finds the class."""
     package = f"transformers.models.{module_name}"
-    exports = _package_exports(package)
+    exports = package_exports(package)
     if exports is None:
         raise _Unresolved(package)
     cls = _resolve(package if class_name in exports else "transformers", class_name)
@@ -554,7 +554,7 @@ def _config_facts(model_type: str, class_name: str, module_name: str, known: set
 
 def _lazy_exports(module_name: str) -> dict[str, str]:
     """{exported name: submodule} of ``transformers.models.<module>`` (the package only, not its submodules)."""
-    return _package_exports(f"transformers.models.{module_name}") or {}
+    return package_exports(f"transformers.models.{module_name}") or {}
 
 
 def _unmapped_classes(
