@@ -81,7 +81,7 @@ def check_forward(output: Any, *, batch: int, vocab: int | None = None, num_labe
             raise CheckFailure(f"logits' last dimension is {logits.shape[-1]}, the vocabulary is {vocab}")
     if num_labels is not None:
         # a head that returns its class scores under another name (its only output) is read alike
-        logits = tensors.get("logits", main_output(output)[1] if len(tensors) == 1 else None)
+        logits = tensors.get("logits", next(iter(tensors.values())) if len(tensors) == 1 else None)
         if logits is None:
             raise CheckFailure("expected `logits` in the output")
         if tuple(logits.shape) != (batch, num_labels):

@@ -234,18 +234,16 @@ def _pixel_values(ctx: Context):
     if documented and len(documented) == 2 and documented[0].startswith("num_"):  # every image's patches as rows
         return ctx.torch.rand(BATCH * FLAT_PATCHES, _documented_size(ctx, documented[1]))
     channels = ctx.find("num_channels", "in_channels", "input_channels", default=3, where="vision")
-    if _native_grid(ctx):  # patches at their native aspect: (batch, patches, channels x patch x patch)
+    if side := _native_grid(ctx):  # patches at their native aspect: (batch, patches, channels x patch x patch)
         patch = _size2(ctx.find("patch_size", default=16, where="vision"), 16)
-        return ctx.torch.rand(BATCH, _native_grid(ctx) ** 2, int(channels) * patch[0] * patch[1])
+        return ctx.torch.rand(BATCH, side ** 2, int(channels) * patch[0] * patch[1])
     h, w = image_hw(ctx)
     tiles = _anyres(ctx)
     if tiles:  # an "any resolution" model: the base image and the tiles of its grid pinpoint, per sample
         return ctx.torch.rand(BATCH, 1 + tiles[1], int(channels), h, w)
     pixels = ctx.torch.rand(BATCH, int(channels), h, w)
-    modules = ctx.model.modules() if hasattr(ctx.model, "modules") else ()  # an image feature method that
-    documented = (documented_dims(m.get_image_features, "pixel_values")  # documents tiles (or images) per sample
-                  for m in modules if callable(getattr(m, "get_image_features", None)))
-    return with_axes(ctx.config, pixels, 1) if any(d and len(d) == 5 for d in documented) else pixels
+    documented = (documented_dims(fn, "pixel_values") for fn in _feature_methods(ctx.model, "image"))
+    return pixels.unsqueeze(1) if any(d and len(d) == 5 for d in documented) else pixels
 
 
 def _anyres(ctx: Context) -> tuple[list[int], int] | None:
@@ -708,10 +706,15 @@ def _features_mask(ctx: Context):
     documented = any(documented_dims(ctx.model, n) for n in names)
     if feats is None or not (required or documented or names & feature_args(ctx.model)):
         return None
-    width = _feature_width(ctx)  # time is the axis that is not the feature width
-    frames = feats.shape[1] if feats.dim() < 3 or feats.shape[-1] == width else feats.shape[-1]
+    frames = _feature_frames(ctx, feats)
     boolean = extractor_bool_masks(getattr(ctx.config, "model_type", ""))  # as the model's processor gives it
     return ctx.torch.ones(feats.shape[0], frames, dtype=ctx.torch.bool if boolean else ctx.torch.long)
+
+
+def _feature_frames(ctx: Context, feats: Any) -> int:
+    """Frames of audio features: the axis that is not the feature width."""
+    width = _feature_width(ctx)
+    return feats.shape[1] if feats.dim() < 3 or feats.shape[-1] == width else feats.shape[-1]
 
 
 @builder("input_values_cutoffs")
@@ -735,8 +738,7 @@ def _sample_lengths(ctx: Context):
     hop = ctx.find("hop_length", where="audio")
     if feats is None or not isinstance(hop, int):
         return None
-    width = _feature_width(ctx)  # time is the axis that is not the feature width
-    frames = feats.shape[1] if feats.dim() < 3 or feats.shape[-1] == width else feats.shape[-1]
+    frames = _feature_frames(ctx, feats)
     return ctx.torch.full((feats.shape[0],), frames * hop, dtype=ctx.torch.long)
 
 
@@ -779,7 +781,7 @@ def _decoder_ids(ctx: Context):
         decoder = getattr(ctx.config, "decoder_config", None) or getattr(ctx.config, "decoder", None)
         codebooks = getattr(decoder, "num_channels", None)  # documented codebook rows: the decoder's channels
     codebooks = codebooks if isinstance(codebooks, int) and codebooks > 1 else 1
-    doc = getattr(ctx.model.forward, "__doc__", None) or ""
+    doc = _doc(ctx.model)
     if codebooks > 1 and re.search(r"\bdecoder_input_ids \(`[^`]*`[^)]*?of shape `\([^)]*\)\s+or \([^)]*, num_codebooks\)", doc):
         return ctx.tokens(BATCH, SEQ, codebooks)  # the documented unflattened form, which the model reads natively
     return ctx.tokens(BATCH * codebooks, SEQ)
@@ -829,8 +831,6 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     if value is None or fn is None or _needs_text(ctx.model, modality):
         return None
     extra = {k: v for k, v in ctx.built.items() if k != features_arg and k not in ("input_ids", "attention_mask")}
-    if "qformer_input_ids" in extra and "qformer_attention_mask" not in extra:
-        extra["qformer_attention_mask"] = ctx.torch.ones_like(extra["qformer_input_ids"])
     params = inspect.signature(fn).parameters
     passes_on = any(p.kind is p.VAR_KEYWORD for p in params.values())  # to a wrapped model's feature method
     passed_on = feature_args(ctx.model, modality=modality) - set(MODALITY_OF) if passes_on else set()
@@ -971,18 +971,20 @@ class InputReport:
 def feature_fn(model: Any, modality: str) -> Callable | None:
     """The model's ``get_<modality>_features``, or that of the first submodule that has one (a head class
     that wraps the base model without exposing it)."""
-    name = f"get_{modality}_features"
+    return next(iter(_feature_methods(model, modality)), None)
+
+
+def _feature_methods(model: Any, modality: str) -> list[Callable]:
+    """Every ``get_<modality>_features`` of the model and its submodules, outermost first."""
     modules = model.modules() if hasattr(model, "modules") else [model]
-    return next((getattr(m, name) for m in modules if callable(getattr(m, name, None))), None)
+    return [fn for m in modules if callable(fn := getattr(m, f"get_{modality}_features", None))]
 
 
 def _needs_text(model: Any, modality: str) -> bool:
     """Whether a ``get_<modality>_features`` of the model requires the token ids (which must already hold the
     placeholders it counts), so that it cannot count them."""
-    modules = model.modules() if hasattr(model, "modules") else [model]
     return any("input_ids" in params and params["input_ids"].default is inspect.Parameter.empty
-               for params in (inspect.signature(getattr(m, f"get_{modality}_features")).parameters
-                              for m in modules if callable(getattr(m, f"get_{modality}_features", None))))
+               for params in (inspect.signature(fn).parameters for fn in _feature_methods(model, modality)))
 
 
 def feature_args(model: Any, required: bool = False, modality: str | None = None) -> set[str]:
@@ -990,12 +992,10 @@ def feature_args(model: Any, required: bool = False, modality: str | None = None
     a default) besides text: built before the placeholder tokens are counted, since counting calls them.
     ``modality`` limits them to that modality's methods."""
     names: set[str] = set()
-    modules = list(model.modules()) if hasattr(model, "modules") else [model]
-    for kind in (modality,) if modality else ("image", "video", "audio"):  # a wrapper's method may pass
-        for fn in (getattr(m, f"get_{kind}_features", None) for m in modules):  # **kwargs on to the base's
-            if callable(fn):
-                names.update(n for n, p in inspect.signature(fn).parameters.items()
-                             if not required or p.default is inspect.Parameter.empty)
+    for kind in (modality,) if modality else ("image", "video", "audio"):
+        for fn in _feature_methods(model, kind):  # a wrapper's method may pass **kwargs on to the base's
+            names.update(n for n, p in inspect.signature(fn).parameters.items()
+                         if not required or p.default is inspect.Parameter.empty)
     return names - {"input_ids", "attention_mask", "kwargs"}
 
 
@@ -1031,9 +1031,9 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
     report = InputReport()
     # modality inputs first (placeholder counts need them), then text, then the rest
     # what feature extractors take first: modality inputs, their grids, and a Q-Former's own text
-    order = [p for p in params if MODALITY_OF.get(p) not in (None, "text") or p.endswith("grid_thw")
-             or p.startswith("qformer_")]
-    order += [p for p in params if p in feature_args(model) and p not in order]
+    order = [p for p in params if MODALITY_OF.get(p) not in (None, "text") or p.endswith("grid_thw")]
+    feats = feature_args(model)
+    order += [p for p in params if p in feats and p not in order]
     order += [p for p in params if p == "input_ids"]
     order += [p for p in params if p not in order]
     time_series = _time_series_inputs(ctx, params)
@@ -1170,7 +1170,7 @@ def _time_series_inputs(ctx: Context, params: dict) -> dict:
     channels = int(ctx.find("input_size", "num_input_channels", default=1) or 1)
     time_feats = int(ctx.find("num_time_features", default=0) or 0)
     univariate = channels == 1 and "input_size" in vars(ctx.config)
-    doc = getattr(ctx.model.forward, "__doc__", None) or ""  # one series per sample: documented as
+    doc = _doc(ctx.model)  # one series per sample: documented as
     series = len(documented_dims(ctx.model, "past_values") or ()) == 2 or re.search(  # (batch_size, sequence_length)
         r"\bpast_values \(`([\w.]+\.)?(Sequence|list)\[", doc)  # or as a sequence of 1-D series (the rows of a 2-D tensor)
     shape = (BATCH, past) if univariate or series else (BATCH, past, channels)
