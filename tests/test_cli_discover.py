@@ -46,3 +46,9 @@ def test_csv_and_filters():
     assert "wav2vec2" in names and all(n.startswith("wav2vec2") for n in names)
     table = hfscan("discover", "--search", "wav2vec2", check=True)
     assert "wav2vec2" in table.stdout
+
+
+def test_python_dash_m_hfscan_runs_the_same_cli():
+    out = subprocess.run([sys.executable, "-m", "hfscan", "discover", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "Usage: hfscan discover" in out.stdout
