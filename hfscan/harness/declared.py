@@ -2,8 +2,9 @@
 
 A model class declares the config it is built from (``config: XConfig`` or
 ``config_class = XConfig`` in its body, or inherited from a base class of the
-same module).  The modeling source is read, not imported, so planning stays
-cheap and torch-free.
+same module); a config class whose package has no model class may document
+the class it is built into (its docstring example ``model = XModel(config)``).
+The source is read, not imported, so planning stays cheap and torch-free.
 """
 
 from __future__ import annotations
@@ -27,6 +28,33 @@ def declaring_classes(package: str, config_class: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def documented_classes(config_module: str, config_class: str) -> tuple[str, ...]:
+    """The model classes that ``config_class``'s docstring example (in ``config_module``) builds from an
+    instance of it (``config = XConfig()`` then ``model = YModel(config=config)``), those transformers exports."""
+    tree = _parse(config_module)
+    node = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == config_class), None) if tree else None
+    example = "\n".join(line.strip()[4:] for line in (ast.get_docstring(node) or "").splitlines()
+                        if line.strip().startswith(">>> ")) if node else ""
+    try:
+        statements = ast.parse(example).body
+    except SyntaxError:
+        return ()
+    exports = _exports("transformers")
+    configs: set[str] = set()  # the names the example binds to an instance of the config class
+    found: list[str] = []
+    for stmt in statements:
+        if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call)
+                and isinstance(stmt.value.func, ast.Name)):
+            continue
+        call, names = stmt.value, [t.id for t in stmt.targets if isinstance(t, ast.Name)]
+        args = [*call.args, *(k.value for k in call.keywords)]
+        if call.func.id == config_class:
+            configs.update(names)
+        elif call.func.id in exports and any(isinstance(a, ast.Name) and a.id in configs for a in args):
+            found.append(call.func.id)
+    return tuple(dict.fromkeys(found))
+
+
 def exported_classes(package: str) -> set[str]:
     """The names a transformers model package (``transformers.models.x``) exports from its own modules."""
     return set(_exports(package))
@@ -38,13 +66,21 @@ def _exports(package: str) -> dict[str, str]:
 
 
 @lru_cache(maxsize=None)
-def _declared_configs(module: str) -> dict[str, str]:
-    """{class name: the config class it declares, itself or through a base class of the module}."""
+def _parse(module: str) -> ast.Module | None:
+    """The syntax tree of ``module``'s source, read without importing it (None when it has no source)."""
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.origin:
-        return {}
+        return None
     with open(spec.origin, encoding="utf-8") as f:
-        tree = ast.parse(f.read())
+        return ast.parse(f.read())
+
+
+@lru_cache(maxsize=None)
+def _declared_configs(module: str) -> dict[str, str]:
+    """{class name: the config class it declares, itself or through a base class of the module}."""
+    tree = _parse(module)
+    if tree is None:
+        return {}
     own: dict[str, str | None] = {}
     bases: dict[str, list[str]] = {}
     for node in tree.body:

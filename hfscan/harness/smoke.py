@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from hfscan.harness import checks as C
-from hfscan.harness.declared import declaring_classes, exported_classes
+from hfscan.harness.declared import declaring_classes, documented_classes, exported_classes
 from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_inputs, build_one,
                                    documented_rows, forward_params, free_token_id, patch_axes, with_axes,
                                    with_axis)
@@ -77,9 +77,10 @@ def plan_jobs(record: Any, template: str | None = None, tasks: str = "default", 
     # a class of the type's own modeling package (built from its config class) before one borrowed from another
     task = next((t for t in ordered if record.classes_for(t)[0] in own), ordered[0] if ordered else
                 mapped[0] if mapped else None)
-    if task is None:  # a sub-config's own model class sits in no auto mapping: the plainest one, else
-        # the plainest class that declares the type's config class
-        unmapped = sorted(record.unmapped_classes or declaring_classes(record.module, record.config_class), key=len)
+    if task is None:  # a sub-config's own model class sits in no auto mapping: the plainest one, else the
+        # plainest class that declares the type's config class, else one its config's docstring example builds
+        unmapped = sorted(record.unmapped_classes or declaring_classes(record.module, record.config_class)
+                          or documented_classes(record.config_module, record.config_class), key=len)
         return [Job(model_class=unmapped[0], task="base", **common)] if unmapped else []
     return [Job(model_class=record.classes_for(task)[0], task=task, **common)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import transformers
 
-from hfscan.harness.declared import declaring_classes
+from hfscan.harness.declared import declaring_classes, documented_classes
 from hfscan.harness.inputs import documented_dims
 from hfscan.harness.smoke import _model_class, plan_jobs
 
@@ -40,3 +40,17 @@ def test_a_mapped_class_the_package_does_not_export_comes_from_the_modeling_modu
 def test_a_shape_documented_in_the_argument_description_is_read():
     assert documented_dims(transformers.SpeechT5HifiGan, "spectrogram") == [
         "batch_size", "sequence_length", "config.model_in_dim"]
+
+
+def test_a_config_with_no_model_class_is_planned_with_the_class_its_docstring_example_builds(inventory):
+    record = inventory.get("nougat")
+    assert not record.tasks and not record.unmapped_classes
+    assert not declaring_classes(record.module, record.config_class)
+    (job,) = plan_jobs(record, checks=("build",), overrides={})
+    assert job.model_class == "VisionEncoderDecoderModel"
+
+
+def test_only_an_exported_class_built_from_the_config_instance_counts():
+    assert documented_classes("transformers.models.bert.configuration_bert", "BertConfig") == ("BertModel",)
+    # the example builds LayoutXLMModel, which transformers does not export
+    assert documented_classes("transformers.models.layoutxlm.configuration_layoutxlm", "LayoutXLMConfig") == ()
