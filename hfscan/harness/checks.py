@@ -96,6 +96,21 @@ def check_forward(output: Any, *, batch: int, vocab: int | None = None, num_labe
         raise CheckFailure(f"{name} has batch dimension {main.shape[0]}, the input had {batch}")
 
 
+def check_generated_output(output: Any, *, batch: int, vocab: int | None = None) -> None:
+    """What a model's generate entry returns: finite values (a waveform), and token sequences with a row per
+    sample whose ids lie inside the vocabulary."""
+    import torch
+
+    check_finite(output)
+    for name, t in tensors_of(output).items():
+        if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool or t.dim() != 2:
+            continue
+        if t.shape[0] != batch:
+            raise CheckFailure(f"generated {name} has shape {list(t.shape)}, expected [{batch}, ...]")
+        if vocab is not None and t.numel() and (int(t.min()) < 0 or int(t.max()) >= vocab):
+            raise CheckFailure(f"generated {name} holds ids outside the vocabulary of {vocab}")
+
+
 def check_same(before: Any, after: Any, atol: float = 1e-5, rtol: float = 1e-4) -> None:
     """The reloaded model gives the same outputs as the saved one."""
     import torch

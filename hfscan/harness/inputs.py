@@ -1,5 +1,10 @@
 """Synthetic inputs for one model, built from its ``forward()`` signature and its config.
 
+A model whose class keeps nn.Module's placeholder ``forward()`` (a pipeline of
+sub-models that only its ``generate`` runs) is run through that entry method:
+its inputs are the entry's arguments and those of the sub-model's ``forward()``
+that the entry hands its token ids and keyword arguments to.
+
 Each builder is keyed by a ``forward()`` argument name (like optimum's dummy
 input generators) and sized from normalised config attributes.  Placeholder
 tokens (image, audio, video) are counted from the model itself: the features
@@ -9,9 +14,11 @@ are exactly what the placeholder tokens must hold.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import math
 import re
+import textwrap
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable
@@ -414,9 +421,56 @@ def _input_values(ctx: Context):
     return ctx.torch.randn(*shape) * 0.1
 
 
+#: The public method a model without a forward() of its own is run through.
+ENTRY_METHOD = "generate"
+
+
+def entry_name(model: Any) -> str:
+    """``forward``, or :data:`ENTRY_METHOD` where the model's class (or the class given) keeps nn.Module's
+    placeholder forward() and has that method."""
+    import torch
+
+    cls = model if isinstance(model, type) else type(model)
+    if getattr(cls, "forward", None) is torch.nn.Module.forward and callable(getattr(cls, ENTRY_METHOD, None)):
+        return ENTRY_METHOD
+    return "forward"
+
+
+def fed_submodule(model: Any) -> Any:
+    """The sub-model that a model's entry method hands its token ids to (``self.thinker.generate(input_ids=
+    input_ids, ...)``), first in the entry's source; None for a model run through forward()."""
+    import torch
+
+    name = entry_name(model)
+    if name == "forward":
+        return None
+    method = getattr(model, name)
+    first = next(iter(inspect.signature(method).parameters), None)
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    calls = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset))
+    for call in calls:
+        if not any(isinstance(v, ast.Name) and v.id == first for v in [*call.args, *(k.value for k in call.keywords)]):
+            continue
+        func = call.func.value if isinstance(call.func, ast.Attribute) and isinstance(call.func.value,
+                                                                                       ast.Attribute) else call.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+            sub = getattr(model, func.attr, None)
+            if isinstance(sub, torch.nn.Module):
+                return sub
+    return None
+
+
 def _doc(model: Any) -> str:
-    """The docstring of a model's forward() (or of a method given in its place)."""
-    return getattr(getattr(model, "forward", model), "__doc__", None) or ""
+    """The docstring of the method a model is run through (forward(); or its entry method, then the forward()
+    of the sub-model that one feeds), or of a method given in its place."""
+    if not hasattr(model, "forward"):
+        return getattr(model, "__doc__", None) or ""
+    fed = fed_submodule(model) if not isinstance(model, type) else None
+    methods = [getattr(model, entry_name(model))] + ([fed.forward] if fed is not None else [])
+    return "\n".join(getattr(m, "__doc__", None) or "" for m in methods)
 
 
 def documented_dims(model: Any, arg: str) -> list[str] | None:
@@ -1012,7 +1066,14 @@ def pixel_tower_args(model: Any) -> set[str]:
 
 
 def forward_params(model: Any) -> dict[str, inspect.Parameter]:
-    return dict(inspect.signature(model.forward).parameters)
+    """The parameters of the method the model is run through: forward()'s, or its entry method's followed,
+    where the entry takes ``**kwargs`` to pass on, by those of the forward() of the sub-model it feeds."""
+    params = dict(inspect.signature(getattr(model, entry_name(model))).parameters)
+    fed = fed_submodule(model)
+    if fed is not None and any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        for name, param in inspect.signature(fed.forward).parameters.items():
+            params.setdefault(name, param)
+    return params
 
 
 def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: dict | None = None,
@@ -1021,12 +1082,14 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
 
     ``values`` are override values (plain numbers/lists become tensors) that
     replace a builder's result; ``counts`` the placeholder tokens of a modality
-    (in all) where the model said how many it needs.
+    (in all) where the model said how many it needs.  The inputs of a model run
+    through an entry method are sized from the config of the sub-model they feed.
     """
     import torch
 
     torch.manual_seed(0)
     params = forward_params(model)
+    config = getattr(fed_submodule(model), "config", config)
     ctx = Context(model=model, config=config, task=task, torch=torch, params=params, counts=dict(counts or {}))
     report = InputReport()
     # modality inputs first (placeholder counts need them), then text, then the rest

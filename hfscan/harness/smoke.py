@@ -20,8 +20,8 @@ from typing import Any, Iterator
 from hfscan.harness import checks as C
 from hfscan.harness.declared import declaring_classes, documented_classes, exported_classes
 from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_inputs, build_one,
-                                   documented_rows, forward_params, free_token_id, patch_axes, with_axes,
-                                   with_axis)
+                                   documented_rows, entry_name, forward_params, free_token_id, patch_axes,
+                                   with_axes, with_axis)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.shrink import config_tree, levels, rules, tiny_config
@@ -107,6 +107,7 @@ class _Attempt:
     durations: dict = field(default_factory=dict)
     param_count: int | None = None
     counts: dict = field(default_factory=dict)  # placeholder tokens per modality, as the model said
+    entry: str = "forward"  # the method the model ran through (generate for a class with no forward())
 
 
 def missing_package(exc: BaseException) -> str | None:
@@ -200,7 +201,10 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
                 if not repairs_left or not _repair_inputs(a, str(exc), values):
                     raise
         a.stage = "assert"
-        C.check_forward(a.output, **_expectations(job, a))
+        if a.entry == "forward":
+            C.check_forward(a.output, **_expectations(job, a))
+        else:
+            C.check_generated_output(a.output, batch=BATCH, vocab=_text_config(a.config).vocab_size)
         a.durations["forward"] = time.perf_counter() - t0
         a.stage = "done"
     except BaseException as exc:  # noqa: BLE001 - becomes a result; KeyboardInterrupt is re-raised
@@ -637,13 +641,43 @@ def _inputs_and_forward(job: Job, a: _Attempt, values: dict, dtype: Any) -> None
                         f"{', '.join(a.input_report.unknown_required)}")
     a.inputs = _to(inputs, job.device, dtype)
     a.stage = "forward"
+    a.entry = entry_name(a.model)
     with torch.no_grad():
-        a.output = a.model(**a.inputs)
+        a.output = _run(a.model, a.config, a.inputs)
+
+
+#: Inputs of forward() that generate makes itself (or that only a forward pass takes).
+NOT_GENERATE_INPUTS = ("labels", "decoder_input_ids", "decoder_attention_mask", "use_cache")
+
+
+def _run(model: Any, config: Any, inputs: dict) -> Any:
+    """The model run on ``inputs`` through its entry method: forward(), or, for a class without one, a
+    seeded greedy ``generate`` of a few tokens (every ``*max_new_tokens`` and ``*do_sample`` argument of its
+    signature set so, and passed on to its sub-models' generate where it takes ``**kwargs``)."""
+    name = entry_name(model)
+    if name == "forward":
+        return model(**inputs)
+    import torch
+
+    method = getattr(model, name)
+    params = inspect.signature(method).parameters
+    settings = {n: GENERATE_NEW_TOKENS for n in params if n.endswith("max_new_tokens")}
+    settings.update({n: False for n in params if n.endswith("do_sample")})
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        settings = {"max_new_tokens": GENERATE_NEW_TOKENS, "do_sample": False, **settings}
+    _fill_generation_ids(model.generation_config, config)
+    torch.manual_seed(0)
+    return method(**{k: v for k, v in inputs.items() if k not in NOT_GENERATE_INPUTS}, **settings)
+
+
+def _text_config(config: Any) -> Any:
+    """The config of the model's text decoder (the config itself where it has no other)."""
+    return config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
 
 
 def _expectations(job: Job, a: _Attempt) -> dict:
     tables = templates()["default"]
-    text = a.config.get_text_config(decoder=True) if hasattr(a.config, "get_text_config") else a.config
+    text = _text_config(a.config)
     decoder_ids = a.inputs.get("decoder_input_ids")  # a decoder of parallel codebook streams has a row for each
     rows = BATCH
     if getattr(decoder_ids, "ndim", 0) == 2:  # (batch x codebooks, length)
@@ -692,6 +726,8 @@ def _details(a: _Attempt, tried: list[_Attempt]) -> dict:
         d["outputs"] = C.shapes_of(a.output)
     if a.input_report is not None:
         d["modalities"] = {"fed": a.input_report.fed, "accepted": a.input_report.accepted}
+    if a.entry != "forward":
+        d["entry"] = a.entry
     if len(tried) > 1:
         d["levels_tried"] = {t.level: (f"{type(t.error).__name__} at {t.stage}" if t.error else "ok") for t in tried}
     return d
@@ -795,9 +831,9 @@ def _save_load(job: Job, a: _Attempt) -> None:
             raise C.CheckFailure(f"from_pretrained: {type(exc).__name__}: {exc}", stage="load") from exc
     with torch.no_grad():
         torch.manual_seed(0)
-        before = a.model(**a.inputs)
+        before = _run(a.model, a.config, a.inputs)
         torch.manual_seed(0)
-        after = reloaded(**a.inputs)
+        after = _run(reloaded, a.config, a.inputs)
     C.check_same(before, after)
 
 
@@ -805,8 +841,7 @@ def _generate(job: Job, a: _Attempt) -> None:
     """Greedy generate of one then two new tokens: the second output is the first grown by one token."""
     import torch
 
-    skip = ("labels", "decoder_input_ids", "decoder_attention_mask", "use_cache")
-    inputs = {k: v for k, v in a.inputs.items() if k not in skip}
+    inputs = {k: v for k, v in a.inputs.items() if k not in NOT_GENERATE_INPUTS}
     _fill_generation_ids(a.model.generation_config, a.config)
     outs = []
     for new in (GENERATE_NEW_TOKENS - 1, GENERATE_NEW_TOKENS):
@@ -818,7 +853,7 @@ def _generate(job: Job, a: _Attempt) -> None:
 
 def _fill_generation_ids(gen_cfg: Any, config: Any) -> None:
     """Special ids generate needs but a random-weight config may leave unset, taken from the config."""
-    text = config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
+    text = _text_config(config)
 
     def first(*names: str) -> Any:
         for cfg in (config, text):

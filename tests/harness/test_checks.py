@@ -102,3 +102,16 @@ def test_generate_growth_is_checked(gpt2):
         C.check_generated(two, two, batch=2)
     with pytest.raises(C.CheckFailure, match="not a prefix"):
         C.check_generated(one, torch.cat([one.flip(0), two[:, -1:]], dim=1), batch=2)
+
+
+def test_what_a_generate_entry_returns_is_checked(gpt2):
+    ids = _ids(gpt2, seq=3)
+    with torch.no_grad():
+        out = gpt2.generate(ids, max_new_tokens=2, do_sample=False, pad_token_id=0)
+    C.check_generated_output((out, torch.zeros(2, 50)), batch=2, vocab=gpt2.config.vocab_size)  # text and a waveform
+    with pytest.raises(C.CheckFailure, match="outside the vocabulary"):
+        C.check_generated_output(out + gpt2.config.vocab_size, batch=2, vocab=gpt2.config.vocab_size)
+    with pytest.raises(C.CheckFailure, match="expected \\[3"):
+        C.check_generated_output(out, batch=3, vocab=gpt2.config.vocab_size)
+    with pytest.raises(C.CheckFailure, match="not finite"):
+        C.check_generated_output((out, torch.full((2, 50), float("nan"))), batch=2)
