@@ -20,8 +20,8 @@ from typing import Any, Iterator
 from hfscan.harness import checks as C
 from hfscan.harness.declared import declaring_classes, documented_classes, exported_classes
 from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_inputs, build_one,
-                                   documented_rows, entry_name, forward_params, free_token_id, patch_axes,
-                                   with_axes, with_axis)
+                                   documented_rows, entry_name, fed_submodule, forward_params, free_token_id,
+                                   patch_axes, with_axes, with_axis)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.shrink import config_tree, levels, rules, tiny_config
@@ -204,7 +204,8 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
         if a.entry == "forward":
             C.check_forward(a.output, **_expectations(job, a))
         else:
-            C.check_generated_output(a.output, batch=BATCH, vocab=_text_config(a.config).vocab_size)
+            fed = getattr(fed_submodule(a.model), "config", a.config)  # the sub-model whose ids it returns
+            C.check_generated_output(a.output, batch=BATCH, vocab=_text_config(fed).vocab_size)
         a.durations["forward"] = time.perf_counter() - t0
         a.stage = "done"
     except BaseException as exc:  # noqa: BLE001 - becomes a result; KeyboardInterrupt is re-raised
