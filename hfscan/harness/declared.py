@@ -10,10 +10,9 @@ The source is read, not imported, so planning stays cheap and torch-free.
 from __future__ import annotations
 
 import ast
-import importlib.util
 from functools import lru_cache
 
-from hfscan.scanner.discover import package_exports
+from hfscan.scanner.discover import package_exports, source_tree
 
 
 def declaring_classes(package: str, config_class: str) -> tuple[str, ...]:
@@ -31,7 +30,7 @@ def declaring_classes(package: str, config_class: str) -> tuple[str, ...]:
 def documented_classes(config_module: str, config_class: str) -> tuple[str, ...]:
     """The model classes that ``config_class``'s docstring example (in ``config_module``) builds from an
     instance of it (``config = XConfig()`` then ``model = YModel(config=config)``), those transformers exports."""
-    tree = _parse(config_module)
+    tree = source_tree(config_module)
     node = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == config_class), None) if tree else None
     example = "\n".join(line.strip()[4:] for line in (ast.get_docstring(node) or "").splitlines()
                         if line.strip().startswith(">>> ")) if node else ""
@@ -66,19 +65,9 @@ def _exports(package: str) -> dict[str, str]:
 
 
 @lru_cache(maxsize=None)
-def _parse(module: str) -> ast.Module | None:
-    """The syntax tree of ``module``'s source, read without importing it (None when it has no source)."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.origin:
-        return None
-    with open(spec.origin, encoding="utf-8") as f:
-        return ast.parse(f.read())
-
-
-@lru_cache(maxsize=None)
 def _declared_configs(module: str) -> dict[str, str]:
     """{class name: the config class it declares, itself or through a base class of the module}."""
-    tree = _parse(module)
+    tree = source_tree(module)
     if tree is None:
         return {}
     own: dict[str, str | None] = {}

@@ -126,6 +126,14 @@ def _parse(module: str) -> ast.Module:
         raise _Unresolved(module) from exc
 
 
+def source_tree(module: str) -> ast.Module | None:
+    """The syntax tree of a transformers module's source, read without importing it (None when unreadable)."""
+    try:
+        return _parse(module)
+    except _Unresolved:
+        return None
+
+
 def _package_of(module: str) -> str:
     path = _source_path(module) or ""
     return module if path.endswith("__init__.py") else module.rpartition(".")[0]
