@@ -984,7 +984,50 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     _tower_layer_indices(original, rebuilt, report)
     _stacked_widths(original, rebuilt, report)
     _derived_layer_kinds(original, rebuilt, report)
+    _cache_attention_layer(rebuilt, report)
     return rebuilt, report
+
+
+def _cache_attention_layer(cfg: Any, report: ShrinkReport) -> None:
+    """A hybrid stack whose (tiny default) layers are all linear-attention ones, while the generation cache built
+    from the config reads the sequence length from an attention layer (``[cache_attention]``): its last layer becomes
+    an attention layer, through the stored per-layer pattern or an unset layer-index list the config derives the
+    pattern from, whichever gives the cache an attention layer (a stack whose kinds cannot change stays so)."""
+    import dataclasses
+
+    text = cfg.get_text_config(decoder=True) if hasattr(cfg, "get_text_config") else cfg
+    attention, depth = _cache_attention_layers(text)
+    if attention or not depth:
+        return
+    last = depth - 1
+    kind = rules()["cache_attention"]["kind"]
+    pattern = getattr(text, "layer_types", None)
+    candidates = [("layer_types", [*list(pattern)[:last], kind])] if _pattern(pattern, depth) else []
+    candidates += [(f.name, [last]) for f in dataclasses.fields(text) if dataclasses.is_dataclass(text)
+                   and getattr(text, f.name, None) is None and "list[int]" in str(f.type)]
+    for attr, value in candidates:
+        trial = copy.deepcopy(text)
+        try:
+            setattr(trial, attr, value)
+        except Exception:  # noqa: BLE001 - a derived pattern (a property) cannot be set
+            continue
+        if _cache_attention_layers(trial)[0]:
+            path = next((p for p, node in _walk(cfg) if node is text), "")
+            report.shrunk.append((f"{path}{attr}", getattr(text, attr, None), value))
+            setattr(text, attr, value)
+            return
+
+
+def _cache_attention_layers(text: Any) -> tuple[int, int]:
+    """(attention layers, layers) of the dynamic cache transformers builds from a decoder config; (0, 0) where this
+    transformers builds no cache from a config (or not from this one)."""
+    try:
+        from transformers.cache_utils import CacheLayerMixin, DynamicCache
+
+        layers = DynamicCache(config=text).layers
+    except Exception:  # noqa: BLE001 - an older transformers, or a config the cache cannot read
+        return 0, 0
+    return sum(isinstance(layer, CacheLayerMixin) for layer in layers), len(layers)
 
 
 def _derived_layer_kinds(original: Any, cfg: Any, report: ShrinkReport) -> None:

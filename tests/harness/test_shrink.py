@@ -429,3 +429,23 @@ def test_a_derived_layer_pattern_keeps_every_kind(name):
     cfg, _ = tiny_config(cls)
     assert set(cfg.layers_block_type) == set(cls().layers_block_type)
     assert cfg.num_hidden_layers <= 5
+
+
+def test_a_hybrid_stack_of_only_linear_layers_keeps_an_attention_layer_for_the_cache():
+    import torch
+    from transformers import BambaConfig, DynamicCache, GraniteMoeHybridConfig, GraniteMoeHybridForCausalLM, MambaConfig
+
+    # a stored per-layer pattern (all Mamba layers by default): the last layer becomes an attention layer
+    cfg, report = tiny_config(GraniteMoeHybridConfig)
+    assert cfg.layer_types == ["linear_attention", "full_attention"]
+    assert ("layer_types", ["linear_attention"] * 2, cfg.layer_types) in report.shrunk
+    model = GraniteMoeHybridForCausalLM(cfg).eval()
+    with torch.no_grad():  # its forward reads the sequence length from the cache's attention layer
+        model(input_ids=torch.tensor([[1, 2, 3]]), use_cache=True)
+    # a pattern derived from an unset layer-index list: the list names the last layer
+    cfg, _ = tiny_config(BambaConfig)
+    assert cfg.attn_layer_indices == [cfg.num_hidden_layers - 1]
+    assert DynamicCache(config=cfg).get_seq_length() == 0
+    # a pure state-space stack has no attention kind to take: unchanged
+    cfg, _ = tiny_config(MambaConfig)
+    assert set(cfg.layer_types) == {"linear_attention"}
