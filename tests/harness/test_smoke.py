@@ -234,3 +234,10 @@ def test_flat_patches_a_tower_unpacks_with_a_sequence_axis_too_are_one_packed_se
     top = _results(Job(model_type="paddleocr_vl", model_class="PaddleOCRVLForConditionalGeneration",
                        task="image-text-to-text", checks=("build", "forward")))["forward"]
     assert top.status == Status.PASSED and len(top.detail["inputs"]["pixel_values"]) == 4  # the model adds it
+
+
+def test_generate_of_a_multi_codebook_decoder_is_checked_in_its_layout(inventory):
+    """DiaForConditionalGeneration takes decoder ids of (batch, length, codebooks) and generates in that layout."""
+    [job] = plan_jobs(inventory.get("dia"), template="speech-seq2seq", checks=("build", "forward", "generate"))
+    results = _results(job)
+    assert results["generate"].status == Status.PASSED, results["generate"].message
