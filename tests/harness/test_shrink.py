@@ -449,3 +449,20 @@ def test_a_hybrid_stack_of_only_linear_layers_keeps_an_attention_layer_for_the_c
     # a pure state-space stack has no attention kind to take: unchanged
     cfg, _ = tiny_config(MambaConfig)
     assert set(cfg.layer_types) == {"linear_attention"}
+
+
+def test_a_value_the_constructor_derived_is_derived_again_from_the_shrunk_values():
+    """HrmTextConfig remembers its per-stack depth (num_layers_per_stack, None by default) from num_hidden_layers
+    and rewrites num_hidden_layers to the cache slots of all cycles: the cut depth gives both anew."""
+    import torch
+    from transformers import HrmTextConfig, HrmTextForCausalLM
+
+    default = HrmTextConfig()
+    cfg, _ = tiny_config(HrmTextConfig)
+    assert cfg.num_layers_per_stack == 2
+    assert cfg.num_hidden_layers == 2 * default.num_hidden_layers // default.num_layers_per_stack
+    model = HrmTextForCausalLM(cfg).eval()
+    assert len(model.model.L_module.layers) == 2
+    with torch.no_grad():  # the cache holds a slot per layer and cycle
+        out = model.generate(input_ids=torch.tensor([[1, 2, 3]]), max_new_tokens=2, do_sample=False, pad_token_id=0)
+    assert out.shape == (1, 5)
