@@ -116,9 +116,9 @@ def check_same(before: Any, after: Any, atol: float = 1e-5, rtol: float = 1e-4) 
 
 
 def check_generated(shorter: Any, longer: Any, batch: int, step: tuple[int, ...] = (), unit: int = 1) -> None:
-    """Greedy generate asked for ``unit`` more new tokens returns the same sequences grown by exactly ``unit`` tokens (one
-    for a model that decodes token by token, a whole block for one that decodes blocks); each token laid out as the
-    ids the model takes (``step``: its trailing per-token axes, such as one id per codebook)."""
+    """Greedy generate asked for ``unit`` more new tokens returns the same sequences grown by exactly ``unit`` tokens
+    (one for a model that decodes token by token, a whole block for one that decodes blocks); each token laid out as
+    the ids the model takes (``step``: its trailing per-token axes, such as one id per codebook)."""
     import torch
 
     for seq in (shorter, longer):

@@ -19,8 +19,8 @@ from typing import Any, Iterator
 
 from hfscan.harness import checks as C
 from hfscan.harness.declared import declaring_classes, exported_classes
-from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_inputs, build_one,
-                                   documented_rows, forward_params, free_token_id, patch_axes, with_axes,
+from hfscan.harness.inputs import (BATCH, BUILDERS, MODALITY_OF, PLACEHOLDERS, build_documented, build_inputs,
+                                   build_one, documented_rows, forward_params, free_token_id, patch_axes, with_axes,
                                    with_axis)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
@@ -802,14 +802,11 @@ def _generate(job: Job, a: _Attempt) -> None:
     the first call made): the second output is the first grown by exactly that, each token laid out as the ids fed."""
     import torch
 
-    skip = ("labels", "decoder_input_ids", "decoder_attention_mask", "use_cache")
-    inputs = {k: v for k, v in a.inputs.items() if k not in skip}
+    inputs, step = _generation_inputs(a)
     _fill_generation_ids(a.model.generation_config, a.config)
-    ids = a.inputs.get("decoder_input_ids" if getattr(a.config, "is_encoder_decoder", False) else "input_ids")
-    step = tuple(ids.shape[2:]) if ids is not None else ()
 
     def generate(new: int) -> Any:
-        torch.manual_seed(0)  # a decoder that starts a block from random tokens starts both calls alike
+        torch.manual_seed(0)  # a decoder that starts a block from random tokens (or samples latents) starts alike
         with torch.no_grad():
             out = a.model.generate(**inputs, max_new_tokens=new, min_new_tokens=new, do_sample=False, num_beams=1)
         return out if isinstance(out, torch.Tensor) else out.sequences
@@ -817,6 +814,19 @@ def _generate(job: Job, a: _Attempt) -> None:
     first = generate(1)
     unit = _generation_unit(a.model, first, inputs.get("input_ids"))
     C.check_generated(first, generate(1 + unit), BATCH, step=step, unit=unit)
+
+
+def _generation_inputs(a: _Attempt) -> tuple[dict, tuple[int, ...]]:
+    """generate's inputs and the per-token axes of the ids it returns: forward's inputs less its targets (ids laid out
+    as the decoder's, or the prompt's, ids fed); for a model whose generation step takes a modality forward does
+    not (raw audio it encodes, as it goes, into the token frames forward reads), that modality alone (plain ids)."""
+    params = inspect.signature(getattr(a.model, "prepare_inputs_for_generation", a.model.generate)).parameters
+    own = [n for n in params if MODALITY_OF.get(n) not in (None, "text") and n not in forward_params(a.model)]
+    if own:
+        return {n: build_one(a.model, a.config, n) for n in own}, ()
+    skip = ("labels", "decoder_input_ids", "decoder_attention_mask", "use_cache")
+    ids = a.inputs.get("decoder_input_ids" if getattr(a.config, "is_encoder_decoder", False) else "input_ids")
+    return {k: v for k, v in a.inputs.items() if k not in skip}, tuple(ids.shape[2:]) if ids is not None else ()
 
 
 def _generation_unit(model: Any, first: Any, prompt: Any) -> int:

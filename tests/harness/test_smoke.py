@@ -241,3 +241,12 @@ def test_generate_of_a_multi_codebook_decoder_is_checked_in_its_layout(inventory
     [job] = plan_jobs(inventory.get("dia"), template="speech-seq2seq", checks=("build", "forward", "generate"))
     results = _results(job)
     assert results["generate"].status == Status.PASSED, results["generate"].message
+
+
+def test_generate_of_a_model_that_encodes_its_audio_as_it_generates_is_fed_the_audio(inventory):
+    """KyutaiSpeechToTextForConditionalGeneration.forward reads frames of text and audio-code ids, while its
+    prepare_inputs_for_generation takes the raw audio (input_values) and encodes it window by window."""
+    [job] = plan_jobs(inventory.get("kyutai_speech_to_text"), template="speech-seq2seq",
+                      checks=("build", "forward", "generate"))
+    results = _results(job)
+    assert results["generate"].status == Status.PASSED, results["generate"].message
