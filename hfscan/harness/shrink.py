@@ -1025,8 +1025,8 @@ def _cache_attention_layer(cfg: Any, report: ShrinkReport) -> None:
     kind = rules()["cache_attention"]["kind"]
     pattern = getattr(text, "layer_types", None)
     candidates = [("layer_types", [*list(pattern)[:last], kind])] if _pattern(pattern, depth) else []
-    candidates += [(f.name, [last]) for f in dataclasses.fields(text) if dataclasses.is_dataclass(text)
-                   and getattr(text, f.name, None) is None and "list[int]" in str(f.type)]
+    fields = dataclasses.fields(text) if dataclasses.is_dataclass(text) else ()
+    candidates += [(f.name, [last]) for f in fields if getattr(text, f.name, None) is None and "list[int]" in str(f.type)]
     for attr, value in candidates:
         trial = copy.deepcopy(text)
         try:
