@@ -20,8 +20,8 @@ from typing import Any, Iterator
 from hfscan.harness import checks as C
 from hfscan.harness.declared import declaring_classes, exported_classes
 from hfscan.harness.inputs import (BATCH, BUILDERS, MODALITY_OF, PLACEHOLDERS, build_documented, build_inputs,
-                                   build_one, documented_rows, forward_params, free_token_id, patch_axes, with_axes,
-                                   with_axis)
+                                   build_one, documented_rows, forward_params, free_token_id, patch_axes, to_device,
+                                   with_axes, with_axis)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.shrink import config_tree, levels, rules, tiny_config
@@ -149,19 +149,6 @@ def _config_class(model_type: str) -> Any:
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
     return CONFIG_MAPPING[model_type]
-
-
-def _to(inputs: dict, device: str, dtype: Any) -> dict:
-    import torch
-
-    out = {}
-    for k, v in inputs.items():
-        if isinstance(v, torch.Tensor):
-            v = v.to(device)
-            if v.is_floating_point():
-                v = v.to(dtype)
-        out[k] = v
-    return out
 
 
 def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
@@ -631,7 +618,7 @@ def _inputs_and_forward(job: Job, a: _Attempt, values: dict, dtype: Any) -> None
     if a.input_report.unknown_required:
         raise TypeError(f"no input builder for required forward() argument(s) "
                         f"{', '.join(a.input_report.unknown_required)}")
-    a.inputs = _to(inputs, job.device, dtype)
+    a.inputs = to_device(inputs, job.device, dtype)
     a.stage = "forward"
     with torch.no_grad():
         a.output = a.model(**a.inputs)
@@ -802,7 +789,7 @@ def _generate(job: Job, a: _Attempt) -> None:
     the first call made): the second output is the first grown by exactly that, each token laid out as the ids fed."""
     import torch
 
-    inputs, step = _generation_inputs(a)
+    inputs, step = _generation_inputs(job, a)
     _fill_generation_ids(a.model.generation_config, a.config)
 
     def generate(new: int) -> Any:
@@ -816,14 +803,16 @@ def _generate(job: Job, a: _Attempt) -> None:
     C.check_generated(first, generate(1 + unit), BATCH, step=step, unit=unit)
 
 
-def _generation_inputs(a: _Attempt) -> tuple[dict, tuple[int, ...]]:
+def _generation_inputs(job: Job, a: _Attempt) -> tuple[dict, tuple[int, ...]]:
     """generate's inputs and the per-token axes of the ids it returns: forward's inputs less its targets (ids laid out
     as the decoder's, or the prompt's, ids fed); for a model whose generation step takes a modality forward does
     not (raw audio it encodes, as it goes, into the token frames forward reads), that modality alone (plain ids)."""
     params = inspect.signature(getattr(a.model, "prepare_inputs_for_generation", a.model.generate)).parameters
     own = [n for n in params if MODALITY_OF.get(n) not in (None, "text") and n not in forward_params(a.model)]
     if own:
-        return {n: build_one(a.model, a.config, n) for n in own}, ()
+        import torch
+
+        return to_device({n: build_one(a.model, a.config, n) for n in own}, job.device, getattr(torch, job.dtype)), ()
     skip = ("labels", "decoder_input_ids", "decoder_attention_mask", "use_cache")
     ids = a.inputs.get("decoder_input_ids" if getattr(a.config, "is_encoder_decoder", False) else "input_ids")
     return {k: v for k, v in a.inputs.items() if k not in skip}, tuple(ids.shape[2:]) if ids is not None else ()

@@ -250,3 +250,14 @@ def test_generate_of_a_model_that_encodes_its_audio_as_it_generates_is_fed_the_a
                       checks=("build", "forward", "generate"))
     results = _results(job)
     assert results["generate"].status == Status.PASSED, results["generate"].message
+
+
+@pytest.mark.slow
+def test_placeholders_are_counted_on_the_models_device_and_dtype(inventory):
+    """The placeholder count runs the model's own feature method on the built (float32, CPU) inputs; they
+    must follow the model to its dtype (and device: the same failure on CUDA), or a bfloat16 run fails."""
+    import dataclasses
+
+    [job] = plan_jobs(inventory.get("aria"), template=None, checks=("build", "forward"))
+    results = _results(dataclasses.replace(job, dtype="bfloat16"))
+    assert results["forward"].status is Status.PASSED, results["forward"].message
