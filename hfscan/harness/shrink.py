@@ -1089,14 +1089,15 @@ def _tower_layer_indices(original: Any, cfg: Any, report: ShrinkReport) -> None:
                 setattr(node, attr, result)
 
 
-#: How the ``sum`` and ``times`` rules combine their parts.
-_COMBINE = {"sum": sum, "times": math.prod}
+#: How the ``sum``, ``times`` and ``scaled`` rules combine their parts.
+_COMBINE = {"sum": sum, "times": math.prod, "scaled": math.prod}
 
 
 def _keep_relations(original: Any, cfg: Any, report: ShrinkReport) -> None:
     """A width that was the sum (``sum`` rules: the width of two streams joined) or the product (``times``
-    rules: merged patches are a tower's width times the patches merged) of other values is set to that of their
-    new values, read from the rebuilt tree (where constructors have derived theirs)."""
+    rules: merged patches are a tower's width times the patches merged) of other values, or a whole constant
+    times their product (``scaled`` rules: a constant of the modeling code times a coefficient), is set to that
+    of their new values, read from the rebuilt tree (where constructors have derived theirs)."""
     old_nodes = dict(_walk(original))
     overridden = {p for p, _ in report.overridden}
     for rule in (r for r in rules()["rule"] if r["kind"] in _COMBINE):
@@ -1104,14 +1105,20 @@ def _keep_relations(original: Any, cfg: Any, report: ShrinkReport) -> None:
         for path, node in _walk(cfg):
             old_node = old_nodes.get(path)
             for attr, parts in rule["values"].items():
+                parts = [parts] if isinstance(parts, str) else parts
                 old, new = [_dotted(old_node, p) for p in parts], [_dotted(node, p) for p in parts]
                 if (old_node is None or f"{path}{attr}" in overridden or not _is_int(vars(old_node).get(attr))
-                        or not all(_is_number(v) and v > 0 for v in old + new) or combine(old) != vars(old_node)[attr]
-                        or combine(new) != int(combine(new))):
+                        or not all(_is_number(v) and v > 0 for v in old + new)):
                     continue
-                if vars(node).get(attr) != int(combine(new)):
-                    report.shrunk.append((f"{path}{attr}", vars(node).get(attr), int(combine(new))))
-                    setattr(node, attr, int(combine(new)))
+                constant = vars(old_node)[attr] / combine(old)  # 1 for sums and products; whole where scaled
+                if constant != int(constant) or (rule["kind"] != "scaled" and constant != 1):
+                    continue
+                value = int(constant) * combine(new)
+                if value != int(value):
+                    continue
+                if vars(node).get(attr) != int(value):
+                    report.shrunk.append((f"{path}{attr}", vars(node).get(attr), int(value)))
+                    setattr(node, attr, int(value))
 
 
 def _dotted(cfg: Any, name: str) -> Any:
