@@ -297,11 +297,12 @@ class _Shrinker:
         self.per_layer[id(cfg)] = out
 
     def _heads(self, cfg: Any, path: str, attrs: dict) -> None:
+        wide = _rotary_factor(attrs) > 1  # a rotary wider than a head: its share of the hidden width needs the heads
         for rule in self._rules("heads"):
             for attr in rule["attrs"]:
                 old = attrs.get(attr)
                 if _is_int(old) and old > 0:
-                    self.set(cfg, path, attr, min(old, rule["max"]))
+                    self.set(cfg, path, attr, old if wide else min(old, rule["max"]))
         for rule in self._rules("kv_heads"):
             for q_attr, kv_attr in rule["pairs"]:
                 q_old, kv_old, q_new = attrs.get(q_attr), attrs.get(kv_attr), vars(cfg).get(q_attr)
@@ -675,6 +676,15 @@ def _head_dim(attrs: dict) -> int | None:
     if _is_int(head):
         return head
     return hidden // heads if _is_int(hidden) and _is_int(heads) and heads > 0 else None
+
+
+def _rotary_factor(attrs: dict) -> float:
+    """The share of a head's width a config's rotary embedding spans (``[wide_rotary]`` factor, set on the config or
+    in its rotary parameters); 1.0 where it names none. Above 1 the rotary fills a share of the hidden width (a 2-D
+    rotary over a feature map: head width x factor frequencies), which then holds only at the original head count."""
+    name = rules().get("wide_rotary", {}).get("factor")
+    params = [attrs] + [v for a in ("rope_parameters", "rope_scaling") if isinstance(v := attrs.get(a), dict)]
+    return max((float(p[name]) for p in params if name and _is_number(p.get(name))), default=1.0)
 
 
 def _kv_heads(q_old: int, kv_old: int, q_new: int) -> int:

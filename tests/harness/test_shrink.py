@@ -137,6 +137,20 @@ def test_rotary_sections_follow_the_head_width():
     assert sum(text.rope_parameters["mrope_section"]) == head // 2
 
 
+def test_a_rotary_wider_than_a_head_keeps_the_head_count_that_fills_its_share_of_the_width():
+    from transformers import CONFIG_MAPPING
+    from transformers.models.efficientloftr.modeling_efficientloftr import EfficientLoFTRRotaryEmbedding
+
+    original = CONFIG_MAPPING["efficientloftr"]()
+    assert original.rope_parameters["partial_rotary_factor"] > 1
+    cfg, _ = tiny_config(CONFIG_MAPPING["efficientloftr"])
+    assert cfg.hidden_size < original.hidden_size and cfg.num_attention_heads == original.num_attention_heads
+    inv_freq, _ = EfficientLoFTRRotaryEmbedding.compute_default_rope_parameters(cfg)
+    assert len(inv_freq) == cfg.hidden_size // 4  # the frequencies fill the 2-D embedding's slots (row and column)
+    plain, _ = tiny_config(LlamaConfig(num_attention_heads=32, hidden_size=4096, partial_rotary_factor=0.5))
+    assert plain.num_attention_heads == 4  # a rotary inside each head: heads are capped as usual
+
+
 def test_backbone_stage_indices_survive_the_rebuild():
     from transformers import DepthAnythingConfig, UperNetConfig
 
