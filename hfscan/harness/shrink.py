@@ -284,7 +284,8 @@ class _Shrinker:
         new_kinds = vars(cfg).get("layer_types")
         out: dict[int, dict] = {}
         for index, values in overrides.items():
-            layer = types.SimpleNamespace(**{**{k: v for k, v in attrs.items() if k in values or _is_int(v)}, **values})
+            shared = {k: v for k, v in attrs.items() if k in values or _is_int(v) or isinstance(v, dict)}  # (rotary too)
+            layer = types.SimpleNamespace(**{**shared, **values})
             before = dict(vars(layer))
             self._heads(layer, f"{path}per_layer_config.{index}.", before)
             self._sizes(layer, f"{path}per_layer_config.{index}.", before)
@@ -394,12 +395,27 @@ class _Shrinker:
                         self.set(cfg, path, attr, [[spec(block) for block in stage[: rule["blocks"]]] for stage in old])
                     elif _nested(old, 2):  # one list of layer specs: every layer kept
                         self.set(cfg, path, attr, [spec(block) for block in old])
+        self._rotary_width(cfg, path, attrs)
         self._heads_divide(cfg, path, attrs)
         for rule in self._rules("quotient"):  # after the width is made a multiple of the heads
             for attr, (num, den) in rule["values"].items():
                 a, b = vars(cfg).get(num), vars(cfg).get(den)
                 if attr in attrs and attrs[attr] is None and _is_int(a) and _is_int(b) and b > 0:
                     self.set(cfg, path, attr, a // b)
+
+    def _rotary_width(self, cfg: Any, path: str, attrs: dict) -> None:
+        """A capped head width (``[rotary_width]`` attrs) on which a partial rotary would span fewer than ``min``
+        dimensions, where the original spanned at least that, is doubled until each rotary does (a 2-D rotary
+        takes its frequencies in pairs per axis: none left for the second axis at 2)."""
+        spec = rules().get("rotary_width", {})
+        least, share = spec.get("min", 0), min(_rotary_factors(attrs), default=1.0)
+        for attr in spec.get("attrs", ()):
+            old, new = attrs.get(attr), vars(cfg).get(attr)
+            if not (_is_int(old) and _is_int(new) and 0 < new < old and int(old * share) >= least):
+                continue
+            while int(new * share) < least and new < old:
+                new *= 2
+            self.set(cfg, path, attr, min(new, old))
 
     def _multiple(self, cfg: Any, path: str, attrs: dict, attr: str, base: str) -> None:
         """A width that was an exact multiple of ``base`` stays that multiple of it: ``base`` becomes the
@@ -678,13 +694,20 @@ def _head_dim(attrs: dict) -> int | None:
     return hidden // heads if _is_int(hidden) and _is_int(heads) and heads > 0 else None
 
 
-def _rotary_factor(attrs: dict) -> float:
-    """The share of a head's width a config's rotary embedding spans (``[wide_rotary]`` factor, set on the config or
-    in its rotary parameters); 1.0 where it names none. Above 1 the rotary fills a share of the hidden width (a 2-D
-    rotary over a feature map: head width x factor frequencies), which then holds only at the original head count."""
+def _rotary_factors(attrs: dict) -> list[float]:
+    """The shares of a head's width a config's rotary embeddings span (``[wide_rotary]`` factor, set on the config,
+    in its rotary parameters or in those of each layer type); [] where it names none."""
     name = rules().get("wide_rotary", {}).get("factor")
     params = [attrs] + [v for a in ("rope_parameters", "rope_scaling") if isinstance(v := attrs.get(a), dict)]
-    return max((float(p[name]) for p in params if name and _is_number(p.get(name))), default=1.0)
+    params += [v for p in params[1:] for v in p.values() if isinstance(v, dict)]  # keyed by layer type
+    return [float(p[name]) for p in params if name and _is_number(p.get(name))]
+
+
+def _rotary_factor(attrs: dict) -> float:
+    """The widest share of a head's width a config's rotary embedding spans; 1.0 where it names none. Above 1 the
+    rotary fills a share of the hidden width (a 2-D rotary over a feature map: head width x factor frequencies),
+    which then holds only at the original head count."""
+    return max(_rotary_factors(attrs), default=1.0)
 
 
 def _kv_heads(q_old: int, kv_old: int, q_new: int) -> int:

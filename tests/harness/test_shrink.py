@@ -151,6 +151,24 @@ def test_a_rotary_wider_than_a_head_keeps_the_head_count_that_fills_its_share_of
     assert plain.num_attention_heads == 4  # a rotary inside each head: heads are capped as usual
 
 
+def test_a_partial_rotary_keeps_enough_of_the_cut_head_width_for_both_axes_of_a_2d_rotary():
+    import torch
+    from transformers import CONFIG_MAPPING
+    from transformers.models.neomme.modeling_neomme import NeoMMERotaryEmbedding
+
+    original = CONFIG_MAPPING["neomme"]()
+    assert original.head_dim * original.rope_parameters["full_attention"]["partial_rotary_factor"] >= 4
+    cfg, _ = tiny_config(CONFIG_MAPPING["neomme"])
+    assert cfg.head_dim < original.head_dim
+    assert all(cfg.head_dim * p["partial_rotary_factor"] >= 4 for p in cfg.rope_parameters.values())
+    cfg.allow_global_per_layer_attribute_access = True
+    rotary = NeoMMERotaryEmbedding(cfg)
+    positions = torch.arange(6)[None]
+    for kind in cfg.rope_parameters:  # row and column frequencies interleave: none may be missing
+        cos, _ = rotary(torch.zeros(1, 6, cfg.hidden_size), positions, layer_type=kind)
+        assert cos.shape[-1] == 2 * (int(cfg.head_dim * cfg.rope_parameters[kind]["partial_rotary_factor"]) // 2)
+
+
 def test_backbone_stage_indices_survive_the_rebuild():
     from transformers import DepthAnythingConfig, UperNetConfig
 
