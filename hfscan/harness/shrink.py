@@ -106,6 +106,7 @@ class _Shrinker:
             self.report.shrunk.append((f"{path}{attr}", old, new))
 
     def shrink(self, cfg: Any, path: str = "") -> None:
+        self._select_every_stage(cfg, path)
         attrs = dict(vars(cfg))
         for attr, value in attrs.items():
             if _is_config(value):
@@ -128,6 +129,20 @@ class _Shrinker:
         for attr in self.keep & attrs.keys():
             if attrs[attr] is not None:
                 self.report.kept.append((f"{path}{attr}", attrs[attr]))
+
+    def _select_every_stage(self, cfg: Any, path: str) -> None:
+        """A backbone whose stage selection its config class leaves unset (``[stage_selection]``: the default
+        picks the last stage only, and a checkpoint sets it) selects every stage but the stem, so a head that
+        reads several stages' feature maps can run; the stage-index rules then move them into the cut depth."""
+        import dataclasses
+
+        spec = rules().get("stage_selection", {})
+        attr, names = spec.get("attr"), vars(cfg).get(spec.get("stages"))
+        if not (attr and dataclasses.is_dataclass(cfg) and isinstance(names, (list, tuple)) and len(names) > 2):
+            return
+        unset = any(f.name == attr and f.default is None for f in dataclasses.fields(cfg))
+        if unset and list(vars(cfg).get(attr) or ()) == [len(names) - 1]:
+            self.set(cfg, path, attr, list(range(1, len(names))))
 
     def _rules(self, kind: str):
         return [r for r in self.rules if r["kind"] == kind]

@@ -169,6 +169,22 @@ def test_a_partial_rotary_keeps_enough_of_the_cut_head_width_for_both_axes_of_a_
         assert cos.shape[-1] == 2 * (int(cfg.head_dim * cfg.rope_parameters[kind]["partial_rotary_factor"]) // 2)
 
 
+def test_a_stage_selection_left_unset_selects_every_stage_for_heads_that_read_several():
+    import torch
+    from transformers import CONFIG_MAPPING, BeitForSemanticSegmentation, UVDocModel
+
+    assert CONFIG_MAPPING["beit"]().out_indices == [12]  # the default picks the last layer only
+    cfg, _ = tiny_config(CONFIG_MAPPING["beit"])
+    assert cfg.out_indices == [1, 2, 3, 4] and cfg.num_hidden_layers == 4  # the depth raised to hold four
+    BeitForSemanticSegmentation(cfg)  # its neck takes four feature maps
+    cfg, _ = tiny_config(CONFIG_MAPPING["uvdoc"])
+    assert cfg.backbone_config.out_indices == list(range(1, len(cfg.backbone_config.stage_configs) + 1))
+    with torch.no_grad():  # the head joins every stage's maps
+        assert UVDocModel(cfg).eval()(torch.rand(1, 3, 64, 64)).last_hidden_state.shape[0] == 1
+    kept, _ = tiny_config(CONFIG_MAPPING["data2vec-vision"])
+    assert len(kept.out_indices) == 4  # a selection the config class sets is only moved into the cut depth
+
+
 def test_backbone_stage_indices_survive_the_rebuild():
     from transformers import DepthAnythingConfig, UperNetConfig
 
