@@ -235,13 +235,23 @@ class _Shrinker:
 
     def _mirrored_indices(self, cfg: Any, path: str, attrs: dict) -> None:
         """A layer index that a config without a depth of its own repeats from a sub-config (its constructor
-        copies it down) takes the value the sub-config's depth rescaled it to."""
+        copies it down) takes the value the sub-config's depth rescaled it to; other layer indices of such a config
+        index its sub-configs' stacks (hooks into a tower's hidden states): where every sub-config depth was cut
+        alike, they are rescaled into it, in their order."""
         shrunk = {name: (old, new) for name, old, new in self.report.shrunk}
+        cuts = {shrunk[f"{path}{child}.{d}"] for child, sub in attrs.items() if _is_config(sub)
+                for d in self.depths if f"{path}{child}.{d}" in shrunk}
         for attr in self.layer_indices & attrs.keys():
             for child, sub in attrs.items():
                 old, new = shrunk.get(f"{path}{child}.{attr}", (None, None))
                 if _is_config(sub) and old is not None and old == attrs[attr]:
                     self.set(cfg, path, attr, new)
+                    break
+            else:
+                old, new = next(iter(cuts)) if len(cuts) == 1 else (0, 0)
+                positions = self._positions(attr, attrs[attr], old) if old else None
+                if positions is not None and _int_list(attrs[attr]) and attr not in self.stage_indices:
+                    self.set(cfg, path, attr, type(attrs[attr])(_rescale_in_order(positions, old, new)))
 
     def _rope_sections(self, cfg: Any, path: str, attrs: dict) -> None:
         """Rotary sections split half the head width: rescaled with it, or set (from the rules'
@@ -566,19 +576,31 @@ class _Shrinker:
         (a config with layers and no per-stage depths: its grid is its sequence), times its tiles per image, holds
         more tokens than a grid ``max_side`` patches wide, every image size of the tree, and the feature-map sizes
         that follow it, are halved together, as often as needed and while each stays a whole number of its
-        config's patches, so towers fed side by side (and prompt encoders sized by the image) keep their ratios."""
+        config's patches (where it was one), so towers fed side by side (and prompt encoders sized by the image)
+        keep their ratios. A config whose ``tile`` size is its sub-configs' image size cuts its input into tiles
+        that they read (``tiled`` of them at least): the tile is halved with them."""
         spec = rules().get("image_grid", {})
         stages = {a for r in self._rules("stage_depths") for a in r["attrs"]}
         sizes = [(path, node, attr, vars(node)[attr]) for path, node in _walk(root)
                  for attr in (*spec.get("attrs", ()), *spec.get("follow", ())) if _sides(vars(node).get(attr))]
-        towers = [(max(_sides(size)) // _patch_side(node), math.prod(vars(node)[t] for t in spec.get("tiles", ())
-                                                                    if _is_int(vars(node).get(t)) and vars(node)[t] > 0))
+        tiles_of = {id(sub): spec.get("tiled", 1) for path, node in _walk(root) for sub in vars(node).values()
+                    if _is_config(sub) and _is_int(vars(node).get(spec.get("tile")))
+                    and vars(node)[spec["tile"]] in (vars(sub).get(a) for a in spec.get("attrs", ()))}
+        sizes += [(path, node, spec["tile"], vars(node)[spec["tile"]]) for path, node in _walk(root)
+                  if any(id(sub) in tiles_of for sub in vars(node).values() if _is_config(sub))]
+        towers = [(max(_sides(size)) // _patch_side(node), tiles_of.get(id(node), 1) * math.prod(
+                      vars(node)[t] for t in spec.get("tiles", ()) if _is_int(vars(node).get(t)) and vars(node)[t] > 0))
                   for _, node, attr, size in sizes if attr in spec.get("attrs", ()) and _patch_side(node)
                   and self.depths & vars(node).keys() and not stages & vars(node).keys()]
         most = spec.get("max_side", 0) ** 2  # tokens a tower may attend over (its grid's, times its tiles)
+
+        def unit(node: Any, attr: str, side: int) -> int:  # what a size must stay a whole number of
+            patch = (_patch_side(node) or 1) if attr in spec["attrs"] else 1
+            return patch if side % patch == 0 else 1
+
         halvings = 0
         while any((grid >> halvings) ** 2 * tiles > most for grid, tiles in towers) and all(
-                side % (2 ** (halvings + 1) * ((_patch_side(node) or 1) if attr in spec["attrs"] else 1)) == 0
+                side % (2 ** (halvings + 1) * unit(node, attr, side)) == 0
                 for _, node, attr, size in sizes for side in _sides(size)):
             halvings += 1
         for path, node, attr, size in sizes if halvings else ():
@@ -774,6 +796,16 @@ def _rescale_indices(value: Any, old: int, new: int) -> list[int]:
     if len(scaled) < min(len(distinct), new):
         scaled = list(range(new - min(len(distinct), new), new))
     return scaled
+
+
+def _rescale_in_order(positions: list[int], old: int, new: int) -> list[int]:
+    """Layer positions of a depth-``old`` stack moved into depth ``new`` in their own order (a deepest-first list
+    of hooks stays deepest first), distinct ones kept distinct where the new depth holds them."""
+    distinct = sorted(set(positions))
+    scaled = _rescale_indices(positions, old, new)
+    moved = dict(zip(distinct, scaled)) if len(scaled) == len(distinct) else {
+        x: min(new - 1, x * new // old) for x in distinct}
+    return [moved[p] for p in positions]
 
 
 def _pattern(value: Any, depth: int) -> bool:
