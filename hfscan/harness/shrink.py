@@ -10,6 +10,7 @@ so that derived fields are recomputed.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -1055,6 +1056,7 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     shrinker.follow_text_width(cfg)
     shrinker.cap_image_grids(cfg)
     shrinker.fit_patch_grids(cfg)
+    _vocab_ranges(original, cfg, report)
     extra = {k: {"per_layer_config": v} for k, v in shrinker.per_layer.items()}
     if overrides:  # before the rebuild, so that fields derived from them are recomputed
         apply_values(cfg, overrides, report, extra)
@@ -1065,6 +1067,35 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     _stacked_widths(original, rebuilt, report)
     _derived_layer_kinds(original, rebuilt, report)
     return rebuilt, report
+
+
+def _vocab_ranges(original: Any, cfg: Any, report: ShrinkReport) -> None:
+    """A vocabulary laid out in ranges (``[vocab_ranges]``: offsets at which ranges of codes start, e.g. an image
+    tokenizer's codes mapped after the text tokens): where the cut vocabulary no longer holds the ranges, the
+    first range (the text tokens) takes the cut size, a later one as long as a value of the tree that was cut
+    (its codebook) takes that value's new size, any other keeps its length; the offsets and the vocabulary
+    follow (before the rebuild, so that a validator checking the layout sees it whole)."""
+    suffix = rules().get("vocab_ranges", {}).get("suffix")
+    vocab_attrs = {a for r in rules()["rule"] if r["kind"] == "vocab" for a in r["attrs"]}
+    cut = {(old, new) for _, old, new in report.shrunk if _is_int(old) and _is_int(new) and new < old}
+    old_nodes = dict(_walk(original))
+    for path, node in _walk(cfg) if suffix else ():
+        old_node = old_nodes.get(path)
+        offsets = sorted((v, a) for a, v in vars(old_node or node).items() if a.endswith(suffix) and _is_int(v) and v > 0)
+        holders = [(p, n, a) for p, n in _walk(node) for a in sorted(vocab_attrs & vars(n).keys())
+                   if offsets and _is_int(vars(n)[a]) and _is_int(_dotted(old_node, f"{p}{a}"))
+                   and vars(n)[a] <= offsets[-1][0] < _dotted(old_node, f"{p}{a}")]  # cut below the last range
+        if not holders:
+            continue
+        sub_path, holder, attr = holders[0]
+        bounds = [0] + [v for v, _ in offsets] + [_dotted(old_node, f"{sub_path}{attr}")]
+        lengths = [b - a for a, b in zip(bounds, bounds[1:])]
+        new = [vars(holder)[attr]] + [next((n for o, n in cut if o == length), length) for length in lengths[1:]]
+        for (_, name), start in zip(offsets, itertools.accumulate(new)):
+            report.shrunk.append((f"{path}{name}", vars(node)[name], start))
+            setattr(node, name, start)
+        report.shrunk.append((f"{path}{sub_path}{attr}", vars(holder)[attr], sum(new)))
+        setattr(holder, attr, sum(new))
 
 
 def _derived_layer_kinds(original: Any, cfg: Any, report: ShrinkReport) -> None:

@@ -185,6 +185,19 @@ def test_a_stage_selection_left_unset_selects_every_stage_for_heads_that_read_se
     assert len(kept.out_indices) == 4  # a selection the config class sets is only moved into the cut depth
 
 
+def test_a_vocabulary_laid_out_in_ranges_of_codes_keeps_its_layout_when_cut():
+    from transformers import CONFIG_MAPPING
+
+    original = CONFIG_MAPPING["apertus1p5"]()
+    assert original.image_token_offset > 512  # the text tokens alone outnumber the cut vocabulary
+    cfg, _ = tiny_config(CONFIG_MAPPING["apertus1p5"])
+    vocab, vision, audio = cfg.text_config.vocab_size, cfg.vision_config.codebook_size, cfg.audio_config.codebook_size
+    assert vocab < original.text_config.vocab_size and vision < original.vision_config.codebook_size
+    assert cfg.image_token_offset + vision == cfg.audio_token_offset and cfg.audio_token_offset + audio <= vocab
+    assert cfg.image_token_id < cfg.image_token_offset  # special tokens stay among the text tokens
+    type(cfg)(**cfg.to_dict())  # the config's own validator accepts the layout
+
+
 def test_backbone_stage_indices_survive_the_rebuild():
     from transformers import DepthAnythingConfig, UperNetConfig
 
