@@ -324,7 +324,7 @@ class _Shrinker:
         self.per_layer[id(cfg)] = out
 
     def _heads(self, cfg: Any, path: str, attrs: dict) -> None:
-        wide = _rotary_factor(attrs) > 1  # a rotary wider than a head: its share of the hidden width needs the heads
+        wide = max(_rotary_factors(attrs), default=1.0) > 1  # a rotary wider than a head: it needs the head count
         for rule in self._rules("heads"):
             for attr in rule["attrs"]:
                 old = attrs.get(attr)
@@ -430,10 +430,10 @@ class _Shrinker:
                     self.set(cfg, path, attr, a // b)
 
     def _rotary_width(self, cfg: Any, path: str, attrs: dict) -> None:
-        """A capped head width (``[rotary_width]`` attrs) on which a partial rotary would span fewer than ``min``
+        """A capped head width (``[partial_rotary]`` attrs) on which a partial rotary would span fewer than ``min``
         dimensions, where the original spanned at least that, is doubled until each rotary does (a 2-D rotary
         takes its frequencies in pairs per axis: none left for the second axis at 2)."""
-        spec = rules().get("rotary_width", {})
+        spec = rules().get("partial_rotary", {})
         least, share = spec.get("min", 0), min(_rotary_factors(attrs), default=1.0)
         for attr in spec.get("attrs", ()):
             old, new = attrs.get(attr), vars(cfg).get(attr)
@@ -733,19 +733,12 @@ def _head_dim(attrs: dict) -> int | None:
 
 
 def _rotary_factors(attrs: dict) -> list[float]:
-    """The shares of a head's width a config's rotary embeddings span (``[wide_rotary]`` factor, set on the config,
-    in its rotary parameters or in those of each layer type); [] where it names none."""
-    name = rules().get("wide_rotary", {}).get("factor")
+    """The shares of a head's width a config's rotary embeddings span (``[partial_rotary]`` factor, set on the
+    config, in its rotary parameters or in those of each layer type); [] where it names none."""
+    name = rules().get("partial_rotary", {}).get("factor")
     params = [attrs] + [v for a in ("rope_parameters", "rope_scaling") if isinstance(v := attrs.get(a), dict)]
     params += [v for p in params[1:] for v in p.values() if isinstance(v, dict)]  # keyed by layer type
     return [float(p[name]) for p in params if name and _is_number(p.get(name))]
-
-
-def _rotary_factor(attrs: dict) -> float:
-    """The widest share of a head's width a config's rotary embedding spans; 1.0 where it names none. Above 1 the
-    rotary fills a share of the hidden width (a 2-D rotary over a feature map: head width x factor frequencies),
-    which then holds only at the original head count."""
-    return max(_rotary_factors(attrs), default=1.0)
 
 
 def _kv_heads(q_old: int, kv_old: int, q_new: int) -> int:
