@@ -161,7 +161,6 @@ def test_a_partial_rotary_keeps_enough_of_the_cut_head_width_for_both_axes_of_a_
     cfg, _ = tiny_config(CONFIG_MAPPING["neomme"])
     assert cfg.head_dim < original.head_dim
     assert all(cfg.head_dim * p["partial_rotary_factor"] >= 4 for p in cfg.rope_parameters.values())
-    cfg.allow_global_per_layer_attribute_access = True
     rotary = NeoMMERotaryEmbedding(cfg)
     positions = torch.arange(6)[None]
     for kind in cfg.rope_parameters:  # row and column frequencies interleave: none may be missing
