@@ -48,6 +48,7 @@ class Context:
     built: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)  # forward()'s parameters
     counts: dict = field(default_factory=dict)  # modality -> placeholder tokens in all, where already known
+    framed: set = field(default_factory=set)  # modalities whose placeholders are image tokens in their frame
 
     def find(self, *names: str, default: Any = None, where: str = "any") -> Any:
         """The first attribute of ``names`` set on the config or (breadth first) a sub-config."""
@@ -796,7 +797,8 @@ def _decoder_values(ctx: Context):
 
 @builder("mm_token_type_ids")
 def _mm_token_types(ctx: Context):
-    """0 for text, 1 image, 2 video, 3 audio placeholder tokens (the processors' convention)."""
+    """0 for text, 1 image, 2 video, 3 audio placeholder tokens (the processors' convention); a placeholder
+    inside a modality's frame (its start and end tokens) is of that modality."""
     ids = ctx.built.get("input_ids")
     if ids is None:
         return None
@@ -807,6 +809,10 @@ def _mm_token_types(ctx: Context):
         token = ctx.find(*attrs)
         if isinstance(token, int):
             types[ids == token] = code
+    for frame, modality in ((frame_tokens(ctx.config, m), m) for m in ctx.framed):
+        if frame:
+            inside = (ids == frame[0]).cumsum(-1) > (ids == frame[1]).cumsum(-1)
+            types[inside & (types > 0)] = codes[modality]
     return types
 
 
@@ -864,13 +870,26 @@ PLACEHOLDERS = (
 )
 
 
+def frame_tokens(config: Any, modality: str) -> tuple[int, int] | None:
+    """The ``<modality>_start_token_id`` and ``<modality>_end_token_id`` the config declares (the tokens a
+    processor puts around a modality's placeholders), or None."""
+    ctx = Context(model=None, config=config, task="", torch=None)
+    start, end = (ctx.find(f"{modality}_{edge}_token_id") for edge in ("start", "end"))
+    return (start, end) if isinstance(start, int) and isinstance(end, int) else None
+
+
 def _input_ids(ctx: Context) -> Any:
-    """Text tokens, with each fed modality's placeholder tokens in front, counted from the model."""
+    """Text tokens, with each fed modality's placeholder tokens in front, counted from the model.  A modality
+    in ``ctx.framed`` gets image placeholders between its start and end tokens: a model that tells a video's
+    frames from images only by the video's frame, as its processor lays them out."""
     torch = ctx.torch
     prefix = []
     done: set[str] = set()
     for attrs, modality, arg in PLACEHOLDERS:
         token = ctx.find(*attrs)
+        frame = frame_tokens(ctx.config, modality) if modality in ctx.framed else None
+        if frame:
+            token = ctx.find(*PLACEHOLDERS[0][0])
         marked = f"{modality}_embeds_position_mask" in ctx.params  # placeholders marked by a mask, not a token
         if not (isinstance(token, int) or marked) or arg not in ctx.built or modality in done:
             continue
@@ -880,8 +899,11 @@ def _input_ids(ctx: Context) -> Any:
             count = ctx.find(f"{modality}_seq_length", "num_image_tokens", "mm_tokens_per_image", default=1) * BATCH
         if count:
             per_sample = int(count) // BATCH
-            prefix.append(torch.full((BATCH, per_sample), token, dtype=torch.long) if isinstance(token, int)
-                          else ctx.tokens(BATCH, per_sample))
+            run = [torch.full((BATCH, per_sample), token, dtype=torch.long) if isinstance(token, int)
+                   else ctx.tokens(BATCH, per_sample)]
+            if frame:
+                run = [torch.full((BATCH, 1), frame[0]), *run, torch.full((BATCH, 1), frame[1])]
+            prefix.extend(run)
             ctx.counts[modality] = int(count)
     if prefix:
         return torch.cat(prefix + [ctx.tokens(BATCH, SEQ)], dim=1)
@@ -1016,18 +1038,21 @@ def forward_params(model: Any) -> dict[str, inspect.Parameter]:
 
 
 def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: dict | None = None,
-                 with_labels: bool = True, counts: dict | None = None) -> tuple[dict, InputReport]:
+                 with_labels: bool = True, counts: dict | None = None,
+                 framed: set | None = None) -> tuple[dict, InputReport]:
     """Inputs for ``model.forward`` and the :class:`InputReport` of what they cover.
 
     ``values`` are override values (plain numbers/lists become tensors) that
     replace a builder's result; ``counts`` the placeholder tokens of a modality
-    (in all) where the model said how many it needs.
+    (in all) where the model said how many it needs; ``framed`` the modalities
+    whose placeholders are image tokens inside their start and end tokens.
     """
     import torch
 
     torch.manual_seed(0)
     params = forward_params(model)
-    ctx = Context(model=model, config=config, task=task, torch=torch, params=params, counts=dict(counts or {}))
+    ctx = Context(model=model, config=config, task=task, torch=torch, params=params, counts=dict(counts or {}),
+                  framed=set(framed or ()))
     report = InputReport()
     # modality inputs first (placeholder counts need them), then text, then the rest
     # what feature extractors take first: modality inputs, their grids, and a Q-Former's own text

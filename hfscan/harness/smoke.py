@@ -20,8 +20,8 @@ from typing import Any, Iterator
 from hfscan.harness import checks as C
 from hfscan.harness.declared import declaring_classes, exported_classes
 from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_inputs, build_one,
-                                   documented_rows, forward_params, free_token_id, patch_axes, with_axes,
-                                   with_axis)
+                                   documented_rows, forward_params, frame_tokens, free_token_id, patch_axes,
+                                   with_axes, with_axis)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.shrink import config_tree, levels, rules, tiny_config
@@ -106,6 +106,7 @@ class _Attempt:
     durations: dict = field(default_factory=dict)
     param_count: int | None = None
     counts: dict = field(default_factory=dict)  # placeholder tokens per modality, as the model said
+    framed: set = field(default_factory=set)  # modalities whose placeholders are image tokens in their frame
 
 
 def missing_package(exc: BaseException) -> str | None:
@@ -319,7 +320,9 @@ def _modality_of_placeholders(a: _Attempt, count: int) -> str | None:
 
 def _placeholder_mismatch(a: _Attempt, message: str, values: dict) -> bool:
     """The placeholder count the model's own check says its features need ("Audio features and audio
-    tokens do not match, tokens: 2, features: 12"), where hfscan could not count them (or counted otherwise)."""
+    tokens do not match, tokens: 2, features: 12"), where hfscan could not count them (or counted otherwise).
+    Where the model found none of the placeholders given ("tokens: 0") of a modality whose config declares
+    start and end tokens, it tells that modality's placeholders by their frame: image tokens between them."""
     m = re.search(r"(Image|Video|Audio) features and \w+ tokens do not match, tokens: (\d+), features: (\d+)", message)
     scattered = re.search(r"value tensor of shape \[(\d+), \d+\] cannot be broadcast to indexing result of shape "
                           r"\[(\d+), \d+\]", message)  # features written into the placeholders' embeddings
@@ -327,6 +330,10 @@ def _placeholder_mismatch(a: _Attempt, message: str, values: dict) -> bool:
         return False
     if m:
         modality, features = m.group(1).lower(), int(m.group(3))
+        if m.group(2) == "0" and a.counts.get(modality) and modality not in a.framed \
+                and frame_tokens(a.config, modality):
+            a.framed.add(modality)
+            return True
     elif scattered and (modality := _modality_of_placeholders(a, int(scattered.group(2)))):
         features = int(scattered.group(1))
     else:
@@ -630,7 +637,7 @@ def _inputs_and_forward(job: Job, a: _Attempt, values: dict, dtype: Any) -> None
 
     a.stage = "inputs"
     inputs, a.input_report = build_inputs(a.model, a.config, job.task, templates()["default"], values,
-                                          counts=a.counts)
+                                          counts=a.counts, framed=a.framed)
     if a.input_report.unknown_required:
         raise TypeError(f"no input builder for required forward() argument(s) "
                         f"{', '.join(a.input_report.unknown_required)}")
