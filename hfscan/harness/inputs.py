@@ -49,6 +49,7 @@ class Context:
     params: dict = field(default_factory=dict)  # forward()'s parameters
     counts: dict = field(default_factory=dict)  # modality -> placeholder tokens in all, where already known
     framed: set = field(default_factory=set)  # modalities whose placeholders are image tokens in their frame
+    given: set = field(default_factory=set)  # inputs given as values (an override's, a repair's), not built
 
     def find(self, *names: str, default: Any = None, where: str = "any") -> Any:
         """The first attribute of ``names`` set on the config or (breadth first) a sub-config."""
@@ -502,6 +503,16 @@ def first_layer_tensor(ctx: Context) -> Any:
     return None
 
 
+def named_width_tensor(ctx: Context, arg: str) -> Any:
+    """For an undocumented required input that is one vector per sample (a robot's state): (batch, width), the
+    width the config names ``<arg>_dim`` or, where shorter vectors are zero-padded to it, ``max_<arg>_dim``
+    (Decision Transformer's state_dim, PI0's max_state_dim); None where the config names no such width."""
+    width = ctx.find(f"{arg}_dim", f"max_{arg}_dim")
+    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+        return None
+    return ctx.torch.randn(BATCH, width) * 0.1
+
+
 def mask_over_first(ctx: Context) -> Any:
     """For a required mask that is undocumented: ones over the (batch, length) axes of the first input built
     (no position is padding)."""
@@ -841,8 +852,13 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     passes_on = any(p.kind is p.VAR_KEYWORD for p in params.values())  # to a wrapped model's feature method
     passed_on = feature_args(ctx.model, modality=modality) - set(MODALITY_OF) if passes_on else set()
     kwargs = {k: v for k, v in extra.items() if k in params or k in passed_on}
-    with torch.no_grad():  # the feature argument by name where the method names it alike, else first
-        out = fn(**{features_arg: value}, **kwargs) if features_arg in params else fn(value, **kwargs)
+    try:
+        with torch.no_grad():  # the feature argument by name where the method names it alike, else first
+            out = fn(**{features_arg: value}, **kwargs) if features_arg in params else fn(value, **kwargs)
+    except (ValueError, RuntimeError, IndexError):
+        if features_arg in ctx.given:  # given in the layout forward() takes, which the model regroups before
+            return None  # its feature method reads it (cameras flattened into the batch): it cannot count
+        raise
     feats = getattr(out, "pooler_output", None)
     if feats is None:  # an output without pooled features: its last hidden state
         feats = getattr(out, "last_hidden_state", None)
@@ -1070,6 +1086,7 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
         if values and name in values:
             if values[name] is not None:  # None leaves the input out
                 ctx.built[name] = _as_tensor(torch, values[name])
+                ctx.given.add(name)
         elif name in time_series:
             ctx.built[name] = time_series[name]
         elif name == "input_ids":
@@ -1086,6 +1103,8 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
             value = _ones_over(name, ids_name)(ctx) if ids_name else documented_tensor(ctx, name)
             if value is None and name == next(iter(order), None):
                 value = first_layer_tensor(ctx)
+            if value is None:
+                value = named_width_tensor(ctx, name)
             if value is None and name.endswith("mask"):
                 value = mask_over_first(ctx)
             if value is None:

@@ -197,7 +197,7 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
                 _inputs_and_forward(job, a, values, dtype)
                 break
             except (ValueError, RuntimeError, IndexError, AttributeError) as exc:
-                if not repairs_left or not _repair_inputs(a, str(exc), values):
+                if not repairs_left or not _repair_inputs(a, str(exc), values, _failing_line(exc)):
                     raise
         a.stage = "assert"
         C.check_forward(a.output, **_expectations(job, a))
@@ -217,8 +217,19 @@ MAX_INPUT_REPAIRS = 3
 _MATMUL_SHAPES = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 
 
-def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
-    """Adjust ``values`` from a forward() error that says how the inputs were wrong; False when none applies."""
+def _failing_line(exc: BaseException) -> str:
+    """The source line ``exc`` was raised at (its innermost frame's)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return (frames[-1].line or "") if frames else ""
+
+
+def _repair_inputs(a: _Attempt, message: str, values: dict, line: str = "") -> bool:
+    """Adjust ``values`` from a forward() error that says how the inputs were wrong (``line``: the source line
+    it was raised at); False when none applies."""
+    unpacked = _unpacked_mask(a, message, line, values)
+    if unpacked is not None:  # a mask left out that the model reads the axes of
+        values[unpacked[0]] = unpacked[1]
+        return True
     name, tensor = _missing_axis(a, message, values)
     if tensor is not None:  # the model wants one more axis (a video's frames, several images or channels per sample)
         values[name] = with_axis(a.config, name, tensor, _axis_size(message))
@@ -277,6 +288,27 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
         return True
     return (_undeclared_token(a, message) or _unset_default(a.config, message)
             or _placeholder_mismatch(a, message, values))
+
+
+#: "batch_size, max_num_cameras = pixel_attention_mask.shape": a source line that unpacks an input's axes.
+_UNPACKED_SHAPE = re.compile(r"([\w\s,]+?)\s*=\s*(\w+)\.shape\s*$")
+
+
+def _unpacked_mask(a: _Attempt, message: str, line: str, values: dict) -> tuple[str, Any] | None:
+    """An optional mask of forward() that was left out but whose axes the model unpacks (the source line
+    ``batch_size, max_num_cameras = pixel_attention_mask.shape`` raised "'NoneType' object has no attribute
+    'shape'"): ones over as many axes, the batch and one item each (every image real), boolean where forward()
+    annotates it so."""
+    import torch
+
+    m = _UNPACKED_SHAPE.fullmatch(line.strip())
+    if "'NoneType' object has no attribute 'shape'" not in message or not m:
+        return None
+    name, params = m.group(2), forward_params(a.model)
+    if not name.endswith("mask") or name in values or name in a.inputs or name not in params:
+        return None
+    dtype = torch.bool if "BoolTensor" in str(params[name].annotation) else torch.long
+    return name, torch.ones(BATCH, *[1] * (len(m.group(1).split(",")) - 1), dtype=dtype)
 
 
 def _resized_images(a: _Attempt, message: str, values: dict) -> dict:
