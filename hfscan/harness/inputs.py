@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import math
 import re
+import typing
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable
@@ -423,11 +424,14 @@ def _doc(model: Any) -> str:
 
 def documented_dims(model: Any, arg: str) -> list[str] | None:
     """The dimension names of ``arg`` in forward()'s docstring: "`(batch_size, 1, time_steps)`" -> [...]
-    (square brackets alike; a dimension may be an expression such as ``dim * len(config.layer_ids)``)."""
+    (square brackets alike; a dimension may be an expression such as ``dim * len(config.layer_ids)``).  A
+    dataclass's docstring may give a field's shape first: "arg: `(batch_size, num_atoms, 3)` ..."."""
     doc = _doc(model)
     m = re.search(rf"\b{re.escape(arg)} \(`[^`]*`[^)]*?of shape `?([(\[])", doc)
     if not m:  # the shape in the argument's description: "arg (`torch.Tensor`):\n  ... of shape `(...)`"
         m = re.search(rf"\b{re.escape(arg)} \(`[^`]*`\):(?:(?!\n\s*\w+ \(`)[\s\S])*?of shape `?([(\[])", doc)
+    if not m:
+        m = re.search(rf"(?:^|\n)\s*{re.escape(arg)}: `([(\[])", doc)
     if not m:
         return None
     dims, depth, part = [], 0, ""
@@ -501,6 +505,33 @@ def first_layer_tensor(ctx: Context) -> Any:
     if isinstance(layer, torch.nn.Conv2d):
         return torch.rand(BATCH, layer.in_channels, *image_hw(ctx))
     return None
+
+
+def structured_value(ctx: Context, arg: str) -> Any:
+    """For a required input annotated with a dataclass that bundles several tensors (a featurizer's atoms):
+    that dataclass, each field built as an input of its name is, else shaped as the dataclass's docstring
+    documents it; None where the annotation is no dataclass or a required field is neither."""
+    import dataclasses
+
+    annotation = getattr(ctx.params.get(arg), "annotation", None)
+    if isinstance(annotation, str):  # postponed (``from __future__ import annotations``)
+        try:
+            annotation = typing.get_type_hints(ctx.model.forward).get(arg)
+        except (NameError, TypeError, AttributeError):
+            return None
+    cls = next((c for c in typing.get_args(annotation) or (annotation,)
+                if isinstance(c, type) and dataclasses.is_dataclass(c)), None)
+    if cls is None:
+        return None
+    documented = dataclasses.replace(ctx, model=cls)  # the dataclass's docstring documents its fields
+    values = {}
+    for f in (f for f in dataclasses.fields(cls) if f.init):
+        value = BUILDERS[f.name](ctx) if f.name in BUILDERS else documented_tensor(documented, f.name)
+        if value is not None:
+            values[f.name] = value
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            return None
+    return cls(**values)
 
 
 def named_width_tensor(ctx: Context, arg: str) -> Any:
@@ -1103,6 +1134,8 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
             value = _ones_over(name, ids_name)(ctx) if ids_name else documented_tensor(ctx, name)
             if value is None and name == next(iter(order), None):
                 value = first_layer_tensor(ctx)
+            if value is None:
+                value = structured_value(ctx, name)
             if value is None:
                 value = named_width_tensor(ctx, name)
             if value is None and name.endswith("mask"):
