@@ -9,7 +9,7 @@ import torch
 from transformers import PretrainedConfig
 from transformers.models.esmfold2.modeling_esmfold2 import EsmFold2AtomInputs
 
-from hfscan.harness.inputs import BATCH, FREE_DIM, build_inputs, documented_required, documented_rows
+from hfscan.harness.inputs import BATCH, FREE_DIM, build_inputs, documented_required, documented_rows, to_device
 
 
 class _Reader(torch.nn.Module):
@@ -79,5 +79,8 @@ def test_a_required_dataclass_input_is_built_field_by_field_as_its_docstring_doc
     assert atoms.ref_pos.shape == (BATCH, FREE_DIM, 3)  # "ref_pos: `(batch_size, num_atoms, 3)`"
     assert atoms.ref_element.shape == (BATCH, FREE_DIM, 16)  # num_atoms free, max_atomic_number the config's
     assert atoms.atom_attention_mask.shape == (BATCH, FREE_DIM) and bool(atoms.atom_attention_mask.all())
+    moved = to_device(atoms, "cpu", torch.bfloat16)  # the bundle travels to the model's device and dtype
+    assert isinstance(moved, EsmFold2AtomInputs) and moved.ref_pos.dtype is torch.bfloat16
+    assert moved.atom_attention_mask.dtype is atoms.atom_attention_mask.dtype  # integer fields keep theirs
     _, report = build_inputs(_Bare(), config, "base", {}, with_labels=False)
     assert report.unknown_required == ["inputs"]  # a field no docstring shapes: no value
