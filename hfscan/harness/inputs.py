@@ -924,10 +924,10 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
         feats = getattr(out, "last_hidden_state", None)
     if feats is None:
         feats = out[0] if isinstance(out, tuple) else out
-    if isinstance(feats, (list, tuple)):
-        numel = sum(int(f.numel()) for f in feats)
-    else:
-        numel = int(feats.numel())
+    parts = feats if isinstance(feats, (list, tuple)) else [feats]
+    if not parts or not all(isinstance(f, torch.Tensor) for f in parts):
+        return None  # features only in a field of the model's own (per decoder layer): its own check counts them
+    numel = sum(int(f.numel()) for f in parts)
     emb = _input_embeddings(ctx.model)
     hidden = ctx.find("hidden_size", where="text")
     last = (feats[0] if isinstance(feats, (list, tuple)) else feats).shape[-1]

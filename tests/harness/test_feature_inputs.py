@@ -156,3 +156,25 @@ def test_video_placeholders_a_model_tells_only_by_the_videos_frame_are_image_tok
               checks=("build", "forward"))
     forward = {r.check: r for r in run_job(job)}["forward"]
     assert forward.status == Status.PASSED, forward.message
+
+
+def test_features_a_method_returns_only_per_decoder_layer_are_counted_by_the_models_own_check():
+    from hfscan.harness.overrides import Override
+    from hfscan.harness.records import Job, Status
+    from hfscan.harness.smoke import run_job
+
+    # a tower whose tiles, windows and spatial (2x2) downsampling fit together: pinpoints of 336-pixel tiles
+    config = {"deepstack_layer_map": [[0, 0], [1, 1]], "downsample_rate": "4/8",
+              "vision_config": {"hidden_size": 64, "image_size": 336, "patch_size": 42}}
+    cfg, _ = tiny_config(transformers.Granite4VisionConfig, config)
+    torch.manual_seed(0)
+    model = transformers.Granite4VisionForConditionalGeneration(cfg).eval()
+    with torch.no_grad():
+        out = model.get_image_features(torch.rand(1, 3, 3, 336, 336), torch.tensor([[336, 672]]))
+    assert out.pooler_output is None and out.last_hidden_state is None and out.deepstack_features
+    build_inputs(model, cfg, "image-text-to-text", templates()["default"])  # no count: no error either
+    override = Override(model_type="granite4_vision", reason="test", config=config)
+    job = Job(model_type="granite4_vision", model_class="Granite4VisionForConditionalGeneration",
+              task="image-text-to-text", checks=("build", "forward"), override=override.to_json())
+    forward = {r.check: r for r in run_job(job)}["forward"]
+    assert forward.status == Status.PASSED, forward.message
