@@ -965,7 +965,7 @@ def _input_ids(ctx: Context) -> Any:
         token = ctx.find(*attrs)
         frame = frame_tokens(ctx.config, modality) if modality in ctx.framed else None
         if frame:
-            token = ctx.find(*PLACEHOLDERS[0][0])
+            token = ctx.find(*PLACEHOLDERS[0][0])  # the image placeholder
         marked = f"{modality}_embeds_position_mask" in ctx.params  # placeholders marked by a mask, not a token
         if not (isinstance(token, int) or marked) or arg not in ctx.built or modality in done:
             continue
