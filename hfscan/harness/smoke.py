@@ -21,7 +21,7 @@ from hfscan.harness import checks as C
 from hfscan.harness.declared import declaring_classes, documented_classes, exported_classes
 from hfscan.harness.inputs import (BATCH, BUILDERS, MODALITY_OF, PLACEHOLDERS, build_documented, build_inputs,
                                    build_one, documented_rows, entry_name, fed_submodule, forward_params,
-                                   free_token_id, patch_axes, to_device, with_axes, with_axis)
+                                   frame_tokens, free_token_id, patch_axes, to_device, with_axes, with_axis)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.shrink import config_tree, levels, rules, tiny_config
@@ -104,6 +104,7 @@ class _Attempt:
     durations: dict = field(default_factory=dict)
     param_count: int | None = None
     counts: dict = field(default_factory=dict)  # placeholder tokens per modality, as the model said
+    framed: set = field(default_factory=set)  # modalities whose placeholders are image tokens in their frame
     entry: str = "forward"  # the method the model ran through (generate for a class with no forward())
 
 
@@ -182,7 +183,7 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
                 _inputs_and_forward(job, a, values, dtype)
                 break
             except (ValueError, RuntimeError, IndexError, AttributeError) as exc:
-                if not repairs_left or not _repair_inputs(a, str(exc), values):
+                if not repairs_left or not _repair_inputs(a, str(exc), values, _failing_line(exc)):
                     raise
         a.stage = "assert"
         if a.entry == "forward":
@@ -206,8 +207,19 @@ MAX_INPUT_REPAIRS = 3
 _MATMUL_SHAPES = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 
 
-def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
-    """Adjust ``values`` from a forward() error that says how the inputs were wrong; False when none applies."""
+def _failing_line(exc: BaseException) -> str:
+    """The source line ``exc`` was raised at (its innermost frame's)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return (frames[-1].line or "") if frames else ""
+
+
+def _repair_inputs(a: _Attempt, message: str, values: dict, line: str = "") -> bool:
+    """Adjust ``values`` from a forward() error that says how the inputs were wrong (``line``: the source line
+    it was raised at); False when none applies."""
+    unpacked = _unpacked_mask(a, message, line, values)
+    if unpacked is not None:  # a mask left out that the model reads the axes of
+        values[unpacked[0]] = unpacked[1]
+        return True
     name, tensor = _missing_axis(a, message, values)
     if tensor is not None:  # the model wants one more axis (a video's frames, several images or channels per sample)
         values[name] = with_axis(a.config, name, tensor, _axis_size(message))
@@ -268,20 +280,46 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
             or _placeholder_mismatch(a, message, values))
 
 
+#: "batch_size, max_num_cameras = pixel_attention_mask.shape": a source line that unpacks an input's axes.
+_UNPACKED_SHAPE = re.compile(r"([\w\s,]+?)\s*=\s*(\w+)\.shape\s*$")
+
+
+def _unpacked_mask(a: _Attempt, message: str, line: str, values: dict) -> tuple[str, Any] | None:
+    """An optional mask of forward() that was left out but whose axes the model unpacks (the source line
+    ``batch_size, max_num_cameras = pixel_attention_mask.shape`` raised "'NoneType' object has no attribute
+    'shape'"): ones over as many axes, the batch and one item each (every image real), boolean where forward()
+    annotates it so."""
+    import torch
+
+    m = _UNPACKED_SHAPE.fullmatch(line.strip())
+    if "'NoneType' object has no attribute 'shape'" not in message or not m:
+        return None
+    name, params = m.group(2), forward_params(a.model)
+    if not name.endswith("mask") or name in values or name in a.inputs or name not in params:
+        return None
+    dtype = torch.bool if "BoolTensor" in str(params[name].annotation) else torch.long
+    return name, torch.ones(BATCH, *[1] * (len(m.group(1).split(",")) - 1), dtype=dtype)
+
+
 def _resized_images(a: _Attempt, message: str, values: dict) -> dict:
     """Every image input (pixels, prompt images and masks) rescaled as the error asks: to the size the patch
     embedding wants ("Input image size (H*W) doesn't match model (h*w)": a model that stacks a prompt image
     over the input image reads their sum, so each becomes h / H of its height), or twice as large on each
-    side a pooling or convolution shrank to nothing ("Calculated output size: (Cx0x1). Output size is too small")."""
+    side a pooling or convolution shrank to nothing ("Calculated output size: (Cx0x1). Output size is too small"),
+    or images of the size a model names as too small ("Image size 384x384 is too small to be scaled with ...":
+    each scaled copy must still hold a patch) twice as large on each side."""
     import torch
 
     fit = re.search(r"Input image size \((\d+)\*(\d+)\) doesn't match model \((\d+)\*(\d+)\)", message)
     small = re.search(r"Calculated output size: \(\d+x(\d+)x(\d+)\)\. Output size is too small", message)
+    named = re.search(r"\b[Ii]mage size (\d+)x(\d+) is too small\b", message)
     if fit:
         got_h, got_w, want_h, want_w = map(int, fit.groups())
         ratios = ((want_h, got_h), (want_w, got_w))
     elif small:
         ratios = tuple((2, 1) if int(side) < 1 else (1, 1) for side in small.groups())
+    elif named:
+        ratios = ((2, 1), (2, 1))
     else:
         return {}
     out = {}
@@ -289,6 +327,8 @@ def _resized_images(a: _Attempt, message: str, values: dict) -> dict:
         if (fit and name in values) or not (isinstance(tensor, torch.Tensor) and tensor.dim() == 4
                                             and tensor.is_floating_point()):
             continue
+        if named and list(tensor.shape[-2:]) != [int(x) for x in named.groups()]:
+            continue  # only the images of the size named
         sides = list(zip(tensor.shape[-2:], ratios))
         new = [side * num // den for side, (num, den) in sides]
         if any((side * num) % den for side, (num, den) in sides) or new == list(tensor.shape[-2:]):
@@ -309,7 +349,9 @@ def _modality_of_placeholders(a: _Attempt, count: int) -> str | None:
 
 def _placeholder_mismatch(a: _Attempt, message: str, values: dict) -> bool:
     """The placeholder count the model's own check says its features need ("Audio features and audio
-    tokens do not match, tokens: 2, features: 12"), where hfscan could not count them (or counted otherwise)."""
+    tokens do not match, tokens: 2, features: 12"), where hfscan could not count them (or counted otherwise).
+    Where the model found none of the placeholders given ("tokens: 0") of a modality whose config declares
+    start and end tokens, it tells that modality's placeholders by their frame: image tokens between them."""
     m = re.search(r"(Image|Video|Audio) features and \w+ tokens do not match, tokens: (\d+), features: (\d+)", message)
     scattered = re.search(r"value tensor of shape \[(\d+), \d+\] cannot be broadcast to indexing result of shape "
                           r"\[(\d+), \d+\]", message)  # features written into the placeholders' embeddings
@@ -317,6 +359,10 @@ def _placeholder_mismatch(a: _Attempt, message: str, values: dict) -> bool:
         return False
     if m:
         modality, features = m.group(1).lower(), int(m.group(3))
+        if m.group(2) == "0" and a.counts.get(modality) and modality not in a.framed \
+                and frame_tokens(a.config, modality):
+            a.framed.add(modality)
+            return True
     elif scattered and (modality := _modality_of_placeholders(a, int(scattered.group(2)))):
         features = int(scattered.group(1))
     else:
@@ -620,7 +666,7 @@ def _inputs_and_forward(job: Job, a: _Attempt, values: dict, dtype: Any) -> None
 
     a.stage = "inputs"
     inputs, a.input_report = build_inputs(a.model, a.config, job.task, templates()["default"], values,
-                                          counts=a.counts)
+                                          counts=a.counts, framed=a.framed)
     if a.input_report.unknown_required:
         raise TypeError(f"no input builder for required forward() argument(s) "
                         f"{', '.join(a.input_report.unknown_required)}")
