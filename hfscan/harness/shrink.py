@@ -90,6 +90,7 @@ class _Shrinker:
         self.stage_indices = {a for r in self._rules("stage_indices") for a in r["attrs"]}
         self.layer_indices = {a for r in self._rules("layer_indices") for a in r["attrs"]} | self.stage_indices
         self.vocab: int | None = None  # the smallest shrunk vocabulary of the tree
+        self.remap: dict[int, int] = {}  # special-token ids moved inside it: old -> new
         self.per_layer: dict[int, dict] = {}  # id(config) -> its shrunk per-layer values (heterogeneous configs)
         self.growth: dict[int, int] = {}  # old -> new width of the stage widths that keep their growth
         self.rounded: dict[int, tuple[int, int]] = {}  # id(config) -> (capped, rounded) hidden width
@@ -501,6 +502,18 @@ class _Shrinker:
                     self.set(cfg, path, attr, rule["max"])
                     self.vocab = min(self.vocab or old, rule["max"])
 
+    def equal_vocabularies(self, root: Any) -> None:
+        """Where a vocabulary of the tree was cut, the smaller ones rise to the cut size: every vocabulary of a
+        tiny tree holds the same ids, so ids one part produces (a decoder's argmax) embed in another (a speech
+        encoder whose default vocabulary is smaller than the decoder's)."""
+        if not self.vocab:
+            return
+        names = {a for r in self._rules("vocab") for a in r["attrs"]}
+        for path, node in _walk(root):
+            for attr in names & vars(node).keys():
+                if _is_int(vars(node)[attr]) and 0 < vars(node)[attr] < self.vocab:
+                    self.set(node, path, attr, self.vocab)
+
     def remap_tokens(self, root: Any) -> None:
         """Move special-token ids beyond the new vocabulary inside it, across the whole tree.
 
@@ -528,6 +541,29 @@ class _Shrinker:
             for attr, value in vars(node).items():
                 if value is None and _PLACEHOLDER.match(attr) and free:
                     self.set(node, path, attr, free.pop(0))
+        self.remap = remap
+
+    def codes_below_ids(self, original: Any, root: Any) -> None:
+        """A codebook (``[codes_below_ids]``) no larger than any vocabulary of the original tree, whose codes may so
+        be token ids (an image generator writes its VQ codes into the text ids), stays so: at most the smallest
+        vocabulary of the tiny tree, and below the new ids of the special tokens that came after its codes (a
+        power of two where it was one)."""
+        old_nodes = list(_walk(original))
+        names = {a for r in self._rules("vocab") for a in r["attrs"]}
+        vocabs = [v for _, n in old_nodes for a, v in vars(n).items() if a in names and _is_int(v) and v > 0]
+        new_vocabs = [v for _, n in _walk(root) for a, v in vars(n).items() if a in names and _is_int(v) and v > 0]
+        ids = {i for _, n in old_nodes for v in _token_values(n).values() for i in (v if _int_list(v) else [v]) if _is_int(i)}
+        nodes = dict(_walk(root))
+        for path, old_node in old_nodes if vocabs and self.vocab else ():
+            for attr in rules().get("codes_below_ids", {}).get("attrs", ()):
+                size, node = vars(old_node).get(attr), nodes.get(path)
+                if not (_is_int(size) and 0 < size <= min(vocabs) and node is not None and _is_int(vars(node).get(attr))):
+                    continue
+                bound = min([*new_vocabs, *(self.remap.get(i, i) for i in ids if i >= size)])
+                if size & (size - 1) == 0 and bound > 0:  # a power of two (a validator may insist) stays one
+                    bound = 1 << (bound.bit_length() - 1)
+                if vars(node)[attr] > bound > 0:
+                    self.set(node, path, attr, bound)
 
     def cap_image_grids(self, root: Any) -> None:
         """Image sizes that the token grids derive from (``[image_grid]``): where the patch grid of a plain tower
@@ -992,6 +1028,8 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     shrinker.grid_text = _grid_text_configs(cfg)
     shrinker.shrink(cfg)
     shrinker.remap_tokens(cfg)
+    shrinker.codes_below_ids(original, cfg)
+    shrinker.equal_vocabularies(cfg)
     shrinker.follow_growth(cfg)
     shrinker.follow_text_width(cfg)
     shrinker.cap_image_grids(cfg)
