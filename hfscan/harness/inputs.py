@@ -236,7 +236,20 @@ def _takes_grid(ctx: Context, name: str) -> bool:
 
 @builder("image_grid_thw", "grid_thw")
 def _grid_thw(ctx: Context):
-    return ctx.torch.tensor([list(_grid(ctx))] * BATCH)
+    return ctx.torch.tensor([list(_grid(ctx))] * BATCH * _grids_per_image(ctx))
+
+
+def _grids_per_image(ctx: Context) -> int:
+    """Grid rows per image fed: two where forward() documents its per-sample image count as including target
+    grids (an image generator is told the grid of the image it makes after the grids of the images it reads,
+    and gets no pixels for it), else one."""
+    return 2 if re.search(r"\bincluding target grids?\b", documented_arg(ctx.model, "images_per_sample")) else 1
+
+
+@builder("images_per_sample")
+def _images_per_sample(ctx: Context):
+    """Grid rows of each sample (forward() splits the grids by sample with it): one image each, and its target."""
+    return ctx.torch.full((BATCH,), _grids_per_image(ctx), dtype=ctx.torch.long)
 
 
 @builder("video_grid_thw")
@@ -509,11 +522,16 @@ def documented_rows(model: Any, inputs: dict) -> int | None:
     return max(rows) if rows else None
 
 
+def documented_arg(model: Any, arg: str) -> str:
+    """The entry of ``arg`` in forward()'s docstring (its line and description); "" where it has none."""
+    m = re.search(rf"\n\s*{re.escape(arg)} \(`(?:(?!\n\s*\w+ \(`)[\s\S])*", _doc(model))
+    return m.group(0) if m else ""
+
+
 def documented_required(model: Any, arg: str) -> bool:
     """Whether forward()'s docstring says an optional ``arg`` "has to be provided" (where the model lacks a
     component that would compute it, e.g. a retriever's documents)."""
-    m = re.search(rf"\n\s*{re.escape(arg)} \(`(?:(?!\n\s*\w+ \(`)[\s\S])*", _doc(model))
-    return bool(m and re.search(r"\bha(?:s|ve) to be\s+provided\b", m.group(0)))
+    return bool(re.search(r"\bha(?:s|ve) to be\s+provided\b", documented_arg(model, arg)))
 
 
 def first_layer_tensor(ctx: Context) -> Any:
