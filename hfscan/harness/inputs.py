@@ -504,9 +504,13 @@ def documented_tensor(ctx: Context, arg: str) -> Any:
     shape += [_documented_size(ctx, name) for name in dims[1:]]
     torch = ctx.torch
     if arg.endswith("_mask"):  # of the documented type: a boolean mask may index
-        boolean = re.search(rf"\b{re.escape(arg)} \(`torch\.BoolTensor`", _doc(ctx.model))
+        boolean = re.search(rf"\b{re.escape(arg)} \(`torch\.BoolTensor`", _doc(ctx.model)) or _passed_as_bool(ctx.model, arg)
         return torch.ones(*shape, dtype=torch.bool if boolean else torch.long)
-    if arg.endswith(("_ids", "_id", "_idx", "_index", "_indices", "timesteps")):
+    classes = _one_hot_classes(ctx.model).get(arg)
+    if classes is not None:  # class ids the model one-hot encodes itself (a documented one-hot axis is its work)
+        return torch.zeros(*(shape[:-1] if dims[-1].removeprefix("config.") == classes else shape), dtype=torch.long)
+    if arg.endswith(("_ids", "_id", "_idx", "_index", "_indices", "timesteps")) or _INDEX_DOC.search(
+            documented_arg(ctx.model, arg)):
         return torch.zeros(*shape, dtype=torch.long)  # index 0 exists in every table
     if len(shape) == 1 and re.search(rf"\b{re.escape(arg)} \(`?torch\.LongTensor", _doc(ctx.model)):
         return torch.ones(*shape, dtype=torch.long)  # an integer per sample (a count: one of each row fed)
@@ -523,9 +527,48 @@ def documented_rows(model: Any, inputs: dict) -> int | None:
 
 
 def documented_arg(model: Any, arg: str) -> str:
-    """The entry of ``arg`` in forward()'s docstring (its line and description); "" where it has none."""
-    m = re.search(rf"\n\s*{re.escape(arg)} \(`(?:(?!\n\s*\w+ \(`)[\s\S])*", _doc(model))
+    """The entry of ``arg`` in forward()'s docstring (its line and description; a dataclass's ``arg: `(...)` ...``
+    entry alike); "" where it has none."""
+    doc = _doc(model)
+    m = (re.search(rf"\n\s*{re.escape(arg)} \(`(?:(?!\n\s*\w+ \(`)[\s\S])*", doc)
+         or re.search(rf"\n\s*{re.escape(arg)}: `(?:(?!\n\s*\w+: `)[\s\S])*", doc))
     return m.group(0) if m else ""
+
+
+#: A documented tensor that holds integers: indices ("index of the token each atom belongs to", "index for each
+#: token") or codes it enumerates ("``0`` = protein, ``1`` = DNA": zeros are the first code).
+_INDEX_DOC = re.compile(r"\bindex (?:of|for) (?:the|each)\b|`0`+ = ")
+
+
+def _source(model: Any) -> str:
+    """The source of the module that defines ``model``'s class (or ``model``, a class); "" where none is found."""
+    return _module_source((model if isinstance(model, type) else type(model)).__module__)
+
+
+@lru_cache(maxsize=None)
+def _module_source(name: str) -> str:
+    import sys
+
+    try:
+        return inspect.getsource(sys.modules[name])
+    except (KeyError, OSError, TypeError):
+        return ""
+
+
+def _one_hot_classes(model: Any) -> dict[str, str]:
+    """Names that the model's module one-hot encodes with a class count from its config
+    (``F.one_hot(ref_element, num_classes=self.config.max_atomic_number)``): {name: config attribute}; an input of
+    that name holds class ids, whatever form its docstring documents (the encoded one)."""
+    pattern = r"one_hot\(\s*(\w+)\s*,\s*(?:num_classes\s*=\s*)?self\.config\.(\w+)\s*\)"
+    return dict(re.findall(pattern, _source(model)))
+
+
+def _passed_as_bool(model: Any, arg: str) -> bool:
+    """Whether the model's module passes ``arg`` on as a keyword that a docstring there documents as boolean
+    (``atom_mask=atom_inputs.atom_attention_mask`` into a function documenting ``atom_mask: `(...)` bool``)."""
+    src = _source(model)
+    keywords = set(re.findall(rf"\b(\w+)=[\w.]*\b{re.escape(arg)}\b", src))
+    return any(re.search(rf"\b{re.escape(k)}(?: \(`torch\.BoolTensor`|: `[^`]*` bool\b)", src) for k in keywords)
 
 
 def documented_required(model: Any, arg: str) -> bool:

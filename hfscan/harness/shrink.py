@@ -914,13 +914,15 @@ def _stale_derived(original: Any, cfg: Any) -> dict[int, set[str]]:
     return out
 
 
-def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None = None) -> Any:
+def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None = None,
+             original: Any = None, report: ShrinkReport | None = None, path: str = "") -> Any:
     """Rebuild a config tree bottom-up through its constructors, so derived fields are recomputed.
 
     Only the declared fields (and token ids) are passed: derived attributes
     (e.g. a width computed from per-stage widths) come back from the
-    constructor, and so do the ``stale`` fields (:func:`_stale_derived`).  A constructor that rejects its own
-    values keeps the edited copy.
+    constructor, and so do the ``stale`` fields (:func:`_stale_derived`).  A constructor whose validators reject
+    the shrunk values gets values they accept where one change finds them (:func:`_accepted_values`, with the
+    ``original`` tree and the ``report``); else the edited copy is kept.
     """
     import dataclasses
 
@@ -935,7 +937,7 @@ def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None
         if attr not in names and aliases.get(attr) in names:
             kwargs[aliases[attr]] = _as_json(value)  # a field stored under its attribute_map alias
         elif _is_config(value):
-            kwargs[attr] = _rebuild(value, extra, stale)
+            kwargs[attr] = _rebuild(value, extra, stale, original, report, f"{path}{attr}.")
         elif public in spec.get("keywords", ()) and isinstance(getattr(type(cfg), public, None), property):
             kwargs[public] = value  # kept privately behind a property, taken by the constructor by its public name
         elif attr in names or attr.endswith(_TOKEN_SUFFIXES):
@@ -951,12 +953,42 @@ def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None
             rebuilt = type(cfg)(**kwargs)
             break
         except Exception as exc:  # noqa: BLE001 - a constructor that rejects its own values: keep the edited copy
-            if not repairs_left or not _take_wanted_value(exc, kwargs):
+            if repairs_left and _take_wanted_value(exc, kwargs):
+                continue
+            rebuilt = _accepted_values(type(cfg), kwargs, original, report, path)
+            if rebuilt is None:
                 return cfg
+            break
     for attr, value in vars(cfg).items():  # attributes the constructor took as extra kwargs
         if attr not in vars(rebuilt):
             setattr(rebuilt, attr, value)
     return rebuilt
+
+
+def _accepted_values(cls: type, kwargs: dict, original: Any, report: ShrinkReport | None, path: str) -> Any:
+    """A config of ``cls`` that its validators accept, built from ``kwargs`` with one value changed, or None: a
+    value the shrink cut at this level (not a depth) back at its original (the smallest first: a head width that
+    must keep room for the rotary pairs the config fits in it), else a value no rule changed, moved by as much as a width of this
+    level or below was cut (a width that was a sub-config's width plus a constant keeps the constant)."""
+    old_node = dict(_walk(original)).get(path) if original is not None and report is not None else None
+    if old_node is None:
+        return None
+    old = {a: v for a, v in vars(old_node).items() if a in kwargs and _is_int(v) and _is_int(kwargs[a])}
+    depths = {a for r in rules()["rule"] if r["kind"] == "layers" for a in r["attrs"]}  # a depth stays cut
+    cut = sorted((v, a) for a, v in old.items() if kwargs[a] != v and a not in depths)
+    deltas = sorted({n - o for p, o, n in report.shrunk if p.startswith(path) and _is_int(o) and _is_int(n) and n != o},
+                    key=abs)
+    candidates = [(a, v) for v, a in cut] + [(a, v + d) for a, v in old.items() if kwargs[a] == v for d in deltas
+                                            if v + d > 0]
+    for attr, value in candidates:
+        try:
+            rebuilt = cls(**{**kwargs, attr: value})
+        except Exception:  # noqa: BLE001 - still rejected: the next candidate
+            continue
+        report.shrunk.append((f"{path}{attr}", kwargs[attr], value))
+        kwargs[attr] = value
+        return rebuilt
+    return None
 
 
 #: How many values a config's validators may name (and the rebuild take) before its edited copy is kept.
@@ -1038,7 +1070,7 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     if overrides:  # before the rebuild, so that fields derived from them are recomputed
         apply_values(cfg, overrides, report, extra)
     stale = _stale_derived(original, cfg) if isinstance(config_or_class, type) else {}
-    rebuilt = _rebuild(cfg, extra, stale)
+    rebuilt = _rebuild(cfg, extra, stale, original, report)
     _keep_relations(original, rebuilt, report)
     _backbone_channels(original, rebuilt, report)
     _tower_layer_indices(original, rebuilt, report)

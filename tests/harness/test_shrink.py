@@ -489,3 +489,18 @@ def test_a_codebook_whose_codes_were_token_ids_stays_below_the_special_tokens():
     vocab, codes = cfg.text_config.vocab_size, cfg.vq_config.num_embeddings
     specials = [cfg.image_token_id, cfg.image_start_token_id, cfg.image_end_token_id, cfg.text_config.pad_token_id]
     assert codes <= min(specials) < vocab and codes & (codes - 1) == 0
+
+
+def test_a_value_the_validator_rejects_is_changed_to_one_it_accepts():
+    """EsmFold2's atom encoder validates that its head holds the rotary pairs (3 x 2 spatial + 10 uid <= head_dim / 2):
+    the cut head width (8) goes back to its original (32); the parent validates single_inputs_size = the atom
+    encoder's output_dim + 2 x num_res_types + 1, so it moves by as much as output_dim was cut (451 - 352)."""
+    from transformers import EsmFold2Config, GPTNeoConfig
+
+    cfg, report = tiny_config(EsmFold2Config)
+    assert cfg.atom_encoder.head_dim == 32 and cfg.atom_encoder.output_dim == 32
+    assert cfg.single_inputs_size == cfg.atom_encoder.output_dim + 2 * cfg.num_res_types + 1
+    assert ("single_inputs_size", 451, 99) in report.shrunk
+    assert cfg.esmc_config.head_dim == 8  # a validator that accepts the cut value keeps it
+    cfg, _ = tiny_config(GPTNeoConfig)  # only a restored depth would satisfy it: the depth stays cut
+    assert cfg.num_layers == 2
