@@ -248,7 +248,8 @@ def _grids_per_image(ctx: Context) -> int:
 
 @builder("images_per_sample")
 def _images_per_sample(ctx: Context):
-    """Grid rows of each sample (forward() splits the grids by sample with it): one image each, and its target."""
+    """Grid rows of each sample (forward() splits the grids by sample with it): one image each, and its target
+    where forward() counts one."""
     return ctx.torch.full((BATCH,), _grids_per_image(ctx), dtype=ctx.torch.long)
 
 
@@ -504,7 +505,8 @@ def documented_tensor(ctx: Context, arg: str) -> Any:
     shape += [_documented_size(ctx, name) for name in dims[1:]]
     torch = ctx.torch
     if arg.endswith("_mask"):  # of the documented type: a boolean mask may index
-        boolean = re.search(rf"\b{re.escape(arg)} \(`torch\.BoolTensor`", _doc(ctx.model)) or _passed_as_bool(ctx.model, arg)
+        boolean = (re.search(rf"\b{re.escape(arg)} \(`torch\.BoolTensor`", _doc(ctx.model))
+                   or _passed_as_bool(ctx.model, arg))
         return torch.ones(*shape, dtype=torch.bool if boolean else torch.long)
     classes = _one_hot_classes(ctx.model).get(arg)
     if classes is not None:  # class ids the model one-hot encodes itself (a documented one-hot axis is its work)
@@ -547,6 +549,7 @@ def _source(model: Any) -> str:
 
 @lru_cache(maxsize=None)
 def _module_source(name: str) -> str:
+    """The source of a loaded module, read once; "" where it is not loaded or has no source file."""
     import sys
 
     try:

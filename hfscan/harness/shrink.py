@@ -524,8 +524,7 @@ class _Shrinker:
         if not self.vocab:
             return
         nodes = list(_walk(root))
-        ids = sorted({i for _, node in nodes for v in _token_values(node).values()
-                      for i in (v if _int_list(v) else [v]) if _is_int(i)})
+        ids = sorted(_token_ids(nodes))
         low = {i for i in ids if i < self.vocab}
         free = [i for i in range(self.vocab - 1, -1, -1) if i not in low]
         remap = dict(zip([i for i in ids if i >= self.vocab], free))
@@ -552,12 +551,11 @@ class _Shrinker:
         names = {a for r in self._rules("vocab") for a in r["attrs"]}
         vocabs = [v for _, n in old_nodes for a, v in vars(n).items() if a in names and _is_int(v) and v > 0]
         new_vocabs = [v for _, n in _walk(root) for a, v in vars(n).items() if a in names and _is_int(v) and v > 0]
-        ids = {i for _, n in old_nodes for v in _token_values(n).values() for i in (v if _int_list(v) else [v]) if _is_int(i)}
-        nodes = dict(_walk(root))
+        ids, nodes = _token_ids(old_nodes), dict(_walk(root))
         for path, old_node in old_nodes if vocabs and self.vocab else ():
             for attr in rules().get("codes_below_ids", {}).get("attrs", ()):
                 size, node = vars(old_node).get(attr), nodes.get(path)
-                if not (_is_int(size) and 0 < size <= min(vocabs) and node is not None and _is_int(vars(node).get(attr))):
+                if node is None or not (_is_int(size) and 0 < size <= min(vocabs) and _is_int(vars(node).get(attr))):
                     continue
                 bound = min([*new_vocabs, *(self.remap.get(i, i) for i in ids if i >= size)])
                 if size & (size - 1) == 0 and bound > 0:  # a power of two (a validator may insist) stays one
@@ -692,6 +690,12 @@ def _walk(cfg: Any, path: str = ""):
     for attr, value in vars(cfg).items():
         if _is_config(value):
             yield from _walk(value, f"{path}{attr}.")
+
+
+def _token_ids(nodes: list[tuple[str, Any]]) -> set[int]:
+    """Every special-token id the configs of a tree hold (lists of ids included)."""
+    return {i for _, node in nodes for v in _token_values(node).values() for i in (v if _int_list(v) else [v])
+            if _is_int(i)}
 
 
 def _token_values(cfg: Any) -> dict:
@@ -968,8 +972,8 @@ def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None
 def _accepted_values(cls: type, kwargs: dict, original: Any, report: ShrinkReport | None, path: str) -> Any:
     """A config of ``cls`` that its validators accept, built from ``kwargs`` with one value changed, or None: a
     value the shrink cut at this level (not a depth) back at its original (the smallest first: a head width that
-    must keep room for the rotary pairs the config fits in it), else a value no rule changed, moved by as much as a width of this
-    level or below was cut (a width that was a sub-config's width plus a constant keeps the constant)."""
+    must keep room for the rotary pairs the config fits in it), else a value no rule changed, moved by as much as
+    a width of this level or below was cut (a width that was a sub-config's width plus a constant keeps it)."""
     old_node = dict(_walk(original)).get(path) if original is not None and report is not None else None
     if old_node is None:
         return None
