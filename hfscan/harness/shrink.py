@@ -1163,11 +1163,11 @@ def _vocab_ranges(original: Any, cfg: Any, report: ShrinkReport) -> None:
     """A vocabulary laid out in ranges (``[vocab_ranges]``: offsets at which ranges of codes start, e.g. an image
     tokenizer's codes mapped after the text tokens): where the cut vocabulary no longer holds the ranges, the
     first range (the text tokens) takes the cut size, a later one as long as a value of the tree that was cut
-    (its codebook) takes that value's new size, any other keeps its length; the offsets and the vocabulary
-    follow (before the rebuild, so that a validator checking the layout sees it whole)."""
+    (its codebook) takes that value's size as the rules left it, any other keeps its length; the offsets and the
+    vocabulary follow (before the rebuild, so that a validator checking the layout sees it whole)."""
     suffix = rules().get("vocab_ranges", {}).get("suffix")
     vocab_attrs = {a for r in rules()["rule"] if r["kind"] == "vocab" for a in r["attrs"]}
-    cut = {(old, new) for _, old, new in report.shrunk if _is_int(old) and _is_int(new) and new < old}
+    cut = [(p, old) for p, old, new in report.shrunk if _is_int(old) and _is_int(new) and new < old]
     old_nodes = dict(_walk(original))
     for path, node in _walk(cfg) if suffix else ():
         old_node = old_nodes.get(path)
@@ -1180,7 +1180,8 @@ def _vocab_ranges(original: Any, cfg: Any, report: ShrinkReport) -> None:
         sub_path, holder, attr = holders[0]
         bounds = [0] + [v for v, _ in offsets] + [_dotted(old_node, f"{sub_path}{attr}")]
         lengths = [b - a for a, b in zip(bounds, bounds[1:])]
-        new = [vars(holder)[attr]] + [next((n for o, n in cut if o == length), length) for length in lengths[1:]]
+        new = [vars(holder)[attr]] + [next((_dotted(cfg, p) for p, o in cut if o == length), length)  # as it ends
+                                      for length in lengths[1:]]
         for (_, name), start in zip(offsets, itertools.accumulate(new)):
             report.shrunk.append((f"{path}{name}", vars(node)[name], start))
             setattr(node, name, start)
