@@ -9,6 +9,7 @@ are exactly what the placeholder tokens must hold.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import re
@@ -109,8 +110,6 @@ class Context:
 def to_device(value: Any, device: Any, dtype: Any) -> Any:
     """``value`` with every tensor in it (inside lists, tuples, dicts and dataclass inputs too) on ``device``,
     floating ones cast to ``dtype``; anything else unchanged."""
-    import dataclasses
-
     import torch
 
     if isinstance(value, torch.Tensor):
@@ -603,8 +602,6 @@ def structured_value(ctx: Context, arg: str) -> Any:
     """For a required input annotated with a dataclass that bundles several tensors (a featurizer's atoms):
     that dataclass, each field built as an input of its name is, else shaped as the dataclass's docstring
     documents it; None where the annotation is no dataclass or a required field is neither."""
-    import dataclasses
-
     annotation = getattr(ctx.params.get(arg), "annotation", None)
     if isinstance(annotation, str):  # postponed (``from __future__ import annotations``)
         try:

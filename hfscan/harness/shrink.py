@@ -10,6 +10,7 @@ so that derived fields are recomputed.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import math
 import re
@@ -136,8 +137,6 @@ class _Shrinker:
         """A backbone whose stage selection its config class leaves unset (``[stage_selection]``: the default
         picks the last stage only, and a checkpoint sets it) selects every stage but the stem, so a head that
         reads several stages' feature maps can run; the stage-index rules then move them into the cut depth."""
-        import dataclasses
-
         spec = rules().get("stage_selection", {})
         attr, names = spec.get("attr"), vars(cfg).get(spec.get("stages"))
         if not (attr and dataclasses.is_dataclass(cfg) and isinstance(names, (list, tuple)) and len(names) > 2):
@@ -919,7 +918,6 @@ def _validator_defaults(config_class: Any, report: ShrinkReport) -> dict:
     composite does not allow): that value, on the class or the sub-config declaring the field (recorded in
     the report as shrunk). Empty where the defaults pass (or no named value fixes them)."""
     import ast
-    import dataclasses
 
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
@@ -978,8 +976,6 @@ def _stale_derived(original: Any, cfg: Any) -> dict[int, set[str]]:
     """Per config of the tree (by id): the declared fields that default to None, that the constructor of the default
     config derived (an int: a per-stack depth remembered from the whole depth) and that no rule changed; the rebuild
     leaves them unset, so the constructor derives them again from the shrunk values instead of keeping the old ones."""
-    import dataclasses
-
     old_nodes = dict(_walk(original))
     out: dict[int, set[str]] = {}
     for path, node in _walk(cfg):
@@ -1002,8 +998,6 @@ def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None
     the shrunk values gets values they accept where one change finds them (:func:`_accepted_values`, with the
     ``original`` tree and the ``report``); else the edited copy is kept.
     """
-    import dataclasses
-
     if not dataclasses.is_dataclass(cfg):
         return cfg
     names = {f.name for f in dataclasses.fields(cfg) if f.init} - {"transformers_version", "architectures"}
@@ -1194,8 +1188,6 @@ def _cache_attention_layer(cfg: Any, report: ShrinkReport) -> None:
     from the config reads the sequence length from an attention layer (``[cache_attention]``): its last layer becomes
     an attention layer, through the stored per-layer pattern or an unset layer-index list the config derives the
     pattern from, whichever gives the cache an attention layer (a stack whose kinds cannot change stays so)."""
-    import dataclasses
-
     text = cfg.get_text_config(decoder=True) if hasattr(cfg, "get_text_config") else cfg
     attention, depth = _cache_attention_layers(text)
     if attention or not depth:
