@@ -68,6 +68,11 @@ def levels() -> tuple[Level, ...]:
     return tuple(Level(lv["name"], int(lv["width"])) for lv in rules()["level"])
 
 
+def _rule_attrs(kind: str) -> tuple[str, ...]:
+    """The attributes that the ``[[rule]]`` entries of ``kind`` name, in the rules' order (each once)."""
+    return tuple(dict.fromkeys(a for r in rules()["rule"] if r["kind"] == kind for a in r["attrs"]))
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -89,8 +94,8 @@ class _Shrinker:
         self.level, self.report = level, report
         self.rules = rules()["rule"]
         self.keep = set(rules().get("keep", {}).get("attrs", ()))
-        self.stage_indices = {a for r in self._rules("stage_indices") for a in r["attrs"]}
-        self.layer_indices = {a for r in self._rules("layer_indices") for a in r["attrs"]} | self.stage_indices
+        self.stage_indices = set(_rule_attrs("stage_indices"))
+        self.layer_indices = set(_rule_attrs("layer_indices")) | self.stage_indices
         self.vocab: int | None = None  # the smallest shrunk vocabulary of the tree
         self.remap: dict[int, int] = {}  # special-token ids moved inside it: old -> new
         self.per_layer: dict[int, dict] = {}  # id(config) -> its shrunk per-layer values (heterogeneous configs)
@@ -98,8 +103,9 @@ class _Shrinker:
         self.rounded: dict[int, tuple[int, int]] = {}  # id(config) -> (capped, rounded) hidden width
         self.related = {a for r in self._rules("sum") for a in r["values"]}  # values kept as sums of others
         self.widths = frozenset(a for r in self._rules("cap") if r["max"] >= 32 for a in r["attrs"])  # width caps
-        self.depths = frozenset(a for r in self._rules("layers") for a in r["attrs"])
-        self.stage_widths = frozenset(a for r in self._rules("stage_widths") for a in r["attrs"])
+        self.depths = frozenset(_rule_attrs("layers"))
+        self.stage_widths = frozenset(_rule_attrs("stage_widths"))
+        self.vocabs = frozenset(_rule_attrs("vocab"))
         self.grid_text: set[int] = set()  # id() of the text configs beside a vision tower that merges patch grids
 
     def set(self, cfg: Any, path: str, attr: str, new: Any) -> None:
@@ -550,11 +556,15 @@ class _Shrinker:
         encoder whose default vocabulary is smaller than the decoder's)."""
         if not self.vocab:
             return
-        names = {a for r in self._rules("vocab") for a in r["attrs"]}
         for path, node in _walk(root):
-            for attr in names & vars(node).keys():
+            for attr in self.vocabs & vars(node).keys():
                 if _is_int(vars(node)[attr]) and 0 < vars(node)[attr] < self.vocab:
                     self.set(node, path, attr, self.vocab)
+
+    def _vocab_sizes(self, root: Any) -> list[int]:
+        """The vocabulary sizes (``vocab`` rules) that the configs of a tree hold."""
+        return [v for _, node in _walk(root) for a, v in vars(node).items()
+                if a in self.vocabs and _is_int(v) and v > 0]
 
     def remap_tokens(self, root: Any) -> None:
         """Move special-token ids beyond the new vocabulary inside it, across the whole tree.
@@ -585,14 +595,12 @@ class _Shrinker:
         self.remap = remap
 
     def codes_below_ids(self, original: Any, root: Any) -> None:
-        """A codebook (``[codes_below_ids]``) no larger than any vocabulary of the original tree, whose codes may so
-        be token ids (an image generator writes its VQ codes into the text ids), stays so: at most the smallest
-        vocabulary of the tiny tree, and below the new ids of the special tokens that came after its codes (a
-        power of two where it was one)."""
+        """A codebook (``[codes_below_ids]``) no larger than the smallest vocabulary of the original tree may hold
+        codes that are token ids (an image generator writes its VQ codes into the text ids); it keeps fitting: at
+        most the smallest vocabulary of the tiny tree, and below the new ids of the special tokens that came after
+        its codes (a power of two where it was one)."""
         old_nodes = list(_walk(original))
-        names = {a for r in self._rules("vocab") for a in r["attrs"]}
-        vocabs = [v for _, n in old_nodes for a, v in vars(n).items() if a in names and _is_int(v) and v > 0]
-        new_vocabs = [v for _, n in _walk(root) for a, v in vars(n).items() if a in names and _is_int(v) and v > 0]
+        vocabs, new_vocabs = self._vocab_sizes(original), self._vocab_sizes(root)
         ids, nodes = _token_ids(old_nodes), dict(_walk(root))
         for path, old_node in old_nodes if vocabs and self.vocab else ():
             for attr in rules().get("codes_below_ids", {}).get("attrs", ()):
@@ -614,7 +622,7 @@ class _Shrinker:
         keep their ratios. A config whose ``tile`` size is its sub-configs' image size cuts its input into tiles
         that they read (``tiled`` of them at least): the tile is halved with them."""
         spec = rules().get("image_grid", {})
-        stages = {a for r in self._rules("stage_depths") for a in r["attrs"]}
+        stages = set(_rule_attrs("stage_depths"))
         sizes = [(path, node, attr, vars(node)[attr]) for path, node in _walk(root)
                  for attr in (*spec.get("attrs", ()), *spec.get("follow", ())) if _sides(vars(node).get(attr))]
         tiles_of = {id(sub): spec.get("tiled", 1) for path, node in _walk(root) for sub in vars(node).values()
@@ -1046,7 +1054,7 @@ def _accepted_values(cls: type, kwargs: dict, original: Any, report: ShrinkRepor
     if old_node is None:
         return None
     old = {a: v for a, v in vars(old_node).items() if a in kwargs and _is_int(v) and _is_int(kwargs[a])}
-    depths = {a for r in rules()["rule"] if r["kind"] == "layers" for a in r["attrs"]}  # a depth stays cut
+    depths = set(_rule_attrs("layers"))  # a depth stays cut
     cut = sorted((v, a) for a, v in old.items() if kwargs[a] != v and a not in depths)
     deltas = sorted({n - o for p, o, n in report.shrunk if p.startswith(path) and _is_int(o) and _is_int(n) and n != o},
                     key=abs)
@@ -1160,7 +1168,7 @@ def _vocab_ranges(original: Any, cfg: Any, report: ShrinkReport) -> None:
     (its codebook) takes that value's size as the rules left it, any other keeps its length; the offsets and the
     vocabulary follow (before the rebuild, so that a validator checking the layout sees it whole)."""
     suffix = rules().get("vocab_ranges", {}).get("suffix")
-    vocab_attrs = {a for r in rules()["rule"] if r["kind"] == "vocab" for a in r["attrs"]}
+    vocab_attrs = set(_rule_attrs("vocab"))
     cut = [(p, old) for p, old, new in report.shrunk if _is_int(old) and _is_int(new) and new < old]
     old_nodes = dict(_walk(original))
     for path, node in _walk(cfg) if suffix else ():
@@ -1227,7 +1235,7 @@ def _derived_layer_kinds(original: Any, cfg: Any, report: ShrinkReport) -> None:
     """A stack whose layer kinds a config derives from its depth (a property such as ``layers_block_type``,
     computed from a cycle of block types or an attention period and offset) keeps every kind: where the cut
     depth lost one, the depth becomes the shortest prefix of the original pattern that holds them all."""
-    depth_attrs = [a for r in rules()["rule"] if r["kind"] == "layers" for a in r["attrs"]]
+    depth_attrs = _rule_attrs("layers")
     old_nodes = dict(_walk(original))
     for path, node in _walk(cfg):
         old_node = old_nodes.get(path)
