@@ -248,6 +248,7 @@ class _Shrinker:
         shrunk = {name: (old, new) for name, old, new in self.report.shrunk}
         cuts = {shrunk[f"{path}{child}.{d}"] for child, sub in attrs.items() if _is_config(sub)
                 for d in self.depths if f"{path}{child}.{d}" in shrunk}
+        old_depth, new_depth = next(iter(cuts)) if len(cuts) == 1 else (0, 0)  # 0: not every depth cut alike
         for attr in self.layer_indices & attrs.keys():
             for child, sub in attrs.items():
                 old, new = shrunk.get(f"{path}{child}.{attr}", (None, None))
@@ -255,10 +256,9 @@ class _Shrinker:
                     self.set(cfg, path, attr, new)
                     break
             else:
-                old, new = next(iter(cuts)) if len(cuts) == 1 else (0, 0)
-                positions = self._positions(attr, attrs[attr], old) if old else None
+                positions = self._positions(attr, attrs[attr], old_depth) if old_depth else None
                 if positions is not None and _int_list(attrs[attr]) and attr not in self.stage_indices:
-                    self.set(cfg, path, attr, type(attrs[attr])(_rescale_in_order(positions, old, new)))
+                    self.set(cfg, path, attr, type(attrs[attr])(_rescale_in_order(positions, old_depth, new_depth)))
 
     def _rope_sections(self, cfg: Any, path: str, attrs: dict) -> None:
         """Rotary sections split half the head width: rescaled with it, or set (from the rules'
@@ -622,18 +622,11 @@ class _Shrinker:
         keep their ratios. A config whose ``tile`` size is its sub-configs' image size cuts its input into tiles
         that they read (``tiled`` of them at least): the tile is halved with them."""
         spec = rules().get("image_grid", {})
-        stages = set(_rule_attrs("stage_depths"))
         sizes = [(path, node, attr, vars(node)[attr]) for path, node in _walk(root)
                  for attr in (*spec.get("attrs", ()), *spec.get("follow", ())) if _sides(vars(node).get(attr))]
-        tiles_of = {id(sub): spec.get("tiled", 1) for path, node in _walk(root) for sub in vars(node).values()
-                    if _is_config(sub) and _is_int(vars(node).get(spec.get("tile")))
-                    and vars(node)[spec["tile"]] in (vars(sub).get(a) for a in spec.get("attrs", ()))}
-        sizes += [(path, node, spec["tile"], vars(node)[spec["tile"]]) for path, node in _walk(root)
-                  if any(id(sub) in tiles_of for sub in vars(node).values() if _is_config(sub))]
-        towers = [(max(_sides(size)) // _patch_side(node), tiles_of.get(id(node), 1) * math.prod(
-                      vars(node)[t] for t in spec.get("tiles", ()) if _is_int(vars(node).get(t)) and vars(node)[t] > 0))
-                  for _, node, attr, size in sizes if attr in spec.get("attrs", ()) and _patch_side(node)
-                  and self.depths & vars(node).keys() and not stages & vars(node).keys()]
+        tiles_of, tile_sizes = _image_tiles(root, spec)
+        sizes += tile_sizes
+        towers = self._tower_grids(sizes, spec, tiles_of)
         most = spec.get("max_side", 0) ** 2  # tokens a tower may attend over (its grid's, times its tiles)
 
         def unit(node: Any, attr: str, side: int) -> int:  # what a size must stay a whole number of
@@ -647,6 +640,16 @@ class _Shrinker:
             halvings += 1
         for path, node, attr, size in sizes if halvings else ():
             self.set(node, path, attr, _halve(size, halvings))
+
+    def _tower_grids(self, sizes: list[tuple[str, Any, str, Any]], spec: dict,
+                     tiles_of: dict[int, int]) -> list[tuple[int, int]]:
+        """(patches per side, tiles read at once) of each plain tower whose image size is among ``sizes`` (a config
+        with layers and no per-stage depths: its patch grid is its sequence)."""
+        stages = set(_rule_attrs("stage_depths"))
+        return [(max(_sides(size)) // _patch_side(node), tiles_of.get(id(node), 1) * math.prod(
+                    vars(node)[t] for t in spec.get("tiles", ()) if _is_int(vars(node).get(t)) and vars(node)[t] > 0))
+                for _, node, attr, size in sizes if attr in spec.get("attrs", ()) and _patch_side(node)
+                and self.depths & vars(node).keys() and not stages & vars(node).keys()]
 
     def fit_patch_grids(self, root: Any) -> None:
         """A config that folds its patch grid by an integer factor (a pixel shuffle) gets image sizes whose
@@ -699,6 +702,19 @@ def _sides(size: Any) -> list[int]:
         parts = [_sides(x) for x in size]
         return [x for p in parts for x in p] if all(parts) else []
     return []
+
+
+def _image_tiles(root: Any, spec: dict) -> tuple[dict[int, int], list[tuple[str, Any, str, Any]]]:
+    """The towers of a tree that read their image cut into tiles (a config whose ``[image_grid]`` ``tile`` size is
+    the image size of its sub-configs): {id(tower): the tiles it reads at once (``tiled``)}, and the tile sizes as
+    (path, config, attribute, size), to be halved with the image sizes."""
+    tile = spec.get("tile")
+    tiles_of = {id(sub): spec.get("tiled", 1) for _, node in _walk(root) for sub in vars(node).values()
+                if _is_config(sub) and _is_int(vars(node).get(tile))
+                and vars(node)[tile] in (vars(sub).get(a) for a in spec.get("attrs", ()))}
+    sizes = [(path, node, tile, vars(node)[tile]) for path, node in _walk(root)
+             if any(id(sub) in tiles_of for sub in vars(node).values() if _is_config(sub))]
+    return tiles_of, sizes
 
 
 def _halve(size: Any, times: int) -> Any:
