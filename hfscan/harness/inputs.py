@@ -39,6 +39,11 @@ MODALITY_OF = {
 }
 
 
+def _is_int(v: Any) -> bool:
+    """Whether ``v`` is an int (a bool is not)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 @dataclass
 class Context:
     """What builders may read: the model, its config (normalised views) and the task."""
@@ -95,7 +100,7 @@ class Context:
             for attr, value in vars(cfg).items():
                 if attr.endswith(("_token_id", "_token_index", "_token_ids")):
                     values = value if isinstance(value, (list, tuple)) else [value]
-                    out.update(v for v in values if isinstance(v, int) and not isinstance(v, bool))
+                    out.update(v for v in values if _is_int(v))
         return out
 
     def tokens(self, *shape: int):
@@ -628,7 +633,7 @@ def named_width_tensor(ctx: Context, arg: str) -> Any:
     width the config names ``<arg>_dim`` or, where shorter vectors are zero-padded to it, ``max_<arg>_dim``
     (Decision Transformer's state_dim, PI0's max_state_dim); None where the config names no such width."""
     width = ctx.find(f"{arg}_dim", f"max_{arg}_dim")
-    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+    if not _is_int(width) or width < 1:
         return None
     return ctx.torch.randn(BATCH, width) * 0.1
 
@@ -684,7 +689,7 @@ def _documented_size(ctx: Context, expr: str) -> int:
         size = value(ast.parse(expr, mode="eval").body)
     except SyntaxError:
         size = None
-    return size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else FREE_DIM
+    return size if _is_int(size) and size > 0 else FREE_DIM
 
 
 #: Documented dimension names that mean the length of raw audio.
@@ -700,7 +705,7 @@ def _dim_size(ctx: Context, name: str, index: int) -> int:
         return AUDIO_SAMPLES
     aliases = {"channels": ("audio_channels", "num_channels"), "num_channels": ("audio_channels", "num_channels")}
     value = ctx.find(*aliases.get(name, (name,)), where="audio")
-    return int(value) if isinstance(value, int) and not isinstance(value, bool) else 1
+    return int(value) if _is_int(value) else 1
 
 
 def _feature_width(ctx: Context) -> int:
@@ -940,7 +945,8 @@ def _mm_token_types(ctx: Context):
         token = ctx.find(*attrs)
         if isinstance(token, int):
             types[ids == token] = code
-    for frame, modality in ((frame_tokens(ctx.config, m), m) for m in ctx.framed):
+    for modality in ctx.framed:
+        frame = frame_tokens(ctx.config, modality)
         if frame:
             inside = (ids == frame[0]).cumsum(-1) > (ids == frame[1]).cumsum(-1)
             types[inside & (types > 0)] = codes[modality]
@@ -999,8 +1005,10 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
 
 
 #: (placeholder token attributes, modality for get_<modality>_features, feature argument)
+#: The config attributes that may hold the image placeholder token.
+IMAGE_TOKEN = ("image_token_id", "image_token_index")
 PLACEHOLDERS = (
-    (("image_token_id", "image_token_index"), "image", "pixel_values"),
+    (IMAGE_TOKEN, "image", "pixel_values"),
     (("video_token_id", "video_token_index"), "video", "pixel_values_videos"),
     (("audio_token_id", "audio_token_index"), "audio", "input_features"),
     (("audio_token_id", "audio_token_index"), "audio", "input_values"),
@@ -1026,7 +1034,7 @@ def _input_ids(ctx: Context) -> Any:
         token = ctx.find(*attrs)
         frame = frame_tokens(ctx.config, modality) if modality in ctx.framed else None
         if frame:
-            token = ctx.find(*PLACEHOLDERS[0][0])  # the image placeholder
+            token = ctx.find(*IMAGE_TOKEN)
         marked = f"{modality}_embeds_position_mask" in ctx.params  # placeholders marked by a mask, not a token
         if not (isinstance(token, int) or marked) or arg not in ctx.built or modality in done:
             continue
@@ -1052,7 +1060,7 @@ def _rows_documented_per_sample(ctx: Context, arg: str) -> int:
     config value (``(batch_size * num_codebooks, sequence_length)``: a row per codebook stream); else 1."""
     m = re.fullmatch(r"batch_size \* (?:config\.)?(\w+)", (documented_dims(ctx.model, arg) or [""])[0])
     value = ctx.find(m.group(1)) if m else None
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
+    return value if _is_int(value) and value > 0 else 1
 
 
 @builder("flattened_patches")
