@@ -997,16 +997,16 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     numel = sum(int(f.numel()) for f in parts)
     emb = _input_embeddings(ctx.model)
     hidden = ctx.find("hidden_size", where="text")
-    last = (feats[0] if isinstance(feats, (list, tuple)) else feats).shape[-1]
+    last = parts[0].shape[-1]
     # the width the placeholders take: the text hidden width where the features have it and the token table
     # is wider (a factorized table projected to it), else the token table's
     dim = last if last == hidden else getattr(emb, "embedding_dim", None) or hidden
     return numel // int(dim)
 
 
-#: (placeholder token attributes, modality for get_<modality>_features, feature argument)
 #: The config attributes that may hold the image placeholder token.
 IMAGE_TOKEN = ("image_token_id", "image_token_index")
+#: (placeholder token attributes, modality for get_<modality>_features, feature argument)
 PLACEHOLDERS = (
     (IMAGE_TOKEN, "image", "pixel_values"),
     (("video_token_id", "video_token_index"), "video", "pixel_values_videos"),
