@@ -601,8 +601,10 @@ class _Shrinker:
         its codes (a power of two where it was one)."""
         old_nodes = list(_walk(original))
         vocabs, new_vocabs = self._vocab_sizes(original), self._vocab_sizes(root)
+        if not (vocabs and self.vocab):
+            return
         ids, nodes = _token_ids(old_nodes), dict(_walk(root))
-        for path, old_node in old_nodes if vocabs and self.vocab else ():
+        for path, old_node in old_nodes:
             for attr in rules().get("codes_below_ids", {}).get("attrs", ()):
                 size, node = vars(old_node).get(attr), nodes.get(path)
                 if node is None or not (_is_int(size) and 0 < size <= min(vocabs) and _is_int(vars(node).get(attr))):
@@ -1082,7 +1084,6 @@ def _accepted_values(cls: type, kwargs: dict, original: Any, report: ShrinkRepor
         except Exception:  # noqa: BLE001 - still rejected: the next candidate
             continue
         report.shrunk.append((f"{path}{attr}", kwargs[attr], value))
-        kwargs[attr] = value
         return rebuilt
     return None
 
