@@ -109,10 +109,7 @@ class _Shrinker:
         self.grid_text: set[int] = set()  # id() of the text configs beside a vision tower that merges patch grids
 
     def set(self, cfg: Any, path: str, attr: str, new: Any) -> None:
-        old = vars(cfg).get(attr)
-        if old != new:
-            setattr(cfg, attr, new)
-            self.report.shrunk.append((f"{path}{attr}", old, new))
+        _set(self.report, cfg, path, attr, new)
 
     def shrink(self, cfg: Any, path: str = "") -> None:
         self._select_every_stage(cfg, path)
@@ -696,6 +693,15 @@ class _Shrinker:
             self.set(node, path, attr, new * new)
 
 
+def _set(report: ShrinkReport, cfg: Any, path: str, attr: str, new: Any) -> None:
+    """Set ``attr`` of ``cfg`` (the config at ``path`` in the tree) to ``new``, recorded in the report where it
+    changes."""
+    old = vars(cfg).get(attr)
+    if old != new:
+        setattr(cfg, attr, new)
+        report.shrunk.append((f"{path}{attr}", old, new))
+
+
 def _sides(size: Any) -> list[int]:
     """Every side in an image or feature-map size (an int, [h, w], or a list of [h, w]); [] where it is none."""
     if _is_int(size) and size > 0:
@@ -1202,10 +1208,8 @@ def _vocab_ranges(original: Any, cfg: Any, report: ShrinkReport) -> None:
         new = [vars(holder)[attr]] + [next((_dotted(cfg, p) for p, o in cut if o == length), length)  # as it ends
                                       for length in lengths[1:]]
         for (_, name), start in zip(offsets, itertools.accumulate(new)):
-            report.shrunk.append((f"{path}{name}", vars(node)[name], start))
-            setattr(node, name, start)
-        report.shrunk.append((f"{path}{sub_path}{attr}", vars(holder)[attr], sum(new)))
-        setattr(holder, attr, sum(new))
+            _set(report, node, path, name, start)
+        _set(report, holder, f"{path}{sub_path}", attr, sum(new))
 
 
 def _cache_attention_layer(cfg: Any, report: ShrinkReport) -> None:
@@ -1231,8 +1235,7 @@ def _cache_attention_layer(cfg: Any, report: ShrinkReport) -> None:
             continue
         if _cache_attention_layers(trial)[0]:
             path = next((p for p, node in _walk(cfg) if node is text), "")
-            report.shrunk.append((f"{path}{attr}", getattr(text, attr, None), value))
-            setattr(text, attr, value)
+            _set(report, text, path, attr, value)
             return
 
 
@@ -1275,8 +1278,7 @@ def _derived_layer_kinds(original: Any, cfg: Any, report: ShrinkReport) -> None:
             if not set(after) >= kinds:
                 depth = max(depth, next(d for d in range(1, len(before) + 1) if set(before[:d]) >= kinds))
         if new < depth <= 8:  # a tiny stack; a kind first met deeper is left to an override
-            report.shrunk.append((f"{path}{attr}", new, depth))
-            setattr(node, attr, depth)
+            _set(report, node, path, attr, depth)
 
 
 def _stacked_widths(original: Any, cfg: Any, report: ShrinkReport) -> None:
@@ -1294,9 +1296,7 @@ def _stacked_widths(original: Any, cfg: Any, report: ShrinkReport) -> None:
                 if not (_is_int(old) and _is_int(old_w) and _is_int(new_w) and isinstance(old_i, (list, tuple))
                         and isinstance(new_i, (list, tuple)) and old == old_w * (len(old_i) + 1)):
                     continue
-                if new != new_w * (len(new_i) + 1):
-                    report.shrunk.append((f"{path}{attr}", new, new_w * (len(new_i) + 1)))
-                    setattr(node, attr, new_w * (len(new_i) + 1))
+                _set(report, node, path, attr, new_w * (len(new_i) + 1))
 
 
 def _backbone_channels(original: Any, cfg: Any, report: ShrinkReport) -> None:
@@ -1313,9 +1313,7 @@ def _backbone_channels(original: Any, cfg: Any, report: ShrinkReport) -> None:
             new_channels = _backbone_widths(vars(node)[sub]) if lists else None
             for attr in lists if new_channels else ():
                 value = type(vars(node)[attr])(new_channels) if _int_list(vars(node)[attr]) else new_channels
-                if vars(node)[attr] != value:
-                    report.shrunk.append((f"{path}{attr}", vars(node)[attr], value))
-                    setattr(node, attr, value)
+                _set(report, node, path, attr, value)
 
 
 def _backbone_widths(backbone: Any) -> list[int] | None:
@@ -1345,9 +1343,7 @@ def _tower_layer_indices(original: Any, cfg: Any, report: ShrinkReport) -> None:
                 continue
             scaled = [(x % (old + 1)) * new // old - (new + 1) * (x < 0) for x in ([value] if _is_int(value) else value)]
             result = scaled[0] if _is_int(value) else type(value)(scaled)
-            if result != value:
-                report.shrunk.append((f"{path}{attr}", value, result))
-                setattr(node, attr, result)
+            _set(report, node, path, attr, result)
 
 
 #: How the ``sum``, ``times`` and ``scaled`` rules combine their parts.
@@ -1377,9 +1373,7 @@ def _keep_relations(original: Any, cfg: Any, report: ShrinkReport) -> None:
                 value = int(constant) * combine(new)
                 if value != int(value):
                     continue
-                if vars(node).get(attr) != int(value):
-                    report.shrunk.append((f"{path}{attr}", vars(node).get(attr), int(value)))
-                    setattr(node, attr, int(value))
+                _set(report, node, path, attr, int(value))
 
 
 def _dotted(cfg: Any, name: str) -> Any:
