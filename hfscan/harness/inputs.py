@@ -605,8 +605,8 @@ def first_layer_tensor(ctx: Context) -> Any:
 
 def structured_value(ctx: Context, arg: str) -> Any:
     """For a required input annotated with a dataclass that bundles several tensors (a featurizer's atoms):
-    that dataclass, each field built as an input of its name is, else shaped as the dataclass's docstring
-    documents it; None where the annotation is no dataclass or a required field is neither."""
+    that dataclass, each field built by the builder of its name, else shaped as the dataclass's docstring
+    documents it; None where the annotation is no dataclass or a required field can be built neither way."""
     annotation = getattr(ctx.params.get(arg), "annotation", None)
     if isinstance(annotation, str):  # postponed (``from __future__ import annotations``)
         try:

@@ -1070,10 +1070,11 @@ def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None
 
 
 def _accepted_values(cls: type, kwargs: dict, original: Any, report: ShrinkReport | None, path: str) -> Any:
-    """A config of ``cls`` that its validators accept, built from ``kwargs`` with one value changed, or None: a
-    value the shrink cut at this level (not a depth) back at its original (the smallest first: a head width that
-    must keep room for the rotary pairs the config fits in it), else a value no rule changed, moved by as much as
-    a width of this level or below was cut (a width that was a sub-config's width plus a constant keeps it)."""
+    """A config of ``cls`` that its validators accept, built from ``kwargs`` with one value changed (recorded in
+    ``report``); None where no single change is accepted. Tried in order: each value the shrink cut in this config
+    (depths excepted) put back at its original, smallest first (a head width that must keep room for the rotary
+    pairs the config fits in it); then each value no rule changed, moved by as much as a width of this config or
+    of its sub-configs was cut (a width that was a sub-config's width plus a constant keeps that relation)."""
     old_node = dict(_walk(original)).get(path) if original is not None and report is not None else None
     if old_node is None:
         return None
@@ -1185,16 +1186,19 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
 
 
 def _vocab_ranges(original: Any, cfg: Any, report: ShrinkReport) -> None:
-    """A vocabulary laid out in ranges (``[vocab_ranges]``: offsets at which ranges of codes start, e.g. an image
-    tokenizer's codes mapped after the text tokens): where the cut vocabulary no longer holds the ranges, the
-    first range (the text tokens) takes the cut size, a later one as long as a value of the tree that was cut
-    (its codebook) takes that value's size as the rules left it, any other keeps its length; the offsets and the
-    vocabulary follow (before the rebuild, so that a validator checking the layout sees it whole)."""
+    """A vocabulary laid out in ranges (``[vocab_ranges]``: attributes with its suffix are the offsets at which
+    ranges of codes start, e.g. an image tokenizer's codes placed after the text tokens). Where the cut vocabulary
+    no longer reaches the last offset, it is laid out in the same ranges again: the first range (the text tokens)
+    as long as the cut vocabulary, a later range as long as a value of the tree that was cut (its codebook) as
+    long as that value now is, any other range as long as before; the offsets and the vocabulary size follow.
+    Runs before the rebuild, so that a validator checking the layout sees it whole."""
     suffix = rules().get("vocab_ranges", {}).get("suffix")
+    if not suffix:
+        return
     vocab_attrs = set(_rule_attrs("vocab"))
     cut = [(p, old) for p, old, new in report.shrunk if _is_int(old) and _is_int(new) and new < old]
     old_nodes = dict(_walk(original))
-    for path, node in _walk(cfg) if suffix else ():
+    for path, node in _walk(cfg):
         old_node = old_nodes.get(path)
         offsets = sorted((v, a) for a, v in vars(old_node or node).items() if a.endswith(suffix) and _is_int(v) and v > 0)
         holders = [(p, n, a) for p, n in _walk(node) for a in sorted(vocab_attrs & vars(n).keys())
