@@ -1027,15 +1027,29 @@ def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None
     Only the declared fields (and token ids) are passed: derived attributes
     (e.g. a width computed from per-stage widths) come back from the
     constructor, and so do the ``stale`` fields (:func:`_stale_derived`).  A constructor whose validators reject
-    the shrunk values gets values they accept where one change finds them (:func:`_accepted_values`, with the
-    ``original`` tree and the ``report``); else the edited copy is kept.
+    the shrunk values gets values they accept where :func:`_construct` finds them (with the ``original`` tree and
+    the ``report``); else the edited copy is kept.
     """
     if not dataclasses.is_dataclass(cfg):
         return cfg
+    kwargs = _rebuild_kwargs(cfg, extra, stale, original, report, path)
+    rebuilt = _construct(type(cfg), kwargs, original, report, path)
+    if rebuilt is None:
+        return cfg  # rejected whatever was tried: the edited copy is kept
+    for attr, value in vars(cfg).items():  # attributes the constructor took as extra kwargs
+        if attr not in vars(rebuilt):
+            setattr(rebuilt, attr, value)
+    return rebuilt
+
+
+def _rebuild_kwargs(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None, original: Any,
+                    report: ShrinkReport | None, path: str) -> dict:
+    """The keyword arguments :func:`_rebuild` passes to the constructor of ``cfg`` (a dataclass config): its
+    declared fields, token ids and rebuilt sub-configs, less the fields left for the constructor to derive."""
     names = {f.name for f in dataclasses.fields(cfg) if f.init} - {"transformers_version", "architectures"}
     spec = rules().get("rebuild", {})
     kwargs = {}
-    aliases = {stored: field for field, stored in (getattr(type(cfg), "attribute_map", None) or {}).items()}
+    aliases = {stored: name for name, stored in (getattr(type(cfg), "attribute_map", None) or {}).items()}
     for attr, value in vars(cfg).items():
         public = attr.lstrip("_")
         if attr not in names and aliases.get(attr) in names:
@@ -1052,21 +1066,20 @@ def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None
     for derived in (stale or {}).get(id(cfg), ()):
         kwargs.pop(derived, None)
     kwargs.update(extra.get(id(cfg), {}))
+    return kwargs
+
+
+def _construct(cls: type, kwargs: dict, original: Any, report: ShrinkReport | None, path: str) -> Any:
+    """``cls(**kwargs)``, taking up to ``MAX_VALIDATOR_REPAIRS`` values its validators name
+    (:func:`_take_wanted_value`), else with one value changed that they accept (:func:`_accepted_values`); None
+    where they reject every try."""
     for repairs_left in range(MAX_VALIDATOR_REPAIRS, -1, -1):
         try:
-            rebuilt = type(cfg)(**kwargs)
-            break
-        except Exception as exc:  # noqa: BLE001 - a constructor that rejects its own values: keep the edited copy
-            if repairs_left and _take_wanted_value(exc, kwargs):
-                continue
-            rebuilt = _accepted_values(type(cfg), kwargs, original, report, path)
-            if rebuilt is None:
-                return cfg
-            break
-    for attr, value in vars(cfg).items():  # attributes the constructor took as extra kwargs
-        if attr not in vars(rebuilt):
-            setattr(rebuilt, attr, value)
-    return rebuilt
+            return cls(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - a constructor whose validators reject the shrunk values
+            if not (repairs_left and _take_wanted_value(exc, kwargs)):
+                break
+    return _accepted_values(cls, kwargs, original, report, path)
 
 
 def _accepted_values(cls: type, kwargs: dict, original: Any, report: ShrinkReport | None, path: str) -> Any:
