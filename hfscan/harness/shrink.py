@@ -309,11 +309,12 @@ class _Shrinker:
         """Shrink a heterogeneous config's per-layer values by the same rules, moved to the new layer indices."""
         import types
 
-        old_kinds = next((v for a, v in attrs.items() if a == "layer_types"), None)
+        old_kinds = attrs.get("layer_types")
         new_kinds = vars(cfg).get("layer_types")
         out: dict[int, dict] = {}
         for index, values in overrides.items():
-            shared = {k: v for k, v in attrs.items() if k in values or _is_int(v) or isinstance(v, dict)}  # (rotary too)
+            # the layer's values over the config's own ints and dicts (its rotary parameters, read by the rules)
+            shared = {k: v for k, v in attrs.items() if k in values or _is_int(v) or isinstance(v, dict)}
             layer = types.SimpleNamespace(**{**shared, **values})
             before = dict(vars(layer))
             self._heads(layer, f"{path}per_layer_config.{index}.", before)
