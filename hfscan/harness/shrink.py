@@ -233,7 +233,8 @@ class _Shrinker:
             elif positions is not None:
                 offset = int(attr in self.stage_indices)
                 stem = [0] if offset and 0 in value else []
-                self.set(cfg, path, attr, type(value)(stem + [p + offset for p in _rescale_indices(positions, old, new)]))
+                moved = [p + offset for p in _rescale_indices(positions, old, new)]
+                self.set(cfg, path, attr, type(value)(stem + moved))
             elif _pattern(value, old) and old > new and old > 1:
                 self.set(cfg, path, attr, _cut_pattern(vars(cfg)[attr], new))  # as the size rules left it
 
@@ -1214,7 +1215,8 @@ def _vocab_ranges(original: Any, cfg: Any, report: ShrinkReport) -> None:
     old_nodes = dict(_walk(original))
     for path, node in _walk(cfg):
         old_node = old_nodes.get(path)
-        offsets = sorted((v, a) for a, v in vars(old_node or node).items() if a.endswith(suffix) and _is_int(v) and v > 0)
+        offsets = sorted((v, a) for a, v in vars(old_node or node).items()
+                         if a.endswith(suffix) and _is_int(v) and v > 0)
         holders = [(p, n, a) for p, n in _walk(node) for a in sorted(vocab_attrs & vars(n).keys())
                    if offsets and _is_int(vars(n)[a]) and _is_int(_dotted(old_node, f"{p}{a}"))
                    and vars(n)[a] <= offsets[-1][0] < _dotted(old_node, f"{p}{a}")]  # cut below the last range
@@ -1244,7 +1246,8 @@ def _cache_attention_layer(cfg: Any, report: ShrinkReport) -> None:
     pattern = getattr(text, "layer_types", None)
     candidates = [("layer_types", [*list(pattern)[:last], kind])] if _pattern(pattern, depth) else []
     fields = dataclasses.fields(text) if dataclasses.is_dataclass(text) else ()
-    candidates += [(f.name, [last]) for f in fields if getattr(text, f.name, None) is None and "list[int]" in str(f.type)]
+    candidates += [(f.name, [last]) for f in fields
+                   if getattr(text, f.name, None) is None and "list[int]" in str(f.type)]
     for attr, value in candidates:
         trial = copy.deepcopy(text)
         try:
@@ -1359,7 +1362,8 @@ def _tower_layer_indices(original: Any, cfg: Any, report: ShrinkReport) -> None:
             value, old, new = vars(node).get(attr), _dotted(old_node, depth), _dotted(node, depth)
             if not ((_is_int(value) or _int_list(value)) and _is_int(old) and _is_int(new) and 0 < new < old):
                 continue
-            scaled = [(x % (old + 1)) * new // old - (new + 1) * (x < 0) for x in ([value] if _is_int(value) else value)]
+            scaled = [(x % (old + 1)) * new // old - (new + 1) * (x < 0)
+                      for x in ([value] if _is_int(value) else value)]
             result = scaled[0] if _is_int(value) else type(value)(scaled)
             _set(report, node, path, attr, result)
 
