@@ -1228,16 +1228,7 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
         elif name in BUILDERS and (value := BUILDERS[name](ctx)) is not None:
             ctx.built[name] = value
         elif param.default is inspect.Parameter.empty:
-            ids_name = mask_ids_name(name, params)
-            value = _ones_over(name, ids_name)(ctx) if ids_name else documented_tensor(ctx, name)
-            if value is None and name == next(iter(order), None):
-                value = first_layer_tensor(ctx)
-            if value is None:
-                value = structured_value(ctx, name)
-            if value is None:
-                value = named_width_tensor(ctx, name)
-            if value is None and name.endswith("mask"):
-                value = mask_over_first(ctx)
+            value = _required_value(ctx, name, first=name == next(iter(order), None))
             if value is None:
                 report.unknown_required.append(name)
             else:
@@ -1260,6 +1251,24 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
         report.fed.append("text")  # the tokens, fed as their embeddings
     ordered = {k: ctx.built[k] for k in params if k in ctx.built}
     return ordered, report
+
+
+def _required_value(ctx: Context, name: str, first: bool) -> Any:
+    """A required input that no builder makes, the first way one is found: ones over the ids a mask masks, else
+    the shape forward()'s docstring documents, the first layer's input (for the ``first`` input built), a
+    dataclass built field by field, a vector as wide as the config names, ones over the first input (for a
+    mask); None where none is found."""
+    ids_name = mask_ids_name(name, ctx.params)
+    value = _ones_over(name, ids_name)(ctx) if ids_name else documented_tensor(ctx, name)
+    if value is None and first:
+        value = first_layer_tensor(ctx)
+    if value is None:
+        value = structured_value(ctx, name)
+    if value is None:
+        value = named_width_tensor(ctx, name)
+    if value is None and name.endswith("mask"):
+        value = mask_over_first(ctx)
+    return value
 
 
 def build_one(model: Any, config: Any, name: str) -> Any:
