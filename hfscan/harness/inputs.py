@@ -15,6 +15,7 @@ are exactly what the placeholder tokens must hold.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import math
 import re
@@ -43,6 +44,11 @@ MODALITY_OF = {
     "flattened_patches": "image",
     "past_values": "time-series",
 }
+
+
+def _is_int(v: Any) -> bool:
+    """Whether ``v`` is an int (a bool is not)."""
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 @dataclass
@@ -101,7 +107,7 @@ class Context:
             for attr, value in vars(cfg).items():
                 if attr.endswith(("_token_id", "_token_index", "_token_ids")):
                     values = value if isinstance(value, (list, tuple)) else [value]
-                    out.update(v for v in values if isinstance(v, int) and not isinstance(v, bool))
+                    out.update(v for v in values if _is_int(v))
         return out
 
     def tokens(self, *shape: int):
@@ -116,8 +122,6 @@ class Context:
 def to_device(value: Any, device: Any, dtype: Any) -> Any:
     """``value`` with every tensor in it (inside lists, tuples, dicts and dataclass inputs too) on ``device``,
     floating ones cast to ``dtype``; anything else unchanged."""
-    import dataclasses
-
     import torch
 
     if isinstance(value, torch.Tensor):
@@ -243,7 +247,21 @@ def _takes_grid(ctx: Context, name: str) -> bool:
 
 @builder("image_grid_thw", "grid_thw")
 def _grid_thw(ctx: Context):
-    return ctx.torch.tensor([list(_grid(ctx))] * BATCH)
+    return ctx.torch.tensor([list(_grid(ctx))] * BATCH * _grids_per_image(ctx))
+
+
+def _grids_per_image(ctx: Context) -> int:
+    """Grid rows per image fed: two where forward() documents its per-sample image count as including target
+    grids (an image generator is told the grid of the image it makes after the grids of the images it reads,
+    and gets no pixels for it), else one."""
+    return 2 if re.search(r"\bincluding target grids?\b", documented_arg(ctx.model, "images_per_sample")) else 1
+
+
+@builder("images_per_sample")
+def _images_per_sample(ctx: Context):
+    """Grid rows of each sample (forward() splits the grids by sample with it): one image each, and its target
+    where forward() counts one."""
+    return ctx.torch.full((BATCH,), _grids_per_image(ctx), dtype=ctx.torch.long)
 
 
 @builder("video_grid_thw")
@@ -545,9 +563,14 @@ def documented_tensor(ctx: Context, arg: str) -> Any:
     shape += [_documented_size(ctx, name) for name in dims[1:]]
     torch = ctx.torch
     if arg.endswith("_mask"):  # of the documented type: a boolean mask may index
-        boolean = re.search(rf"\b{re.escape(arg)} \(`torch\.BoolTensor`", _doc(ctx.model))
+        boolean = (re.search(rf"\b{re.escape(arg)} \(`torch\.BoolTensor`", _doc(ctx.model))
+                   or _passed_as_bool(ctx.model, arg))
         return torch.ones(*shape, dtype=torch.bool if boolean else torch.long)
-    if arg.endswith(("_ids", "_id", "_idx", "_index", "_indices", "timesteps")):
+    classes = _one_hot_classes(ctx.model).get(arg)
+    if classes is not None:  # class ids the model one-hot encodes itself (a documented one-hot axis is its work)
+        return torch.zeros(*(shape[:-1] if dims[-1].removeprefix("config.") == classes else shape), dtype=torch.long)
+    if arg.endswith(("_ids", "_id", "_idx", "_index", "_indices", "timesteps")) or _INDEX_DOC.search(
+            documented_arg(ctx.model, arg)):
         return torch.zeros(*shape, dtype=torch.long)  # index 0 exists in every table
     if len(shape) == 1 and re.search(rf"\b{re.escape(arg)} \(`?torch\.LongTensor", _doc(ctx.model)):
         return torch.ones(*shape, dtype=torch.long)  # an integer per sample (a count: one of each row fed)
@@ -563,11 +586,56 @@ def documented_rows(model: Any, inputs: dict) -> int | None:
     return max(rows) if rows else None
 
 
+def documented_arg(model: Any, arg: str) -> str:
+    """The entry of ``arg`` in forward()'s docstring (its line and description; a dataclass's ``arg: `(...)` ...``
+    entry alike); "" where it has none."""
+    doc = _doc(model)
+    m = (re.search(rf"\n\s*{re.escape(arg)} \(`(?:(?!\n\s*\w+ \(`)[\s\S])*", doc)
+         or re.search(rf"\n\s*{re.escape(arg)}: `(?:(?!\n\s*\w+: `)[\s\S])*", doc))
+    return m.group(0) if m else ""
+
+
+#: A documented tensor that holds integers: indices ("index of the token each atom belongs to", "index for each
+#: token") or codes it enumerates ("``0`` = protein, ``1`` = DNA": zeros are the first code).
+_INDEX_DOC = re.compile(r"\bindex (?:of|for) (?:the|each)\b|`0`+ = ")
+
+
+def _source(model: Any) -> str:
+    """The source of the module that defines ``model``'s class (or ``model``, a class); "" where none is found."""
+    return _module_source((model if isinstance(model, type) else type(model)).__module__)
+
+
+@lru_cache(maxsize=None)
+def _module_source(name: str) -> str:
+    """The source of a loaded module, read once; "" where it is not loaded or has no source file."""
+    import sys
+
+    try:
+        return inspect.getsource(sys.modules[name])
+    except (KeyError, OSError, TypeError):
+        return ""
+
+
+def _one_hot_classes(model: Any) -> dict[str, str]:
+    """Names that the model's module one-hot encodes with a class count from its config
+    (``F.one_hot(ref_element, num_classes=self.config.max_atomic_number)``): {name: config attribute}; an input of
+    that name holds class ids, whatever form its docstring documents (the encoded one)."""
+    pattern = r"one_hot\(\s*(\w+)\s*,\s*(?:num_classes\s*=\s*)?self\.config\.(\w+)\s*\)"
+    return dict(re.findall(pattern, _source(model)))
+
+
+def _passed_as_bool(model: Any, arg: str) -> bool:
+    """Whether the model's module passes ``arg`` on as a keyword that a docstring there documents as boolean
+    (``atom_mask=atom_inputs.atom_attention_mask`` into a function documenting ``atom_mask: `(...)` bool``)."""
+    src = _source(model)
+    keywords = set(re.findall(rf"\b(\w+)=[\w.]*\b{re.escape(arg)}\b", src))
+    return any(re.search(rf"\b{re.escape(k)}(?: \(`torch\.BoolTensor`|: `[^`]*` bool\b)", src) for k in keywords)
+
+
 def documented_required(model: Any, arg: str) -> bool:
     """Whether forward()'s docstring says an optional ``arg`` "has to be provided" (where the model lacks a
     component that would compute it, e.g. a retriever's documents)."""
-    m = re.search(rf"\n\s*{re.escape(arg)} \(`(?:(?!\n\s*\w+ \(`)[\s\S])*", _doc(model))
-    return bool(m and re.search(r"\bha(?:s|ve) to be\s+provided\b", m.group(0)))
+    return bool(re.search(r"\bha(?:s|ve) to be\s+provided\b", documented_arg(model, arg)))
 
 
 def first_layer_tensor(ctx: Context) -> Any:
@@ -591,10 +659,8 @@ def first_layer_tensor(ctx: Context) -> Any:
 
 def structured_value(ctx: Context, arg: str) -> Any:
     """For a required input annotated with a dataclass that bundles several tensors (a featurizer's atoms):
-    that dataclass, each field built as an input of its name is, else shaped as the dataclass's docstring
-    documents it; None where the annotation is no dataclass or a required field is neither."""
-    import dataclasses
-
+    that dataclass, each field built by the builder of its name, else shaped as the dataclass's docstring
+    documents it; None where the annotation is no dataclass or a required field can be built neither way."""
     annotation = getattr(ctx.params.get(arg), "annotation", None)
     if isinstance(annotation, str):  # postponed (``from __future__ import annotations``)
         try:
@@ -621,7 +687,7 @@ def named_width_tensor(ctx: Context, arg: str) -> Any:
     width the config names ``<arg>_dim`` or, where shorter vectors are zero-padded to it, ``max_<arg>_dim``
     (Decision Transformer's state_dim, PI0's max_state_dim); None where the config names no such width."""
     width = ctx.find(f"{arg}_dim", f"max_{arg}_dim")
-    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+    if not _is_int(width) or width < 1:
         return None
     return ctx.torch.randn(BATCH, width) * 0.1
 
@@ -677,7 +743,7 @@ def _documented_size(ctx: Context, expr: str) -> int:
         size = value(ast.parse(expr, mode="eval").body)
     except SyntaxError:
         size = None
-    return size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else FREE_DIM
+    return size if _is_int(size) and size > 0 else FREE_DIM
 
 
 #: Documented dimension names that mean the length of raw audio.
@@ -693,7 +759,7 @@ def _dim_size(ctx: Context, name: str, index: int) -> int:
         return AUDIO_SAMPLES
     aliases = {"channels": ("audio_channels", "num_channels"), "num_channels": ("audio_channels", "num_channels")}
     value = ctx.find(*aliases.get(name, (name,)), where="audio")
-    return int(value) if isinstance(value, int) and not isinstance(value, bool) else 1
+    return int(value) if _is_int(value) else 1
 
 
 def _feature_width(ctx: Context) -> int:
@@ -933,7 +999,8 @@ def _mm_token_types(ctx: Context):
         token = ctx.find(*attrs)
         if isinstance(token, int):
             types[ids == token] = code
-    for frame, modality in ((frame_tokens(ctx.config, m), m) for m in ctx.framed):
+    for modality in ctx.framed:
+        frame = frame_tokens(ctx.config, modality)
         if frame:
             inside = (ids == frame[0]).cumsum(-1) > (ids == frame[1]).cumsum(-1)
             types[inside & (types > 0)] = codes[modality]
@@ -984,16 +1051,18 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     numel = sum(int(f.numel()) for f in parts)
     emb = _input_embeddings(ctx.model)
     hidden = ctx.find("hidden_size", where="text")
-    last = (feats[0] if isinstance(feats, (list, tuple)) else feats).shape[-1]
+    last = parts[0].shape[-1]
     # the width the placeholders take: the text hidden width where the features have it and the token table
     # is wider (a factorized table projected to it), else the token table's
     dim = last if last == hidden else getattr(emb, "embedding_dim", None) or hidden
     return numel // int(dim)
 
 
+#: The config attributes that may hold the image placeholder token.
+IMAGE_TOKEN = ("image_token_id", "image_token_index")
 #: (placeholder token attributes, modality for get_<modality>_features, feature argument)
 PLACEHOLDERS = (
-    (("image_token_id", "image_token_index"), "image", "pixel_values"),
+    (IMAGE_TOKEN, "image", "pixel_values"),
     (("video_token_id", "video_token_index"), "video", "pixel_values_videos"),
     (("audio_token_id", "audio_token_index"), "audio", "input_features"),
     (("audio_token_id", "audio_token_index"), "audio", "input_values"),
@@ -1019,7 +1088,7 @@ def _input_ids(ctx: Context) -> Any:
         token = ctx.find(*attrs)
         frame = frame_tokens(ctx.config, modality) if modality in ctx.framed else None
         if frame:
-            token = ctx.find(*PLACEHOLDERS[0][0])  # the image placeholder
+            token = ctx.find(*IMAGE_TOKEN)
         marked = f"{modality}_embeds_position_mask" in ctx.params  # placeholders marked by a mask, not a token
         if not (isinstance(token, int) or marked) or arg not in ctx.built or modality in done:
             continue
@@ -1045,7 +1114,7 @@ def _rows_documented_per_sample(ctx: Context, arg: str) -> int:
     config value (``(batch_size * num_codebooks, sequence_length)``: a row per codebook stream); else 1."""
     m = re.fullmatch(r"batch_size \* (?:config\.)?(\w+)", (documented_dims(ctx.model, arg) or [""])[0])
     value = ctx.find(m.group(1)) if m else None
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
+    return value if _is_int(value) and value > 0 else 1
 
 
 @builder("flattened_patches")
@@ -1223,16 +1292,7 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
         elif name in BUILDERS and (value := BUILDERS[name](ctx)) is not None:
             ctx.built[name] = value
         elif param.default is inspect.Parameter.empty:
-            ids_name = mask_ids_name(name, params)
-            value = _ones_over(name, ids_name)(ctx) if ids_name else documented_tensor(ctx, name)
-            if value is None and name == next(iter(order), None):
-                value = first_layer_tensor(ctx)
-            if value is None:
-                value = structured_value(ctx, name)
-            if value is None:
-                value = named_width_tensor(ctx, name)
-            if value is None and name.endswith("mask"):
-                value = mask_over_first(ctx)
+            value = _required_value(ctx, name, first=name == next(iter(order), None))
             if value is None:
                 report.unknown_required.append(name)
             else:
@@ -1255,6 +1315,24 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
         report.fed.append("text")  # the tokens, fed as their embeddings
     ordered = {k: ctx.built[k] for k in params if k in ctx.built}
     return ordered, report
+
+
+def _required_value(ctx: Context, name: str, first: bool) -> Any:
+    """A required input that no builder makes, the first way one is found: ones over the ids a mask masks, else
+    the shape forward()'s docstring documents, the first layer's input (for the ``first`` input built), a
+    dataclass built field by field, a vector as wide as the config names, ones over the first input (for a
+    mask); None where none is found."""
+    ids_name = mask_ids_name(name, ctx.params)
+    value = _ones_over(name, ids_name)(ctx) if ids_name else documented_tensor(ctx, name)
+    if value is None and first:
+        value = first_layer_tensor(ctx)
+    if value is None:
+        value = structured_value(ctx, name)
+    if value is None:
+        value = named_width_tensor(ctx, name)
+    if value is None and name.endswith("mask"):
+        value = mask_over_first(ctx)
+    return value
 
 
 def build_one(model: Any, config: Any, name: str) -> Any:

@@ -794,6 +794,10 @@ def run_job(job: Job) -> Iterator[CheckResult]:
             yield _base(job, check, status=Status.SKIPPED, message=f"needs {needs}")
             done[check] = False
             continue
+        if check == "generate" and a.model is not None and not hasattr(a.model, "generate"):
+            yield _base(job, check, status=Status.SKIPPED,
+                        message=f"not generative: {type(a.model).__name__} has no generate() (mapped to {job.task})")
+            continue
         result = _run_check(job, check, a, override, details)
         done[check] = result.status in (Status.PASSED, Status.PARTIAL)
         yield result
