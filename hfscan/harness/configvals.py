@@ -1,0 +1,269 @@
+"""Config values only a checkpoint sets: found where the failing code read them, filled generically.
+
+A model's code may read a config attribute that its config class does not declare (a composite parent's
+constructor or a released checkpoint's config.json sets it) or declares but leaves unset (None, an empty
+list).  :func:`unset_reads` finds which ones the failing code read, from the exception itself (an
+AttributeError names its object and attribute) and from the source of its traceback's frames: the statement
+that failed, the condition of a ``raise``, and the assignments in the same function that bound the unset
+names the statement uses.  :class:`Fills` chooses a value for each, from relations kept in
+``[checkpoint_values]`` and the config's own attributes, else from the attribute's annotated (or documented)
+type, and tries the next candidate while the code that read it still fails.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import linecache
+import re
+from functools import lru_cache
+from typing import Any, Iterator
+
+from hfscan.harness.shrink import config_tree, rules
+
+#: How often one attempt may fill values and try again.
+MAX_FILL_ROUNDS = 8
+#: A documented per-class value: a list with one item per label.
+_PER_LABEL = re.compile(r"\b(class|classes|label|labels|category|categories)\b", re.IGNORECASE)
+_CHAIN = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_GETATTR = re.compile(r"getattr\(\s*([A-Za-z_][\w.]*)\s*,\s*[\"'](\w+)[\"']")
+_TOKEN_SUFFIXES = ("_token_id", "_token_index")
+
+
+def _is_config(value: Any) -> bool:
+    from transformers import PretrainedConfig
+
+    return isinstance(value, PretrainedConfig)
+
+
+def _unset(cfg: Any, attr: str) -> bool:
+    """The attribute is missing, None or an empty container on ``cfg``."""
+    if attr.startswith("__") or isinstance(getattr(type(cfg), attr, None), property):
+        return False
+    try:
+        value = getattr(cfg, attr)
+    except AttributeError:
+        return True
+    return value is None or (isinstance(value, (list, tuple, dict)) and not value)
+
+
+@lru_cache(maxsize=64)
+def _module_ast(filename: str) -> ast.Module | None:
+    try:
+        return ast.parse("".join(linecache.getlines(filename)))
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _segment(filename: str, node: ast.AST) -> str:
+    lines = linecache.getlines(filename)[node.lineno - 1:node.end_lineno]
+    return "".join(lines)
+
+
+def _innermost(tree: ast.AST, lineno: int) -> list[ast.AST]:
+    """The chain of nodes from the module down to the innermost statement spanning ``lineno``."""
+    chain: list[ast.AST] = []
+    node: ast.AST | None = tree
+    while node is not None:
+        chain.append(node)
+        node = next((c for c in ast.iter_child_nodes(node) if isinstance(c, ast.stmt)
+                     and c.lineno <= lineno <= (c.end_lineno or c.lineno)), None)
+    return chain
+
+
+def _frame_sources(filename: str, lineno: int) -> tuple[str, str]:
+    """The failing statement's source (with the condition of an ``if`` that only raises) and the source of
+    the assignments before it in its function, as (statement, assignments)."""
+    tree = _module_ast(filename)
+    if tree is None:
+        return linecache.getline(filename, lineno), ""
+    chain = _innermost(tree, lineno)
+    stmt = chain[-1]
+    text = _segment(filename, stmt) if stmt is not tree else linecache.getline(filename, lineno)
+    parent = chain[-2] if len(chain) > 1 else None
+    if isinstance(stmt, ast.Raise) and isinstance(parent, ast.If):
+        text += _segment(filename, parent.test)
+    func = next((n for n in reversed(chain) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    assigns = [n for n in ast.walk(func) if isinstance(n, (ast.Assign, ast.AnnAssign)) and n.lineno < lineno] \
+        if func is not None else []
+    return text, "".join(_segment(filename, n) for n in assigns)
+
+
+def _resolve(chain: list[str], scope: dict) -> Any:
+    if chain[0] not in scope:
+        raise LookupError(chain[0])
+    value = scope[chain[0]]
+    for part in chain[1:]:
+        value = getattr(value, part)
+    return value
+
+
+def _reads(text: str, scope: dict) -> Iterator[tuple[Any, str]]:
+    """(config, attribute) for every ``<config>.attr`` and ``getattr(<config>, "attr")`` in ``text`` whose
+    object, evaluated in ``scope``, is a config."""
+    for m in _GETATTR.finditer(text):
+        try:
+            obj = _resolve(m.group(1).split("."), scope)
+        except Exception:  # noqa: BLE001 - a name the frame does not hold
+            continue
+        if _is_config(obj):
+            yield obj, m.group(2)
+    for m in _CHAIN.finditer(text):
+        parts = m.group(0).split(".")
+        for i in range(1, len(parts)):
+            try:
+                obj = _resolve(parts[:i], scope)
+            except Exception:  # noqa: BLE001
+                break
+            if _is_config(obj):
+                yield obj, parts[i]
+
+
+def _names(text: str) -> set[str]:
+    """Names and attribute chains (``self.x``) in ``text``."""
+    return set(re.findall(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", text))
+
+
+def _bound_from(assigns: str, names: set[str]) -> str:
+    """The right-hand sides of the assignments in ``assigns`` that bind one of ``names``."""
+    out = []
+    for name in names:
+        for m in re.finditer(rf"^\s*{re.escape(name)}\s*(?::[^=]+)?=(?!=)(.+)$", assigns, re.MULTILINE):
+            out.append(m.group(1))
+    return "\n".join(out)
+
+
+def unset_reads(exc: BaseException, root: Any, filled: frozenset = frozenset()) -> list[tuple[str, str]]:
+    """(config path, attribute) of the config values the failing code read unset (or as ``filled`` gave them):
+    the object an AttributeError names, else those of the innermost traceback frame that read any (its
+    statement, then the assignments of the unset names it uses). Paths are those of :func:`config_tree`."""
+    tree = config_tree(root)
+    paths = {id(c): p for p, c in tree}
+
+    def located(reads: Iterator[tuple[Any, str]]) -> list[tuple[str, str]]:
+        out = []
+        for obj, attr in reads:
+            nodes = [(paths[id(obj)], obj)] if id(obj) in paths else [(p, c) for p, c in tree if type(c) is type(obj)]
+            out += [(p, attr) for p, c in nodes if _unset(c, attr) or (p, attr) in filled]
+        return list(dict.fromkeys(out))
+
+    obj = getattr(exc, "obj", None) if isinstance(exc, AttributeError) else None
+    if obj is not None and _is_config(obj) and exc.name:
+        return located(iter([(obj, exc.name)]))
+    tb, frames = exc.__traceback__, []
+    while tb is not None:
+        frames.append((tb.tb_frame, tb.tb_lineno))
+        tb = tb.tb_next
+    for frame, lineno in reversed(frames):
+        scope = dict(frame.f_globals, **frame.f_locals)
+        statement, assigns = _frame_sources(frame.f_code.co_filename, lineno)
+        found = located(_reads(statement, scope))
+        if not found:
+            found = located(_reads(_bound_from(assigns, _names(statement)), scope))
+        if found:
+            return found
+    return []
+
+
+def _annotation(cfg: Any, attr: str) -> str:
+    """The attribute's type as the config class annotates it, else as its docstring documents it ("" if neither)."""
+    if dataclasses.is_dataclass(cfg):
+        for f in dataclasses.fields(cfg):
+            if f.name == attr:
+                return f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    m = re.search(rf"^\s*{attr} \(`([^`]+)`", _doc(type(cfg)), re.MULTILINE)
+    return m.group(1) if m else ""
+
+
+def _doc(cls: type) -> str:
+    return "".join(c.__doc__ or "" for c in cls.__mro__)
+
+
+def _description(cfg: Any, attr: str) -> str:
+    m = re.search(rf"^(\s*){attr} \(`[^\n]*\n((?:\1\s+\S[^\n]*\n?)*)", _doc(type(cfg)), re.MULTILINE)
+    return m.group(2) if m else ""
+
+
+def _suffix_value(cfg: Any, attr: str) -> Any:
+    """The value of the config's own attribute that ``attr`` qualifies by a prefix (``shared_expert_`` +
+    ``intermediate_size``, ``projection_`` + ``hidden_size``, ``indexer_`` + ``head_dim``): the longest such."""
+    parts = attr.split("_")
+    for i in range(1, len(parts)):
+        value = getattr(cfg, "_".join(parts[i:]), None)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def candidates(cfg: Any, attr: str, model: Any = None) -> list[Any]:
+    """Values to try for ``attr`` of ``cfg``, best first: a ``[checkpoint_values]`` value keyed by the
+    attribute's name, the attribute it follows by a ``same`` rule, a free token id (for a special token),
+    the config's attribute it qualifies by a prefix, then values of its annotated type."""
+    data = rules().get("checkpoint_values", {})
+    out: list[Any] = []
+    if attr in data.get("values", {}):
+        out.append(data["values"][attr])
+    for rule in rules()["rule"]:
+        follows = rule.get("values", {}).get(attr) if rule["kind"] == "same" else None
+        if follows and getattr(cfg, follows, None) is not None:
+            out.append(getattr(cfg, follows))
+    if attr.endswith(_TOKEN_SUFFIXES) and model is not None:
+        from hfscan.harness.inputs import free_token_id
+
+        out.append(free_token_id(model, cfg))
+    kind = re.sub(r"\s*\|\s*None|Optional\[|\]$", "", _annotation(cfg, attr)).strip()
+    if (not kind or kind.startswith(("int", "float"))) and _suffix_value(cfg, attr) is not None:
+        out.append(_suffix_value(cfg, attr))
+    out.extend(_typed(cfg, attr, kind, data))
+    return [v for i, v in enumerate(out) if v not in out[:i]]
+
+
+def _typed(cfg: Any, attr: str, kind: str, data: dict) -> list[Any]:
+    """Values of the type ``kind`` names: numbers and switches from ``[checkpoint_values]``; a list of one
+    item per label where the docstring says it is per class, else of one tiny width (one stage)."""
+    m = re.match(r"(?:list|tuple)\[(int|float)", kind)
+    if m:
+        item = m.group(1)
+        labels = getattr(cfg, "num_labels", 0)
+        if labels and _PER_LABEL.search(_description(cfg, attr)):
+            return [list(range(labels))] if item == "int" else [[data["float"][0]] * labels]
+        return [[data["width"]]] if item == "int" else [[v] for v in data["float"]]
+    for name in ("bool", "int", "float"):
+        if kind == name:
+            return list(data[name])
+    return []
+
+
+@dataclasses.dataclass
+class Fills:
+    """The values filled so far for one attempt, by config path, and the candidates left for each."""
+
+    values: dict[tuple[str, str], Any] = dataclasses.field(default_factory=dict)
+    left: dict[tuple[str, str], list[Any]] = dataclasses.field(default_factory=dict)
+    rounds: int = 0
+
+    def learn(self, exc: BaseException, config: Any, model: Any = None) -> bool:
+        """Fill (or try the next candidate for) every value the failing code read unset; False when none."""
+        if config is None or self.rounds >= MAX_FILL_ROUNDS:
+            return False
+        nodes = dict(config_tree(config))
+        changed = False
+        for path, attr in unset_reads(exc, config, frozenset(self.values)):
+            key = (path, attr)
+            if key not in self.left:
+                self.left[key] = candidates(nodes[path], attr, model)
+            if self.left[key]:
+                self.values[key] = self.left[key].pop(0)
+                changed = True
+        self.rounds += changed
+        return changed
+
+    def as_config(self) -> dict:
+        """The filled values as nested config values (a table per sub-config), as an override gives them."""
+        out: dict = {}
+        for (path, attr), value in self.values.items():
+            node = out
+            for part in filter(None, path.split(".")):
+                node = node.setdefault(part, {})
+            node[attr] = value
+        return out
