@@ -71,22 +71,48 @@ def _innermost(tree: ast.AST, lineno: int) -> list[ast.AST]:
     return chain
 
 
-def _frame_sources(filename: str, lineno: int) -> tuple[str, str]:
-    """The failing statement's source (with the condition of an ``if`` that only raises) and the source of
-    the assignments before it in its function, as (statement, assignments)."""
+def _frame_sources(filename: str, lineno: int) -> tuple[ast.AST | None, str, str]:
+    """The failing statement, its source (with the condition of an ``if`` that only raises) and the source of
+    the assignments that may have bound the names it uses: those before it in its function, and those of
+    ``self`` attributes anywhere in its class, as (statement, source, assignments)."""
     tree = _module_ast(filename)
     if tree is None:
-        return linecache.getline(filename, lineno), ""
+        return None, linecache.getline(filename, lineno), ""
     chain = _innermost(tree, lineno)
     stmt = chain[-1]
-    text = _segment(filename, stmt) if stmt is not tree else linecache.getline(filename, lineno)
-    parent = chain[-2] if len(chain) > 1 else None
-    if isinstance(stmt, ast.Raise) and isinstance(parent, ast.If):
-        text += _segment(filename, parent.test)
+    if stmt is tree:
+        return None, linecache.getline(filename, lineno), ""
+    text = _segment(filename, stmt)
+    if isinstance(stmt, ast.Raise) and isinstance(chain[-2], ast.If):
+        text += _segment(filename, chain[-2].test)
     func = next((n for n in reversed(chain) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    owner = next((n for n in reversed(chain) if isinstance(n, ast.ClassDef)), None)
     assigns = [n for n in ast.walk(func) if isinstance(n, (ast.Assign, ast.AnnAssign)) and n.lineno < lineno] \
         if func is not None else []
-    return text, "".join(_segment(filename, n) for n in assigns)
+    assigns += [n for n in ast.walk(owner) if isinstance(n, ast.Assign) and n not in assigns
+                and any(ast.unparse(t).startswith("self.") for t in n.targets)] if owner is not None else []
+    return stmt, text, "".join(_segment(filename, n) for n in assigns)
+
+
+def _call_defaults(stmt: ast.AST | None, scope: dict) -> dict[str, Any]:
+    """{attribute: default} for the config attributes (``<config>.attr``) that a call in ``stmt`` passes to a
+    parameter with a default other than None: the callee's own default for what the config leaves unset."""
+    import inspect
+
+    out: dict[str, Any] = {}
+    for call in ast.walk(stmt) if stmt is not None else ():
+        if not isinstance(call, ast.Call):
+            continue
+        try:
+            params = inspect.signature(_resolve(ast.unparse(call.func).split("."), scope)).parameters
+        except Exception:  # noqa: BLE001 - a callee that is no dotted name, or has no signature
+            continue
+        positional = [p for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        pairs = list(zip(positional, call.args)) + [(params.get(k.arg or ""), k.value) for k in call.keywords]
+        for param, arg in pairs:
+            if param is not None and isinstance(arg, ast.Attribute) and param.default not in (param.empty, None):
+                out[arg.attr] = param.default
+    return out
 
 
 def _resolve(chain: list[str], scope: dict) -> Any:
@@ -133,36 +159,44 @@ def _bound_from(assigns: str, names: set[str]) -> str:
     return "\n".join(out)
 
 
-def unset_reads(exc: BaseException, root: Any, filled: frozenset = frozenset()) -> list[tuple[str, str]]:
-    """(config path, attribute) of the config values the failing code read unset (or as ``filled`` gave them):
-    the object an AttributeError names, else those of the innermost traceback frame that read any (its
-    statement, then the assignments of the unset names it uses). Paths are those of :func:`config_tree`."""
+def unset_reads(exc: BaseException, root: Any, filled: frozenset = frozenset()) -> list[tuple[str, str, list]]:
+    """(config path, attribute, hints) of the config values the failing code read unset (or as ``filled``
+    gave them): the object an AttributeError names, else those of the innermost traceback frame that read
+    any (its statement, then the assignments of the names it uses); hints are the defaults of the parameters
+    the statement passes them to. Paths are those of :func:`config_tree`."""
     tree = config_tree(root)
     paths = {id(c): p for p, c in tree}
+    # sub-configs by the attribute that holds them, for code that reads one through a name of another
+    # frame (``self.x = attn_config.x`` in __init__, read in forward)
+    held = {p.rstrip(".").rsplit(".", 1)[-1]: c for p, c in tree if p}
 
-    def located(reads: Iterator[tuple[Any, str]]) -> list[tuple[str, str]]:
-        out = []
+    def located(reads: Iterator[tuple[Any, str]], hints: dict) -> list[tuple[str, str, list]]:
+        out = {}
         for obj, attr in reads:
             nodes = [(paths[id(obj)], obj)] if id(obj) in paths else [(p, c) for p, c in tree if type(c) is type(obj)]
-            out += [(p, attr) for p, c in nodes if _unset(c, attr) or (p, attr) in filled]
-        return list(dict.fromkeys(out))
+            for p, c in nodes:
+                if _unset(c, attr) or (p, attr) in filled:
+                    out[(p, attr)] = [hints[attr]] if attr in hints else []
+        return [(p, attr, h) for (p, attr), h in out.items()]
 
-    obj = getattr(exc, "obj", None) if isinstance(exc, AttributeError) else None
-    if obj is not None and _is_config(obj) and exc.name:
-        return located(iter([(obj, exc.name)]))
-    tb, frames = exc.__traceback__, []
+    frames, tb = [], exc.__traceback__
     while tb is not None:
         frames.append((tb.tb_frame, tb.tb_lineno))
         tb = tb.tb_next
+    obj = getattr(exc, "obj", None) if isinstance(exc, AttributeError) else None
+    named = exc.name if obj is not None and _is_config(obj) else None
     for frame, lineno in reversed(frames):
-        scope = dict(frame.f_globals, **frame.f_locals)
-        statement, assigns = _frame_sources(frame.f_code.co_filename, lineno)
-        found = located(_reads(statement, scope))
-        if not found:
-            found = located(_reads(_bound_from(assigns, _names(statement)), scope))
+        scope = {**held, **frame.f_globals, **frame.f_locals}
+        stmt, statement, assigns = _frame_sources(frame.f_code.co_filename, lineno)
+        if named:  # the hints of the statement that read it
+            if re.search(rf"\.{named}\b|[\"']{named}[\"']", statement):
+                return located(iter([(obj, named)]), _call_defaults(stmt, scope))
+            continue
+        found = located(_reads(statement, scope), _call_defaults(stmt, scope)) \
+            or located(_reads(_bound_from(assigns, _names(statement)), scope), {})
         if found:
             return found
-    return []
+    return located(iter([(obj, named)]), {}) if named else []
 
 
 def _annotation(cfg: Any, attr: str) -> str:
@@ -195,27 +229,44 @@ def _suffix_value(cfg: Any, attr: str) -> Any:
     return None
 
 
-def candidates(cfg: Any, attr: str, model: Any = None) -> list[Any]:
-    """Values to try for ``attr`` of ``cfg``, best first: a ``[checkpoint_values]`` value keyed by the
-    attribute's name, the attribute it follows by a ``same`` rule, a free token id (for a special token),
-    the config's attribute it qualifies by a prefix, then values of its annotated type."""
+def candidates(cfg: Any, attr: str, root: Any = None, model: Any = None, hints: list | None = None) -> list[Any]:
+    """Values to try for ``attr`` of ``cfg`` (in the tree of ``root``), best first: a ``[checkpoint_values]``
+    value keyed by the attribute's name, ``hints`` (the default of the parameter the code passes it to), the
+    attribute it follows by a ``same`` rule, the value another config of the tree holds under its name, a free
+    token id (for a special token), the config's attribute it qualifies by a prefix, then values of its
+    annotated type."""
     data = rules().get("checkpoint_values", {})
     out: list[Any] = []
     if attr in data.get("values", {}):
         out.append(data["values"][attr])
+    out.extend(hints or ())
     for rule in rules()["rule"]:
         follows = rule.get("values", {}).get(attr) if rule["kind"] == "same" else None
         if follows and getattr(cfg, follows, None) is not None:
             out.append(getattr(cfg, follows))
+    out.extend(getattr(c, attr) for _, c in config_tree(root if root is not None else cfg)
+               if c is not cfg and not _unset(c, attr))
     if attr.endswith(_TOKEN_SUFFIXES) and model is not None:
         from hfscan.harness.inputs import free_token_id
 
         out.append(free_token_id(model, cfg))
-    kind = re.sub(r"\s*\|\s*None|Optional\[|\]$", "", _annotation(cfg, attr)).strip()
+    kind = _kind(_annotation(cfg, attr))
     if (not kind or kind.startswith(("int", "float"))) and _suffix_value(cfg, attr) is not None:
         out.append(_suffix_value(cfg, attr))
     out.extend(_typed(cfg, attr, kind, data))
     return [v for i, v in enumerate(out) if v not in out[:i]]
+
+
+def _kind(annotation: str) -> str:
+    """The first type an annotation allows besides None ("int | float | None" -> "int")."""
+    annotation = re.sub(r"^Optional\[(.*)\]$", r"\1", annotation.strip())
+    depth, parts, start = 0, [], 0
+    for i, ch in enumerate(annotation + "|"):
+        depth += (ch == "[") - (ch == "]")
+        if ch == "|" and depth == 0:
+            parts.append(annotation[start:i].strip())
+            start = i + 1
+    return next((p for p in parts if p and p != "None"), "")
 
 
 def _typed(cfg: Any, attr: str, kind: str, data: dict) -> list[Any]:
@@ -248,10 +299,10 @@ class Fills:
             return False
         nodes = dict(config_tree(config))
         changed = False
-        for path, attr in unset_reads(exc, config, frozenset(self.values)):
+        for path, attr, hints in unset_reads(exc, config, frozenset(self.values)):
             key = (path, attr)
             if key not in self.left:
-                self.left[key] = candidates(nodes[path], attr, model)
+                self.left[key] = candidates(nodes[path], attr, config, model, hints)
             if self.left[key]:
                 self.values[key] = self.left[key].pop(0)
                 changed = True
