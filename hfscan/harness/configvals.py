@@ -271,14 +271,22 @@ def _kind(annotation: str) -> str:
 
 def _typed(cfg: Any, attr: str, kind: str, data: dict) -> list[Any]:
     """Values of the type ``kind`` names: numbers and switches from ``[checkpoint_values]``; a list of one
-    item per label where the docstring says it is per class, else of one tiny width (one stage)."""
+    item per label where the docstring says it is per class, else of one tiny width (one stage); a list the
+    docstring says holds ``[a, b]`` items: one such item of zeros (an index valid in any stack); a string:
+    the quoted examples of the docstring (e.g. `"1/4"`)."""
+    description = _description(cfg, attr)
     m = re.match(r"(?:list|tuple)\[(int|float)", kind)
     if m:
         item = m.group(1)
         labels = getattr(cfg, "num_labels", 0)
-        if labels and _PER_LABEL.search(_description(cfg, attr)):
+        if labels and _PER_LABEL.search(description):
             return [list(range(labels))] if item == "int" else [[data["float"][0]] * labels]
         return [[data["width"]]] if item == "int" else [[v] for v in data["float"]]
+    if kind.startswith(("list", "tuple")):
+        items = re.search(r"`\[(\w+(?:,\s*\w+)+)\]`", description)
+        return [[[0] * len(items.group(1).split(","))]] if items else []
+    if kind == "str":
+        return re.findall(r"`[\"']([^\"'`]+)[\"']`", description)
     for name in ("bool", "int", "float"):
         if kind == name:
             return list(data[name])
