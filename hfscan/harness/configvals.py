@@ -196,7 +196,24 @@ def unset_reads(exc: BaseException, root: Any, filled: frozenset = frozenset()) 
             or located(_reads(_bound_from(assigns, _names(statement)), scope), {})
         if found:
             return found
-    return located(iter([(obj, named)]), {}) if named else []
+    if named:
+        return located(iter([(obj, named)]), {})
+    return _empty_reads(frames, tree, filled)
+
+
+def _empty_reads(frames: list, tree: list[tuple[str, Any]], filled: frozenset) -> list[tuple[str, str, list]]:
+    """The last resort where no frame read an unset value: the empty lists (and dicts) of the tree that the
+    failing frames' modules read somewhere (``.attr`` in their source): a sequence only a checkpoint fills,
+    which the code iterated over without failing until the empty result was used."""
+    sources = {"".join(linecache.getlines(f.f_code.co_filename)) for f, _ in frames
+               if "/transformers/models/" in f.f_code.co_filename}
+    out = []
+    for path, cfg in tree:
+        for attr, value in vars(cfg).items():
+            if ((path, attr) in filled or (isinstance(value, (list, tuple, dict)) and not value)) \
+                    and any(re.search(rf"\.{attr}\b", s) for s in sources):
+                out.append((path, attr, []))
+    return out
 
 
 def _annotation(cfg: Any, attr: str) -> str:
