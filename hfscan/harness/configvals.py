@@ -297,7 +297,7 @@ def _typed(cfg: Any, attr: str, kind: str, data: dict) -> list[Any]:
         item = m.group(1)
         labels = getattr(cfg, "num_labels", 0)
         if labels and _PER_LABEL.search(description):
-            return [list(range(labels))] if item == "int" else [[data["float"][0]] * labels]
+            return [list(range(labels))] if item == "int" else [[v] * labels for v in data["float"]]
         return [[data["width"]]] if item == "int" else [[v] for v in data["float"]]
     if kind.startswith(("list", "tuple")):
         items = re.search(r"`\[(\w+(?:,\s*\w+)+)\]`", description)
