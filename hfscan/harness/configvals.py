@@ -2,12 +2,14 @@
 
 A model's code may read a config attribute that its config class does not declare (a composite parent's
 constructor or a released checkpoint's config.json sets it) or declares but leaves unset (None, an empty
-list).  :func:`unset_reads` finds which ones the failing code read, from the exception itself (an
-AttributeError names its object and attribute) and from the source of its traceback's frames: the statement
-that failed, the condition of a ``raise``, and the assignments in the same function that bound the unset
-names the statement uses.  :class:`Fills` chooses a value for each, from relations kept in
-``[checkpoint_values]`` and the config's own attributes, else from the attribute's annotated (or documented)
-type, and tries the next candidate while the code that read it still fails.
+list).  :func:`unset_reads` finds which ones the failing code read: the object and attribute an
+AttributeError names; else, in the source of the traceback's frames (innermost first), the failing
+statement, the condition of a ``raise``, and the assignments that bound the names the statement uses (in its
+function, and ``self`` attributes in its class); else the empty lists the failing modules read.
+:func:`candidates` orders values for each: ``[checkpoint_values]`` keyed by names many model types share,
+the default of the parameter the value is passed to, a ``same`` relation, the same name elsewhere in the
+config tree, a free special-token id, the width the name qualifies by a prefix, then values of the
+attribute's annotated (or documented) type.  :class:`Fills` tries the next one while the code still fails.
 """
 
 from __future__ import annotations
@@ -271,7 +273,7 @@ def candidates(cfg: Any, attr: str, root: Any = None, model: Any = None, hints: 
     if (not kind or kind.startswith(("int", "float"))) and _suffix_value(cfg, attr) is not None:
         out.append(_suffix_value(cfg, attr))
     out.extend(_typed(cfg, attr, kind, data))
-    return [v for i, v in enumerate(out) if v not in out[:i]]
+    return [v for i, v in enumerate(out) if not any(type(w) is type(v) and w == v for w in out[:i])]
 
 
 def _kind(annotation: str) -> str:
