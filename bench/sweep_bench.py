@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--checks", default="build,forward")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...), as `hfscan run --device`")
     ap.add_argument("--store", help="store to write (default: a fresh temporary one); it must not exist yet")
     ap.add_argument("model_types", nargs="*")
     args = ap.parse_args()
@@ -46,13 +47,13 @@ def main() -> None:
         ap.error(f"{store} exists; the benchmark measures a sweep into a fresh store")
     request = RunRequest(
         model_types=tuple(args.model_types), priority=args.priority, checks=tuple(args.checks.split(",")),
-        jobs=args.jobs, timeout_s=args.timeout, device="cpu", store=str(store),
+        jobs=args.jobs, timeout_s=args.timeout, device=args.device, store=str(store),
     )
     t0 = time.perf_counter()
     first = run_sweep(request)
     wall = time.perf_counter() - t0
     cli = [sys.executable, "-m", "hfscan.cli", "run", *args.model_types, "--priority", args.priority, "--checks", args.checks,
-           "--jobs", str(args.jobs), "--timeout", str(args.timeout), "--device", "cpu", "--store", str(store)]
+           "--jobs", str(args.jobs), "--timeout", str(args.timeout), "--device", args.device, "--store", str(store)]
     t0 = time.perf_counter()
     rerun = subprocess.run(cli, capture_output=True, text=True)  # a fresh process, as a user reruns it
     rerun_wall = time.perf_counter() - t0

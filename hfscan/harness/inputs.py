@@ -103,6 +103,29 @@ class Context:
         return torch.tensor(allowed)[idx]
 
 
+def to_device(value: Any, device: Any, dtype: Any) -> Any:
+    """``value`` with every tensor in it (inside lists, tuples and dicts too) on ``device``, floating ones
+    cast to ``dtype``; anything else unchanged."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        value = value.to(device)
+        return value.to(dtype) if value.is_floating_point() else value
+    if isinstance(value, dict):
+        return {k: to_device(v, device, dtype) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+        return type(value)(to_device(v, device, dtype) for v in value)
+    return value
+
+
+def _model_placement(model: Any) -> tuple[Any, Any]:
+    """The device and floating dtype of a model's parameters (CPU and float32 for one without any)."""
+    import torch
+
+    params = [p for p in model.parameters() if p.is_floating_point()]
+    return (params[0].device, params[0].dtype) if params else (torch.device("cpu"), torch.float32)
+
+
 def _input_embeddings(model: Any) -> Any:
     try:
         return model.get_input_embeddings()
@@ -835,6 +858,7 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     passes_on = any(p.kind is p.VAR_KEYWORD for p in params.values())  # to a wrapped model's feature method
     passed_on = feature_args(ctx.model, modality=modality) - set(MODALITY_OF) if passes_on else set()
     kwargs = {k: v for k, v in extra.items() if k in params or k in passed_on}
+    value, kwargs = to_device((value, kwargs), *_model_placement(ctx.model))  # the built inputs are on the CPU
     with torch.no_grad():  # the feature argument by name where the method names it alike, else first
         out = fn(**{features_arg: value}, **kwargs) if features_arg in params else fn(value, **kwargs)
     feats = getattr(out, "pooler_output", None)

@@ -21,7 +21,8 @@ from hfscan.harness import checks as C
 from hfscan.harness.configvals import Fills
 from hfscan.harness.declared import declaring_classes, exported_classes
 from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_inputs, build_one,
-                                   documented_rows, forward_params, patch_axes, with_axes, with_axis)
+                                   documented_rows, forward_params, patch_axes, to_device, with_axes,
+                                   with_axis)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.shrink import config_tree, levels, tiny_config
@@ -152,19 +153,6 @@ def _config_class(model_type: str) -> Any:
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
     return CONFIG_MAPPING[model_type]
-
-
-def _to(inputs: dict, device: str, dtype: Any) -> dict:
-    import torch
-
-    out = {}
-    for k, v in inputs.items():
-        if isinstance(v, torch.Tensor):
-            v = v.to(device)
-            if v.is_floating_point():
-                v = v.to(dtype)
-        out[k] = v
-    return out
 
 
 def _filled_attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
@@ -596,7 +584,7 @@ def _inputs_and_forward(job: Job, a: _Attempt, values: dict, dtype: Any) -> None
     if a.input_report.unknown_required:
         raise TypeError(f"no input builder for required forward() argument(s) "
                         f"{', '.join(a.input_report.unknown_required)}")
-    a.inputs = _to(inputs, job.device, dtype)
+    a.inputs = to_device(inputs, job.device, dtype)
     a.stage = "forward"
     with torch.no_grad():
         a.output = a.model(**a.inputs)

@@ -191,3 +191,19 @@ def test_a_conformers_convolution_widths_follow_the_hidden_width():
 
     cfg, _ = tiny_config(Phi4MultimodalAudioConfig)
     assert cfg.nemo_conv_channels == cfg.ext_pw_out_channel == cfg.depthwise_separable_out_channel <= 64
+
+
+def test_to_device_moves_tensors_nested_in_lists_and_dicts():
+    from collections import namedtuple
+
+    import torch
+
+    from hfscan.harness.inputs import to_device
+
+    pair = namedtuple("pair", "a b")(1, 2)
+    value = {"pixels": [torch.zeros(2), (torch.ones(1),)], "ids": torch.arange(3), "pair": pair, "n": 4}
+    moved = to_device(value, "cpu", torch.bfloat16)
+    assert moved["pixels"][0].dtype is torch.bfloat16 and moved["pixels"][1][0].dtype is torch.bfloat16
+    assert isinstance(moved["pixels"][1], tuple)
+    assert moved["ids"].dtype is torch.int64  # integer tensors keep their dtype
+    assert moved["pair"] is pair and moved["n"] == 4

@@ -191,3 +191,14 @@ def test_flat_patches_a_tower_unpacks_with_a_sequence_axis_too_are_one_packed_se
     top = _results(Job(model_type="paddleocr_vl", model_class="PaddleOCRVLForConditionalGeneration",
                        task="image-text-to-text", checks=("build", "forward")))["forward"]
     assert top.status == Status.PASSED and len(top.detail["inputs"]["pixel_values"]) == 4  # the model adds it
+
+
+@pytest.mark.slow
+def test_placeholders_are_counted_on_the_models_device_and_dtype(inventory):
+    """The placeholder count runs the model's own feature method on the built (float32, CPU) inputs; they
+    must follow the model to its dtype (and device: the same failure on CUDA), or a bfloat16 run fails."""
+    import dataclasses
+
+    [job] = plan_jobs(inventory.get("aria"), template=None, checks=("build", "forward"))
+    results = _results(dataclasses.replace(job, dtype="bfloat16"))
+    assert results["forward"].status is Status.PASSED, results["forward"].message
