@@ -290,17 +290,16 @@ def _kind(annotation: str) -> str:
 
 def _typed(cfg: Any, attr: str, kind: str, data: dict) -> list[Any]:
     """Values of the type ``kind`` names: numbers and switches from ``[checkpoint_values]``; a list of one
-    item per label where the docstring says it is per class, else of one tiny width (one stage); a list the
+    item per label where the docstring says it is per class, then one of one tiny width (one stage); a list the
     docstring says holds ``[a, b]`` items: one such item of zeros (an index valid in any stack); a string:
     the quoted examples of the docstring (e.g. `"1/4"`)."""
     description = _description(cfg, attr)
     m = re.match(r"(?:list|tuple)\[(int|float)", kind)
     if m:
-        item = m.group(1)
-        labels = getattr(cfg, "num_labels", 0)
-        if labels and _PER_LABEL.search(description):
-            return [list(range(labels))] if item == "int" else [[v] * labels for v in data["float"]]
-        return [[data["width"]]] if item == "int" else [[v] for v in data["float"]]
+        labels = getattr(cfg, "num_labels", 0) if _PER_LABEL.search(description) else 0
+        if m.group(1) == "int":
+            return [list(range(labels))] * bool(labels) + [[data["width"]]]
+        return [[v] * labels for v in data["float"]] * bool(labels) + [[v] for v in data["float"]]
     if kind.startswith(("list", "tuple")):
         items = re.search(r"`\[(\w+(?:,\s*\w+)+)\]`", description)
         return [[[0] * len(items.group(1).split(","))]] if items else []
