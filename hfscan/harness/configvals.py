@@ -16,19 +16,23 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import inspect
 import linecache
 import re
 from functools import lru_cache
 from typing import Any, Iterator
 
+from hfscan.harness.inputs import free_token_id
 from hfscan.harness.shrink import config_tree, rules
 
 #: How often one attempt may fill values and try again.
 MAX_FILL_ROUNDS = 8
 #: A documented per-class value: a list with one item per label.
 _PER_LABEL = re.compile(r"\b(class|classes|label|labels|category|categories)\b", re.IGNORECASE)
+#: A name with attribute reads (``self.config.x``), and a getattr of one with a literal name.
 _CHAIN = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _GETATTR = re.compile(r"getattr\(\s*([A-Za-z_][\w.]*)\s*,\s*[\"'](\w+)[\"']")
+#: A special token's id (a free id of the vocabulary fills it).
 _TOKEN_SUFFIXES = ("_token_id", "_token_index")
 
 
@@ -99,8 +103,6 @@ def _frame_sources(filename: str, lineno: int) -> tuple[ast.AST | None, str, str
 def _call_defaults(stmt: ast.AST | None, scope: dict) -> dict[str, Any]:
     """{attribute: default} for the config attributes (``<config>.attr``) that a call in ``stmt`` passes to a
     parameter with a default other than None: the callee's own default for what the config leaves unset."""
-    import inspect
-
     out: dict[str, Any] = {}
     for call in ast.walk(stmt) if stmt is not None else ():
         if not isinstance(call, ast.Call):
@@ -266,8 +268,6 @@ def candidates(cfg: Any, attr: str, root: Any = None, model: Any = None, hints: 
     out.extend(getattr(c, attr) for _, c in config_tree(root if root is not None else cfg)
                if c is not cfg and not _unset(c, attr))
     if attr.endswith(_TOKEN_SUFFIXES) and model is not None:
-        from hfscan.harness.inputs import free_token_id
-
         out.append(free_token_id(model, cfg))
     kind = _kind(_annotation(cfg, attr))
     if (not kind or kind.startswith(("int", "float"))) and _suffix_value(cfg, attr) is not None:
