@@ -154,3 +154,15 @@ def test_the_next_candidate_is_tried_while_the_code_still_fails_on_a_filled_valu
     assert not fills.left[("", "class_thresholds")]
     assert not Fills().learn(_error(lambda: 1 / 0), cfg)
     assert configvals._kind("int | float | None") == "int" and configvals._kind("Optional[list[int]]") == "list[int]"
+
+
+def test_an_undeclared_special_token_gets_a_free_id_of_the_vocabulary():
+    """A special-token id the code reads but the config lacks (a checkpoint's config.json carries it) gets the
+    highest id no special token of the config holds."""
+    from transformers import LlamaForCausalLM
+
+    cfg = _tiny("llama")
+    model = LlamaForCausalLM(cfg)
+    token = candidates(cfg, "vision_start_token_id", cfg, model)[0]
+    assert token < cfg.vocab_size and token not in (cfg.bos_token_id, cfg.eos_token_id, cfg.pad_token_id)
+    assert candidates(cfg, "vision_start_token_id", cfg) == []  # no model, no vocabulary to choose from
