@@ -115,15 +115,18 @@ def check_same(before: Any, after: Any, atol: float = 1e-5, rtol: float = 1e-4) 
             raise CheckFailure(f"output {name} differs after reload", stage="load")
 
 
-def check_generated(shorter: Any, longer: Any, batch: int) -> None:
-    """Greedy generate with one more new token returns the same sequences grown by exactly one token."""
+def check_generated(shorter: Any, longer: Any, batch: int, step: tuple[int, ...] = (), unit: int = 1) -> None:
+    """Greedy generate asked for ``unit`` more new tokens returns the same sequences grown by exactly ``unit`` tokens
+    (one for a model that decodes token by token, a whole block for one that decodes blocks); each token laid out as
+    the ids the model takes (``step``: its trailing per-token axes, such as one id per codebook)."""
     import torch
 
     for seq in (shorter, longer):
-        if seq.dim() != 2 or seq.shape[0] != batch:
-            raise CheckFailure(f"generate returned shape {list(seq.shape)}, expected [{batch}, ...]", "generate")
+        if seq.dim() != 2 + len(step) or seq.shape[0] != batch or tuple(seq.shape[2:]) != tuple(step):
+            expected = ", ".join([str(batch), "...", *map(str, step)])
+            raise CheckFailure(f"generate returned shape {list(seq.shape)}, expected [{expected}]", "generate")
     grown = longer.shape[1] - shorter.shape[1]
-    if grown != 1:
-        raise CheckFailure(f"one more new token grew the output by {grown} tokens", "generate")
+    if grown != unit:
+        raise CheckFailure(f"{unit} more new token(s) grew the output by {grown} tokens", "generate")
     if not torch.equal(longer[:, : shorter.shape[1]], shorter):
-        raise CheckFailure("greedy generate is not a prefix of itself with one more token", "generate")
+        raise CheckFailure("greedy generate is not a prefix of itself with more new tokens", "generate")

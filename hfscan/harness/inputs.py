@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import math
 import re
+import typing
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable
@@ -48,6 +49,8 @@ class Context:
     built: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)  # forward()'s parameters
     counts: dict = field(default_factory=dict)  # modality -> placeholder tokens in all, where already known
+    framed: set = field(default_factory=set)  # modalities whose placeholders are image tokens in their frame
+    given: set = field(default_factory=set)  # inputs given as values (an override's, a repair's), not built
 
     def find(self, *names: str, default: Any = None, where: str = "any") -> Any:
         """The first attribute of ``names`` set on the config or (breadth first) a sub-config."""
@@ -104,8 +107,10 @@ class Context:
 
 
 def to_device(value: Any, device: Any, dtype: Any) -> Any:
-    """``value`` with every tensor in it (inside lists, tuples and dicts too) on ``device``, floating ones
-    cast to ``dtype``; anything else unchanged."""
+    """``value`` with every tensor in it (inside lists, tuples, dicts and dataclass inputs too) on ``device``,
+    floating ones cast to ``dtype``; anything else unchanged."""
+    import dataclasses
+
     import torch
 
     if isinstance(value, torch.Tensor):
@@ -115,6 +120,9 @@ def to_device(value: Any, device: Any, dtype: Any) -> Any:
         return {k: to_device(v, device, dtype) for k, v in value.items()}
     if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
         return type(value)(to_device(v, device, dtype) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # e.g. a featurizer's bundled tensors
+        return dataclasses.replace(value, **{f.name: to_device(getattr(value, f.name), device, dtype)
+                                             for f in dataclasses.fields(value) if f.init})
     return value
 
 
@@ -444,11 +452,14 @@ def _doc(model: Any) -> str:
 
 def documented_dims(model: Any, arg: str) -> list[str] | None:
     """The dimension names of ``arg`` in forward()'s docstring: "`(batch_size, 1, time_steps)`" -> [...]
-    (square brackets alike; a dimension may be an expression such as ``dim * len(config.layer_ids)``)."""
+    (square brackets alike; a dimension may be an expression such as ``dim * len(config.layer_ids)``).  A
+    dataclass's docstring may give a field's shape first: "arg: `(batch_size, num_atoms, 3)` ..."."""
     doc = _doc(model)
     m = re.search(rf"\b{re.escape(arg)} \(`[^`]*`[^)]*?of shape `?([(\[])", doc)
     if not m:  # the shape in the argument's description: "arg (`torch.Tensor`):\n  ... of shape `(...)`"
         m = re.search(rf"\b{re.escape(arg)} \(`[^`]*`\):(?:(?!\n\s*\w+ \(`)[\s\S])*?of shape `?([(\[])", doc)
+    if not m:
+        m = re.search(rf"(?:^|\n)\s*{re.escape(arg)}: `([(\[])", doc)
     if not m:
         return None
     dims, depth, part = [], 0, ""
@@ -522,6 +533,43 @@ def first_layer_tensor(ctx: Context) -> Any:
     if isinstance(layer, torch.nn.Conv2d):
         return torch.rand(BATCH, layer.in_channels, *image_hw(ctx))
     return None
+
+
+def structured_value(ctx: Context, arg: str) -> Any:
+    """For a required input annotated with a dataclass that bundles several tensors (a featurizer's atoms):
+    that dataclass, each field built as an input of its name is, else shaped as the dataclass's docstring
+    documents it; None where the annotation is no dataclass or a required field is neither."""
+    import dataclasses
+
+    annotation = getattr(ctx.params.get(arg), "annotation", None)
+    if isinstance(annotation, str):  # postponed (``from __future__ import annotations``)
+        try:
+            annotation = typing.get_type_hints(ctx.model.forward).get(arg)
+        except (NameError, TypeError, AttributeError):
+            return None
+    cls = next((c for c in typing.get_args(annotation) or (annotation,)
+                if isinstance(c, type) and dataclasses.is_dataclass(c)), None)
+    if cls is None:
+        return None
+    documented = dataclasses.replace(ctx, model=cls)  # the dataclass's docstring documents its fields
+    values = {}
+    for f in (f for f in dataclasses.fields(cls) if f.init):
+        value = BUILDERS[f.name](ctx) if f.name in BUILDERS else documented_tensor(documented, f.name)
+        if value is not None:
+            values[f.name] = value
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            return None
+    return cls(**values)
+
+
+def named_width_tensor(ctx: Context, arg: str) -> Any:
+    """For an undocumented required input that is one vector per sample (a robot's state): (batch, width), the
+    width the config names ``<arg>_dim`` or, where shorter vectors are zero-padded to it, ``max_<arg>_dim``
+    (Decision Transformer's state_dim, PI0's max_state_dim); None where the config names no such width."""
+    width = ctx.find(f"{arg}_dim", f"max_{arg}_dim")
+    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+        return None
+    return ctx.torch.randn(BATCH, width) * 0.1
 
 
 def mask_over_first(ctx: Context) -> Any:
@@ -819,7 +867,8 @@ def _decoder_values(ctx: Context):
 
 @builder("mm_token_type_ids")
 def _mm_token_types(ctx: Context):
-    """0 for text, 1 image, 2 video, 3 audio placeholder tokens (the processors' convention)."""
+    """0 for text, 1 image, 2 video, 3 audio placeholder tokens (the processors' convention); a placeholder
+    inside a modality's frame (its start and end tokens) is of that modality."""
     ids = ctx.built.get("input_ids")
     if ids is None:
         return None
@@ -830,6 +879,10 @@ def _mm_token_types(ctx: Context):
         token = ctx.find(*attrs)
         if isinstance(token, int):
             types[ids == token] = code
+    for frame, modality in ((frame_tokens(ctx.config, m), m) for m in ctx.framed):
+        if frame:
+            inside = (ids == frame[0]).cumsum(-1) > (ids == frame[1]).cumsum(-1)
+            types[inside & (types > 0)] = codes[modality]
     return types
 
 
@@ -859,17 +912,22 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     passed_on = feature_args(ctx.model, modality=modality) - set(MODALITY_OF) if passes_on else set()
     kwargs = {k: v for k, v in extra.items() if k in params or k in passed_on}
     value, kwargs = to_device((value, kwargs), *_model_placement(ctx.model))  # the built inputs are on the CPU
-    with torch.no_grad():  # the feature argument by name where the method names it alike, else first
-        out = fn(**{features_arg: value}, **kwargs) if features_arg in params else fn(value, **kwargs)
+    try:
+        with torch.no_grad():  # the feature argument by name where the method names it alike, else first
+            out = fn(**{features_arg: value}, **kwargs) if features_arg in params else fn(value, **kwargs)
+    except (ValueError, RuntimeError, IndexError):
+        if features_arg in ctx.given:  # given in the layout forward() takes, which the model regroups before
+            return None  # its feature method reads it (cameras flattened into the batch): it cannot count
+        raise
     feats = getattr(out, "pooler_output", None)
     if feats is None:  # an output without pooled features: its last hidden state
         feats = getattr(out, "last_hidden_state", None)
     if feats is None:
         feats = out[0] if isinstance(out, tuple) else out
-    if isinstance(feats, (list, tuple)):
-        numel = sum(int(f.numel()) for f in feats)
-    else:
-        numel = int(feats.numel())
+    parts = feats if isinstance(feats, (list, tuple)) else [feats]
+    if not parts or not all(isinstance(f, torch.Tensor) for f in parts):
+        return None  # features only in a field of the model's own (per decoder layer): its own check counts them
+    numel = sum(int(f.numel()) for f in parts)
     emb = _input_embeddings(ctx.model)
     hidden = ctx.find("hidden_size", where="text")
     last = (feats[0] if isinstance(feats, (list, tuple)) else feats).shape[-1]
@@ -888,13 +946,26 @@ PLACEHOLDERS = (
 )
 
 
+def frame_tokens(config: Any, modality: str) -> tuple[int, int] | None:
+    """The ``<modality>_start_token_id`` and ``<modality>_end_token_id`` the config declares (the tokens a
+    processor puts around a modality's placeholders), or None."""
+    ctx = Context(model=None, config=config, task="", torch=None)
+    start, end = (ctx.find(f"{modality}_{edge}_token_id") for edge in ("start", "end"))
+    return (start, end) if isinstance(start, int) and isinstance(end, int) else None
+
+
 def _input_ids(ctx: Context) -> Any:
-    """Text tokens, with each fed modality's placeholder tokens in front, counted from the model."""
+    """Text tokens, with each fed modality's placeholder tokens in front, counted from the model.  A modality
+    in ``ctx.framed`` gets image placeholders between its start and end tokens: a model that tells a video's
+    frames from images only by the video's frame, as its processor lays them out."""
     torch = ctx.torch
     prefix = []
     done: set[str] = set()
     for attrs, modality, arg in PLACEHOLDERS:
         token = ctx.find(*attrs)
+        frame = frame_tokens(ctx.config, modality) if modality in ctx.framed else None
+        if frame:
+            token = ctx.find(*PLACEHOLDERS[0][0])  # the image placeholder
         marked = f"{modality}_embeds_position_mask" in ctx.params  # placeholders marked by a mask, not a token
         if not (isinstance(token, int) or marked) or arg not in ctx.built or modality in done:
             continue
@@ -904,8 +975,11 @@ def _input_ids(ctx: Context) -> Any:
             count = ctx.find(f"{modality}_seq_length", "num_image_tokens", "mm_tokens_per_image", default=1) * BATCH
         if count:
             per_sample = int(count) // BATCH
-            prefix.append(torch.full((BATCH, per_sample), token, dtype=torch.long) if isinstance(token, int)
-                          else ctx.tokens(BATCH, per_sample))
+            run = [torch.full((BATCH, per_sample), token, dtype=torch.long) if isinstance(token, int)
+                   else ctx.tokens(BATCH, per_sample)]
+            if frame:
+                run = [torch.full((BATCH, 1), frame[0]), *run, torch.full((BATCH, 1), frame[1])]
+            prefix.extend(run)
             ctx.counts[modality] = int(count)
     if prefix:
         return torch.cat(prefix + [ctx.tokens(BATCH, SEQ)], dim=1)
@@ -1040,18 +1114,21 @@ def forward_params(model: Any) -> dict[str, inspect.Parameter]:
 
 
 def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: dict | None = None,
-                 with_labels: bool = True, counts: dict | None = None) -> tuple[dict, InputReport]:
+                 with_labels: bool = True, counts: dict | None = None,
+                 framed: set | None = None) -> tuple[dict, InputReport]:
     """Inputs for ``model.forward`` and the :class:`InputReport` of what they cover.
 
     ``values`` are override values (plain numbers/lists become tensors) that
     replace a builder's result; ``counts`` the placeholder tokens of a modality
-    (in all) where the model said how many it needs.
+    (in all) where the model said how many it needs; ``framed`` the modalities
+    whose placeholders are image tokens inside their start and end tokens.
     """
     import torch
 
     torch.manual_seed(0)
     params = forward_params(model)
-    ctx = Context(model=model, config=config, task=task, torch=torch, params=params, counts=dict(counts or {}))
+    ctx = Context(model=model, config=config, task=task, torch=torch, params=params, counts=dict(counts or {}),
+                  framed=set(framed or ()))
     report = InputReport()
     # modality inputs first (placeholder counts need them), then text, then the rest
     # what feature extractors take first: modality inputs, their grids, and a Q-Former's own text
@@ -1069,6 +1146,7 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
         if values and name in values:
             if values[name] is not None:  # None leaves the input out
                 ctx.built[name] = _as_tensor(torch, values[name])
+                ctx.given.add(name)
         elif name in time_series:
             ctx.built[name] = time_series[name]
         elif name == "input_ids":
@@ -1085,6 +1163,10 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
             value = _ones_over(name, ids_name)(ctx) if ids_name else documented_tensor(ctx, name)
             if value is None and name == next(iter(order), None):
                 value = first_layer_tensor(ctx)
+            if value is None:
+                value = structured_value(ctx, name)
+            if value is None:
+                value = named_width_tensor(ctx, name)
             if value is None and name.endswith("mask"):
                 value = mask_over_first(ctx)
             if value is None:

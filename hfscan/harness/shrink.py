@@ -862,12 +862,31 @@ def package_switches() -> dict:
     return out
 
 
-def _rebuild(cfg: Any, extra: dict[int, dict]) -> Any:
+def _stale_derived(original: Any, cfg: Any) -> dict[int, set[str]]:
+    """Per config of the tree (by id): the declared fields that default to None, that the constructor of the default
+    config derived (an int: a per-stack depth remembered from the whole depth) and that no rule changed; the rebuild
+    leaves them unset, so the constructor derives them again from the shrunk values instead of keeping the old ones."""
+    import dataclasses
+
+    old_nodes = dict(_walk(original))
+    out: dict[int, set[str]] = {}
+    for path, node in _walk(cfg):
+        old = old_nodes.get(path)
+        if old is None or not dataclasses.is_dataclass(node):
+            continue
+        out[id(node)] = {f.name for f in dataclasses.fields(node) if f.init and f.default is None
+                         and _is_int(vars(node).get(f.name)) and vars(node)[f.name] == vars(old).get(f.name)
+                         and not f.name.endswith(_TOKEN_SUFFIXES)}
+    return out
+
+
+def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None = None) -> Any:
     """Rebuild a config tree bottom-up through its constructors, so derived fields are recomputed.
 
     Only the declared fields (and token ids) are passed: derived attributes
     (e.g. a width computed from per-stage widths) come back from the
-    constructor.  A constructor that rejects its own values keeps the edited copy.
+    constructor, and so do the ``stale`` fields (:func:`_stale_derived`).  A constructor that rejects its own
+    values keeps the edited copy.
     """
     import dataclasses
 
@@ -882,7 +901,7 @@ def _rebuild(cfg: Any, extra: dict[int, dict]) -> Any:
         if attr not in names and aliases.get(attr) in names:
             kwargs[aliases[attr]] = _as_json(value)  # a field stored under its attribute_map alias
         elif _is_config(value):
-            kwargs[attr] = _rebuild(value, extra)
+            kwargs[attr] = _rebuild(value, extra, stale)
         elif public in spec.get("keywords", ()) and isinstance(getattr(type(cfg), public, None), property):
             kwargs[public] = value  # kept privately behind a property, taken by the constructor by its public name
         elif attr in names or attr.endswith(_TOKEN_SUFFIXES):
@@ -890,6 +909,8 @@ def _rebuild(cfg: Any, extra: dict[int, dict]) -> Any:
     for derived, source in spec.get("derived", {}).items():
         if kwargs.get(source) is not None:
             kwargs.pop(derived, None)
+    for derived in (stale or {}).get(id(cfg), ()):
+        kwargs.pop(derived, None)
     kwargs.update(extra.get(id(cfg), {}))
     for repairs_left in range(MAX_VALIDATOR_REPAIRS, -1, -1):
         try:
@@ -985,13 +1006,57 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
         apply_values(cfg, overrides, report.overridden, extra)
     if filled:
         apply_values(cfg, filled, report.filled, extra)
-    rebuilt = _rebuild(cfg, extra)
+    stale = _stale_derived(original, cfg) if isinstance(config_or_class, type) else {}
+    rebuilt = _rebuild(cfg, extra, stale)
     _keep_relations(original, rebuilt, report)
     _backbone_channels(original, rebuilt, report)
     _tower_layer_indices(original, rebuilt, report)
     _stacked_widths(original, rebuilt, report)
     _derived_layer_kinds(original, rebuilt, report)
+    _cache_attention_layer(rebuilt, report)
     return rebuilt, report
+
+
+def _cache_attention_layer(cfg: Any, report: ShrinkReport) -> None:
+    """A hybrid stack whose (tiny default) layers are all linear-attention ones, while the generation cache built
+    from the config reads the sequence length from an attention layer (``[cache_attention]``): its last layer becomes
+    an attention layer, through the stored per-layer pattern or an unset layer-index list the config derives the
+    pattern from, whichever gives the cache an attention layer (a stack whose kinds cannot change stays so)."""
+    import dataclasses
+
+    text = cfg.get_text_config(decoder=True) if hasattr(cfg, "get_text_config") else cfg
+    attention, depth = _cache_attention_layers(text)
+    if attention or not depth:
+        return
+    last = depth - 1
+    kind = rules()["cache_attention"]["kind"]
+    pattern = getattr(text, "layer_types", None)
+    candidates = [("layer_types", [*list(pattern)[:last], kind])] if _pattern(pattern, depth) else []
+    fields = dataclasses.fields(text) if dataclasses.is_dataclass(text) else ()
+    candidates += [(f.name, [last]) for f in fields if getattr(text, f.name, None) is None and "list[int]" in str(f.type)]
+    for attr, value in candidates:
+        trial = copy.deepcopy(text)
+        try:
+            setattr(trial, attr, value)
+        except Exception:  # noqa: BLE001 - a derived pattern (a property) cannot be set
+            continue
+        if _cache_attention_layers(trial)[0]:
+            path = next((p for p, node in _walk(cfg) if node is text), "")
+            report.shrunk.append((f"{path}{attr}", getattr(text, attr, None), value))
+            setattr(text, attr, value)
+            return
+
+
+def _cache_attention_layers(text: Any) -> tuple[int, int]:
+    """(attention layers, layers) of the dynamic cache transformers builds from a decoder config; (0, 0) where this
+    transformers builds no cache from a config (or not from this one)."""
+    try:
+        from transformers.cache_utils import CacheLayerMixin, DynamicCache
+
+        layers = DynamicCache(config=text).layers
+    except Exception:  # noqa: BLE001 - an older transformers, or a config the cache cannot read
+        return 0, 0
+    return sum(isinstance(layer, CacheLayerMixin) for layer in layers), len(layers)
 
 
 def _derived_layer_kinds(original: Any, cfg: Any, report: ShrinkReport) -> None:

@@ -20,15 +20,12 @@ from typing import Any, Iterator
 from hfscan.harness import checks as C
 from hfscan.harness.configvals import Fills
 from hfscan.harness.declared import declaring_classes, exported_classes
-from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_inputs, build_one,
-                                   documented_rows, forward_params, patch_axes, to_device, with_axes,
-                                   with_axis)
+from hfscan.harness.inputs import (BATCH, BUILDERS, MODALITY_OF, PLACEHOLDERS, build_documented, build_inputs,
+                                   build_one, documented_rows, forward_params, frame_tokens, patch_axes, to_device,
+                                   with_axes, with_axis)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.shrink import config_tree, levels, tiny_config
-
-GENERATE_NEW_TOKENS = 2
-
 
 @lru_cache(maxsize=1)
 def templates() -> dict:
@@ -107,6 +104,7 @@ class _Attempt:
     durations: dict = field(default_factory=dict)
     param_count: int | None = None
     counts: dict = field(default_factory=dict)  # placeholder tokens per modality, as the model said
+    framed: set = field(default_factory=set)  # modalities whose placeholders are image tokens in their frame
 
 
 def missing_package(exc: BaseException) -> str | None:
@@ -189,7 +187,7 @@ def _attempt(job: Job, level: Any, override: Override | None, filled: dict | Non
                 _inputs_and_forward(job, a, values, dtype)
                 break
             except (ValueError, RuntimeError, IndexError, AttributeError) as exc:
-                if not repairs_left or not _repair_inputs(a, str(exc), values):
+                if not repairs_left or not _repair_inputs(a, str(exc), values, _failing_line(exc)):
                     raise
         a.stage = "assert"
         C.check_forward(a.output, **_expectations(job, a))
@@ -209,8 +207,19 @@ MAX_INPUT_REPAIRS = 3
 _MATMUL_SHAPES = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 
 
-def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
-    """Adjust ``values`` from a forward() error that says how the inputs were wrong; False when none applies."""
+def _failing_line(exc: BaseException) -> str:
+    """The source line ``exc`` was raised at (its innermost frame's)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return (frames[-1].line or "") if frames else ""
+
+
+def _repair_inputs(a: _Attempt, message: str, values: dict, line: str = "") -> bool:
+    """Adjust ``values`` from a forward() error that says how the inputs were wrong (``line``: the source line
+    it was raised at); False when none applies."""
+    unpacked = _unpacked_mask(a, message, line, values)
+    if unpacked is not None:  # a mask left out that the model reads the axes of
+        values[unpacked[0]] = unpacked[1]
+        return True
     name, tensor = _missing_axis(a, message, values)
     if tensor is not None:  # the model wants one more axis (a video's frames, several images or channels per sample)
         values[name] = with_axis(a.config, name, tensor, _axis_size(message))
@@ -270,6 +279,27 @@ def _repair_inputs(a: _Attempt, message: str, values: dict) -> bool:
     return _placeholder_mismatch(a, message, values)
 
 
+#: "batch_size, max_num_cameras = pixel_attention_mask.shape": a source line that unpacks an input's axes.
+_UNPACKED_SHAPE = re.compile(r"([\w\s,]+?)\s*=\s*(\w+)\.shape\s*$")
+
+
+def _unpacked_mask(a: _Attempt, message: str, line: str, values: dict) -> tuple[str, Any] | None:
+    """An optional mask of forward() that was left out but whose axes the model unpacks (the source line
+    ``batch_size, max_num_cameras = pixel_attention_mask.shape`` raised "'NoneType' object has no attribute
+    'shape'"): ones over as many axes, the batch and one item each (every image real), boolean where forward()
+    annotates it so."""
+    import torch
+
+    m = _UNPACKED_SHAPE.fullmatch(line.strip())
+    if "'NoneType' object has no attribute 'shape'" not in message or not m:
+        return None
+    name, params = m.group(2), forward_params(a.model)
+    if not name.endswith("mask") or name in values or name in a.inputs or name not in params:
+        return None
+    dtype = torch.bool if "BoolTensor" in str(params[name].annotation) else torch.long
+    return name, torch.ones(BATCH, *[1] * (len(m.group(1).split(",")) - 1), dtype=dtype)
+
+
 def _resized_images(a: _Attempt, message: str, values: dict) -> dict:
     """Every image input (pixels, prompt images and masks) rescaled as the error asks: to the size the patch
     embedding wants ("Input image size (H*W) doesn't match model (h*w)": a model that stacks a prompt image
@@ -311,7 +341,9 @@ def _modality_of_placeholders(a: _Attempt, count: int) -> str | None:
 
 def _placeholder_mismatch(a: _Attempt, message: str, values: dict) -> bool:
     """The placeholder count the model's own check says its features need ("Audio features and audio
-    tokens do not match, tokens: 2, features: 12"), where hfscan could not count them (or counted otherwise)."""
+    tokens do not match, tokens: 2, features: 12"), where hfscan could not count them (or counted otherwise).
+    Where the model found none of the placeholders given ("tokens: 0") of a modality whose config declares
+    start and end tokens, it tells that modality's placeholders by their frame: image tokens between them."""
     m = re.search(r"(Image|Video|Audio) features and \w+ tokens do not match, tokens: (\d+), features: (\d+)", message)
     scattered = re.search(r"value tensor of shape \[(\d+), \d+\] cannot be broadcast to indexing result of shape "
                           r"\[(\d+), \d+\]", message)  # features written into the placeholders' embeddings
@@ -319,6 +351,10 @@ def _placeholder_mismatch(a: _Attempt, message: str, values: dict) -> bool:
         return False
     if m:
         modality, features = m.group(1).lower(), int(m.group(3))
+        if m.group(2) == "0" and a.counts.get(modality) and modality not in a.framed \
+                and frame_tokens(a.config, modality):
+            a.framed.add(modality)
+            return True
     elif scattered and (modality := _modality_of_placeholders(a, int(scattered.group(2)))):
         features = int(scattered.group(1))
     else:
@@ -580,7 +616,7 @@ def _inputs_and_forward(job: Job, a: _Attempt, values: dict, dtype: Any) -> None
 
     a.stage = "inputs"
     inputs, a.input_report = build_inputs(a.model, a.config, job.task, templates()["default"], values,
-                                          counts=a.counts)
+                                          counts=a.counts, framed=a.framed)
     if a.input_report.unknown_required:
         raise TypeError(f"no input builder for required forward() argument(s) "
                         f"{', '.join(a.input_report.unknown_required)}")
@@ -751,18 +787,47 @@ def _save_load(job: Job, a: _Attempt) -> None:
 
 
 def _generate(job: Job, a: _Attempt) -> None:
-    """Greedy generate of one then two new tokens: the second output is the first grown by one token."""
+    """Greedy generate of one new token, then of as many more as one generation step makes (one token, or the block
+    the first call made): the second output is the first grown by exactly that, each token laid out as the ids fed."""
     import torch
 
-    skip = ("labels", "decoder_input_ids", "decoder_attention_mask", "use_cache")
-    inputs = {k: v for k, v in a.inputs.items() if k not in skip}
+    inputs, step = _generation_inputs(job, a)
     _fill_generation_ids(a.model.generation_config, a.config)
-    outs = []
-    for new in (GENERATE_NEW_TOKENS - 1, GENERATE_NEW_TOKENS):
+
+    def generate(new: int) -> Any:
+        torch.manual_seed(0)  # a decoder that starts a block from random tokens (or samples latents) starts alike
         with torch.no_grad():
             out = a.model.generate(**inputs, max_new_tokens=new, min_new_tokens=new, do_sample=False, num_beams=1)
-        outs.append(out if isinstance(out, torch.Tensor) else out.sequences)
-    C.check_generated(outs[0], outs[1], BATCH)
+        return out if isinstance(out, torch.Tensor) else out.sequences
+
+    first = generate(1)
+    unit = _generation_unit(a.model, first, inputs.get("input_ids"))
+    C.check_generated(first, generate(1 + unit), BATCH, step=step, unit=unit)
+
+
+def _generation_inputs(job: Job, a: _Attempt) -> tuple[dict, tuple[int, ...]]:
+    """generate's inputs and the per-token axes of the ids it returns: forward's inputs less its targets (ids laid out
+    as the decoder's, or the prompt's, ids fed); for a model whose generation step takes a modality forward does
+    not (raw audio it encodes, as it goes, into the token frames forward reads), that modality alone (plain ids)."""
+    params = inspect.signature(getattr(a.model, "prepare_inputs_for_generation", a.model.generate)).parameters
+    own = [n for n in params if MODALITY_OF.get(n) not in (None, "text") and n not in forward_params(a.model)]
+    if own:
+        import torch
+
+        return to_device({n: build_one(a.model, a.config, n) for n in own}, job.device, getattr(torch, job.dtype)), ()
+    skip = ("labels", "decoder_input_ids", "decoder_attention_mask", "use_cache")
+    ids = a.inputs.get("decoder_input_ids" if getattr(a.config, "is_encoder_decoder", False) else "input_ids")
+    return {k: v for k, v in a.inputs.items() if k not in skip}, tuple(ids.shape[2:]) if ids is not None else ()
+
+
+def _generation_unit(model: Any, first: Any, prompt: Any) -> int:
+    """New tokens one generation step makes: one, unless the model's generation config declares no token-by-token
+    generation mode (a block diffusion decoder makes a whole block per step): then those the first call added."""
+    try:
+        model.generation_config.get_generation_mode()
+    except NotImplementedError:
+        return max(1, first.shape[1] - prompt.shape[1]) if prompt is not None else 1
+    return 1
 
 
 def _fill_generation_ids(gen_cfg: Any, config: Any) -> None:

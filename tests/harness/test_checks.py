@@ -102,3 +102,35 @@ def test_generate_growth_is_checked(gpt2):
         C.check_generated(two, two, batch=2)
     with pytest.raises(C.CheckFailure, match="not a prefix"):
         C.check_generated(one, torch.cat([one.flip(0), two[:, -1:]], dim=1), batch=2)
+
+
+def test_generate_growth_follows_the_token_layout_and_the_generation_unit(gpt2):
+    ids = _ids(gpt2)
+    with torch.no_grad():
+        one = gpt2.generate(input_ids=ids, max_new_tokens=1, min_new_tokens=1, do_sample=False, pad_token_id=0)
+        three = gpt2.generate(input_ids=ids, max_new_tokens=3, min_new_tokens=3, do_sample=False, pad_token_id=0)
+    # one id per codebook: a (batch, length, codebooks) layout, grown along the length
+    frames = lambda seq: torch.stack([seq, seq + 1], dim=-1)  # noqa: E731
+    C.check_generated(frames(one), frames(three[:, :-1]), batch=2, step=(2,))
+    with pytest.raises(C.CheckFailure, match=r"expected \[2, \.\.\., 3\]"):
+        C.check_generated(frames(one), frames(three[:, :-1]), batch=2, step=(3,))
+    with pytest.raises(C.CheckFailure, match=r"expected \[2, \.\.\.\]"):
+        C.check_generated(frames(one), frames(three[:, :-1]), batch=2)
+    # a decoder that makes a block of two tokens per step grows by the block
+    C.check_generated(one, three, batch=2, unit=2)
+    with pytest.raises(C.CheckFailure, match="grew the output by 1"):
+        C.check_generated(one, three[:, :-1], batch=2, unit=2)
+
+
+def test_the_generation_unit_is_one_token_unless_the_generation_config_declares_no_mode():
+    from types import SimpleNamespace
+
+    from transformers import GenerationConfig
+    from transformers.models.diffusion_gemma.generation_diffusion_gemma import DiffusionGemmaGenerationConfig
+
+    from hfscan.harness.smoke import _generation_unit
+
+    prompt, first = torch.zeros(2, 5), torch.zeros(2, 9)
+    assert _generation_unit(SimpleNamespace(generation_config=GenerationConfig()), first, prompt) == 1
+    block = SimpleNamespace(generation_config=DiffusionGemmaGenerationConfig())  # block diffusion: whole canvases
+    assert _generation_unit(block, first, prompt) == 4

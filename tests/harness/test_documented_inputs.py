@@ -1,11 +1,15 @@
-"""Optional forward() arguments the docstring says have to be provided, and rows documented per sample."""
+"""Optional forward() arguments the docstring says have to be provided, rows documented per sample, and
+dataclass inputs built from the fields their docstring documents."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from transformers import PretrainedConfig
+from transformers.models.esmfold2.modeling_esmfold2 import EsmFold2AtomInputs
 
-from hfscan.harness.inputs import BATCH, build_inputs, documented_required, documented_rows
+from hfscan.harness.inputs import BATCH, FREE_DIM, build_inputs, documented_required, documented_rows, to_device
 
 
 class _Reader(torch.nn.Module):
@@ -50,3 +54,33 @@ def test_a_retrieval_model_without_retriever_runs_on_the_documented_documents():
     with torch.no_grad():
         out = model(**values)
     assert out.logits.shape[0] == documented_rows(model, values) == BATCH * config.n_docs
+
+
+class _Folder(torch.nn.Module):
+    def forward(self, atom_inputs: EsmFold2AtomInputs):
+        return atom_inputs.ref_pos
+
+
+@dataclasses.dataclass
+class _Undocumented:
+    coords: torch.Tensor
+
+
+class _Bare(torch.nn.Module):
+    def forward(self, inputs: _Undocumented):
+        return inputs.coords
+
+
+def test_a_required_dataclass_input_is_built_field_by_field_as_its_docstring_documents_them():
+    config = PretrainedConfig(max_atomic_number=16)
+    values, report = build_inputs(_Folder(), config, "base", {}, with_labels=False)
+    atoms = values["atom_inputs"]
+    assert report.unknown_required == [] and isinstance(atoms, EsmFold2AtomInputs)
+    assert atoms.ref_pos.shape == (BATCH, FREE_DIM, 3)  # "ref_pos: `(batch_size, num_atoms, 3)`"
+    assert atoms.ref_element.shape == (BATCH, FREE_DIM, 16)  # num_atoms free, max_atomic_number the config's
+    assert atoms.atom_attention_mask.shape == (BATCH, FREE_DIM) and bool(atoms.atom_attention_mask.all())
+    moved = to_device(atoms, "cpu", torch.bfloat16)  # the bundle travels to the model's device and dtype
+    assert isinstance(moved, EsmFold2AtomInputs) and moved.ref_pos.dtype is torch.bfloat16
+    assert moved.atom_attention_mask.dtype is atoms.atom_attention_mask.dtype  # integer fields keep theirs
+    _, report = build_inputs(_Bare(), config, "base", {}, with_labels=False)
+    assert report.unknown_required == ["inputs"]  # a field no docstring shapes: no value

@@ -132,3 +132,49 @@ def test_a_head_width_that_was_a_sum_of_parts_stays_their_sum_also_across_per_la
     sliding = cfg.per_layer_config["sliding_attention"]
     assert sliding.head_dim == sliding.qk_nope_head_dim + sliding.qk_rope_head_dim
     assert cfg.num_hidden_layers == len(cfg.layer_types)
+
+
+def test_video_placeholders_a_model_tells_only_by_the_videos_frame_are_image_tokens_inside_that_frame():
+    from hfscan.harness.records import Job, Status
+    from hfscan.harness.smoke import run_job
+
+    cfg, model = _model(transformers.Glm5NextConfig, transformers.Glm5NextForConditionalGeneration)
+    plain, _ = build_inputs(model, cfg, "image-text-to-text", templates()["default"])
+    with pytest.raises(ValueError, match="video tokens do not match, tokens: 0"):  # its video token is no placeholder
+        with torch.no_grad():
+            model(**plain)
+    inputs, report = build_inputs(model, cfg, "image-text-to-text", templates()["default"], framed={"video"})
+    ids, types = inputs["input_ids"], inputs["mm_token_type_ids"]
+    inside = ((ids == cfg.video_start_token_id).cumsum(-1) > (ids == cfg.video_end_token_id).cumsum(-1))
+    framed = inside & (ids == cfg.image_token_id)
+    assert framed.any() and (types[framed] == 2).all()
+    assert (types[(ids == cfg.image_token_id) & ~inside] == 1).all()  # the images' placeholders stay images'
+    with torch.no_grad():
+        assert torch.isfinite(model(**inputs).logits).all()
+    assert set(report.fed) == {"text", "image", "video"}
+    job = Job(model_type="glm5_next", model_class="Glm5NextForConditionalGeneration", task="image-text-to-text",
+              checks=("build", "forward"))
+    forward = {r.check: r for r in run_job(job)}["forward"]
+    assert forward.status == Status.PASSED, forward.message
+
+
+def test_features_a_method_returns_only_per_decoder_layer_are_counted_by_the_models_own_check():
+    from hfscan.harness.overrides import Override
+    from hfscan.harness.records import Job, Status
+    from hfscan.harness.smoke import run_job
+
+    # a tower whose tiles, windows and spatial (2x2) downsampling fit together: pinpoints of 336-pixel tiles
+    config = {"deepstack_layer_map": [[0, 0], [1, 1]], "downsample_rate": "4/8",
+              "vision_config": {"hidden_size": 64, "image_size": 336, "patch_size": 42}}
+    cfg, _ = tiny_config(transformers.Granite4VisionConfig, config)
+    torch.manual_seed(0)
+    model = transformers.Granite4VisionForConditionalGeneration(cfg).eval()
+    with torch.no_grad():
+        out = model.get_image_features(torch.rand(1, 3, 3, 336, 336), torch.tensor([[336, 672]]))
+    assert out.pooler_output is None and out.last_hidden_state is None and out.deepstack_features
+    build_inputs(model, cfg, "image-text-to-text", templates()["default"])  # no count: no error either
+    override = Override(model_type="granite4_vision", reason="test", config=config)
+    job = Job(model_type="granite4_vision", model_class="Granite4VisionForConditionalGeneration",
+              task="image-text-to-text", checks=("build", "forward"), override=override.to_json())
+    forward = {r.check: r for r in run_job(job)}["forward"]
+    assert forward.status == Status.PASSED, forward.message

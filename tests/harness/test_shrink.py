@@ -429,3 +429,40 @@ def test_a_derived_layer_pattern_keeps_every_kind(name):
     cfg, _ = tiny_config(cls)
     assert set(cfg.layers_block_type) == set(cls().layers_block_type)
     assert cfg.num_hidden_layers <= 5
+
+
+def test_a_hybrid_stack_of_only_linear_layers_keeps_an_attention_layer_for_the_cache():
+    import torch
+    from transformers import BambaConfig, DynamicCache, GraniteMoeHybridConfig, GraniteMoeHybridForCausalLM, MambaConfig
+
+    # a stored per-layer pattern (all Mamba layers by default): the last layer becomes an attention layer
+    cfg, report = tiny_config(GraniteMoeHybridConfig)
+    assert cfg.layer_types == ["linear_attention", "full_attention"]
+    assert ("layer_types", ["linear_attention"] * 2, cfg.layer_types) in report.shrunk
+    model = GraniteMoeHybridForCausalLM(cfg).eval()
+    with torch.no_grad():  # its forward reads the sequence length from the cache's attention layer
+        model(input_ids=torch.tensor([[1, 2, 3]]), use_cache=True)
+    # a pattern derived from an unset layer-index list: the list names the last layer
+    cfg, _ = tiny_config(BambaConfig)
+    assert cfg.attn_layer_indices == [cfg.num_hidden_layers - 1]
+    assert DynamicCache(config=cfg).get_seq_length() == 0
+    # a pure state-space stack has no attention kind to take: unchanged
+    cfg, _ = tiny_config(MambaConfig)
+    assert set(cfg.layer_types) == {"linear_attention"}
+
+
+def test_a_value_the_constructor_derived_is_derived_again_from_the_shrunk_values():
+    """HrmTextConfig remembers its per-stack depth (num_layers_per_stack, None by default) from num_hidden_layers
+    and rewrites num_hidden_layers to the cache slots of all cycles: the cut depth gives both anew."""
+    import torch
+    from transformers import HrmTextConfig, HrmTextForCausalLM
+
+    default = HrmTextConfig()
+    cfg, _ = tiny_config(HrmTextConfig)
+    assert cfg.num_layers_per_stack == 2
+    assert cfg.num_hidden_layers == 2 * default.num_hidden_layers // default.num_layers_per_stack
+    model = HrmTextForCausalLM(cfg).eval()
+    assert len(model.model.L_module.layers) == 2
+    with torch.no_grad():  # the cache holds a slot per layer and cycle
+        out = model.generate(input_ids=torch.tensor([[1, 2, 3]]), max_new_tokens=2, do_sample=False, pad_token_id=0)
+    assert out.shape == (1, 5)

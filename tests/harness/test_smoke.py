@@ -193,6 +193,22 @@ def test_flat_patches_a_tower_unpacks_with_a_sequence_axis_too_are_one_packed_se
     assert top.status == Status.PASSED and len(top.detail["inputs"]["pixel_values"]) == 4  # the model adds it
 
 
+def test_generate_of_a_multi_codebook_decoder_is_checked_in_its_layout(inventory):
+    """DiaForConditionalGeneration takes decoder ids of (batch, length, codebooks) and generates in that layout."""
+    [job] = plan_jobs(inventory.get("dia"), template="speech-seq2seq", checks=("build", "forward", "generate"))
+    results = _results(job)
+    assert results["generate"].status == Status.PASSED, results["generate"].message
+
+
+def test_generate_of_a_model_that_encodes_its_audio_as_it_generates_is_fed_the_audio(inventory):
+    """KyutaiSpeechToTextForConditionalGeneration.forward reads frames of text and audio-code ids, while its
+    prepare_inputs_for_generation takes the raw audio (input_values) and encodes it window by window."""
+    [job] = plan_jobs(inventory.get("kyutai_speech_to_text"), template="speech-seq2seq",
+                      checks=("build", "forward", "generate"))
+    results = _results(job)
+    assert results["generate"].status == Status.PASSED, results["generate"].message
+
+
 @pytest.mark.slow
 def test_placeholders_are_counted_on_the_models_device_and_dtype(inventory):
     """The placeholder count runs the model's own feature method on the built (float32, CPU) inputs; they
