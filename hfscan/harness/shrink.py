@@ -10,6 +10,7 @@ so that derived fields are recomputed.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ class _Shrinker:
             self.report.shrunk.append((f"{path}{attr}", old, new))
 
     def shrink(self, cfg: Any, path: str = "") -> None:
+        self._select_every_stage(cfg, path)
         attrs = dict(vars(cfg))
         for attr, value in attrs.items():
             if _is_config(value):
@@ -130,6 +132,20 @@ class _Shrinker:
         for attr in self.keep & attrs.keys():
             if attrs[attr] is not None:
                 self.report.kept.append((f"{path}{attr}", attrs[attr]))
+
+    def _select_every_stage(self, cfg: Any, path: str) -> None:
+        """A backbone whose stage selection its config class leaves unset (``[stage_selection]``: the default
+        picks the last stage only, and a checkpoint sets it) selects every stage but the stem, so a head that
+        reads several stages' feature maps can run; the stage-index rules then move them into the cut depth."""
+        import dataclasses
+
+        spec = rules().get("stage_selection", {})
+        attr, names = spec.get("attr"), vars(cfg).get(spec.get("stages"))
+        if not (attr and dataclasses.is_dataclass(cfg) and isinstance(names, (list, tuple)) and len(names) > 2):
+            return
+        unset = any(f.name == attr and f.default is None for f in dataclasses.fields(cfg))
+        if unset and list(vars(cfg).get(attr) or ()) == [len(names) - 1]:
+            self.set(cfg, path, attr, list(range(1, len(names))))
 
     def _rules(self, kind: str):
         return [r for r in self.rules if r["kind"] == kind]
@@ -222,13 +238,23 @@ class _Shrinker:
 
     def _mirrored_indices(self, cfg: Any, path: str, attrs: dict) -> None:
         """A layer index that a config without a depth of its own repeats from a sub-config (its constructor
-        copies it down) takes the value the sub-config's depth rescaled it to."""
+        copies it down) takes the value the sub-config's depth rescaled it to; other layer indices of such a config
+        index its sub-configs' stacks (hooks into a tower's hidden states): where every sub-config depth was cut
+        alike, they are rescaled into it, in their order."""
         shrunk = {name: (old, new) for name, old, new in self.report.shrunk}
+        cuts = {shrunk[f"{path}{child}.{d}"] for child, sub in attrs.items() if _is_config(sub)
+                for d in self.depths if f"{path}{child}.{d}" in shrunk}
         for attr in self.layer_indices & attrs.keys():
             for child, sub in attrs.items():
                 old, new = shrunk.get(f"{path}{child}.{attr}", (None, None))
                 if _is_config(sub) and old is not None and old == attrs[attr]:
                     self.set(cfg, path, attr, new)
+                    break
+            else:
+                old, new = next(iter(cuts)) if len(cuts) == 1 else (0, 0)
+                positions = self._positions(attr, attrs[attr], old) if old else None
+                if positions is not None and _int_list(attrs[attr]) and attr not in self.stage_indices:
+                    self.set(cfg, path, attr, type(attrs[attr])(_rescale_in_order(positions, old, new)))
 
     def _rope_sections(self, cfg: Any, path: str, attrs: dict) -> None:
         """Rotary sections split half the head width: rescaled with it, or set (from the rules'
@@ -286,7 +312,8 @@ class _Shrinker:
         new_kinds = vars(cfg).get("layer_types")
         out: dict[int, dict] = {}
         for index, values in overrides.items():
-            layer = types.SimpleNamespace(**{**{k: v for k, v in attrs.items() if k in values or _is_int(v)}, **values})
+            shared = {k: v for k, v in attrs.items() if k in values or _is_int(v) or isinstance(v, dict)}  # (rotary too)
+            layer = types.SimpleNamespace(**{**shared, **values})
             before = dict(vars(layer))
             self._heads(layer, f"{path}per_layer_config.{index}.", before)
             self._sizes(layer, f"{path}per_layer_config.{index}.", before)
@@ -299,11 +326,12 @@ class _Shrinker:
         self.per_layer[id(cfg)] = out
 
     def _heads(self, cfg: Any, path: str, attrs: dict) -> None:
+        wide = max(_rotary_factors(attrs), default=1.0) > 1  # a rotary wider than a head: it needs the head count
         for rule in self._rules("heads"):
             for attr in rule["attrs"]:
                 old = attrs.get(attr)
                 if _is_int(old) and old > 0:
-                    self.set(cfg, path, attr, min(old, rule["max"]))
+                    self.set(cfg, path, attr, old if wide else min(old, rule["max"]))
         for rule in self._rules("kv_heads"):
             for q_attr, kv_attr in rule["pairs"]:
                 q_old, kv_old, q_new = attrs.get(q_attr), attrs.get(kv_attr), vars(cfg).get(q_attr)
@@ -395,12 +423,27 @@ class _Shrinker:
                         self.set(cfg, path, attr, [[spec(block) for block in stage[: rule["blocks"]]] for stage in old])
                     elif _nested(old, 2):  # one list of layer specs: every layer kept
                         self.set(cfg, path, attr, [spec(block) for block in old])
+        self._rotary_width(cfg, path, attrs)
         self._heads_divide(cfg, path, attrs)
         for rule in self._rules("quotient"):  # after the width is made a multiple of the heads
             for attr, (num, den) in rule["values"].items():
                 a, b = vars(cfg).get(num), vars(cfg).get(den)
                 if attr in attrs and attrs[attr] is None and _is_int(a) and _is_int(b) and b > 0:
                     self.set(cfg, path, attr, a // b)
+
+    def _rotary_width(self, cfg: Any, path: str, attrs: dict) -> None:
+        """A capped head width (``[partial_rotary]`` attrs) on which a partial rotary would span fewer than ``min``
+        dimensions, where the original spanned at least that, is doubled until each rotary does (a 2-D rotary
+        takes its frequencies in pairs per axis: none left for the second axis at 2)."""
+        spec = rules().get("partial_rotary", {})
+        least, share = spec.get("min", 0), min(_rotary_factors(attrs), default=1.0)
+        for attr in spec.get("attrs", ()):
+            old, new = attrs.get(attr), vars(cfg).get(attr)
+            if not (_is_int(old) and _is_int(new) and 0 < new < old and int(old * share) >= least):
+                continue
+            while int(new * share) < least and new < old:
+                new *= 2
+            self.set(cfg, path, attr, min(new, old))
 
     def _multiple(self, cfg: Any, path: str, attrs: dict, attr: str, base: str) -> None:
         """A width that was an exact multiple of ``base`` stays that multiple of it: ``base`` becomes the
@@ -536,19 +579,31 @@ class _Shrinker:
         (a config with layers and no per-stage depths: its grid is its sequence), times its tiles per image, holds
         more tokens than a grid ``max_side`` patches wide, every image size of the tree, and the feature-map sizes
         that follow it, are halved together, as often as needed and while each stays a whole number of its
-        config's patches, so towers fed side by side (and prompt encoders sized by the image) keep their ratios."""
+        config's patches (where it was one), so towers fed side by side (and prompt encoders sized by the image)
+        keep their ratios. A config whose ``tile`` size is its sub-configs' image size cuts its input into tiles
+        that they read (``tiled`` of them at least): the tile is halved with them."""
         spec = rules().get("image_grid", {})
         stages = {a for r in self._rules("stage_depths") for a in r["attrs"]}
         sizes = [(path, node, attr, vars(node)[attr]) for path, node in _walk(root)
                  for attr in (*spec.get("attrs", ()), *spec.get("follow", ())) if _sides(vars(node).get(attr))]
-        towers = [(max(_sides(size)) // _patch_side(node), math.prod(vars(node)[t] for t in spec.get("tiles", ())
-                                                                    if _is_int(vars(node).get(t)) and vars(node)[t] > 0))
+        tiles_of = {id(sub): spec.get("tiled", 1) for path, node in _walk(root) for sub in vars(node).values()
+                    if _is_config(sub) and _is_int(vars(node).get(spec.get("tile")))
+                    and vars(node)[spec["tile"]] in (vars(sub).get(a) for a in spec.get("attrs", ()))}
+        sizes += [(path, node, spec["tile"], vars(node)[spec["tile"]]) for path, node in _walk(root)
+                  if any(id(sub) in tiles_of for sub in vars(node).values() if _is_config(sub))]
+        towers = [(max(_sides(size)) // _patch_side(node), tiles_of.get(id(node), 1) * math.prod(
+                      vars(node)[t] for t in spec.get("tiles", ()) if _is_int(vars(node).get(t)) and vars(node)[t] > 0))
                   for _, node, attr, size in sizes if attr in spec.get("attrs", ()) and _patch_side(node)
                   and self.depths & vars(node).keys() and not stages & vars(node).keys()]
         most = spec.get("max_side", 0) ** 2  # tokens a tower may attend over (its grid's, times its tiles)
+
+        def unit(node: Any, attr: str, side: int) -> int:  # what a size must stay a whole number of
+            patch = (_patch_side(node) or 1) if attr in spec["attrs"] else 1
+            return patch if side % patch == 0 else 1
+
         halvings = 0
         while any((grid >> halvings) ** 2 * tiles > most for grid, tiles in towers) and all(
-                side % (2 ** (halvings + 1) * ((_patch_side(node) or 1) if attr in spec["attrs"] else 1)) == 0
+                side % (2 ** (halvings + 1) * unit(node, attr, side)) == 0
                 for _, node, attr, size in sizes for side in _sides(size)):
             halvings += 1
         for path, node, attr, size in sizes if halvings else ():
@@ -679,6 +734,15 @@ def _head_dim(attrs: dict) -> int | None:
     return hidden // heads if _is_int(hidden) and _is_int(heads) and heads > 0 else None
 
 
+def _rotary_factors(attrs: dict) -> list[float]:
+    """The shares of a head's width a config's rotary embeddings span (``[partial_rotary]`` factor, set on the
+    config, in its rotary parameters or in those of each layer type); [] where it names none."""
+    name = rules().get("partial_rotary", {}).get("factor")
+    params = [attrs] + [v for a in ("rope_parameters", "rope_scaling") if isinstance(v := attrs.get(a), dict)]
+    params += [v for p in params[1:] for v in p.values() if isinstance(v, dict)]  # keyed by layer type
+    return [float(p[name]) for p in params if name and _is_number(p.get(name))]
+
+
 def _kv_heads(q_old: int, kv_old: int, q_new: int) -> int:
     """Key/value heads for ``q_new`` query heads that were ``kv_old`` for ``q_old``: the grouping ratio kept
     where it divides the new query heads, else the nearest count dividing them (or divided by them)."""
@@ -728,6 +792,16 @@ def _rescale_indices(value: Any, old: int, new: int) -> list[int]:
     if len(scaled) < min(len(distinct), new):
         scaled = list(range(new - min(len(distinct), new), new))
     return scaled
+
+
+def _rescale_in_order(positions: list[int], old: int, new: int) -> list[int]:
+    """Layer positions of a depth-``old`` stack moved into depth ``new`` in their own order (a deepest-first list
+    of hooks stays deepest first), distinct ones kept distinct where the new depth holds them."""
+    distinct = sorted(set(positions))
+    scaled = _rescale_indices(positions, old, new)
+    moved = dict(zip(distinct, scaled)) if len(scaled) == len(distinct) else {
+        x: min(new - 1, x * new // old) for x in distinct}
+    return [moved[p] for p in positions]
 
 
 def _pattern(value: Any, depth: int) -> bool:
@@ -1001,6 +1075,7 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     shrinker.follow_text_width(cfg)
     shrinker.cap_image_grids(cfg)
     shrinker.fit_patch_grids(cfg)
+    _vocab_ranges(original, cfg, report)
     extra = {k: {"per_layer_config": v} for k, v in shrinker.per_layer.items()}
     if overrides:  # before the rebuild, so that fields derived from them are recomputed
         apply_values(cfg, overrides, report.overridden, extra)
@@ -1015,6 +1090,35 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     _derived_layer_kinds(original, rebuilt, report)
     _cache_attention_layer(rebuilt, report)
     return rebuilt, report
+
+
+def _vocab_ranges(original: Any, cfg: Any, report: ShrinkReport) -> None:
+    """A vocabulary laid out in ranges (``[vocab_ranges]``: offsets at which ranges of codes start, e.g. an image
+    tokenizer's codes mapped after the text tokens): where the cut vocabulary no longer holds the ranges, the
+    first range (the text tokens) takes the cut size, a later one as long as a value of the tree that was cut
+    (its codebook) takes that value's new size, any other keeps its length; the offsets and the vocabulary
+    follow (before the rebuild, so that a validator checking the layout sees it whole)."""
+    suffix = rules().get("vocab_ranges", {}).get("suffix")
+    vocab_attrs = {a for r in rules()["rule"] if r["kind"] == "vocab" for a in r["attrs"]}
+    cut = {(old, new) for _, old, new in report.shrunk if _is_int(old) and _is_int(new) and new < old}
+    old_nodes = dict(_walk(original))
+    for path, node in _walk(cfg) if suffix else ():
+        old_node = old_nodes.get(path)
+        offsets = sorted((v, a) for a, v in vars(old_node or node).items() if a.endswith(suffix) and _is_int(v) and v > 0)
+        holders = [(p, n, a) for p, n in _walk(node) for a in sorted(vocab_attrs & vars(n).keys())
+                   if offsets and _is_int(vars(n)[a]) and _is_int(_dotted(old_node, f"{p}{a}"))
+                   and vars(n)[a] <= offsets[-1][0] < _dotted(old_node, f"{p}{a}")]  # cut below the last range
+        if not holders:
+            continue
+        sub_path, holder, attr = holders[0]
+        bounds = [0] + [v for v, _ in offsets] + [_dotted(old_node, f"{sub_path}{attr}")]
+        lengths = [b - a for a, b in zip(bounds, bounds[1:])]
+        new = [vars(holder)[attr]] + [next((n for o, n in cut if o == length), length) for length in lengths[1:]]
+        for (_, name), start in zip(offsets, itertools.accumulate(new)):
+            report.shrunk.append((f"{path}{name}", vars(node)[name], start))
+            setattr(node, name, start)
+        report.shrunk.append((f"{path}{sub_path}{attr}", vars(holder)[attr], sum(new)))
+        setattr(holder, attr, sum(new))
 
 
 def _cache_attention_layer(cfg: Any, report: ShrinkReport) -> None:
@@ -1161,14 +1265,15 @@ def _tower_layer_indices(original: Any, cfg: Any, report: ShrinkReport) -> None:
                 setattr(node, attr, result)
 
 
-#: How the ``sum`` and ``times`` rules combine their parts.
-_COMBINE = {"sum": sum, "times": math.prod}
+#: How the ``sum``, ``times`` and ``scaled`` rules combine their parts.
+_COMBINE = {"sum": sum, "times": math.prod, "scaled": math.prod}
 
 
 def _keep_relations(original: Any, cfg: Any, report: ShrinkReport) -> None:
     """A width that was the sum (``sum`` rules: the width of two streams joined) or the product (``times``
-    rules: merged patches are a tower's width times the patches merged) of other values is set to that of their
-    new values, read from the rebuilt tree (where constructors have derived theirs)."""
+    rules: merged patches are a tower's width times the patches merged) of other values, or a whole constant
+    times their product (``scaled`` rules: a constant of the modeling code times a coefficient), is set to that
+    of their new values, read from the rebuilt tree (where constructors have derived theirs)."""
     old_nodes = dict(_walk(original))
     overridden = {p for p, _ in report.overridden + report.filled}
     for rule in (r for r in rules()["rule"] if r["kind"] in _COMBINE):
@@ -1176,14 +1281,20 @@ def _keep_relations(original: Any, cfg: Any, report: ShrinkReport) -> None:
         for path, node in _walk(cfg):
             old_node = old_nodes.get(path)
             for attr, parts in rule["values"].items():
+                parts = [parts] if isinstance(parts, str) else parts
                 old, new = [_dotted(old_node, p) for p in parts], [_dotted(node, p) for p in parts]
                 if (old_node is None or f"{path}{attr}" in overridden or not _is_int(vars(old_node).get(attr))
-                        or not all(_is_number(v) and v > 0 for v in old + new) or combine(old) != vars(old_node)[attr]
-                        or combine(new) != int(combine(new))):
+                        or not all(_is_number(v) and v > 0 for v in old + new)):
                     continue
-                if vars(node).get(attr) != int(combine(new)):
-                    report.shrunk.append((f"{path}{attr}", vars(node).get(attr), int(combine(new))))
-                    setattr(node, attr, int(combine(new)))
+                constant = vars(old_node)[attr] / combine(old)  # 1 for sums and products; whole where scaled
+                if constant != int(constant) or (rule["kind"] != "scaled" and constant != 1):
+                    continue
+                value = int(constant) * combine(new)
+                if value != int(value):
+                    continue
+                if vars(node).get(attr) != int(value):
+                    report.shrunk.append((f"{path}{attr}", vars(node).get(attr), int(value)))
+                    setattr(node, attr, int(value))
 
 
 def _dotted(cfg: Any, name: str) -> Any:

@@ -304,16 +304,21 @@ def _resized_images(a: _Attempt, message: str, values: dict) -> dict:
     """Every image input (pixels, prompt images and masks) rescaled as the error asks: to the size the patch
     embedding wants ("Input image size (H*W) doesn't match model (h*w)": a model that stacks a prompt image
     over the input image reads their sum, so each becomes h / H of its height), or twice as large on each
-    side a pooling or convolution shrank to nothing ("Calculated output size: (Cx0x1). Output size is too small")."""
+    side a pooling or convolution shrank to nothing ("Calculated output size: (Cx0x1). Output size is too small"),
+    or images of the size a model names as too small ("Image size 384x384 is too small to be scaled with ...":
+    each scaled copy must still hold a patch) twice as large on each side."""
     import torch
 
     fit = re.search(r"Input image size \((\d+)\*(\d+)\) doesn't match model \((\d+)\*(\d+)\)", message)
     small = re.search(r"Calculated output size: \(\d+x(\d+)x(\d+)\)\. Output size is too small", message)
+    named = re.search(r"\b[Ii]mage size (\d+)x(\d+) is too small\b", message)
     if fit:
         got_h, got_w, want_h, want_w = map(int, fit.groups())
         ratios = ((want_h, got_h), (want_w, got_w))
     elif small:
         ratios = tuple((2, 1) if int(side) < 1 else (1, 1) for side in small.groups())
+    elif named:
+        ratios = ((2, 1), (2, 1))
     else:
         return {}
     out = {}
@@ -321,6 +326,8 @@ def _resized_images(a: _Attempt, message: str, values: dict) -> dict:
         if (fit and name in values) or not (isinstance(tensor, torch.Tensor) and tensor.dim() == 4
                                             and tensor.is_floating_point()):
             continue
+        if named and list(tensor.shape[-2:]) != [int(x) for x in named.groups()]:
+            continue  # only the images of the size named
         sides = list(zip(tensor.shape[-2:], ratios))
         new = [side * num // den for side, (num, den) in sides]
         if any((side * num) % den for side, (num, den) in sides) or new == list(tensor.shape[-2:]):
@@ -707,6 +714,10 @@ def run_job(job: Job) -> Iterator[CheckResult]:
         if needs:
             yield _base(job, check, status=Status.SKIPPED, message=f"needs {needs}")
             done[check] = False
+            continue
+        if check == "generate" and a.model is not None and not hasattr(a.model, "generate"):
+            yield _base(job, check, status=Status.SKIPPED,
+                        message=f"not generative: {type(a.model).__name__} has no generate() (mapped to {job.task})")
             continue
         result = _run_check(job, check, a, override, details)
         done[check] = result.status in (Status.PASSED, Status.PARTIAL)

@@ -46,9 +46,12 @@ def test_a_camera_mask_the_model_unpacks_is_built_and_the_images_get_their_camer
     assert _unpacked_mask(a, "'NoneType' object has no attribute 'shape'", "b, n = state.shape", {}) is None
 
     job = Job(model_type="pi0", model_class="PI0ForConditionalGeneration", task="image-text-to-text",
-              checks=("build", "forward"))
-    forward = {r.check: r for r in run_job(job)}["forward"]
+              checks=("build", "forward", "generate"))
+    results = {r.check: r for r in run_job(job)}
+    forward = results["forward"]
     assert forward.status == Status.PASSED, forward.message
+    # mapped to a generative task, but the class has no generate(): a skip that says so, not a failure
+    assert results["generate"].status == Status.SKIPPED and "has no generate()" in results["generate"].message
     shapes = json.loads(forward.details)["inputs"]
     assert shapes["state"] == [BATCH, cfg.max_state_dim]  # PI0Config: "maximum state vector dimension"
     assert shapes["pixel_attention_mask"] == [BATCH, 1] and shapes["pixel_values"][:2] == [BATCH, 1]

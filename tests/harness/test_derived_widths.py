@@ -32,6 +32,16 @@ def test_a_width_that_was_the_last_stage_times_a_float_coefficient_stays_so():
     assert isinstance(cfg.projection_dim, int)
 
 
+def test_a_width_that_was_a_code_constant_times_a_coefficient_stays_so():
+    from transformers.models.efficientnet.modeling_efficientnet import round_filters
+
+    original = CONFIG_MAPPING["efficientnet"]()
+    assert original.hidden_dim == round_filters(original, 1280) == 1280 * original.width_coefficient
+    cfg, report = tiny_config(CONFIG_MAPPING["efficientnet"])
+    assert cfg.hidden_dim == round_filters(cfg, 1280)  # the top convolution's width, which its batch norm reads
+    assert cfg.in_channels != original.in_channels  # the stack itself was cut
+
+
 @needs_no_timm
 def test_channel_lists_that_were_the_backbones_feature_widths_are_the_tiny_backbones():
     cfg, report = tiny_config(CONFIG_MAPPING["omdet-turbo"])

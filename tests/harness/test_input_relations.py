@@ -71,6 +71,26 @@ def test_images_a_pooling_shrinks_to_nothing_grow():
     assert forward.detail["inputs"]["pixel_values"][-2] > 64
 
 
+def test_a_tiling_models_tiles_shrink_with_its_towers_and_its_images_grow_to_hold_every_scale():
+    from transformers import DepthProConfig
+
+    from hfscan.harness.records import Job, Status
+    from hfscan.harness.smoke import run_job
+
+    original = DepthProConfig()
+    cfg, _ = tiny_config(DepthProConfig)
+    towers = (cfg.image_model_config, cfg.patch_model_config, cfg.fov_model_config)
+    assert cfg.patch_size < original.patch_size and all(t.image_size == cfg.patch_size for t in towers)
+    depth = cfg.image_model_config.num_hidden_layers  # hooks into the tower's cut stack, deepest first as before
+    assert all(0 <= i < depth for i in cfg.intermediate_hook_ids) and cfg.intermediate_hook_ids[0] > cfg.intermediate_hook_ids[1]
+    job = Job(model_type="depth_pro", model_class="DepthProForDepthEstimation", task="depth-estimation",
+              checks=("build", "forward"))
+    forward = {r.check: r for r in run_job(job)}["forward"]
+    assert forward.status == Status.PASSED, forward.message  # "Image size 96x96 is too small to be scaled with ..."
+    side = cfg.patch_size / min(cfg.scaled_images_ratios)  # the smallest scale still holds one tile
+    assert forward.detail["inputs"]["pixel_values"][-2:] == [side, side]
+
+
 def test_placeholders_marked_by_a_position_mask_cover_the_image_features():
     from transformers import Kosmos2Config, Kosmos2ForConditionalGeneration
 

@@ -137,6 +137,66 @@ def test_rotary_sections_follow_the_head_width():
     assert sum(text.rope_parameters["mrope_section"]) == head // 2
 
 
+def test_a_rotary_wider_than_a_head_keeps_the_head_count_that_fills_its_share_of_the_width():
+    from transformers import CONFIG_MAPPING
+    from transformers.models.efficientloftr.modeling_efficientloftr import EfficientLoFTRRotaryEmbedding
+
+    original = CONFIG_MAPPING["efficientloftr"]()
+    assert original.rope_parameters["partial_rotary_factor"] > 1
+    cfg, _ = tiny_config(CONFIG_MAPPING["efficientloftr"])
+    assert cfg.hidden_size < original.hidden_size and cfg.num_attention_heads == original.num_attention_heads
+    inv_freq, _ = EfficientLoFTRRotaryEmbedding.compute_default_rope_parameters(cfg)
+    assert len(inv_freq) == cfg.hidden_size // 4  # the frequencies fill the 2-D embedding's slots (row and column)
+    plain, _ = tiny_config(LlamaConfig(num_attention_heads=32, hidden_size=4096, partial_rotary_factor=0.5))
+    assert plain.num_attention_heads == 4  # a rotary inside each head: heads are capped as usual
+
+
+def test_a_partial_rotary_keeps_enough_of_the_cut_head_width_for_both_axes_of_a_2d_rotary():
+    import torch
+    from transformers import CONFIG_MAPPING
+    from transformers.models.neomme.modeling_neomme import NeoMMERotaryEmbedding
+
+    original = CONFIG_MAPPING["neomme"]()
+    assert original.head_dim * original.rope_parameters["full_attention"]["partial_rotary_factor"] >= 4
+    cfg, _ = tiny_config(CONFIG_MAPPING["neomme"])
+    assert cfg.head_dim < original.head_dim
+    assert all(cfg.head_dim * p["partial_rotary_factor"] >= 4 for p in cfg.rope_parameters.values())
+    rotary = NeoMMERotaryEmbedding(cfg)
+    positions = torch.arange(6)[None]
+    for kind in cfg.rope_parameters:  # row and column frequencies interleave: none may be missing
+        cos, _ = rotary(torch.zeros(1, 6, cfg.hidden_size), positions, layer_type=kind)
+        assert cos.shape[-1] == 2 * (int(cfg.head_dim * cfg.rope_parameters[kind]["partial_rotary_factor"]) // 2)
+
+
+def test_a_stage_selection_left_unset_selects_every_stage_for_heads_that_read_several():
+    import torch
+    from transformers import CONFIG_MAPPING, BeitForSemanticSegmentation, UVDocModel
+
+    assert CONFIG_MAPPING["beit"]().out_indices == [12]  # the default picks the last layer only
+    cfg, _ = tiny_config(CONFIG_MAPPING["beit"])
+    assert cfg.out_indices == [1, 2, 3, 4] and cfg.num_hidden_layers == 4  # the depth raised to hold four
+    BeitForSemanticSegmentation(cfg)  # its neck takes four feature maps
+    cfg, _ = tiny_config(CONFIG_MAPPING["uvdoc"])
+    assert cfg.backbone_config.out_indices == list(range(1, len(cfg.backbone_config.stage_configs) + 1))
+    with torch.no_grad():  # the head joins every stage's maps
+        assert UVDocModel(cfg).eval()(torch.rand(1, 3, 64, 64)).last_hidden_state.shape[0] == 1
+    kept, _ = tiny_config(CONFIG_MAPPING["data2vec-vision"])
+    assert len(kept.out_indices) == 4  # a selection the config class sets is only moved into the cut depth
+
+
+def test_a_vocabulary_laid_out_in_ranges_of_codes_keeps_its_layout_when_cut():
+    from transformers import CONFIG_MAPPING
+
+    original = CONFIG_MAPPING["apertus1p5"]()
+    assert original.image_token_offset > 512  # the text tokens alone outnumber the cut vocabulary
+    cfg, _ = tiny_config(CONFIG_MAPPING["apertus1p5"])
+    vocab, vision, audio = cfg.text_config.vocab_size, cfg.vision_config.codebook_size, cfg.audio_config.codebook_size
+    assert vocab < original.text_config.vocab_size and vision < original.vision_config.codebook_size
+    assert cfg.image_token_offset + vision == cfg.audio_token_offset and cfg.audio_token_offset + audio <= vocab
+    assert cfg.image_token_id < cfg.image_token_offset  # special tokens stay among the text tokens
+    type(cfg)(**cfg.to_dict())  # the config's own validator accepts the layout
+
+
 def test_backbone_stage_indices_survive_the_rebuild():
     from transformers import DepthAnythingConfig, UperNetConfig
 
