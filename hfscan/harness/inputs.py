@@ -236,7 +236,21 @@ def _takes_grid(ctx: Context, name: str) -> bool:
 
 @builder("image_grid_thw", "grid_thw")
 def _grid_thw(ctx: Context):
-    return ctx.torch.tensor([list(_grid(ctx))] * BATCH)
+    return ctx.torch.tensor([list(_grid(ctx))] * BATCH * _grids_per_image(ctx))
+
+
+def _grids_per_image(ctx: Context) -> int:
+    """Grid rows per image fed: two where forward() documents its per-sample image count as including target
+    grids (an image generator is told the grid of the image it makes after the grids of the images it reads,
+    and gets no pixels for it), else one."""
+    return 2 if re.search(r"\bincluding target grids?\b", documented_arg(ctx.model, "images_per_sample")) else 1
+
+
+@builder("images_per_sample")
+def _images_per_sample(ctx: Context):
+    """Grid rows of each sample (forward() splits the grids by sample with it): one image each, and its target
+    where forward() counts one."""
+    return ctx.torch.full((BATCH,), _grids_per_image(ctx), dtype=ctx.torch.long)
 
 
 @builder("video_grid_thw")
@@ -491,9 +505,14 @@ def documented_tensor(ctx: Context, arg: str) -> Any:
     shape += [_documented_size(ctx, name) for name in dims[1:]]
     torch = ctx.torch
     if arg.endswith("_mask"):  # of the documented type: a boolean mask may index
-        boolean = re.search(rf"\b{re.escape(arg)} \(`torch\.BoolTensor`", _doc(ctx.model))
+        boolean = (re.search(rf"\b{re.escape(arg)} \(`torch\.BoolTensor`", _doc(ctx.model))
+                   or _passed_as_bool(ctx.model, arg))
         return torch.ones(*shape, dtype=torch.bool if boolean else torch.long)
-    if arg.endswith(("_ids", "_id", "_idx", "_index", "_indices", "timesteps")):
+    classes = _one_hot_classes(ctx.model).get(arg)
+    if classes is not None:  # class ids the model one-hot encodes itself (a documented one-hot axis is its work)
+        return torch.zeros(*(shape[:-1] if dims[-1].removeprefix("config.") == classes else shape), dtype=torch.long)
+    if arg.endswith(("_ids", "_id", "_idx", "_index", "_indices", "timesteps")) or _INDEX_DOC.search(
+            documented_arg(ctx.model, arg)):
         return torch.zeros(*shape, dtype=torch.long)  # index 0 exists in every table
     if len(shape) == 1 and re.search(rf"\b{re.escape(arg)} \(`?torch\.LongTensor", _doc(ctx.model)):
         return torch.ones(*shape, dtype=torch.long)  # an integer per sample (a count: one of each row fed)
@@ -509,11 +528,56 @@ def documented_rows(model: Any, inputs: dict) -> int | None:
     return max(rows) if rows else None
 
 
+def documented_arg(model: Any, arg: str) -> str:
+    """The entry of ``arg`` in forward()'s docstring (its line and description; a dataclass's ``arg: `(...)` ...``
+    entry alike); "" where it has none."""
+    doc = _doc(model)
+    m = (re.search(rf"\n\s*{re.escape(arg)} \(`(?:(?!\n\s*\w+ \(`)[\s\S])*", doc)
+         or re.search(rf"\n\s*{re.escape(arg)}: `(?:(?!\n\s*\w+: `)[\s\S])*", doc))
+    return m.group(0) if m else ""
+
+
+#: A documented tensor that holds integers: indices ("index of the token each atom belongs to", "index for each
+#: token") or codes it enumerates ("``0`` = protein, ``1`` = DNA": zeros are the first code).
+_INDEX_DOC = re.compile(r"\bindex (?:of|for) (?:the|each)\b|`0`+ = ")
+
+
+def _source(model: Any) -> str:
+    """The source of the module that defines ``model``'s class (or ``model``, a class); "" where none is found."""
+    return _module_source((model if isinstance(model, type) else type(model)).__module__)
+
+
+@lru_cache(maxsize=None)
+def _module_source(name: str) -> str:
+    """The source of a loaded module, read once; "" where it is not loaded or has no source file."""
+    import sys
+
+    try:
+        return inspect.getsource(sys.modules[name])
+    except (KeyError, OSError, TypeError):
+        return ""
+
+
+def _one_hot_classes(model: Any) -> dict[str, str]:
+    """Names that the model's module one-hot encodes with a class count from its config
+    (``F.one_hot(ref_element, num_classes=self.config.max_atomic_number)``): {name: config attribute}; an input of
+    that name holds class ids, whatever form its docstring documents (the encoded one)."""
+    pattern = r"one_hot\(\s*(\w+)\s*,\s*(?:num_classes\s*=\s*)?self\.config\.(\w+)\s*\)"
+    return dict(re.findall(pattern, _source(model)))
+
+
+def _passed_as_bool(model: Any, arg: str) -> bool:
+    """Whether the model's module passes ``arg`` on as a keyword that a docstring there documents as boolean
+    (``atom_mask=atom_inputs.atom_attention_mask`` into a function documenting ``atom_mask: `(...)` bool``)."""
+    src = _source(model)
+    keywords = set(re.findall(rf"\b(\w+)=[\w.]*\b{re.escape(arg)}\b", src))
+    return any(re.search(rf"\b{re.escape(k)}(?: \(`torch\.BoolTensor`|: `[^`]*` bool\b)", src) for k in keywords)
+
+
 def documented_required(model: Any, arg: str) -> bool:
     """Whether forward()'s docstring says an optional ``arg`` "has to be provided" (where the model lacks a
     component that would compute it, e.g. a retriever's documents)."""
-    m = re.search(rf"\n\s*{re.escape(arg)} \(`(?:(?!\n\s*\w+ \(`)[\s\S])*", _doc(model))
-    return bool(m and re.search(r"\bha(?:s|ve) to be\s+provided\b", m.group(0)))
+    return bool(re.search(r"\bha(?:s|ve) to be\s+provided\b", documented_arg(model, arg)))
 
 
 def first_layer_tensor(ctx: Context) -> Any:

@@ -93,6 +93,7 @@ class _Shrinker:
         self.stage_indices = {a for r in self._rules("stage_indices") for a in r["attrs"]}
         self.layer_indices = {a for r in self._rules("layer_indices") for a in r["attrs"]} | self.stage_indices
         self.vocab: int | None = None  # the smallest shrunk vocabulary of the tree
+        self.remap: dict[int, int] = {}  # special-token ids moved inside it: old -> new
         self.per_layer: dict[int, dict] = {}  # id(config) -> its shrunk per-layer values (heterogeneous configs)
         self.growth: dict[int, int] = {}  # old -> new width of the stage widths that keep their growth
         self.rounded: dict[int, tuple[int, int]] = {}  # id(config) -> (capped, rounded) hidden width
@@ -546,6 +547,18 @@ class _Shrinker:
                     self.set(cfg, path, attr, rule["max"])
                     self.vocab = min(self.vocab or old, rule["max"])
 
+    def equal_vocabularies(self, root: Any) -> None:
+        """Where a vocabulary of the tree was cut, the smaller ones rise to the cut size: every vocabulary of a
+        tiny tree holds the same ids, so ids one part produces (a decoder's argmax) embed in another (a speech
+        encoder whose default vocabulary is smaller than the decoder's)."""
+        if not self.vocab:
+            return
+        names = {a for r in self._rules("vocab") for a in r["attrs"]}
+        for path, node in _walk(root):
+            for attr in names & vars(node).keys():
+                if _is_int(vars(node)[attr]) and 0 < vars(node)[attr] < self.vocab:
+                    self.set(node, path, attr, self.vocab)
+
     def remap_tokens(self, root: Any) -> None:
         """Move special-token ids beyond the new vocabulary inside it, across the whole tree.
 
@@ -556,8 +569,7 @@ class _Shrinker:
         if not self.vocab:
             return
         nodes = list(_walk(root))
-        ids = sorted({i for _, node in nodes for v in _token_values(node).values()
-                      for i in (v if _int_list(v) else [v]) if _is_int(i)})
+        ids = sorted(_token_ids(nodes))
         low = {i for i in ids if i < self.vocab}
         free = [i for i in range(self.vocab - 1, -1, -1) if i not in low]
         remap = dict(zip([i for i in ids if i >= self.vocab], free))
@@ -573,6 +585,28 @@ class _Shrinker:
             for attr, value in vars(node).items():
                 if value is None and _PLACEHOLDER.match(attr) and free:
                     self.set(node, path, attr, free.pop(0))
+        self.remap = remap
+
+    def codes_below_ids(self, original: Any, root: Any) -> None:
+        """A codebook (``[codes_below_ids]``) no larger than any vocabulary of the original tree, whose codes may so
+        be token ids (an image generator writes its VQ codes into the text ids), stays so: at most the smallest
+        vocabulary of the tiny tree, and below the new ids of the special tokens that came after its codes (a
+        power of two where it was one)."""
+        old_nodes = list(_walk(original))
+        names = {a for r in self._rules("vocab") for a in r["attrs"]}
+        vocabs = [v for _, n in old_nodes for a, v in vars(n).items() if a in names and _is_int(v) and v > 0]
+        new_vocabs = [v for _, n in _walk(root) for a, v in vars(n).items() if a in names and _is_int(v) and v > 0]
+        ids, nodes = _token_ids(old_nodes), dict(_walk(root))
+        for path, old_node in old_nodes if vocabs and self.vocab else ():
+            for attr in rules().get("codes_below_ids", {}).get("attrs", ()):
+                size, node = vars(old_node).get(attr), nodes.get(path)
+                if node is None or not (_is_int(size) and 0 < size <= min(vocabs) and _is_int(vars(node).get(attr))):
+                    continue
+                bound = min([*new_vocabs, *(self.remap.get(i, i) for i in ids if i >= size)])
+                if size & (size - 1) == 0 and bound > 0:  # a power of two (a validator may insist) stays one
+                    bound = 1 << (bound.bit_length() - 1)
+                if vars(node)[attr] > bound > 0:
+                    self.set(node, path, attr, bound)
 
     def cap_image_grids(self, root: Any) -> None:
         """Image sizes that the token grids derive from (``[image_grid]``): where the patch grid of a plain tower
@@ -713,6 +747,12 @@ def _walk(cfg: Any, path: str = ""):
     for attr, value in vars(cfg).items():
         if _is_config(value):
             yield from _walk(value, f"{path}{attr}.")
+
+
+def _token_ids(nodes: list[tuple[str, Any]]) -> set[int]:
+    """Every special-token id the configs of a tree hold (lists of ids included)."""
+    return {i for _, node in nodes for v in _token_values(node).values() for i in (v if _int_list(v) else [v])
+            if _is_int(i)}
 
 
 def _token_values(cfg: Any) -> dict:
@@ -954,13 +994,15 @@ def _stale_derived(original: Any, cfg: Any) -> dict[int, set[str]]:
     return out
 
 
-def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None = None) -> Any:
+def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None = None,
+             original: Any = None, report: ShrinkReport | None = None, path: str = "") -> Any:
     """Rebuild a config tree bottom-up through its constructors, so derived fields are recomputed.
 
     Only the declared fields (and token ids) are passed: derived attributes
     (e.g. a width computed from per-stage widths) come back from the
-    constructor, and so do the ``stale`` fields (:func:`_stale_derived`).  A constructor that rejects its own
-    values keeps the edited copy.
+    constructor, and so do the ``stale`` fields (:func:`_stale_derived`).  A constructor whose validators reject
+    the shrunk values gets values they accept where one change finds them (:func:`_accepted_values`, with the
+    ``original`` tree and the ``report``); else the edited copy is kept.
     """
     import dataclasses
 
@@ -975,7 +1017,7 @@ def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None
         if attr not in names and aliases.get(attr) in names:
             kwargs[aliases[attr]] = _as_json(value)  # a field stored under its attribute_map alias
         elif _is_config(value):
-            kwargs[attr] = _rebuild(value, extra, stale)
+            kwargs[attr] = _rebuild(value, extra, stale, original, report, f"{path}{attr}.")
         elif public in spec.get("keywords", ()) and isinstance(getattr(type(cfg), public, None), property):
             kwargs[public] = value  # kept privately behind a property, taken by the constructor by its public name
         elif attr in names or attr.endswith(_TOKEN_SUFFIXES):
@@ -991,12 +1033,42 @@ def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None
             rebuilt = type(cfg)(**kwargs)
             break
         except Exception as exc:  # noqa: BLE001 - a constructor that rejects its own values: keep the edited copy
-            if not repairs_left or not _take_wanted_value(exc, kwargs):
+            if repairs_left and _take_wanted_value(exc, kwargs):
+                continue
+            rebuilt = _accepted_values(type(cfg), kwargs, original, report, path)
+            if rebuilt is None:
                 return cfg
+            break
     for attr, value in vars(cfg).items():  # attributes the constructor took as extra kwargs
         if attr not in vars(rebuilt):
             setattr(rebuilt, attr, value)
     return rebuilt
+
+
+def _accepted_values(cls: type, kwargs: dict, original: Any, report: ShrinkReport | None, path: str) -> Any:
+    """A config of ``cls`` that its validators accept, built from ``kwargs`` with one value changed, or None: a
+    value the shrink cut at this level (not a depth) back at its original (the smallest first: a head width that
+    must keep room for the rotary pairs the config fits in it), else a value no rule changed, moved by as much as
+    a width of this level or below was cut (a width that was a sub-config's width plus a constant keeps it)."""
+    old_node = dict(_walk(original)).get(path) if original is not None and report is not None else None
+    if old_node is None:
+        return None
+    old = {a: v for a, v in vars(old_node).items() if a in kwargs and _is_int(v) and _is_int(kwargs[a])}
+    depths = {a for r in rules()["rule"] if r["kind"] == "layers" for a in r["attrs"]}  # a depth stays cut
+    cut = sorted((v, a) for a, v in old.items() if kwargs[a] != v and a not in depths)
+    deltas = sorted({n - o for p, o, n in report.shrunk if p.startswith(path) and _is_int(o) and _is_int(n) and n != o},
+                    key=abs)
+    candidates = [(a, v) for v, a in cut] + [(a, v + d) for a, v in old.items() if kwargs[a] == v for d in deltas
+                                            if v + d > 0]
+    for attr, value in candidates:
+        try:
+            rebuilt = cls(**{**kwargs, attr: value})
+        except Exception:  # noqa: BLE001 - still rejected: the next candidate
+            continue
+        report.shrunk.append((f"{path}{attr}", kwargs[attr], value))
+        kwargs[attr] = value
+        return rebuilt
+    return None
 
 
 #: How many values a config's validators may name (and the rebuild take) before its edited copy is kept.
@@ -1071,6 +1143,8 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     shrinker.grid_text = _grid_text_configs(cfg)
     shrinker.shrink(cfg)
     shrinker.remap_tokens(cfg)
+    shrinker.codes_below_ids(original, cfg)
+    shrinker.equal_vocabularies(cfg)
     shrinker.follow_growth(cfg)
     shrinker.follow_text_width(cfg)
     shrinker.cap_image_grids(cfg)
@@ -1082,7 +1156,7 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     if filled:
         apply_values(cfg, filled, report.filled, extra)
     stale = _stale_derived(original, cfg) if isinstance(config_or_class, type) else {}
-    rebuilt = _rebuild(cfg, extra, stale)
+    rebuilt = _rebuild(cfg, extra, stale, original, report)
     _keep_relations(original, rebuilt, report)
     _backbone_channels(original, rebuilt, report)
     _tower_layer_indices(original, rebuilt, report)
@@ -1096,11 +1170,11 @@ def _vocab_ranges(original: Any, cfg: Any, report: ShrinkReport) -> None:
     """A vocabulary laid out in ranges (``[vocab_ranges]``: offsets at which ranges of codes start, e.g. an image
     tokenizer's codes mapped after the text tokens): where the cut vocabulary no longer holds the ranges, the
     first range (the text tokens) takes the cut size, a later one as long as a value of the tree that was cut
-    (its codebook) takes that value's new size, any other keeps its length; the offsets and the vocabulary
-    follow (before the rebuild, so that a validator checking the layout sees it whole)."""
+    (its codebook) takes that value's size as the rules left it, any other keeps its length; the offsets and the
+    vocabulary follow (before the rebuild, so that a validator checking the layout sees it whole)."""
     suffix = rules().get("vocab_ranges", {}).get("suffix")
     vocab_attrs = {a for r in rules()["rule"] if r["kind"] == "vocab" for a in r["attrs"]}
-    cut = {(old, new) for _, old, new in report.shrunk if _is_int(old) and _is_int(new) and new < old}
+    cut = [(p, old) for p, old, new in report.shrunk if _is_int(old) and _is_int(new) and new < old]
     old_nodes = dict(_walk(original))
     for path, node in _walk(cfg) if suffix else ():
         old_node = old_nodes.get(path)
@@ -1113,7 +1187,8 @@ def _vocab_ranges(original: Any, cfg: Any, report: ShrinkReport) -> None:
         sub_path, holder, attr = holders[0]
         bounds = [0] + [v for v, _ in offsets] + [_dotted(old_node, f"{sub_path}{attr}")]
         lengths = [b - a for a, b in zip(bounds, bounds[1:])]
-        new = [vars(holder)[attr]] + [next((n for o, n in cut if o == length), length) for length in lengths[1:]]
+        new = [vars(holder)[attr]] + [next((_dotted(cfg, p) for p, o in cut if o == length), length)  # as it ends
+                                      for length in lengths[1:]]
         for (_, name), start in zip(offsets, itertools.accumulate(new)):
             report.shrunk.append((f"{path}{name}", vars(node)[name], start))
             setattr(node, name, start)

@@ -77,10 +77,36 @@ def test_a_required_dataclass_input_is_built_field_by_field_as_its_docstring_doc
     atoms = values["atom_inputs"]
     assert report.unknown_required == [] and isinstance(atoms, EsmFold2AtomInputs)
     assert atoms.ref_pos.shape == (BATCH, FREE_DIM, 3)  # "ref_pos: `(batch_size, num_atoms, 3)`"
-    assert atoms.ref_element.shape == (BATCH, FREE_DIM, 16)  # num_atoms free, max_atomic_number the config's
+    # documented one-hot (batch_size, num_atoms, max_atomic_number), but the model one-hot encodes it itself
+    assert atoms.ref_element.shape == (BATCH, FREE_DIM) and atoms.ref_element.dtype is torch.long
     assert atoms.atom_attention_mask.shape == (BATCH, FREE_DIM) and bool(atoms.atom_attention_mask.all())
     moved = to_device(atoms, "cpu", torch.bfloat16)  # the bundle travels to the model's device and dtype
     assert isinstance(moved, EsmFold2AtomInputs) and moved.ref_pos.dtype is torch.bfloat16
     assert moved.atom_attention_mask.dtype is atoms.atom_attention_mask.dtype  # integer fields keep theirs
     _, report = build_inputs(_Bare(), config, "base", {}, with_labels=False)
     assert report.unknown_required == ["inputs"]  # a field no docstring shapes: no value
+
+
+def test_categorical_inputs_are_the_ids_the_model_encodes_and_its_masks_the_booleans_it_passes_on():
+    """EsmFold2Model one-hot encodes res_type, ref_element and ref_atom_name_chars itself (F.one_hot with a class count
+    from its config), although the atom dataclass documents the encoded forms; atom_to_token is documented as an
+    "index of the token", mol_type by its codes ("``0`` = protein"), and atom_attention_mask is passed on as a mask a
+    function documents as bool (masked_fill with ~mask): built as such, the real model runs."""
+    from transformers import EsmFold2Config, EsmFold2Model
+
+    from hfscan.harness.shrink import tiny_config
+
+    config, _ = tiny_config(EsmFold2Config)
+    torch.manual_seed(0)
+    model = EsmFold2Model(config).eval()
+    values, report = build_inputs(model, config, "base", {}, with_labels=False)
+    atoms = values["atom_inputs"]
+    assert report.unknown_required == []
+    assert values["res_type"].dtype is values["mol_type"].dtype is torch.long
+    assert atoms.ref_atom_name_chars.shape == (BATCH, FREE_DIM, config.max_chars)  # the char vocabulary axis dropped
+    assert atoms.atom_to_token.dtype is torch.long and atoms.atom_attention_mask.dtype is torch.bool
+    assert values["token_bonds"].dtype.is_floating_point  # a documented float feature stays one
+    with torch.no_grad():
+        out = model(**values)
+    assert out.pair_states.shape[:3] == (*values["res_type"].shape, values["res_type"].shape[1])
+    assert bool(torch.isfinite(out.distogram_logits).all())

@@ -170,3 +170,19 @@ def test_a_tower_reading_images_at_their_own_size_gets_small_ones():
         assert model(**inputs).logits.shape[:2] == inputs["input_ids"].shape
     _, _, inputs, _ = _inputs(LlavaNextConfig, LlavaNextForConditionalGeneration)  # a tile grid keeps its size
     assert inputs["pixel_values"].shape[-1] == 336
+
+
+def test_an_image_generator_gets_the_grid_of_its_target_after_each_sample_s_images():
+    """GlmImageModel documents images_per_sample as "Number of images (including target grids)" and feeds the vision
+    tower all but each sample's last grid (modeling_glm_image.py:1314): each sample gets its image's grid and a
+    target grid, and the count says so; without them the tower reads fewer grids than images (IndexError)."""
+    from transformers import GlmImageConfig, GlmImageModel
+
+    cfg, model, inputs, _ = _inputs(GlmImageConfig, GlmImageModel)
+    assert inputs["images_per_sample"].tolist() == [2] * BATCH
+    assert inputs["image_grid_thw"].shape[0] == 2 * BATCH
+    with torch.no_grad():
+        out = model(**inputs)
+    assert out.last_hidden_state.shape[:2] == inputs["input_ids"].shape
+    _, model, inputs, _ = _inputs(LlavaConfig, LlavaForConditionalGeneration)  # no target grids: one per image
+    assert "images_per_sample" not in inputs

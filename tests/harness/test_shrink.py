@@ -526,3 +526,41 @@ def test_a_value_the_constructor_derived_is_derived_again_from_the_shrunk_values
     with torch.no_grad():  # the cache holds a slot per layer and cycle
         out = model.generate(input_ids=torch.tensor([[1, 2, 3]]), max_new_tokens=2, do_sample=False, pad_token_id=0)
     assert out.shape == (1, 5)
+
+
+def test_every_vocabulary_of_a_tree_ends_the_same_size():
+    """ClvpConfig's speech encoder (256 ids) embeds the argmax of its speech decoder (8194 ids): where the decoder's
+    vocabulary is cut, the smaller ones rise to the cut size, so the decoder's ids stay inside the encoder's."""
+    from transformers import ClvpConfig
+
+    cfg, report = tiny_config(ClvpConfig)
+    assert cfg.decoder_config.vocab_size == cfg.speech_config.vocab_size == cfg.text_config.vocab_size == 512
+    assert ("speech_config.vocab_size", 256, 512) in report.shrunk
+    cfg, _ = tiny_config(LlamaConfig(vocab_size=300))  # no vocabulary cut: a small one stays
+    assert cfg.vocab_size == 300
+
+
+def test_a_codebook_whose_codes_were_token_ids_stays_below_the_special_tokens():
+    """GlmImage writes its VQ codes (16384) into the text ids (168064) below image_start_token_id (16384): the tiny
+    codebook stays below the tiny vocabulary and the remapped special ids, a power of two as it was."""
+    from transformers import GlmImageConfig
+
+    cfg, _ = tiny_config(GlmImageConfig)
+    vocab, codes = cfg.text_config.vocab_size, cfg.vq_config.num_embeddings
+    specials = [cfg.image_token_id, cfg.image_start_token_id, cfg.image_end_token_id, cfg.text_config.pad_token_id]
+    assert codes <= min(specials) < vocab and codes & (codes - 1) == 0
+
+
+def test_a_value_the_validator_rejects_is_changed_to_one_it_accepts():
+    """EsmFold2's atom encoder validates that its head holds the rotary pairs (3 x 2 spatial + 10 uid <= head_dim / 2):
+    the cut head width (8) goes back to its original (32); the parent validates single_inputs_size = the atom
+    encoder's output_dim + 2 x num_res_types + 1, so it moves by as much as output_dim was cut (451 - 352)."""
+    from transformers import EsmFold2Config, GPTNeoConfig
+
+    cfg, report = tiny_config(EsmFold2Config)
+    assert cfg.atom_encoder.head_dim == 32 and cfg.atom_encoder.output_dim == 32
+    assert cfg.single_inputs_size == cfg.atom_encoder.output_dim + 2 * cfg.num_res_types + 1
+    assert ("single_inputs_size", 451, 99) in report.shrunk
+    assert cfg.esmc_config.head_dim == 8  # a validator that accepts the cut value keeps it
+    cfg, _ = tiny_config(GPTNeoConfig)  # only a restored depth would satisfy it: the depth stays cut
+    assert cfg.num_layers == 2
