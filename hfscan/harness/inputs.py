@@ -9,6 +9,7 @@ are exactly what the placeholder tokens must hold.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import re
@@ -36,6 +37,11 @@ MODALITY_OF = {
     "flattened_patches": "image",
     "past_values": "time-series",
 }
+
+
+def _is_int(v: Any) -> bool:
+    """Whether ``v`` is an int (a bool is not)."""
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 @dataclass
@@ -94,7 +100,7 @@ class Context:
             for attr, value in vars(cfg).items():
                 if attr.endswith(("_token_id", "_token_index", "_token_ids")):
                     values = value if isinstance(value, (list, tuple)) else [value]
-                    out.update(v for v in values if isinstance(v, int) and not isinstance(v, bool))
+                    out.update(v for v in values if _is_int(v))
         return out
 
     def tokens(self, *shape: int):
@@ -109,8 +115,6 @@ class Context:
 def to_device(value: Any, device: Any, dtype: Any) -> Any:
     """``value`` with every tensor in it (inside lists, tuples, dicts and dataclass inputs too) on ``device``,
     floating ones cast to ``dtype``; anything else unchanged."""
-    import dataclasses
-
     import torch
 
     if isinstance(value, torch.Tensor):
@@ -601,10 +605,8 @@ def first_layer_tensor(ctx: Context) -> Any:
 
 def structured_value(ctx: Context, arg: str) -> Any:
     """For a required input annotated with a dataclass that bundles several tensors (a featurizer's atoms):
-    that dataclass, each field built as an input of its name is, else shaped as the dataclass's docstring
-    documents it; None where the annotation is no dataclass or a required field is neither."""
-    import dataclasses
-
+    that dataclass, each field built by the builder of its name, else shaped as the dataclass's docstring
+    documents it; None where the annotation is no dataclass or a required field can be built neither way."""
     annotation = getattr(ctx.params.get(arg), "annotation", None)
     if isinstance(annotation, str):  # postponed (``from __future__ import annotations``)
         try:
@@ -631,7 +633,7 @@ def named_width_tensor(ctx: Context, arg: str) -> Any:
     width the config names ``<arg>_dim`` or, where shorter vectors are zero-padded to it, ``max_<arg>_dim``
     (Decision Transformer's state_dim, PI0's max_state_dim); None where the config names no such width."""
     width = ctx.find(f"{arg}_dim", f"max_{arg}_dim")
-    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+    if not _is_int(width) or width < 1:
         return None
     return ctx.torch.randn(BATCH, width) * 0.1
 
@@ -687,7 +689,7 @@ def _documented_size(ctx: Context, expr: str) -> int:
         size = value(ast.parse(expr, mode="eval").body)
     except SyntaxError:
         size = None
-    return size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else FREE_DIM
+    return size if _is_int(size) and size > 0 else FREE_DIM
 
 
 #: Documented dimension names that mean the length of raw audio.
@@ -703,7 +705,7 @@ def _dim_size(ctx: Context, name: str, index: int) -> int:
         return AUDIO_SAMPLES
     aliases = {"channels": ("audio_channels", "num_channels"), "num_channels": ("audio_channels", "num_channels")}
     value = ctx.find(*aliases.get(name, (name,)), where="audio")
-    return int(value) if isinstance(value, int) and not isinstance(value, bool) else 1
+    return int(value) if _is_int(value) else 1
 
 
 def _feature_width(ctx: Context) -> int:
@@ -943,7 +945,8 @@ def _mm_token_types(ctx: Context):
         token = ctx.find(*attrs)
         if isinstance(token, int):
             types[ids == token] = code
-    for frame, modality in ((frame_tokens(ctx.config, m), m) for m in ctx.framed):
+    for modality in ctx.framed:
+        frame = frame_tokens(ctx.config, modality)
         if frame:
             inside = (ids == frame[0]).cumsum(-1) > (ids == frame[1]).cumsum(-1)
             types[inside & (types > 0)] = codes[modality]
@@ -994,16 +997,18 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     numel = sum(int(f.numel()) for f in parts)
     emb = _input_embeddings(ctx.model)
     hidden = ctx.find("hidden_size", where="text")
-    last = (feats[0] if isinstance(feats, (list, tuple)) else feats).shape[-1]
+    last = parts[0].shape[-1]
     # the width the placeholders take: the text hidden width where the features have it and the token table
     # is wider (a factorized table projected to it), else the token table's
     dim = last if last == hidden else getattr(emb, "embedding_dim", None) or hidden
     return numel // int(dim)
 
 
+#: The config attributes that may hold the image placeholder token.
+IMAGE_TOKEN = ("image_token_id", "image_token_index")
 #: (placeholder token attributes, modality for get_<modality>_features, feature argument)
 PLACEHOLDERS = (
-    (("image_token_id", "image_token_index"), "image", "pixel_values"),
+    (IMAGE_TOKEN, "image", "pixel_values"),
     (("video_token_id", "video_token_index"), "video", "pixel_values_videos"),
     (("audio_token_id", "audio_token_index"), "audio", "input_features"),
     (("audio_token_id", "audio_token_index"), "audio", "input_values"),
@@ -1029,7 +1034,7 @@ def _input_ids(ctx: Context) -> Any:
         token = ctx.find(*attrs)
         frame = frame_tokens(ctx.config, modality) if modality in ctx.framed else None
         if frame:
-            token = ctx.find(*PLACEHOLDERS[0][0])  # the image placeholder
+            token = ctx.find(*IMAGE_TOKEN)
         marked = f"{modality}_embeds_position_mask" in ctx.params  # placeholders marked by a mask, not a token
         if not (isinstance(token, int) or marked) or arg not in ctx.built or modality in done:
             continue
@@ -1055,7 +1060,7 @@ def _rows_documented_per_sample(ctx: Context, arg: str) -> int:
     config value (``(batch_size * num_codebooks, sequence_length)``: a row per codebook stream); else 1."""
     m = re.fullmatch(r"batch_size \* (?:config\.)?(\w+)", (documented_dims(ctx.model, arg) or [""])[0])
     value = ctx.find(m.group(1)) if m else None
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
+    return value if _is_int(value) and value > 0 else 1
 
 
 @builder("flattened_patches")
@@ -1223,16 +1228,7 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
         elif name in BUILDERS and (value := BUILDERS[name](ctx)) is not None:
             ctx.built[name] = value
         elif param.default is inspect.Parameter.empty:
-            ids_name = mask_ids_name(name, params)
-            value = _ones_over(name, ids_name)(ctx) if ids_name else documented_tensor(ctx, name)
-            if value is None and name == next(iter(order), None):
-                value = first_layer_tensor(ctx)
-            if value is None:
-                value = structured_value(ctx, name)
-            if value is None:
-                value = named_width_tensor(ctx, name)
-            if value is None and name.endswith("mask"):
-                value = mask_over_first(ctx)
+            value = _required_value(ctx, name, first=name == next(iter(order), None))
             if value is None:
                 report.unknown_required.append(name)
             else:
@@ -1255,6 +1251,24 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
         report.fed.append("text")  # the tokens, fed as their embeddings
     ordered = {k: ctx.built[k] for k in params if k in ctx.built}
     return ordered, report
+
+
+def _required_value(ctx: Context, name: str, first: bool) -> Any:
+    """A required input that no builder makes, the first way one is found: ones over the ids a mask masks, else
+    the shape forward()'s docstring documents, the first layer's input (for the ``first`` input built), a
+    dataclass built field by field, a vector as wide as the config names, ones over the first input (for a
+    mask); None where none is found."""
+    ids_name = mask_ids_name(name, ctx.params)
+    value = _ones_over(name, ids_name)(ctx) if ids_name else documented_tensor(ctx, name)
+    if value is None and first:
+        value = first_layer_tensor(ctx)
+    if value is None:
+        value = structured_value(ctx, name)
+    if value is None:
+        value = named_width_tensor(ctx, name)
+    if value is None and name.endswith("mask"):
+        value = mask_over_first(ctx)
+    return value
 
 
 def build_one(model: Any, config: Any, name: str) -> Any:

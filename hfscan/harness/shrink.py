@@ -10,6 +10,7 @@ so that derived fields are recomputed.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import math
 import re
@@ -69,6 +70,11 @@ def levels() -> tuple[Level, ...]:
     return tuple(Level(lv["name"], int(lv["width"])) for lv in rules()["level"])
 
 
+def _rule_attrs(kind: str) -> tuple[str, ...]:
+    """The attributes that the ``[[rule]]`` entries of ``kind`` name, in the rules' order (each once)."""
+    return tuple(dict.fromkeys(a for r in rules()["rule"] if r["kind"] == kind for a in r["attrs"]))
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -90,8 +96,8 @@ class _Shrinker:
         self.level, self.report = level, report
         self.rules = rules()["rule"]
         self.keep = set(rules().get("keep", {}).get("attrs", ()))
-        self.stage_indices = {a for r in self._rules("stage_indices") for a in r["attrs"]}
-        self.layer_indices = {a for r in self._rules("layer_indices") for a in r["attrs"]} | self.stage_indices
+        self.stage_indices = set(_rule_attrs("stage_indices"))
+        self.layer_indices = set(_rule_attrs("layer_indices")) | self.stage_indices
         self.vocab: int | None = None  # the smallest shrunk vocabulary of the tree
         self.remap: dict[int, int] = {}  # special-token ids moved inside it: old -> new
         self.per_layer: dict[int, dict] = {}  # id(config) -> its shrunk per-layer values (heterogeneous configs)
@@ -99,15 +105,13 @@ class _Shrinker:
         self.rounded: dict[int, tuple[int, int]] = {}  # id(config) -> (capped, rounded) hidden width
         self.related = {a for r in self._rules("sum") for a in r["values"]}  # values kept as sums of others
         self.widths = frozenset(a for r in self._rules("cap") if r["max"] >= 32 for a in r["attrs"])  # width caps
-        self.depths = frozenset(a for r in self._rules("layers") for a in r["attrs"])
-        self.stage_widths = frozenset(a for r in self._rules("stage_widths") for a in r["attrs"])
+        self.depths = frozenset(_rule_attrs("layers"))
+        self.stage_widths = frozenset(_rule_attrs("stage_widths"))
+        self.vocabs = frozenset(_rule_attrs("vocab"))
         self.grid_text: set[int] = set()  # id() of the text configs beside a vision tower that merges patch grids
 
     def set(self, cfg: Any, path: str, attr: str, new: Any) -> None:
-        old = vars(cfg).get(attr)
-        if old != new:
-            setattr(cfg, attr, new)
-            self.report.shrunk.append((f"{path}{attr}", old, new))
+        _set(self.report, cfg, path, attr, new)
 
     def shrink(self, cfg: Any, path: str = "") -> None:
         self._select_every_stage(cfg, path)
@@ -138,8 +142,6 @@ class _Shrinker:
         """A backbone whose stage selection its config class leaves unset (``[stage_selection]``: the default
         picks the last stage only, and a checkpoint sets it) selects every stage but the stem, so a head that
         reads several stages' feature maps can run; the stage-index rules then move them into the cut depth."""
-        import dataclasses
-
         spec = rules().get("stage_selection", {})
         attr, names = spec.get("attr"), vars(cfg).get(spec.get("stages"))
         if not (attr and dataclasses.is_dataclass(cfg) and isinstance(names, (list, tuple)) and len(names) > 2):
@@ -233,7 +235,8 @@ class _Shrinker:
             elif positions is not None:
                 offset = int(attr in self.stage_indices)
                 stem = [0] if offset and 0 in value else []
-                self.set(cfg, path, attr, type(value)(stem + [p + offset for p in _rescale_indices(positions, old, new)]))
+                moved = [p + offset for p in _rescale_indices(positions, old, new)]
+                self.set(cfg, path, attr, type(value)(stem + moved))
             elif _pattern(value, old) and old > new and old > 1:
                 self.set(cfg, path, attr, _cut_pattern(vars(cfg)[attr], new))  # as the size rules left it
 
@@ -245,6 +248,7 @@ class _Shrinker:
         shrunk = {name: (old, new) for name, old, new in self.report.shrunk}
         cuts = {shrunk[f"{path}{child}.{d}"] for child, sub in attrs.items() if _is_config(sub)
                 for d in self.depths if f"{path}{child}.{d}" in shrunk}
+        old_depth, new_depth = next(iter(cuts)) if len(cuts) == 1 else (0, 0)  # 0: not every depth cut alike
         for attr in self.layer_indices & attrs.keys():
             for child, sub in attrs.items():
                 old, new = shrunk.get(f"{path}{child}.{attr}", (None, None))
@@ -252,10 +256,9 @@ class _Shrinker:
                     self.set(cfg, path, attr, new)
                     break
             else:
-                old, new = next(iter(cuts)) if len(cuts) == 1 else (0, 0)
-                positions = self._positions(attr, attrs[attr], old) if old else None
+                positions = self._positions(attr, attrs[attr], old_depth) if old_depth else None
                 if positions is not None and _int_list(attrs[attr]) and attr not in self.stage_indices:
-                    self.set(cfg, path, attr, type(attrs[attr])(_rescale_in_order(positions, old, new)))
+                    self.set(cfg, path, attr, type(attrs[attr])(_rescale_in_order(positions, old_depth, new_depth)))
 
     def _rope_sections(self, cfg: Any, path: str, attrs: dict) -> None:
         """Rotary sections split half the head width: rescaled with it, or set (from the rules'
@@ -309,11 +312,12 @@ class _Shrinker:
         """Shrink a heterogeneous config's per-layer values by the same rules, moved to the new layer indices."""
         import types
 
-        old_kinds = next((v for a, v in attrs.items() if a == "layer_types"), None)
+        old_kinds = attrs.get("layer_types")
         new_kinds = vars(cfg).get("layer_types")
         out: dict[int, dict] = {}
         for index, values in overrides.items():
-            shared = {k: v for k, v in attrs.items() if k in values or _is_int(v) or isinstance(v, dict)}  # (rotary too)
+            # the layer's values over the config's own ints and dicts (its rotary parameters, read by the rules)
+            shared = {k: v for k, v in attrs.items() if k in values or _is_int(v) or isinstance(v, dict)}
             layer = types.SimpleNamespace(**{**shared, **values})
             before = dict(vars(layer))
             self._heads(layer, f"{path}per_layer_config.{index}.", before)
@@ -553,11 +557,15 @@ class _Shrinker:
         encoder whose default vocabulary is smaller than the decoder's)."""
         if not self.vocab:
             return
-        names = {a for r in self._rules("vocab") for a in r["attrs"]}
         for path, node in _walk(root):
-            for attr in names & vars(node).keys():
+            for attr in self.vocabs & vars(node).keys():
                 if _is_int(vars(node)[attr]) and 0 < vars(node)[attr] < self.vocab:
                     self.set(node, path, attr, self.vocab)
+
+    def _vocab_sizes(self, root: Any) -> list[int]:
+        """The vocabulary sizes (``vocab`` rules) that the configs of a tree hold."""
+        return [v for _, node in _walk(root) for a, v in vars(node).items()
+                if a in self.vocabs and _is_int(v) and v > 0]
 
     def remap_tokens(self, root: Any) -> None:
         """Move special-token ids beyond the new vocabulary inside it, across the whole tree.
@@ -588,16 +596,16 @@ class _Shrinker:
         self.remap = remap
 
     def codes_below_ids(self, original: Any, root: Any) -> None:
-        """A codebook (``[codes_below_ids]``) no larger than any vocabulary of the original tree, whose codes may so
-        be token ids (an image generator writes its VQ codes into the text ids), stays so: at most the smallest
-        vocabulary of the tiny tree, and below the new ids of the special tokens that came after its codes (a
-        power of two where it was one)."""
+        """A codebook (``[codes_below_ids]``) no larger than the smallest vocabulary of the original tree may hold
+        codes that are token ids (an image generator writes its VQ codes into the text ids); it keeps fitting: at
+        most the smallest vocabulary of the tiny tree, and below the new ids of the special tokens that came after
+        its codes (a power of two where it was one)."""
         old_nodes = list(_walk(original))
-        names = {a for r in self._rules("vocab") for a in r["attrs"]}
-        vocabs = [v for _, n in old_nodes for a, v in vars(n).items() if a in names and _is_int(v) and v > 0]
-        new_vocabs = [v for _, n in _walk(root) for a, v in vars(n).items() if a in names and _is_int(v) and v > 0]
+        vocabs, new_vocabs = self._vocab_sizes(original), self._vocab_sizes(root)
+        if not (vocabs and self.vocab):
+            return
         ids, nodes = _token_ids(old_nodes), dict(_walk(root))
-        for path, old_node in old_nodes if vocabs and self.vocab else ():
+        for path, old_node in old_nodes:
             for attr in rules().get("codes_below_ids", {}).get("attrs", ()):
                 size, node = vars(old_node).get(attr), nodes.get(path)
                 if node is None or not (_is_int(size) and 0 < size <= min(vocabs) and _is_int(vars(node).get(attr))):
@@ -617,18 +625,11 @@ class _Shrinker:
         keep their ratios. A config whose ``tile`` size is its sub-configs' image size cuts its input into tiles
         that they read (``tiled`` of them at least): the tile is halved with them."""
         spec = rules().get("image_grid", {})
-        stages = {a for r in self._rules("stage_depths") for a in r["attrs"]}
         sizes = [(path, node, attr, vars(node)[attr]) for path, node in _walk(root)
                  for attr in (*spec.get("attrs", ()), *spec.get("follow", ())) if _sides(vars(node).get(attr))]
-        tiles_of = {id(sub): spec.get("tiled", 1) for path, node in _walk(root) for sub in vars(node).values()
-                    if _is_config(sub) and _is_int(vars(node).get(spec.get("tile")))
-                    and vars(node)[spec["tile"]] in (vars(sub).get(a) for a in spec.get("attrs", ()))}
-        sizes += [(path, node, spec["tile"], vars(node)[spec["tile"]]) for path, node in _walk(root)
-                  if any(id(sub) in tiles_of for sub in vars(node).values() if _is_config(sub))]
-        towers = [(max(_sides(size)) // _patch_side(node), tiles_of.get(id(node), 1) * math.prod(
-                      vars(node)[t] for t in spec.get("tiles", ()) if _is_int(vars(node).get(t)) and vars(node)[t] > 0))
-                  for _, node, attr, size in sizes if attr in spec.get("attrs", ()) and _patch_side(node)
-                  and self.depths & vars(node).keys() and not stages & vars(node).keys()]
+        tiles_of, tile_sizes = _image_tiles(root, spec)
+        sizes += tile_sizes
+        towers = self._tower_grids(sizes, spec, tiles_of)
         most = spec.get("max_side", 0) ** 2  # tokens a tower may attend over (its grid's, times its tiles)
 
         def unit(node: Any, attr: str, side: int) -> int:  # what a size must stay a whole number of
@@ -642,6 +643,16 @@ class _Shrinker:
             halvings += 1
         for path, node, attr, size in sizes if halvings else ():
             self.set(node, path, attr, _halve(size, halvings))
+
+    def _tower_grids(self, sizes: list[tuple[str, Any, str, Any]], spec: dict,
+                     tiles_of: dict[int, int]) -> list[tuple[int, int]]:
+        """(patches per side, tiles read at once) of each plain tower whose image size is among ``sizes`` (a config
+        with layers and no per-stage depths: its patch grid is its sequence)."""
+        stages = set(_rule_attrs("stage_depths"))
+        return [(max(_sides(size)) // _patch_side(node), tiles_of.get(id(node), 1) * math.prod(
+                    vars(node)[t] for t in spec.get("tiles", ()) if _is_int(vars(node).get(t)) and vars(node)[t] > 0))
+                for _, node, attr, size in sizes if attr in spec.get("attrs", ()) and _patch_side(node)
+                and self.depths & vars(node).keys() and not stages & vars(node).keys()]
 
     def fit_patch_grids(self, root: Any) -> None:
         """A config that folds its patch grid by an integer factor (a pixel shuffle) gets image sizes whose
@@ -686,6 +697,15 @@ class _Shrinker:
             self.set(node, path, attr, new * new)
 
 
+def _set(report: ShrinkReport, cfg: Any, path: str, attr: str, new: Any) -> None:
+    """Set ``attr`` of ``cfg`` (the config at ``path`` in the tree) to ``new``, recorded in the report where it
+    changes."""
+    old = vars(cfg).get(attr)
+    if old != new:
+        setattr(cfg, attr, new)
+        report.shrunk.append((f"{path}{attr}", old, new))
+
+
 def _sides(size: Any) -> list[int]:
     """Every side in an image or feature-map size (an int, [h, w], or a list of [h, w]); [] where it is none."""
     if _is_int(size) and size > 0:
@@ -694,6 +714,19 @@ def _sides(size: Any) -> list[int]:
         parts = [_sides(x) for x in size]
         return [x for p in parts for x in p] if all(parts) else []
     return []
+
+
+def _image_tiles(root: Any, spec: dict) -> tuple[dict[int, int], list[tuple[str, Any, str, Any]]]:
+    """The towers of a tree that read their image cut into tiles (a config whose ``[image_grid]`` ``tile`` size is
+    the image size of its sub-configs): {id(tower): the tiles it reads at once (``tiled``)}, and the tile sizes as
+    (path, config, attribute, size), to be halved with the image sizes."""
+    tile = spec.get("tile")
+    tiles_of = {id(sub): spec.get("tiled", 1) for _, node in _walk(root) for sub in vars(node).values()
+                if _is_config(sub) and _is_int(vars(node).get(tile))
+                and vars(node)[tile] in (vars(sub).get(a) for a in spec.get("attrs", ()))}
+    sizes = [(path, node, tile, vars(node)[tile]) for path, node in _walk(root)
+             if any(id(sub) in tiles_of for sub in vars(node).values() if _is_config(sub))]
+    return tiles_of, sizes
 
 
 def _halve(size: Any, times: int) -> Any:
@@ -921,7 +954,6 @@ def _validator_defaults(config_class: Any, report: ShrinkReport) -> dict:
     composite does not allow): that value, on the class or the sub-config declaring the field (recorded in
     the report as shrunk). Empty where the defaults pass (or no named value fixes them)."""
     import ast
-    import dataclasses
 
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
@@ -980,8 +1012,6 @@ def _stale_derived(original: Any, cfg: Any) -> dict[int, set[str]]:
     """Per config of the tree (by id): the declared fields that default to None, that the constructor of the default
     config derived (an int: a per-stack depth remembered from the whole depth) and that no rule changed; the rebuild
     leaves them unset, so the constructor derives them again from the shrunk values instead of keeping the old ones."""
-    import dataclasses
-
     old_nodes = dict(_walk(original))
     out: dict[int, set[str]] = {}
     for path, node in _walk(cfg):
@@ -1001,17 +1031,29 @@ def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None
     Only the declared fields (and token ids) are passed: derived attributes
     (e.g. a width computed from per-stage widths) come back from the
     constructor, and so do the ``stale`` fields (:func:`_stale_derived`).  A constructor whose validators reject
-    the shrunk values gets values they accept where one change finds them (:func:`_accepted_values`, with the
-    ``original`` tree and the ``report``); else the edited copy is kept.
+    the shrunk values gets values they accept where :func:`_construct` finds them (with the ``original`` tree and
+    the ``report``); else the edited copy is kept.
     """
-    import dataclasses
-
     if not dataclasses.is_dataclass(cfg):
         return cfg
+    kwargs = _rebuild_kwargs(cfg, extra, stale, original, report, path)
+    rebuilt = _construct(type(cfg), kwargs, original, report, path)
+    if rebuilt is None:
+        return cfg  # rejected whatever was tried: the edited copy is kept
+    for attr, value in vars(cfg).items():  # attributes the constructor took as extra kwargs
+        if attr not in vars(rebuilt):
+            setattr(rebuilt, attr, value)
+    return rebuilt
+
+
+def _rebuild_kwargs(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None, original: Any,
+                    report: ShrinkReport | None, path: str) -> dict:
+    """The keyword arguments :func:`_rebuild` passes to the constructor of ``cfg`` (a dataclass config): its
+    declared fields, token ids and rebuilt sub-configs, less the fields left for the constructor to derive."""
     names = {f.name for f in dataclasses.fields(cfg) if f.init} - {"transformers_version", "architectures"}
     spec = rules().get("rebuild", {})
     kwargs = {}
-    aliases = {stored: field for field, stored in (getattr(type(cfg), "attribute_map", None) or {}).items()}
+    aliases = {stored: name for name, stored in (getattr(type(cfg), "attribute_map", None) or {}).items()}
     for attr, value in vars(cfg).items():
         public = attr.lstrip("_")
         if attr not in names and aliases.get(attr) in names:
@@ -1028,33 +1070,33 @@ def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None
     for derived in (stale or {}).get(id(cfg), ()):
         kwargs.pop(derived, None)
     kwargs.update(extra.get(id(cfg), {}))
+    return kwargs
+
+
+def _construct(cls: type, kwargs: dict, original: Any, report: ShrinkReport | None, path: str) -> Any:
+    """``cls(**kwargs)``, taking up to ``MAX_VALIDATOR_REPAIRS`` values its validators name
+    (:func:`_take_wanted_value`), else with one value changed that they accept (:func:`_accepted_values`); None
+    where they reject every try."""
     for repairs_left in range(MAX_VALIDATOR_REPAIRS, -1, -1):
         try:
-            rebuilt = type(cfg)(**kwargs)
-            break
-        except Exception as exc:  # noqa: BLE001 - a constructor that rejects its own values: keep the edited copy
-            if repairs_left and _take_wanted_value(exc, kwargs):
-                continue
-            rebuilt = _accepted_values(type(cfg), kwargs, original, report, path)
-            if rebuilt is None:
-                return cfg
-            break
-    for attr, value in vars(cfg).items():  # attributes the constructor took as extra kwargs
-        if attr not in vars(rebuilt):
-            setattr(rebuilt, attr, value)
-    return rebuilt
+            return cls(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - a constructor whose validators reject the shrunk values
+            if not (repairs_left and _take_wanted_value(exc, kwargs)):
+                break
+    return _accepted_values(cls, kwargs, original, report, path)
 
 
 def _accepted_values(cls: type, kwargs: dict, original: Any, report: ShrinkReport | None, path: str) -> Any:
-    """A config of ``cls`` that its validators accept, built from ``kwargs`` with one value changed, or None: a
-    value the shrink cut at this level (not a depth) back at its original (the smallest first: a head width that
-    must keep room for the rotary pairs the config fits in it), else a value no rule changed, moved by as much as
-    a width of this level or below was cut (a width that was a sub-config's width plus a constant keeps it)."""
+    """A config of ``cls`` that its validators accept, built from ``kwargs`` with one value changed (recorded in
+    ``report``); None where no single change is accepted. Tried in order: each value the shrink cut in this config
+    (depths excepted) put back at its original, smallest first (a head width that must keep room for the rotary
+    pairs the config fits in it); then each value no rule changed, moved by as much as a width of this config or
+    of its sub-configs was cut (a width that was a sub-config's width plus a constant keeps that relation)."""
     old_node = dict(_walk(original)).get(path) if original is not None and report is not None else None
     if old_node is None:
         return None
     old = {a: v for a, v in vars(old_node).items() if a in kwargs and _is_int(v) and _is_int(kwargs[a])}
-    depths = {a for r in rules()["rule"] if r["kind"] == "layers" for a in r["attrs"]}  # a depth stays cut
+    depths = set(_rule_attrs("layers"))  # a depth stays cut
     cut = sorted((v, a) for a, v in old.items() if kwargs[a] != v and a not in depths)
     deltas = sorted({n - o for p, o, n in report.shrunk if p.startswith(path) and _is_int(o) and _is_int(n) and n != o},
                     key=abs)
@@ -1066,7 +1108,6 @@ def _accepted_values(cls: type, kwargs: dict, original: Any, report: ShrinkRepor
         except Exception:  # noqa: BLE001 - still rejected: the next candidate
             continue
         report.shrunk.append((f"{path}{attr}", kwargs[attr], value))
-        kwargs[attr] = value
         return rebuilt
     return None
 
@@ -1167,18 +1208,22 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
 
 
 def _vocab_ranges(original: Any, cfg: Any, report: ShrinkReport) -> None:
-    """A vocabulary laid out in ranges (``[vocab_ranges]``: offsets at which ranges of codes start, e.g. an image
-    tokenizer's codes mapped after the text tokens): where the cut vocabulary no longer holds the ranges, the
-    first range (the text tokens) takes the cut size, a later one as long as a value of the tree that was cut
-    (its codebook) takes that value's size as the rules left it, any other keeps its length; the offsets and the
-    vocabulary follow (before the rebuild, so that a validator checking the layout sees it whole)."""
+    """A vocabulary laid out in ranges (``[vocab_ranges]``: attributes with its suffix are the offsets at which
+    ranges of codes start, e.g. an image tokenizer's codes placed after the text tokens). Where the cut vocabulary
+    no longer reaches the last offset, it is laid out in the same ranges again: the first range (the text tokens)
+    as long as the cut vocabulary, a later range as long as a value of the tree that was cut (its codebook) as
+    long as that value now is, any other range as long as before; the offsets and the vocabulary size follow.
+    Runs before the rebuild, so that a validator checking the layout sees it whole."""
     suffix = rules().get("vocab_ranges", {}).get("suffix")
-    vocab_attrs = {a for r in rules()["rule"] if r["kind"] == "vocab" for a in r["attrs"]}
+    if not suffix:
+        return
+    vocab_attrs = set(_rule_attrs("vocab"))
     cut = [(p, old) for p, old, new in report.shrunk if _is_int(old) and _is_int(new) and new < old]
     old_nodes = dict(_walk(original))
-    for path, node in _walk(cfg) if suffix else ():
+    for path, node in _walk(cfg):
         old_node = old_nodes.get(path)
-        offsets = sorted((v, a) for a, v in vars(old_node or node).items() if a.endswith(suffix) and _is_int(v) and v > 0)
+        offsets = sorted((v, a) for a, v in vars(old_node or node).items()
+                         if a.endswith(suffix) and _is_int(v) and v > 0)
         holders = [(p, n, a) for p, n in _walk(node) for a in sorted(vocab_attrs & vars(n).keys())
                    if offsets and _is_int(vars(n)[a]) and _is_int(_dotted(old_node, f"{p}{a}"))
                    and vars(n)[a] <= offsets[-1][0] < _dotted(old_node, f"{p}{a}")]  # cut below the last range
@@ -1190,10 +1235,8 @@ def _vocab_ranges(original: Any, cfg: Any, report: ShrinkReport) -> None:
         new = [vars(holder)[attr]] + [next((_dotted(cfg, p) for p, o in cut if o == length), length)  # as it ends
                                       for length in lengths[1:]]
         for (_, name), start in zip(offsets, itertools.accumulate(new)):
-            report.shrunk.append((f"{path}{name}", vars(node)[name], start))
-            setattr(node, name, start)
-        report.shrunk.append((f"{path}{sub_path}{attr}", vars(holder)[attr], sum(new)))
-        setattr(holder, attr, sum(new))
+            _set(report, node, path, name, start)
+        _set(report, holder, f"{path}{sub_path}", attr, sum(new))
 
 
 def _cache_attention_layer(cfg: Any, report: ShrinkReport) -> None:
@@ -1201,8 +1244,6 @@ def _cache_attention_layer(cfg: Any, report: ShrinkReport) -> None:
     from the config reads the sequence length from an attention layer (``[cache_attention]``): its last layer becomes
     an attention layer, through the stored per-layer pattern or an unset layer-index list the config derives the
     pattern from, whichever gives the cache an attention layer (a stack whose kinds cannot change stays so)."""
-    import dataclasses
-
     text = cfg.get_text_config(decoder=True) if hasattr(cfg, "get_text_config") else cfg
     attention, depth = _cache_attention_layers(text)
     if attention or not depth:
@@ -1212,7 +1253,8 @@ def _cache_attention_layer(cfg: Any, report: ShrinkReport) -> None:
     pattern = getattr(text, "layer_types", None)
     candidates = [("layer_types", [*list(pattern)[:last], kind])] if _pattern(pattern, depth) else []
     fields = dataclasses.fields(text) if dataclasses.is_dataclass(text) else ()
-    candidates += [(f.name, [last]) for f in fields if getattr(text, f.name, None) is None and "list[int]" in str(f.type)]
+    candidates += [(f.name, [last]) for f in fields
+                   if getattr(text, f.name, None) is None and "list[int]" in str(f.type)]
     for attr, value in candidates:
         trial = copy.deepcopy(text)
         try:
@@ -1221,8 +1263,7 @@ def _cache_attention_layer(cfg: Any, report: ShrinkReport) -> None:
             continue
         if _cache_attention_layers(trial)[0]:
             path = next((p for p, node in _walk(cfg) if node is text), "")
-            report.shrunk.append((f"{path}{attr}", getattr(text, attr, None), value))
-            setattr(text, attr, value)
+            _set(report, text, path, attr, value)
             return
 
 
@@ -1242,7 +1283,7 @@ def _derived_layer_kinds(original: Any, cfg: Any, report: ShrinkReport) -> None:
     """A stack whose layer kinds a config derives from its depth (a property such as ``layers_block_type``,
     computed from a cycle of block types or an attention period and offset) keeps every kind: where the cut
     depth lost one, the depth becomes the shortest prefix of the original pattern that holds them all."""
-    depth_attrs = [a for r in rules()["rule"] if r["kind"] == "layers" for a in r["attrs"]]
+    depth_attrs = _rule_attrs("layers")
     old_nodes = dict(_walk(original))
     for path, node in _walk(cfg):
         old_node = old_nodes.get(path)
@@ -1265,8 +1306,7 @@ def _derived_layer_kinds(original: Any, cfg: Any, report: ShrinkReport) -> None:
             if not set(after) >= kinds:
                 depth = max(depth, next(d for d in range(1, len(before) + 1) if set(before[:d]) >= kinds))
         if new < depth <= 8:  # a tiny stack; a kind first met deeper is left to an override
-            report.shrunk.append((f"{path}{attr}", new, depth))
-            setattr(node, attr, depth)
+            _set(report, node, path, attr, depth)
 
 
 def _stacked_widths(original: Any, cfg: Any, report: ShrinkReport) -> None:
@@ -1284,9 +1324,7 @@ def _stacked_widths(original: Any, cfg: Any, report: ShrinkReport) -> None:
                 if not (_is_int(old) and _is_int(old_w) and _is_int(new_w) and isinstance(old_i, (list, tuple))
                         and isinstance(new_i, (list, tuple)) and old == old_w * (len(old_i) + 1)):
                     continue
-                if new != new_w * (len(new_i) + 1):
-                    report.shrunk.append((f"{path}{attr}", new, new_w * (len(new_i) + 1)))
-                    setattr(node, attr, new_w * (len(new_i) + 1))
+                _set(report, node, path, attr, new_w * (len(new_i) + 1))
 
 
 def _backbone_channels(original: Any, cfg: Any, report: ShrinkReport) -> None:
@@ -1303,9 +1341,7 @@ def _backbone_channels(original: Any, cfg: Any, report: ShrinkReport) -> None:
             new_channels = _backbone_widths(vars(node)[sub]) if lists else None
             for attr in lists if new_channels else ():
                 value = type(vars(node)[attr])(new_channels) if _int_list(vars(node)[attr]) else new_channels
-                if vars(node)[attr] != value:
-                    report.shrunk.append((f"{path}{attr}", vars(node)[attr], value))
-                    setattr(node, attr, value)
+                _set(report, node, path, attr, value)
 
 
 def _backbone_widths(backbone: Any) -> list[int] | None:
@@ -1333,11 +1369,10 @@ def _tower_layer_indices(original: Any, cfg: Any, report: ShrinkReport) -> None:
             value, old, new = vars(node).get(attr), _dotted(old_node, depth), _dotted(node, depth)
             if not ((_is_int(value) or _int_list(value)) and _is_int(old) and _is_int(new) and 0 < new < old):
                 continue
-            scaled = [(x % (old + 1)) * new // old - (new + 1) * (x < 0) for x in ([value] if _is_int(value) else value)]
+            scaled = [(x % (old + 1)) * new // old - (new + 1) * (x < 0)
+                      for x in ([value] if _is_int(value) else value)]
             result = scaled[0] if _is_int(value) else type(value)(scaled)
-            if result != value:
-                report.shrunk.append((f"{path}{attr}", value, result))
-                setattr(node, attr, result)
+            _set(report, node, path, attr, result)
 
 
 #: How the ``sum``, ``times`` and ``scaled`` rules combine their parts.
@@ -1367,9 +1402,7 @@ def _keep_relations(original: Any, cfg: Any, report: ShrinkReport) -> None:
                 value = int(constant) * combine(new)
                 if value != int(value):
                     continue
-                if vars(node).get(attr) != int(value):
-                    report.shrunk.append((f"{path}{attr}", vars(node).get(attr), int(value)))
-                    setattr(node, attr, int(value))
+                _set(report, node, path, attr, int(value))
 
 
 def _dotted(cfg: Any, name: str) -> Any:
