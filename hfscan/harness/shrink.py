@@ -40,6 +40,7 @@ class ShrinkReport:
     shrunk: list[tuple[str, Any, Any]] = field(default_factory=list)  # (path, old, new)
     kept: list[tuple[str, Any]] = field(default_factory=list)  # (path, value)
     overridden: list[tuple[str, Any]] = field(default_factory=list)
+    filled: list[tuple[str, Any]] = field(default_factory=list)  # values only a checkpoint sets (configvals)
 
     def summary(self) -> dict:
         return {
@@ -47,6 +48,7 @@ class ShrinkReport:
             "shrunk": {p: [_jsonable(o), _jsonable(n)] for p, o, n in self.shrunk},
             "kept": {p: _jsonable(v) for p, v in self.kept},
             "overridden": {p: _jsonable(v) for p, v in self.overridden},
+            **({"filled": {p: _jsonable(v) for p, v in self.filled}} if self.filled else {}),
         }
 
 
@@ -1146,24 +1148,27 @@ def _as_json(value: Any) -> Any:
     return value
 
 
-def apply_values(cfg: Any, values: dict, report: ShrinkReport, kwargs: dict[int, dict], path: str = "") -> None:
-    """Set override values (nested tables reach sub-configs) on a config tree; each value is also
-    recorded in ``kwargs`` (by config) so that the rebuild passes it to the constructor."""
+def apply_values(cfg: Any, values: dict, recorded: list, kwargs: dict[int, dict], path: str = "") -> None:
+    """Set override values (nested tables reach sub-configs) on a config tree, each recorded in ``recorded``
+    as (path, value) and in ``kwargs`` (by config) so that the rebuild passes it to the constructor."""
     for key, value in values.items():
         current = getattr(cfg, key, None)
         if isinstance(value, dict) and _is_config(current):
-            apply_values(current, value, report, kwargs, f"{path}{key}.")
+            apply_values(current, value, recorded, kwargs, f"{path}{key}.")
         else:
             setattr(cfg, key, value)
             kwargs.setdefault(id(cfg), {})[key] = value
-            report.overridden.append((f"{path}{key}", value))
+            recorded.append((f"{path}{key}", value))
 
 
-def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Level | str | None = None):
+def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Level | str | None = None,
+                filled: dict | None = None):
     """A tiny copy of a config (class or instance) and the :class:`ShrinkReport` of what changed.
 
     ``overrides`` are config values set after shrinking (nested dicts reach
-    sub-configs); ``level`` picks a shrink level (default: the first, "tiny").
+    sub-configs); ``filled`` likewise, values that only a checkpoint sets
+    (:mod:`hfscan.harness.configvals`), reported apart; ``level`` picks a
+    shrink level (default: the first, "tiny").
     """
     all_levels = levels()
     if level is None:
@@ -1188,7 +1193,9 @@ def tiny_config(config_or_class: Any, overrides: dict | None = None, level: Leve
     _vocab_ranges(original, cfg, report)
     extra = {k: {"per_layer_config": v} for k, v in shrinker.per_layer.items()}
     if overrides:  # before the rebuild, so that fields derived from them are recomputed
-        apply_values(cfg, overrides, report, extra)
+        apply_values(cfg, overrides, report.overridden, extra)
+    if filled:
+        apply_values(cfg, filled, report.filled, extra)
     stale = _stale_derived(original, cfg) if isinstance(config_or_class, type) else {}
     rebuilt = _rebuild(cfg, extra, stale, original, report)
     _keep_relations(original, rebuilt, report)
@@ -1378,7 +1385,7 @@ def _keep_relations(original: Any, cfg: Any, report: ShrinkReport) -> None:
     times their product (``scaled`` rules: a constant of the modeling code times a coefficient), is set to that
     of their new values, read from the rebuilt tree (where constructors have derived theirs)."""
     old_nodes = dict(_walk(original))
-    overridden = {p for p, _ in report.overridden}
+    overridden = {p for p, _ in report.overridden + report.filled}
     for rule in (r for r in rules()["rule"] if r["kind"] in _COMBINE):
         combine = _COMBINE[rule["kind"]]
         for path, node in _walk(cfg):

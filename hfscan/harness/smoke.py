@@ -18,13 +18,14 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from hfscan.harness import checks as C
+from hfscan.harness.configvals import Fills
 from hfscan.harness.declared import declaring_classes, documented_classes, exported_classes
 from hfscan.harness.inputs import (BATCH, BUILDERS, MODALITY_OF, PLACEHOLDERS, build_documented, build_inputs,
                                    build_one, documented_rows, entry_name, fed_submodule, forward_params,
-                                   frame_tokens, free_token_id, patch_axes, to_device, with_axes, with_axis)
+                                   frame_tokens, patch_axes, to_device, with_axes, with_axis)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
-from hfscan.harness.shrink import config_tree, levels, rules, tiny_config
+from hfscan.harness.shrink import config_tree, levels, tiny_config
 
 @lru_cache(maxsize=1)
 def templates() -> dict:
@@ -154,7 +155,17 @@ def _config_class(model_type: str) -> Any:
     return CONFIG_MAPPING[model_type]
 
 
-def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
+def _filled_attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
+    """An attempt at one level, made again while the code that failed read config values only a checkpoint
+    sets (:mod:`hfscan.harness.configvals`): with those values filled, or the next candidate for them."""
+    fills = Fills()
+    while True:
+        a = _attempt(job, level, override, fills.as_config())
+        if a.error is None or a.stage == "config" or not fills.learn(a.error, a.config, a.model):
+            return a
+
+
+def _attempt(job: Job, level: Any, override: Override | None, filled: dict | None = None) -> _Attempt:
     """Shrink, build, make inputs and run forward at one shrink level."""
     import torch
 
@@ -162,18 +173,13 @@ def _attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
     dtype = getattr(torch, job.dtype)
     try:
         t0 = time.perf_counter()
-        a.config, a.report = tiny_config(_config_class(job.model_type), override.config if override else None, level)
+        a.config, a.report = tiny_config(_config_class(job.model_type), override.config if override else None, level,
+                                         filled)
         a.stage = "build"
         cls = _model_class(job.model_class, job.model_type)
         _padding_index(a.config, cls, a.report)
-        while True:
-            try:
-                torch.manual_seed(0)
-                a.model = cls(a.config).to(job.device).to(dtype).eval()
-                break
-            except AttributeError as exc:
-                if not _undeclared_default(a.config, str(exc)):
-                    raise
+        torch.manual_seed(0)
+        a.model = cls(a.config).to(job.device).to(dtype).eval()
         a.param_count = sum(p.numel() for p in a.model.parameters())
         a.durations["build"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -276,8 +282,7 @@ def _repair_inputs(a: _Attempt, message: str, values: dict, line: str = "") -> b
     if resized:  # the images are not the size the model wants (a prompt stacked over them; too small to pool)
         values.update(resized)
         return True
-    return (_undeclared_token(a, message) or _unset_default(a.config, message)
-            or _placeholder_mismatch(a, message, values))
+    return _placeholder_mismatch(a, message, values)
 
 
 #: "batch_size, max_num_cameras = pixel_attention_mask.shape": a source line that unpacks an input's axes.
@@ -373,34 +378,6 @@ def _placeholder_mismatch(a: _Attempt, message: str, values: dict) -> bool:
     return True
 
 
-def _undeclared_default(config: Any, message: str) -> bool:
-    """A value the modeling code reads but the config class does not declare ("'XConfig' object has no
-    attribute 'dropout_rate'"; a composite parent's constructor sets it) gets its ``[undeclared_defaults]``
-    value on every config of that class in the tree that lacks it; False when none applies."""
-    m = re.search(r"'(\w+)' object has no attribute '(\w+)'", message)
-    defaults = rules().get("undeclared_defaults", {})
-    if not m or m.group(2) not in defaults:
-        return False
-    configs = [c for _, c in config_tree(config) if type(c).__name__ == m.group(1) and m.group(2) not in vars(c)]
-    for c in configs:
-        setattr(c, m.group(2), defaults[m.group(2)])
-    return bool(configs)
-
-
-def _unset_default(config: Any, message: str) -> bool:
-    """A value a config declares but leaves unset that the modeling code needs ("Could not find a
-    `sliding_window` argument in the config, or it is not set") gets its ``[unset_defaults]`` value on every
-    config of the tree that declares it unset; False when none applies."""
-    m = re.search(r"Could not find a `(\w+)` argument in the config, or it is not set", message)
-    defaults = rules().get("unset_defaults", {})
-    if not m or m.group(1) not in defaults:
-        return False
-    configs = [c for _, c in config_tree(config) if m.group(1) in vars(c) and getattr(c, m.group(1)) is None]
-    for c in configs:
-        setattr(c, m.group(1), defaults[m.group(1)])
-    return bool(configs)
-
-
 #: Functions of a modeling module that count position ids from the padding index (RoBERTa style: positions
 #: start at pad_token_id + 1), so its model needs a pad_token_id.
 PADDING_POSITIONS = ("create_position_ids_from_input_ids",)
@@ -419,20 +396,6 @@ def _padding_index(config: Any, model_class: Any, report: Any) -> None:
     for path, c in unset:
         c.pad_token_id = next(i for i in range(len(taken) + 1) if i not in taken)
         report.shrunk.append((f"{path}pad_token_id", None, c.pad_token_id))
-
-
-def _undeclared_token(a: _Attempt, message: str) -> bool:
-    """A special-token id the modeling code reads but the config class does not declare (a checkpoint's
-    config.json carries it): set to a free id of the vocabulary on every config of that class."""
-    m = re.search(r"'(\w+)' object has no attribute '(\w+_token_(?:id|index))'", message)
-    if not m:
-        return False
-    candidates = [a.config, *(getattr(module, "config", None) for module in a.model.modules())]
-    configs = {id(c): c for c in candidates if type(c).__name__ == m.group(1) and m.group(2) not in vars(c)}
-    token = free_token_id(a.model, a.config)
-    for config in configs.values():
-        setattr(config, m.group(2), token)
-    return bool(configs)
 
 
 #: Modality inputs that may need an extra axis (images per sample, channels), tried in this order.
@@ -778,7 +741,7 @@ def run_job(job: Job) -> Iterator[CheckResult]:
     override = Override.from_json(job.override) if job.override else None
     tried: list[_Attempt] = []
     for level in levels():
-        a = _attempt(job, level, override)
+        a = _filled_attempt(job, level, override)
         tried.append(a)
         if a.error is None or missing_package(a.error) or a.stage == "config":
             break

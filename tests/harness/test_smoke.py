@@ -161,32 +161,6 @@ def test_an_optional_looking_argument_the_model_needs_is_built_from_its_docstrin
     assert _needed_input(a, "`unknown` cannot be `None`", {}) is None  # not an argument of forward()
 
 
-def test_a_value_the_model_reads_but_its_config_class_lacks_gets_its_default():
-    """T5Gemma2's encoder layers read config.dropout_rate, which T5Gemma2TextConfig does not declare (the
-    t5gemma2 parent sets it): built alone, the build sets [undeclared_defaults] on that class's configs."""
-    from transformers import CONFIG_MAPPING, T5Gemma2Encoder
-
-    cfg, _ = shrink.tiny_config(CONFIG_MAPPING["t5gemma2_encoder"])
-    with pytest.raises(AttributeError, match="dropout_rate"):
-        T5Gemma2Encoder(cfg)
-    assert smoke._undeclared_default(cfg, "'T5Gemma2TextConfig' object has no attribute 'dropout_rate'")
-    assert cfg.text_config.dropout_rate == 0.0 and "dropout_rate" not in vars(cfg.vision_config)
-    T5Gemma2Encoder(cfg)
-    assert not smoke._undeclared_default(cfg, "'T5Gemma2TextConfig' object has no attribute 'no_such_value'")
-
-
-def test_an_initializer_range_only_the_composite_parent_sets_gets_its_default():
-    """Pix2StructTextConfig declares no initializer_range; Pix2StructConfig's constructor sets it on its text
-    config, and the text model's weight init reads it."""
-    from transformers import CONFIG_MAPPING, Pix2StructTextModel
-
-    cfg, _ = shrink.tiny_config(CONFIG_MAPPING["pix2struct_text_model"])
-    with pytest.raises(AttributeError, match="initializer_range"):
-        Pix2StructTextModel(cfg)
-    assert smoke._undeclared_default(cfg, "'Pix2StructTextConfig' object has no attribute 'initializer_range'")
-    Pix2StructTextModel(cfg)
-
-
 def test_images_a_model_reads_as_frames_flattened_into_the_batch_get_its_frames_per_sample():
     """XCLIPVisionModel divides its batch of images by config.num_frames (one video per num_frames rows):
     two images make no video ("shape '[0, 8, 32]' is invalid"); the repair gives each sample its frames."""
@@ -204,23 +178,6 @@ def test_images_a_model_reads_as_frames_flattened_into_the_batch_get_its_frames_
     a.config = XCLIPVisionConfig(num_frames=4)
     assert smoke._frames_in_batch(a, "shape '[0, 3, 32]' is invalid for input of size 64", {}) is None
     assert smoke._frames_in_batch(a, "shape '[0, 4, 32]' is invalid for input of size 64", {}).shape[0] == 8
-
-
-def test_a_value_the_config_leaves_unset_but_the_model_needs_gets_its_default():
-    """Step3p5's text model builds a sliding-window mask whatever its layer kinds, while sliding_window
-    defaults to None: forward raises until the repair sets [unset_defaults] on the configs that leave it unset."""
-    from transformers import CONFIG_MAPPING
-
-    message = "Could not find a `sliding_window` argument in the config, or it is not set"
-    cfg, _ = shrink.tiny_config(CONFIG_MAPPING["step3p7"])
-    assert cfg.text_config.sliding_window is None
-    assert smoke._unset_default(cfg, message)
-    assert cfg.text_config.sliding_window == shrink.rules()["unset_defaults"]["sliding_window"]
-    assert "sliding_window" not in vars(cfg.vision_config)
-    assert not smoke._unset_default(cfg, message)  # nothing left unset
-    forward = _results(Job(model_type="step3p5", model_class="Step3p7TextModel", task="base",
-                           checks=("build", "forward")))["forward"]
-    assert forward.status == Status.PASSED, forward.message
 
 
 def test_flat_patches_a_tower_unpacks_with_a_sequence_axis_too_are_one_packed_sequence():
