@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import itertools
 import math
 import re
@@ -144,9 +145,10 @@ class _Shrinker:
         reads several stages' feature maps can run; the stage-index rules then move them into the cut depth."""
         spec = rules().get("stage_selection", {})
         attr, names = spec.get("attr"), vars(cfg).get(spec.get("stages"))
-        if not (attr and dataclasses.is_dataclass(cfg) and isinstance(names, (list, tuple)) and len(names) > 2):
+        if not (attr and _is_config(cfg) and isinstance(names, (list, tuple)) and len(names) > 2):
             return
-        unset = any(f.name == attr and f.default is None for f in dataclasses.fields(cfg))
+        fields = _init_fields(type(cfg))  # the field, or the constructor argument of its public name
+        unset = fields.get(attr, fields.get(attr.lstrip("_"), ...)) is None
         if unset and list(vars(cfg).get(attr) or ()) == [len(names) - 1]:
             self.set(cfg, path, attr, list(range(1, len(names))))
 
@@ -1016,12 +1018,23 @@ def _stale_derived(original: Any, cfg: Any) -> dict[int, set[str]]:
     out: dict[int, set[str]] = {}
     for path, node in _walk(cfg):
         old = old_nodes.get(path)
-        if old is None or not dataclasses.is_dataclass(node):
+        if old is None:
             continue
-        out[id(node)] = {f.name for f in dataclasses.fields(node) if f.init and f.default is None
-                         and _is_int(vars(node).get(f.name)) and vars(node)[f.name] == vars(old).get(f.name)
-                         and not f.name.endswith(_TOKEN_SUFFIXES)}
+        out[id(node)] = {name for name, default in _init_fields(type(node)).items() if default is None
+                         and _is_int(vars(node).get(name)) and vars(node)[name] == vars(old).get(name)
+                         and not name.endswith(_TOKEN_SUFFIXES)}
     return out
+
+
+def _init_fields(cls: type) -> dict[str, Any]:
+    """The values a config class's constructor takes, each with its default (``...`` where it has none): the
+    init fields of a dataclass config, else the named parameters of ``__init__`` (configs before dataclasses)."""
+    if dataclasses.is_dataclass(cls):
+        return {f.name: f.default if f.default is not dataclasses.MISSING else ... for f in dataclasses.fields(cls)
+                if f.init}
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]  # less self
+    return {p.name: p.default if p.default is not inspect.Parameter.empty else ... for p in params if p.kind in kinds}
 
 
 def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None = None,
@@ -1034,7 +1047,7 @@ def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None
     the shrunk values gets values they accept where :func:`_construct` finds them (with the ``original`` tree and
     the ``report``); else the edited copy is kept.
     """
-    if not dataclasses.is_dataclass(cfg):
+    if not _is_config(cfg):
         return cfg
     kwargs = _rebuild_kwargs(cfg, extra, stale, original, report, path)
     rebuilt = _construct(type(cfg), kwargs, original, report, path)
@@ -1048,9 +1061,11 @@ def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None
 
 def _rebuild_kwargs(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None, original: Any,
                     report: ShrinkReport | None, path: str) -> dict:
-    """The keyword arguments :func:`_rebuild` passes to the constructor of ``cfg`` (a dataclass config): its
-    declared fields, token ids and rebuilt sub-configs, less the fields left for the constructor to derive."""
-    names = {f.name for f in dataclasses.fields(cfg) if f.init} - {"transformers_version", "architectures"}
+    """The keyword arguments :func:`_rebuild` passes to the constructor of ``cfg``: its declared fields, token
+    ids and rebuilt sub-configs (as dicts, the way a checkpoint's config.json gives them, where the config is no
+    dataclass: such constructors build their sub-configs from dicts), less the fields left for the constructor
+    to derive."""
+    names = set(_init_fields(type(cfg))) - {"transformers_version", "architectures"}
     spec = rules().get("rebuild", {})
     kwargs = {}
     aliases = {stored: name for name, stored in (getattr(type(cfg), "attribute_map", None) or {}).items()}
@@ -1059,7 +1074,8 @@ def _rebuild_kwargs(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]]
         if attr not in names and aliases.get(attr) in names:
             kwargs[aliases[attr]] = _as_json(value)  # a field stored under its attribute_map alias
         elif _is_config(value):
-            kwargs[attr] = _rebuild(value, extra, stale, original, report, f"{path}{attr}.")
+            sub = _rebuild(value, extra, stale, original, report, f"{path}{attr}.")
+            kwargs[attr] = sub if dataclasses.is_dataclass(cfg) else sub.to_dict()
         elif public in spec.get("keywords", ()) and isinstance(getattr(type(cfg), public, None), property):
             kwargs[public] = value  # kept privately behind a property, taken by the constructor by its public name
         elif attr in names or attr.endswith(_TOKEN_SUFFIXES):
