@@ -1031,7 +1031,9 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     params = inspect.signature(fn).parameters
     passes_on = any(p.kind is p.VAR_KEYWORD for p in params.values())  # to a wrapped model's feature method
     passed_on = feature_args(ctx.model, modality=modality) - set(MODALITY_OF) if passes_on else set()
-    kwargs = {k: v for k, v in extra.items() if k in params or k in passed_on}
+    positional = None if features_arg in params else next(iter(params), None)  # takes the feature argument
+    kwargs = {k: v for k, v in extra.items() if (k in params or k in passed_on) and k != positional}
+    kwargs.update(_config_args(ctx, params, kwargs, skip=features_arg if features_arg in params else None))
     value, kwargs = to_device((value, kwargs), *_model_placement(ctx.model))  # the built inputs are on the CPU
     try:
         with torch.no_grad():  # the feature argument by name where the method names it alike, else first
@@ -1056,6 +1058,15 @@ def _placeholder_count(ctx: Context, modality: str, features_arg: str) -> int | 
     # is wider (a factorized table projected to it), else the token table's
     dim = last if last == hidden else getattr(emb, "embedding_dim", None) or hidden
     return numel // int(dim)
+
+
+def _config_args(ctx: Context, params: dict[str, inspect.Parameter], given: dict, skip: str | None) -> dict:
+    """Values for a method's required arguments that nothing built gives, from the config attributes of the
+    same name (a feature method that takes the tower layer and selection its caller reads from the config).
+    ``skip`` is the argument the caller passes itself (None: the first, passed by position)."""
+    required = [n for n, p in params.items() if p.default is p.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    required = [n for n in required if n != skip][0 if skip else 1:]
+    return {n: value for n in required if n not in given and (value := ctx.find(n)) is not None}
 
 
 #: The config attributes that may hold the image placeholder token.

@@ -357,7 +357,7 @@ def _placeholder_mismatch(a: _Attempt, message: str, values: dict) -> bool:
     tokens do not match, tokens: 2, features: 12"), where hfscan could not count them (or counted otherwise).
     Where the model found none of the placeholders given ("tokens: 0") of a modality whose config declares
     start and end tokens, it tells that modality's placeholders by their frame: image tokens between them."""
-    m = re.search(r"(Image|Video|Audio) features and \w+ tokens do not match, tokens: (\d+), features: (\d+)", message)
+    m = re.search(r"(Image|Video|Audio) features and \w+ tokens do not match[:,] tokens: (\d+), features:? (\d+)", message)
     scattered = re.search(r"value tensor of shape \[(\d+), \d+\] cannot be broadcast to indexing result of shape "
                           r"\[(\d+), \d+\]", message)  # features written into the placeholders' embeddings
     if "input_ids" in values:  # token ids an override gives stay as they are
