@@ -936,11 +936,14 @@ def _instantiate(config_or_class: Any, report: ShrinkReport) -> Any:
     except Exception:  # noqa: BLE001 - defaults its own validator rejects: the values it names, if any
         required = _validator_defaults(config_or_class, report)
         default = config_or_class(**required)
-    switches = package_switches()
+    switches, cleared = package_switches()
     try:
         switched = config_or_class(**required, **switches) if switches else default
-    except Exception:  # noqa: BLE001 - a constructor that rejects a switch: the default
-        return default
+    except Exception:  # noqa: BLE001 - a constructor that rejects the switches: with its cleared values, else the default
+        try:
+            switched = config_or_class(**required, **switches, **cleared)
+        except Exception:  # noqa: BLE001 - it rejects them still: the default
+            return default
     # a switch the constructor does not act on would only be stored as an extra attribute: the default then
     changed = {k: v for k, v in switched.to_dict().items() if k not in switches} != \
         {k: v for k, v in default.to_dict().items() if k not in switches}
@@ -999,15 +1002,19 @@ def _add_optional_towers(cfg: Any, report: ShrinkReport) -> None:
             report.shrunk.append((attr, None, config_class.model_type))
 
 
-def package_switches() -> dict:
-    """The constructor switches (``[package_switches]``) that turn off features needing an uninstalled package."""
+def package_switches() -> tuple[dict, dict]:
+    """The constructor switches (``[package_switches]``) that turn off features needing an uninstalled package,
+    and the values cleared (None) beside them where a constructor rejects them alone
+    (``[package_switches_cleared]``)."""
     import importlib.util
 
     out: dict = {}
+    cleared: dict = {}
     for package, switches in rules().get("package_switches", {}).items():
         if importlib.util.find_spec(package) is None:
             out.update(switches)
-    return out
+            cleared.update(dict.fromkeys(rules().get("package_switches_cleared", {}).get(package, ())))
+    return out, cleared
 
 
 def _stale_derived(original: Any, cfg: Any) -> dict[int, set[str]]:

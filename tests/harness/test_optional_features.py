@@ -17,7 +17,8 @@ needs_no_timm = pytest.mark.skipif(importlib.util.find_spec("timm") is not None,
 
 @needs_no_timm
 def test_the_timm_switch_applies_only_while_timm_is_missing():
-    assert package_switches() == {"use_timm_backbone": False, "apply_layernorm_after_vision_backbone": False}
+    assert package_switches() == ({"use_timm_backbone": False, "apply_layernorm_after_vision_backbone": False},
+                                  {"backbone": None})
 
 
 @needs_no_timm
