@@ -117,9 +117,8 @@ class _Shrinker:
     def shrink(self, cfg: Any, path: str = "") -> None:
         self._select_every_stage(cfg, path)
         attrs = dict(vars(cfg))
-        for attr, value in attrs.items():
-            if _is_config(value):
-                self.shrink(value, f"{path}{attr}.")
+        for name, sub in _sub_configs(cfg):
+            self.shrink(sub, f"{path}{name}.")
         old_depth = self._layers(cfg, path, attrs)
         self._heads(cfg, path, attrs)
         self._sizes(cfg, path, attrs)
@@ -779,9 +778,20 @@ def config_tree(cfg: Any) -> list[tuple[str, Any]]:
 def _walk(cfg: Any, path: str = ""):
     """(path, config) for a config and every sub-config below it."""
     yield path, cfg
+    for name, sub in _sub_configs(cfg):
+        yield from _walk(sub, f"{path}{name}.")
+
+
+def _sub_configs(cfg: Any) -> list[tuple[str, Any]]:
+    """(name, config) for each sub-config a config holds: an attribute's, or an item of a list of them (named
+    ``attr.i``: a config of several like stages, transformers 4.50's Jukebox priors)."""
+    out = []
     for attr, value in vars(cfg).items():
         if _is_config(value):
-            yield from _walk(value, f"{path}{attr}.")
+            out.append((attr, value))
+        elif isinstance(value, (list, tuple)) and value and all(_is_config(v) for v in value):
+            out.extend((f"{attr}.{i}", v) for i, v in enumerate(value))
+    return out
 
 
 def _token_ids(nodes: list[tuple[str, Any]]) -> set[int]:
@@ -1087,6 +1097,8 @@ def _rebuild_kwargs(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]]
             kwargs[public] = value  # kept privately behind a property, taken by the constructor by its public name
         elif attr in names or attr.endswith(_TOKEN_SUFFIXES):
             kwargs[attr] = _as_json(value)  # lists, as a checkpoint's config.json gives them (no tuples)
+    if not dataclasses.is_dataclass(cfg):  # arguments it stores under another name, as its own to_dict gives them
+        kwargs.update({k: v for k, v in cfg.to_dict().items() if k in names and k not in kwargs and k not in vars(cfg)})
     for derived, source in spec.get("derived", {}).items():
         if kwargs.get(source) is not None:
             kwargs.pop(derived, None)
