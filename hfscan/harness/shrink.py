@@ -945,6 +945,9 @@ def _instantiate(config_or_class: Any, report: ShrinkReport) -> Any:
         default, required = config_or_class(), {}
     except Exception:  # noqa: BLE001 - defaults its own validator rejects: the values it names, if any
         required = _validator_defaults(config_or_class, report)
+        documented = None if required else _documented_config(config_or_class, report)
+        if documented is not None:
+            return documented
         default = config_or_class(**required)
     switches, cleared = package_switches()
     try:
@@ -958,6 +961,55 @@ def _instantiate(config_or_class: Any, report: ShrinkReport) -> Any:
     changed = {k: v for k, v in switched.to_dict().items() if k not in switches} != \
         {k: v for k, v in default.to_dict().items() if k not in switches}
     return switched if changed else default
+
+
+def _documented_config(config_class: Any, report: ShrinkReport) -> Any:
+    """The config that the class docstring's example builds, for a composite config class whose defaults cannot be
+    built (transformers 4.x's encoder-decoder configs need their sub-configs): the example's sub-configs built
+    without arguments (``config_encoder = BertConfig()``), then its first call of the class or of a class method
+    of it that takes only those (by name) and literal values, e.g. ``from_encoder_decoder_configs(config_encoder,
+    config_decoder)``. Nothing else of the example runs. None where the docstring shows no such call."""
+    import ast
+    import doctest
+
+    import transformers
+
+    try:
+        tree = ast.parse("\n".join(ex.source for ex in doctest.DocTestParser().get_examples(config_class.__doc__ or "")))
+    except (SyntaxError, ValueError):
+        return None
+    built: dict[str, Any] = {}
+
+    def value(node: ast.expr) -> Any:
+        return built[node.id] if isinstance(node, ast.Name) and node.id in built else ast.literal_eval(node)
+
+    for stmt in tree.body:
+        if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)):
+            continue
+        func, call = stmt.value.func, stmt.value
+        sub = getattr(transformers, func.id, None) if isinstance(func, ast.Name) else None
+        if isinstance(sub, type) and sub is not config_class and _is_config_class(sub) and not (call.args or call.keywords):
+            built[stmt.targets[0].id] = sub()
+            continue
+        owner = func.value if isinstance(func, ast.Attribute) else func
+        if not (built and isinstance(owner, ast.Name) and owner.id == config_class.__name__):
+            continue
+        try:
+            args = [value(a) for a in call.args]
+            kwargs = {k.arg: value(k.value) for k in call.keywords if k.arg}
+            cfg = (getattr(config_class, func.attr) if isinstance(func, ast.Attribute) else config_class)(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - a call on other values, or one the class rejects: not this example
+            return None
+        report.shrunk.extend((name, None, sub.model_type) for name, sub in built.items())
+        return cfg if isinstance(cfg, config_class) else None
+    return None
+
+
+def _is_config_class(cls: type) -> bool:
+    from transformers import PretrainedConfig
+
+    return issubclass(cls, PretrainedConfig)
 
 
 _MUST_BE = re.compile(r"\b(\w+) must be (-?\d+|True|False|None), got (\S+?)[,.]?(?:\s|$)")
