@@ -76,6 +76,15 @@ def _rule_attrs(kind: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(a for r in rules()["rule"] if r["kind"] == kind for a in r["attrs"]))
 
 
+@lru_cache(maxsize=1)
+def _common_attrs() -> frozenset[str]:
+    """The attributes the base config class sets on every config (in transformers 4.x, generation settings such as
+    ``top_k``, which a size rule of the same name, a mixture's experts per token, must not cut)."""
+    from transformers import PretrainedConfig
+
+    return frozenset(vars(PretrainedConfig()))
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -112,6 +121,8 @@ class _Shrinker:
         self.grid_text: set[int] = set()  # id() of the text configs beside a vision tower that merges patch grids
 
     def set(self, cfg: Any, path: str, attr: str, new: Any) -> None:
+        if attr in _common_attrs() and attr not in _init_fields(type(cfg)):
+            return  # a value every config holds (4.x: generation's top_k), not the model's own: left alone
         _set(self.report, cfg, path, attr, new)
 
     def shrink(self, cfg: Any, path: str = "") -> None:

@@ -14,7 +14,8 @@ from transformers import BertConfig, Dinov2Config, EncoderDecoderConfig, LlavaCo
 from transformers import VisionTextDualEncoderConfig
 
 from hfscan.harness.inputs import Context, _config_args
-from hfscan.harness.shrink import ShrinkReport, _documented_config, _init_fields, _instantiate, tiny_config
+from hfscan.harness.shrink import ShrinkReport, _documented_config, _init_fields, _instantiate, _Shrinker, levels
+from hfscan.harness.shrink import tiny_config
 
 older = pytest.mark.skipif(dataclasses.is_dataclass(Dinov2Config), reason="configs are dataclasses here (5.x)")
 newer = pytest.mark.skipif(not dataclasses.is_dataclass(Dinov2Config), reason="configs are no dataclasses here (4.x)")
@@ -31,6 +32,16 @@ class _OldStyle:
 def test_the_fields_of_a_config_that_is_no_dataclass_are_its_constructor_arguments():
     assert _init_fields(_OldStyle) == {"hidden_size": 32, "head_dim": None}
     assert _init_fields(BertConfig)["num_hidden_layers"] == 12  # a dataclass config: its init fields
+
+
+def test_a_value_every_config_holds_is_left_alone_where_the_class_does_not_declare_it():
+    cfg = _OldStyle()
+    cfg.problem_type = "regression"  # set by the base config class on every config (4.x: generation's top_k too)
+    shrinker = _Shrinker(levels()[0], ShrinkReport())
+    shrinker.set(cfg, "", "problem_type", None)
+    shrinker.set(cfg, "", "hidden_size", 8)
+    assert (cfg.problem_type, cfg.hidden_size) == ("regression", 8)
+    assert shrinker.report.shrunk == [("hidden_size", 32, 8)]
 
 
 def test_each_config_of_a_list_of_sub_configs_is_shrunk():
@@ -107,3 +118,13 @@ def test_a_timm_checkpoint_name_beside_the_native_backbone_is_cleared_end_to_end
     cfg, _ = tiny_config(ConditionalDetrConfig)
     assert (cfg.use_timm_backbone, cfg.backbone, cfg.backbone_config.model_type) == (False, None, "resnet")
     ConditionalDetrForObjectDetection(cfg)  # built offline: nothing fetched from the Hub
+
+
+@older
+def test_the_generation_top_k_of_a_config_that_is_no_dataclass_is_not_cut(tmp_path):
+    from transformers import DbrxConfig
+
+    cfg, _ = tiny_config(DbrxConfig)
+    assert cfg.ffn_config.top_k == 50 and cfg.ffn_config.moe_top_k <= 2  # a mixture's own top-k is cut
+    cfg.save_pretrained(tmp_path)
+    DbrxConfig.from_pretrained(tmp_path)  # reloads: DbrxFFNConfig rejects unknown kwargs such as a changed top_k
