@@ -145,10 +145,15 @@ def load_file(path: str | Path, known_types: Iterable[str] | None = None) -> dic
 
 
 def load_overrides(user_file: str | Path | None = None, known_types: Iterable[str] | None = None) -> dict[str, Override]:
-    """Our overrides merged with the user's (user keys win, entry by entry)."""
+    """Our overrides merged with the user's (user keys win, entry by entry).
+
+    Ours are written against one transformers version: an entry for a model type the installed version does not
+    have does not apply and is left out (a user's file naming an unknown model type is an error)."""
     text = resources.files("hfscan").joinpath("data", PACKAGE_FILE).read_text(encoding="utf-8")
-    known = list(known_types) if known_types is not None else None
-    merged = parse(text, f"hfscan/data/{PACKAGE_FILE}", known)
+    known = set(known_types) if known_types is not None else None
+    merged = parse(text, f"hfscan/data/{PACKAGE_FILE}")
+    if known is not None:
+        merged = {model_type: o for model_type, o in merged.items() if model_type in known}
     if user_file is not None:
         for model_type, entry in load_file(user_file, known).items():
             base = merged.get(model_type)
