@@ -205,8 +205,8 @@ def image_hw(ctx: Context) -> tuple[int, int]:
 ANY_SIZE_PATCHES = 4
 
 
-GRID_ARGS = {"pixel_values": ("image_grid_thw", "grid_thw"), "pixel_values_videos": ("video_grid_thw", "grid_thw"),
-             "hidden_states": ("grid_thw",)}
+GRID_ARGS = {"pixel_values": ("image_grid_thw", "grid_thw", "image_grid_hw"),
+             "pixel_values_videos": ("video_grid_thw", "grid_thw"), "hidden_states": ("grid_thw",)}
 
 
 def _grid(ctx: Context, video: bool = False) -> tuple[int, int, int]:
@@ -248,6 +248,12 @@ def _takes_grid(ctx: Context, name: str) -> bool:
 @builder("image_grid_thw", "grid_thw")
 def _grid_thw(ctx: Context):
     return ctx.torch.tensor([list(_grid(ctx))] * BATCH * _grids_per_image(ctx))
+
+
+@builder("image_grid_hw")
+def _grid_hw(ctx: Context):
+    """The (height, width) patch grid of each image: the rows of ``image_grid_thw`` without their time."""
+    return _grid_thw(ctx)[:, 1:]
 
 
 def _grids_per_image(ctx: Context) -> int:
@@ -455,6 +461,17 @@ def _videos(ctx: Context):
     frames = ctx.find("num_frames", default=2, where="vision")
     h, w = image_hw(ctx)
     return ctx.torch.rand(BATCH, int(frames), int(channels), h, w)
+
+
+def _alternative_inputs(ctx: Context) -> set[str]:
+    """Modality inputs the model takes only instead of another one fed, left out: videos where it also takes
+    images but scatters video features onto image placeholders, telling the two apart only by which pixel
+    argument a call passes (it has a video feature method, but its module reads no video placeholder token:
+    ``video_token_id``, ``video_start_token_id``, ...)."""
+    reads_video_token = re.search(r"\bvideo_\w*token", _source(ctx.model))
+    if "pixel_values" in ctx.params and _feature_methods(ctx.model, "video") and not reads_video_token:
+        return {"pixel_values_videos"}
+    return set()
 
 
 @builder("input_values", "audio_values")
@@ -1283,6 +1300,7 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
     order += [p for p in params if p not in order]
     time_series = _time_series_inputs(ctx, params)
     tower_needs = feature_args(model, required=True) | pixel_tower_args(model)
+    alternatives = _alternative_inputs(ctx)
     for name in order:
         param = params[name]
         if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
@@ -1291,6 +1309,8 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
             if values[name] is not None:  # None leaves the input out
                 ctx.built[name] = _as_tensor(torch, values[name])
                 ctx.given.add(name)
+        elif name in alternatives:
+            continue  # taken only instead of another input fed
         elif name in time_series:
             ctx.built[name] = time_series[name]
         elif name == "input_ids":

@@ -13,18 +13,18 @@ import re
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterator
 
 from hfscan.harness import checks as C
+from hfscan.harness.attempt import Attempt
 from hfscan.harness.configvals import Fills
 from hfscan.harness.declared import declaring_classes, documented_classes, exported_classes
-from hfscan.harness.inputs import (BATCH, BUILDERS, MODALITY_OF, PLACEHOLDERS, build_documented, build_inputs,
-                                   build_one, documented_rows, entry_name, fed_submodule, forward_params,
-                                   frame_tokens, patch_axes, to_device, with_axes, with_axis)
+from hfscan.harness.inputs import (BATCH, MODALITY_OF, build_inputs, build_one, documented_rows, entry_name,
+                                   fed_submodule, forward_params, to_device)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
+from hfscan.harness.repairs import repair_inputs
 from hfscan.harness.shrink import config_tree, levels, tiny_config
 
 @lru_cache(maxsize=1)
@@ -88,27 +88,6 @@ def _package_overrides() -> dict[str, Override]:
     return load_overrides()
 
 
-@dataclass
-class _Attempt:
-    """What one shrink level produced: everything later checks need, or the error that stopped it."""
-
-    level: str
-    config: Any = None
-    model: Any = None
-    inputs: dict = field(default_factory=dict)
-    output: Any = None
-    report: Any = None
-    input_report: Any = None
-    stage: str = "config"
-    error: BaseException | None = None
-    tb: str | None = None
-    durations: dict = field(default_factory=dict)
-    param_count: int | None = None
-    counts: dict = field(default_factory=dict)  # placeholder tokens per modality, as the model said
-    framed: set = field(default_factory=set)  # modalities whose placeholders are image tokens in their frame
-    entry: str = "forward"  # the method the model ran through (generate for a class with no forward())
-
-
 def missing_package(exc: BaseException) -> str | None:
     """The optional package whose absence caused ``exc`` (None when it is not that)."""
     packages = templates()["packages"]
@@ -155,7 +134,7 @@ def _config_class(model_type: str) -> Any:
     return CONFIG_MAPPING[model_type]
 
 
-def _filled_attempt(job: Job, level: Any, override: Override | None) -> _Attempt:
+def _filled_attempt(job: Job, level: Any, override: Override | None) -> Attempt:
     """An attempt at one level, made again while the code that failed read config values only a checkpoint
     sets (:mod:`hfscan.harness.configvals`): with those values filled, or the next candidate for them."""
     fills = Fills()
@@ -165,11 +144,11 @@ def _filled_attempt(job: Job, level: Any, override: Override | None) -> _Attempt
             return a
 
 
-def _attempt(job: Job, level: Any, override: Override | None, filled: dict | None = None) -> _Attempt:
+def _attempt(job: Job, level: Any, override: Override | None, filled: dict | None = None) -> Attempt:
     """Shrink, build, make inputs and run forward at one shrink level."""
     import torch
 
-    a = _Attempt(level=level.name)
+    a = Attempt(level=level.name)
     dtype = getattr(torch, job.dtype)
     try:
         t0 = time.perf_counter()
@@ -189,8 +168,10 @@ def _attempt(job: Job, level: Any, override: Override | None, filled: dict | Non
                 _inputs_and_forward(job, a, values, dtype)
                 break
             except (ValueError, RuntimeError, IndexError, AttributeError) as exc:
-                if not repairs_left or not _repair_inputs(a, str(exc), values, _failing_line(exc)):
+                repair = repair_inputs(a, str(exc), values, _failing_line(exc)) if repairs_left else None
+                if repair is None:
                     raise
+                a.repairs.append(repair)
         a.stage = "assert"
         if a.entry == "forward":
             C.check_forward(a.output, **_expectations(job, a))
@@ -209,173 +190,12 @@ def _attempt(job: Job, level: Any, override: Override | None, filled: dict | Non
 
 #: How many times one attempt may adjust its inputs from what forward() said was wrong with them.
 MAX_INPUT_REPAIRS = 3
-#: "mat1 and mat2 shapes cannot be multiplied (AxB and CxD)": a linear layer given the wrong width.
-_MATMUL_SHAPES = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 
 
 def _failing_line(exc: BaseException) -> str:
     """The source line ``exc`` was raised at (its innermost frame's)."""
     frames = traceback.extract_tb(exc.__traceback__)
     return (frames[-1].line or "") if frames else ""
-
-
-def _repair_inputs(a: _Attempt, message: str, values: dict, line: str = "") -> bool:
-    """Adjust ``values`` from a forward() error that says how the inputs were wrong (``line``: the source line
-    it was raised at); False when none applies."""
-    unpacked = _unpacked_mask(a, message, line, values)
-    if unpacked is not None:  # a mask left out that the model reads the axes of
-        values[unpacked[0]] = unpacked[1]
-        return True
-    name, tensor = _missing_axis(a, message, values)
-    if tensor is not None:  # the model wants one more axis (a video's frames, several images or channels per sample)
-        values[name] = with_axis(a.config, name, tensor, _axis_size(message))
-        return True
-    name, tensor = _short_of_axes(a, message, values)
-    if tensor is not None:  # the model unpacked the input with axes it lacks (tiles, images per sample, patch axes)
-        values[name] = tensor
-        return True
-    swapped = _swapped_features(a, message, values)
-    if swapped is not None:  # the model reads audio features as (batch, features, time)
-        values["input_features"] = swapped
-        return True
-    padded = _padded_to_multiple(a, message, values)
-    if padded is not None:  # the model takes whole frames of samples: padded as its feature extractor pads
-        values[padded[0]] = padded[1]
-        return True
-    streams = _parallel_streams(a, message, values)
-    if streams is not None:  # the embedding adds an offset per stream: ids of text and codebook streams together
-        values["input_ids"] = streams
-        return True
-    frames = _features_as_long_as_audio(a, message, values)
-    if frames is not None:  # features the model joins with what it makes of the raw audio: as many frames
-        values["input_features"] = frames
-        return True
-    wider = _wider_features(a, message, values)
-    if wider is not None:  # the layer that reads the features wants them wider (stacked frames, a conv's width)
-        values["input_features"] = wider
-        return True
-    embedded = _embedded_ids(a, message, values)
-    if embedded is not None:  # the model takes its tokens as embeddings only
-        values.update(input_ids=None, inputs_embeds=embedded)
-        return True
-    exclusive = _exclusive_input(a, message, values)
-    if exclusive is not None:  # two alternative inputs were given: the model takes one of them
-        values[exclusive] = None
-        return True
-    needed = _needed_input(a, message, values)
-    if needed is not None:  # an optional-looking argument the model requires after all
-        values[needed[0]] = needed[1]
-        return True
-    patched = _linear_patches(a, message, values)
-    if patched is not None:  # a linear patch embedding reads the image as rows of flattened patches
-        values["pixel_values"] = patched
-        return True
-    grouped = _rows_per_sample(a, message, values)
-    if grouped is not None:  # the model selects each sample's valid rows of padded per-sample rows
-        values[grouped[0]] = grouped[1]
-        return True
-    frames = _frames_in_batch(a, message, values)
-    if frames is not None:  # the model reads the images as its videos' frames, flattened into the batch
-        values["pixel_values"] = frames
-        return True
-    resized = _resized_images(a, message, values)
-    if resized:  # the images are not the size the model wants (a prompt stacked over them; too small to pool)
-        values.update(resized)
-        return True
-    return _placeholder_mismatch(a, message, values)
-
-
-#: "batch_size, max_num_cameras = pixel_attention_mask.shape": a source line that unpacks an input's axes.
-_UNPACKED_SHAPE = re.compile(r"([\w\s,]+?)\s*=\s*(\w+)\.shape\s*$")
-
-
-def _unpacked_mask(a: _Attempt, message: str, line: str, values: dict) -> tuple[str, Any] | None:
-    """An optional mask of forward() that was left out but whose axes the model unpacks (the source line
-    ``batch_size, max_num_cameras = pixel_attention_mask.shape`` raised "'NoneType' object has no attribute
-    'shape'"): ones over as many axes, the batch and one item each (every image real), boolean where forward()
-    annotates it so."""
-    import torch
-
-    m = _UNPACKED_SHAPE.fullmatch(line.strip())
-    if "'NoneType' object has no attribute 'shape'" not in message or not m:
-        return None
-    name, params = m.group(2), forward_params(a.model)
-    if not name.endswith("mask") or name in values or name in a.inputs or name not in params:
-        return None
-    dtype = torch.bool if "BoolTensor" in str(params[name].annotation) else torch.long
-    return name, torch.ones(BATCH, *[1] * (len(m.group(1).split(",")) - 1), dtype=dtype)
-
-
-def _resized_images(a: _Attempt, message: str, values: dict) -> dict:
-    """Every image input (pixels, prompt images and masks) rescaled as the error asks: to the size the patch
-    embedding wants ("Input image size (H*W) doesn't match model (h*w)": a model that stacks a prompt image
-    over the input image reads their sum, so each becomes h / H of its height), or twice as large on each
-    side a pooling or convolution shrank to nothing ("Calculated output size: (Cx0x1). Output size is too small"),
-    or images of the size a model names as too small ("Image size 384x384 is too small to be scaled with ...":
-    each scaled copy must still hold a patch) twice as large on each side."""
-    import torch
-
-    fit = re.search(r"Input image size \((\d+)\*(\d+)\) doesn't match model \((\d+)\*(\d+)\)", message)
-    small = re.search(r"Calculated output size: \(\d+x(\d+)x(\d+)\)\. Output size is too small", message)
-    named = re.search(r"\b[Ii]mage size (\d+)x(\d+) is too small\b", message)
-    if fit:
-        got_h, got_w, want_h, want_w = map(int, fit.groups())
-        ratios = ((want_h, got_h), (want_w, got_w))
-    elif small:
-        ratios = tuple((2, 1) if int(side) < 1 else (1, 1) for side in small.groups())
-    elif named:
-        ratios = ((2, 1), (2, 1))
-    else:
-        return {}
-    out = {}
-    for name, tensor in a.inputs.items():
-        if (fit and name in values) or not (isinstance(tensor, torch.Tensor) and tensor.dim() == 4
-                                            and tensor.is_floating_point()):
-            continue
-        if named and list(tensor.shape[-2:]) != [int(x) for x in named.groups()]:
-            continue  # only the images of the size named
-        sides = list(zip(tensor.shape[-2:], ratios))
-        new = [side * num // den for side, (num, den) in sides]
-        if any((side * num) % den for side, (num, den) in sides) or new == list(tensor.shape[-2:]):
-            continue
-        out[name] = torch.rand(*tensor.shape[:-2], *new)
-    return out
-
-
-def _modality_of_placeholders(a: _Attempt, count: int) -> str | None:
-    """The fed modality whose placeholder tokens the input ids hold ``count`` of."""
-    ids = a.inputs.get("input_ids")
-    for attrs, modality, arg in PLACEHOLDERS:
-        token = next((getattr(a.config, n) for n in attrs if isinstance(getattr(a.config, n, None), int)), None)
-        if ids is not None and token is not None and arg in a.inputs and int((ids == token).sum()) == count:
-            return modality
-    return None
-
-
-def _placeholder_mismatch(a: _Attempt, message: str, values: dict) -> bool:
-    """The placeholder count the model's own check says its features need ("Audio features and audio
-    tokens do not match, tokens: 2, features: 12"), where hfscan could not count them (or counted otherwise).
-    Where the model found none of the placeholders given ("tokens: 0") of a modality whose config declares
-    start and end tokens, it tells that modality's placeholders by their frame: image tokens between them."""
-    m = re.search(r"(Image|Video|Audio) features and \w+ tokens do not match[:,] tokens: (\d+), features:? (\d+)", message)
-    scattered = re.search(r"value tensor of shape \[(\d+), \d+\] cannot be broadcast to indexing result of shape "
-                          r"\[(\d+), \d+\]", message)  # features written into the placeholders' embeddings
-    if "input_ids" in values:  # token ids an override gives stay as they are
-        return False
-    if m:
-        modality, features = m.group(1).lower(), int(m.group(3))
-        if m.group(2) == "0" and a.counts.get(modality) and modality not in a.framed \
-                and frame_tokens(a.config, modality):
-            a.framed.add(modality)
-            return True
-    elif scattered and (modality := _modality_of_placeholders(a, int(scattered.group(2)))):
-        features = int(scattered.group(1))
-    else:
-        return False
-    if a.counts.get(modality) == features or features % BATCH or not features:
-        return False
-    a.counts[modality] = features
-    return True
 
 
 #: Functions of a modeling module that count position ids from the padding index (RoBERTa style: positions
@@ -398,233 +218,7 @@ def _padding_index(config: Any, model_class: Any, report: Any) -> None:
         report.shrunk.append((f"{path}pad_token_id", None, c.pad_token_id))
 
 
-#: Modality inputs that may need an extra axis (images per sample, channels), tried in this order.
-_AXIS_INPUTS = ("pixel_values", "input_features", "input_values")
-
-
-def _missing_axis(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
-    """The modality input one axis short of what the error says the model wants, and its value."""
-    for name in _AXIS_INPUTS:
-        if name in values or name not in forward_params(a.model):
-            continue
-        tensor = build_one(a.model, a.config, name)
-        if tensor is None:
-            continue
-        r = tensor.dim()
-        unbatched = ", ".join(str(d) for d in tensor.shape)  # a convolution read the batch as channels
-        wants = (f"expected {r + 1}, got {r}", f"must be a {r + 1}D tensor", f"range of [-{r}, {r - 1}], but got {r}",
-                 f"expected input[1, {unbatched}]", f"too many indices for tensor of dimension {r}")
-        if any(w in message for w in wants):
-            return name, tensor
-    return "", None
-
-
-def _short_of_axes(a: _Attempt, message: str, values: dict) -> tuple[str, Any]:
-    """The modality input with the axes the model found missing where it unpacked it ("not enough values to
-    unpack (expected E, got G)") or gave it to a 2-D convolution ("input to conv2d, but got input of size:
-    [N, F]"): flat patches get their (channels, patch, patch) axes back, as a patch convolution reads them;
-    other inputs E - G axes of one after the batch (images per sample, tiles per image)."""
-    unpack = re.search(r"not enough values to unpack \(expected (\d+), got (\d+)\)", message)
-    conv = re.search(r"input to conv2d, but got input of size: \[(\d+), (\d+)\]", message)
-    if not (unpack or conv):
-        return "", None
-    for name in (*_AXIS_INPUTS, "pixel_values_videos"):  # videos as flat patches alike
-        if name in values or name not in forward_params(a.model):
-            continue
-        tensor = build_one(a.model, a.config, name)
-        if tensor is None:
-            continue
-        patches = patch_axes(a.config, tensor)
-        if conv:
-            if patches is not None and list(tensor.shape) == [int(conv.group(1)), int(conv.group(2))]:
-                return name, patches
-            continue
-        if patches is not None:  # every image's patches one packed sequence where the model unpacks more axes
-            short = tensor.dim() + int(unpack.group(1)) - int(unpack.group(2)) - patches.dim()
-            return name, patches.reshape(*[1] * short, *patches.shape) if short > 0 else patches
-        return name, with_axes(a.config, tensor, int(unpack.group(1)) - int(unpack.group(2)))
-    return "", None
-
-
-def _linear_patches(a: _Attempt, message: str, values: dict) -> Any:
-    """Images (batch, channels, height, width) cut into rows of flattened patches, (batch, patches, channels x
-    patch x patch), where a linear layer read the image's width but wants the flattened patch ("mat1 and mat2
-    shapes cannot be multiplied (N x width and channels x patch x patch x M)")."""
-    m = _MATMUL_SHAPES.search(message)
-    if not m or "pixel_values" in values or "pixel_values" not in forward_params(a.model):
-        return None
-    pixels = build_one(a.model, a.config, "pixel_values")
-    if pixels is None or pixels.dim() != 4 or pixels.shape[-1] != int(m.group(2)):
-        return None
-    rows = patch_axes(a.config, pixels.new_zeros(1, int(m.group(3))))  # the flattened patch it wants
-    if rows is None:
-        return None
-    channels, ph, pw = rows.shape[1:]
-    batch, c, h, w = pixels.shape
-    if c != channels or h % ph or w % pw:
-        return None
-    patches = pixels.reshape(batch, c, h // ph, ph, w // pw, pw).permute(0, 2, 4, 1, 3, 5)
-    return patches.reshape(batch, (h // ph) * (w // pw), c * ph * pw)
-
-
-def _rows_per_sample(a: _Attempt, message: str, values: dict) -> tuple[str, Any] | None:
-    """Flat rows (all samples' patches) grouped per sample, (batch, rows per sample, ...), where the model masks
-    padded per-sample rows with a (batch, rows) mask and so read the row width as the rows ("The shape of the
-    mask [B, W] at index 0 does not match the shape of the indexed tensor [R, W]")."""
-    m = re.search(r"shape of the mask \[(\d+), (\d+)\] at index 0 does not match the shape of the indexed tensor "
-                  r"\[(\d+), (\d+)", message)
-    if not m:
-        return None
-    batch, width, rows = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    for name, tensor in a.inputs.items():
-        if (name not in values and getattr(tensor, "ndim", 0) == 2 and list(tensor.shape) == [rows, width]
-                and rows % batch == 0 and rows > batch):
-            return name, tensor.reshape(batch, rows // batch, width)
-    return None
-
-
-def _frames_in_batch(a: _Attempt, message: str, values: dict) -> Any:
-    """Images for a model that reads them as the frames of its videos flattened into the batch: it divided the
-    batch by the frames per video of its config (num_frames = F) and found none ("shape '[0, F, D]' is
-    invalid"), so each sample gets F frames."""
-    import torch
-
-    m = re.search(r"shape '\[0, (\d+), \d+\]' is invalid", message)
-    pixels = a.inputs.get("pixel_values")
-    if not m or "pixel_values" in values or getattr(pixels, "ndim", 0) != 4:
-        return None
-    frames = int(m.group(1))
-    if frames < 2 or all(getattr(c, "num_frames", None) != frames for _, c in config_tree(a.config)):
-        return None
-    return torch.rand(pixels.shape[0] * frames, *pixels.shape[1:])
-
-
-def _swapped_features(a: _Attempt, message: str, values: dict) -> Any:
-    """Audio features with their last two axes swapped, when a convolution says it wants the feature
-    axis as channels but got the time axis ("expected input[2, T, F] to have F channels"; a causal convolution
-    may have padded the last axis first)."""
-    if "input_features" in values or "input_features" not in forward_params(a.model):
-        return None
-    feats = build_one(a.model, a.config, "input_features")
-    if feats is None or feats.dim() != 3:
-        return None
-    batch, time_, width = feats.shape
-    if not re.search(rf"expected input\[{batch}, {time_}, \d+\] to have {width} channels", message):
-        return None
-    return feats.transpose(1, 2).contiguous()
-
-
-def _padded_to_multiple(a: _Attempt, message: str, values: dict) -> tuple[str, Any] | None:
-    """An input whose length the error says is "not a multiple of M", zero-padded on its last axis up to one."""
-    m = re.search(r"`?(\w+)`? length (\d+) is not a multiple of (\d+)", message)
-    tensor = a.inputs.get(m.group(1)) if m else None
-    if m and tensor is None and m.group(1) in BUILDERS:  # raised while counting placeholders: not fed yet
-        tensor = build_one(a.model, a.config, m.group(1))
-    if tensor is None or m.group(1) in values or tensor.shape[-1] != int(m.group(2)):
-        return None
-    import torch
-
-    step = int(m.group(3))
-    return m.group(1), torch.nn.functional.pad(tensor, (0, -tensor.shape[-1] % step))
-
-
-def _parallel_streams(a: _Attempt, message: str, values: dict) -> Any:
-    """Token ids (batch, length) given a trailing axis of K parallel streams when the model adds K per-stream
-    offsets to them ("size of tensor a (length) must match the size of tensor b (K) at non-singleton dimension 1");
-    every stream holds the same valid ids."""
-    ids = a.inputs.get("input_ids")
-    if "input_ids" in values or ids is None or ids.dim() != 2:
-        return None
-    m = re.search(rf"size of tensor a \({ids.shape[1]}\) must match the size of tensor b \((\d+)\) at "
-                  r"non-singleton dimension 1\b", message)
-    if not m or int(m.group(1)) < 2:
-        return None
-    return ids.unsqueeze(-1).repeat(1, 1, int(m.group(1)))
-
-
-def _features_as_long_as_audio(a: _Attempt, message: str, values: dict) -> Any:
-    """Audio features (batch, frames, width) with as many frames as the model makes of the raw audio fed with
-    them, when it joins the two and says "Expected size <frames> but got size <audio frames>"."""
-    m = re.search(r"Sizes of tensors must match except in dimension \d+\. Expected size (\d+) but got size (\d+)",
-                  message)
-    feats = a.inputs.get("input_features")
-    if not m or "input_features" in values or "input_values" not in a.inputs or feats is None or feats.dim() != 3:
-        return None
-    if feats.shape[1] != int(m.group(1)) or int(m.group(2)) < 1:
-        return None
-    import torch
-
-    return torch.randn(feats.shape[0], int(m.group(2)), feats.shape[2]) * 0.1
-
-
-def _wider_features(a: _Attempt, message: str, values: dict) -> Any:
-    """Audio features (batch, frames, width) resized to the width the model reads them with: a linear layer
-    that says "mat1 and mat2 shapes cannot be multiplied (N x got and wants x M)" makes the width
-    width x wants / got (a front end that stacks frames, or convolutions that keep the width proportional);
-    an elementwise layer on the last axis ("size of tensor a (wants) must match ... b (width) at
-    non-singleton dimension 2", e.g. features read as embeddings) makes it its own width."""
-    feats = a.inputs.get("input_features")
-    if "input_features" in values or feats is None or feats.dim() != 3:
-        return None
-    width = feats.shape[-1]
-    m = _MATMUL_SHAPES.search(message)
-    got, wants = (int(m.group(2)), int(m.group(3))) if m else (0, 0)
-    m = re.search(rf"size of tensor a \((\d+)\) must match the size of tensor b \({width}\) at non-singleton "
-                  rf"dimension {feats.dim() - 1}\b", message)
-    if m:
-        got, wants = width, int(m.group(1))
-    if not got or got == wants or (width * wants) % got:
-        return None
-    import torch
-
-    return torch.randn(*feats.shape[:-1], width * wants // got) * 0.1  # small, as the input builders make them
-
-
-def _embedded_ids(a: _Attempt, message: str, values: dict) -> Any:
-    """Token embeddings for a model that refuses its ids ("`input_ids` is expected to be `None`") or has no
-    table to embed them itself ("no attribute 'embed_tokens'"): the ids through the model's own input
-    embedding where that is one table, else shaped as forward()'s docstring documents them."""
-    import torch
-
-    wants = re.search(r"`?input_ids`? is expected to be `?None`?|has no attribute 'embed_tokens'", message)
-    ids = a.inputs.get("input_ids")
-    if not wants or ids is None or {"input_ids", "inputs_embeds"} & values.keys() \
-            or "inputs_embeds" not in forward_params(a.model):
-        return None
-    table = a.model.get_input_embeddings() if hasattr(a.model, "get_input_embeddings") else None
-    if isinstance(table, torch.nn.Embedding) and int(ids.max()) < table.num_embeddings:
-        with torch.no_grad():
-            return table(ids)
-    return build_documented(a.model, a.config, "inputs_embeds")
-
-
-def _exclusive_input(a: _Attempt, message: str, values: dict) -> str | None:
-    """Of two inputs a model takes only one of ("You cannot specify both X and Y"), the one to leave
-    out: the one hfscan built (the later of the two when it built both)."""
-    m = re.search(r"cannot specify both `?(\w+)`? and `?(\w+)`?", message)
-    if not m:
-        return None
-    built = [n for n in (m.group(2), m.group(1)) if n in a.inputs and n not in values]
-    return built[0] if built else None
-
-
-def _needed_input(a: _Attempt, message: str, values: dict) -> tuple[str, Any] | None:
-    """An argument forward() declares optional but the error says it needs ("`X` cannot be `None`",
-    "`X` must be provided", "X must be given"), built as the docstring documents it."""
-    m = re.search(r"`?(\w+)`? (?:cannot be `?None`?|must be provided|must be given)", message)
-    if not m or m.group(1) in values or m.group(1) not in forward_params(a.model):
-        return None
-    tensor = build_documented(a.model, a.config, m.group(1))
-    return (m.group(1), tensor) if tensor is not None else None
-
-
-def _axis_size(message: str) -> int | None:
-    """The size of the axis after the batch when the error spells the shape out: "(batch_size, 2, ...)"."""
-    m = re.search(r"\(batch_size, (\d+),", message)
-    return int(m.group(1)) if m else None
-
-
-def _inputs_and_forward(job: Job, a: _Attempt, values: dict, dtype: Any) -> None:
+def _inputs_and_forward(job: Job, a: Attempt, values: dict, dtype: Any) -> None:
     import torch
 
     a.stage = "inputs"
@@ -673,7 +267,7 @@ def _text_config(config: Any) -> Any:
     return config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
 
 
-def _expectations(job: Job, a: _Attempt) -> dict:
+def _expectations(job: Job, a: Attempt) -> dict:
     tables = templates()["default"]
     text = _text_config(a.config)
     decoder_ids = a.inputs.get("decoder_input_ids")  # a decoder of parallel codebook streams has a row for each
@@ -698,7 +292,7 @@ def _base(job: Job, check: str, **kw: Any) -> CheckResult:
                        family=job.family, override_hash=job.override_hash, source=job.source, **kw)
 
 
-def _failure(job: Job, check: str, a: _Attempt, override: Override | None, details: dict) -> CheckResult:
+def _failure(job: Job, check: str, a: Attempt, override: Override | None, details: dict) -> CheckResult:
     exc = a.error
     assert exc is not None
     pkg = missing_package(exc)
@@ -715,7 +309,7 @@ def _failure(job: Job, check: str, a: _Attempt, override: Override | None, detai
                  details=json.dumps(details))
 
 
-def _details(a: _Attempt, tried: list[_Attempt]) -> dict:
+def _details(a: Attempt, tried: list[Attempt]) -> dict:
     d: dict = {"level": a.level}
     if a.report is not None:
         d["shrink"] = a.report.summary()
@@ -726,6 +320,8 @@ def _details(a: _Attempt, tried: list[_Attempt]) -> dict:
         d["modalities"] = {"fed": a.input_report.fed, "accepted": a.input_report.accepted}
     if a.entry != "forward":
         d["entry"] = a.entry
+    if a.repairs:
+        d["repairs"] = a.repairs
     if len(tried) > 1:
         d["levels_tried"] = {t.level: (f"{type(t.error).__name__} at {t.stage}" if t.error else "ok") for t in tried}
     return d
@@ -739,7 +335,7 @@ def run_job(job: Job) -> Iterator[CheckResult]:
     torch.set_num_threads(1)
     hf_logging.disable_progress_bar()
     override = Override.from_json(job.override) if job.override else None
-    tried: list[_Attempt] = []
+    tried: list[Attempt] = []
     for level in levels():
         a = _filled_attempt(job, level, override)
         tried.append(a)
@@ -772,7 +368,7 @@ def _needs(check: str, done: dict[str, bool]) -> str | None:
     return next((c for c in order if c in done and not done[c]), None)
 
 
-def _run_check(job: Job, check: str, a: _Attempt, override: Override | None, details: dict) -> CheckResult:
+def _run_check(job: Job, check: str, a: Attempt, override: Override | None, details: dict) -> CheckResult:
     build_failed = a.error is not None and a.stage in ("config", "build")
     if check == "build":
         if build_failed:
@@ -795,13 +391,13 @@ def _run_check(job: Job, check: str, a: _Attempt, override: Override | None, det
     except BaseException as exc:  # noqa: BLE001
         if isinstance(exc, KeyboardInterrupt):
             raise
-        failed = _Attempt(level=a.level, stage=getattr(exc, "stage", stage), error=exc, tb=traceback.format_exc(),
+        failed = Attempt(level=a.level, stage=getattr(exc, "stage", stage), error=exc, tb=traceback.format_exc(),
                           param_count=a.param_count, durations={check: time.perf_counter() - t0})
         return _failure(job, check, failed, override, details)
     return _passed(job, check, a, time.perf_counter() - t0, details, override)
 
 
-def _passed(job: Job, check: str, a: _Attempt, duration: float, details: dict, override: Override | None,
+def _passed(job: Job, check: str, a: Attempt, duration: float, details: dict, override: Override | None,
             status: Status = Status.PASSED, message: str | None = None) -> CheckResult:
     if override and override.expects_failure(check) and status == Status.PASSED:
         message = f"passed although an override expects a failure: {override.xfail}"
@@ -809,7 +405,7 @@ def _passed(job: Job, check: str, a: _Attempt, duration: float, details: dict, o
                  details=json.dumps(details))
 
 
-def _forward_result(job: Job, a: _Attempt, details: dict, override: Override | None) -> CheckResult:
+def _forward_result(job: Job, a: Attempt, details: dict, override: Override | None) -> CheckResult:
     """Passed when every expected modality was fed together, else partial."""
     expected = _template(job.template)["modalities"]
     accepted = set(a.input_report.accepted)
@@ -821,7 +417,7 @@ def _forward_result(job: Job, a: _Attempt, details: dict, override: Override | N
     return _passed(job, "forward", a, a.durations.get("forward", 0.0), details, override)
 
 
-def _save_load(job: Job, a: _Attempt) -> None:
+def _save_load(job: Job, a: Attempt) -> None:
     import torch
 
     cls = type(a.model)
@@ -839,7 +435,7 @@ def _save_load(job: Job, a: _Attempt) -> None:
     C.check_same(before, after)
 
 
-def _generate(job: Job, a: _Attempt) -> None:
+def _generate(job: Job, a: Attempt) -> None:
     """Greedy generate of one new token, then of as many more as one generation step makes (one token, or the block
     the first call made): the second output is the first grown by exactly that, each token laid out as the ids fed."""
     import torch
@@ -858,7 +454,7 @@ def _generate(job: Job, a: _Attempt) -> None:
     C.check_generated(first, generate(1 + unit), BATCH, step=step, unit=unit)
 
 
-def _generation_inputs(job: Job, a: _Attempt) -> tuple[dict, tuple[int, ...]]:
+def _generation_inputs(job: Job, a: Attempt) -> tuple[dict, tuple[int, ...]]:
     """generate's inputs and the per-token axes of the ids it returns: forward's inputs less its targets (ids laid out
     as the decoder's, or the prompt's, ids fed); for a model whose generation step takes a modality forward does
     not (raw audio it encodes, as it goes, into the token frames forward reads), that modality alone (plain ids)."""

@@ -12,13 +12,7 @@ from transformers import PretrainedConfig
 from hfscan.harness.inputs import BATCH, build_inputs
 from hfscan.harness.records import Job, Status
 from hfscan.harness.shrink import tiny_config
-from hfscan.harness.smoke import _unpacked_mask, run_job, templates
-
-
-def _pi0():
-    cfg, _ = tiny_config(transformers.PI0Config)
-    torch.manual_seed(0)
-    return cfg, transformers.PI0ForConditionalGeneration(cfg).eval()
+from hfscan.harness.smoke import run_job, templates
 
 
 class _Policy(torch.nn.Module):
@@ -36,15 +30,8 @@ def test_an_undocumented_vector_input_gets_the_width_the_config_names_for_it():
 
 
 def test_a_camera_mask_the_model_unpacks_is_built_and_the_images_get_their_camera_axis():
-    cfg, model = _pi0()
-    line = "batch_size, max_num_cameras = pixel_attention_mask.shape"
-    from hfscan.harness.smoke import _Attempt
-
-    a = _Attempt(level="tiny", config=cfg, model=model)
-    name, mask = _unpacked_mask(a, "'NoneType' object has no attribute 'shape'", line, {})
-    assert name == "pixel_attention_mask" and mask.shape == (BATCH, 1) and mask.dtype == torch.bool
-    assert _unpacked_mask(a, "'NoneType' object has no attribute 'shape'", "b, n = state.shape", {}) is None
-
+    """The mask itself comes from repairs.unpacked_mask (tests/harness/test_repairs.py)."""
+    cfg, _ = tiny_config(transformers.PI0Config)
     job = Job(model_type="pi0", model_class="PI0ForConditionalGeneration", task="image-text-to-text",
               checks=("build", "forward", "generate"))
     results = {r.check: r for r in run_job(job)}

@@ -186,3 +186,21 @@ def test_an_image_generator_gets_the_grid_of_its_target_after_each_sample_s_imag
     assert out.last_hidden_state.shape[:2] == inputs["input_ids"].shape
     _, model, inputs, _ = _inputs(LlavaConfig, LlavaForConditionalGeneration)  # no target grids: one per image
     assert "images_per_sample" not in inputs
+
+
+def test_flat_patches_come_with_hw_grids_and_videos_on_image_placeholders_are_left_out():
+    """NemotronH_Omni_Reasoning_V3 takes flat patches with ``image_grid_hw`` ``(num_images, 2)`` and checks that the
+    grids describe every patch (modeling_nemotron_h_omni.py:204); its video features fill image placeholders
+    too (:443; the module reads no video token), so one call takes images or videos: images are fed."""
+    import json
+
+    job = Job(model_type="nemotron_h_omni", model_class="NemotronH_Omni_Reasoning_V3", task="image-text-to-text",
+              checks=("build", "forward"), template="generic")  # its family's template (any-to-text)
+    result = {r.check: r for r in run_job(job)}["forward"]
+    assert result.status is Status.PASSED, result.message
+    details = json.loads(result.details)
+    shapes = details["inputs"]
+    assert shapes["image_grid_hw"] == [BATCH, 2]
+    assert shapes["pixel_values"][0] == BATCH * 2 * 2  # a 2 x 2 patch grid per image, as image_grid_hw says
+    assert "pixel_values_videos" not in shapes
+    assert {"text", "image"} <= set(details["modalities"]["fed"])

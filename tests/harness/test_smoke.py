@@ -122,49 +122,9 @@ def test_a_sub_config_with_only_an_unmapped_class_is_planned(inventory):
     assert job.model_class == "BlipTextModel" and job.task == "base"
 
 
-def test_the_axis_size_an_error_spells_out_is_used():
-    assert smoke._axis_size("Input must be a 5D tensor of shape (batch_size, 2, num_channels, height, width)") == 2
-    assert smoke._axis_size("expected 5, got 4") is None
-
-
-def test_of_two_alternative_inputs_the_one_hfscan_built_is_left_out():
-    from hfscan.harness.smoke import _Attempt, _exclusive_input
-
-    a = _Attempt(level="tiny")
-    a.inputs = {"input_values": 1, "input_features": 2}
-    msg = "You cannot specify both input_values and input_features at the same time"
-    assert _exclusive_input(a, msg, {}) == "input_features"
-    a.inputs = {"input_ids": 1}  # the model made inputs_embeds itself
-    assert _exclusive_input(a, "You cannot specify both input_ids and inputs_embeds at the same time", {}) == "input_ids"
-    assert _exclusive_input(a, "some other error", {}) is None
-
-
-def test_an_optional_looking_argument_the_model_needs_is_built_from_its_docstring():
-    import torch
-    from transformers import PretrainedConfig
-
-    from hfscan.harness.smoke import _Attempt, _needed_input
-
-    class Head(torch.nn.Module):
-        def forward(self, input_ids=None, region_feats=None):
-            """
-            Args:
-                region_feats (`torch.FloatTensor` of shape `(batch_size, num_regions, feat_dim)`):
-                    Region features.
-            """
-
-    a = _Attempt(level="tiny")
-    a.model, a.config = Head(), PretrainedConfig(feat_dim=6)
-    name, tensor = _needed_input(a, "`region_feats` cannot be `None`", {})
-    assert name == "region_feats" and tensor.shape[-1] == 6
-    assert _needed_input(a, "`input_ids` cannot be `None`", {"input_ids": 1}) is None  # already given
-    assert _needed_input(a, "`unknown` cannot be `None`", {}) is None  # not an argument of forward()
-
-
 def test_images_a_model_reads_as_frames_flattened_into_the_batch_get_its_frames_per_sample():
     """XCLIPVisionModel divides its batch of images by config.num_frames (one video per num_frames rows):
     two images make no video ("shape '[0, 8, 32]' is invalid"); the repair gives each sample its frames."""
-    import torch
     from transformers import XCLIPVisionConfig
 
     forward = _results(Job(model_type="xclip_vision_model", model_class="XCLIPVisionModel", task="base",
@@ -173,11 +133,7 @@ def test_images_a_model_reads_as_frames_flattened_into_the_batch_get_its_frames_
     from hfscan.harness.shrink import tiny_config
 
     assert forward.detail["inputs"]["pixel_values"][0] == 2 * tiny_config(XCLIPVisionConfig)[0].num_frames
-    a = smoke._Attempt(level="tiny")
-    a.inputs = {"pixel_values": torch.rand(2, 3, 8, 8)}
-    a.config = XCLIPVisionConfig(num_frames=4)
-    assert smoke._frames_in_batch(a, "shape '[0, 3, 32]' is invalid for input of size 64", {}) is None
-    assert smoke._frames_in_batch(a, "shape '[0, 4, 32]' is invalid for input of size 64", {}).shape[0] == 8
+    assert forward.detail["repairs"] == ["frames_in_batch"]
 
 
 def test_flat_patches_a_tower_unpacks_with_a_sequence_axis_too_are_one_packed_sequence():
