@@ -79,3 +79,11 @@ def test_the_first_fitting_repair_of_REPAIRS_is_applied_and_named(monkeypatch):
     values = {}
     assert repair_inputs(a, msg, values) == "needed_input" and list(values) == ["region_feats"]
     assert repair_inputs(a, "an error no repair reads", values) is None and list(values) == ["region_feats"]
+
+
+def test_the_placeholder_count_a_models_check_names_is_read_in_either_wording():
+    """5.x: "..., tokens: T, features: F"; transformers 4.50: "...: tokens: T, features F"."""
+    for msg in ("Image features and image tokens do not match, tokens: 2, features: 8",
+                "Image features and image tokens do not match: tokens: 2, features 8"):
+        a = Attempt(level="tiny")
+        assert repairs.placeholder_counts(a, msg, "", {}) == {} and a.counts == {"image": 8}
