@@ -282,6 +282,8 @@ class _Shrinker:
         kinds = set(now.get("layer_types") or ()) if isinstance(now.get("layer_types"), (list, tuple)) else set()
         for attr in ("rope_parameters", "rope_scaling"):
             top = now.get(attr)
+            if top is None and attr in now and id(cfg) in self.grid_text:
+                top = {}  # unset (4.x): the sections the model code reads from it are set in default parameters
             if not isinstance(top, dict) or not head or not old_head or head >= old_head:
                 continue
             groups = [(f"{attr}.{k}", v) for k, v in top.items() if k in kinds and isinstance(v, dict)] or [(attr, top)]
@@ -299,6 +301,8 @@ class _Shrinker:
                     new = _split_evenly(list(value), half)
                     self.report.shrunk.append((f"{path}{name}.{key}", value if key in params else None, new))
                     params[key] = new
+            if top and now.get(attr) is None:
+                self.set(cfg, path, attr, {"rope_type": "default", **top})
 
     def _rope_per_layer_type(self, cfg: Any, path: str) -> None:
         """Rotary parameters a config keys by layer type (``[rope_per_layer_type]``) but leaves empty, as a
@@ -758,8 +762,9 @@ def _grid_text_configs(cfg: Any) -> set[int]:
     out = {id(cfg)} if _is_grid_text_class(type(cfg)) else set()  # such a text config built alone
     for _, node in _walk(cfg):
         text, vision = vars(node).get("text_config"), vars(node).get("vision_config")
-        if _is_config(text) and _is_config(vision) and _is_int(vars(vision).get("spatial_merge_size")):
-            out.add(id(text))
+        if _is_config(vision) and _is_int(vars(vision).get("spatial_merge_size")):
+            # the text config; or the composite itself, where it holds the text model's values (4.x: no text_config)
+            out.add(id(text) if _is_config(text) else id(node))
     return out
 
 

@@ -128,3 +128,14 @@ def test_the_generation_top_k_of_a_config_that_is_no_dataclass_is_not_cut(tmp_pa
     assert cfg.ffn_config.top_k == 50 and cfg.ffn_config.moe_top_k <= 2  # a mixture's own top-k is cut
     cfg.save_pretrained(tmp_path)
     DbrxConfig.from_pretrained(tmp_path)  # reloads: DbrxFFNConfig rejects unknown kwargs such as a changed top_k
+
+
+@older
+def test_the_rotary_sections_a_composite_without_text_config_leaves_unset_are_set_in_default_parameters():
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
+
+    assert Qwen2VLConfig().rope_scaling is None  # 4.50: a checkpoint sets {"type": "mrope", "mrope_section": ...}
+    cfg, _ = tiny_config(Qwen2VLConfig)
+    head = cfg.hidden_size // cfg.num_attention_heads
+    assert cfg.rope_scaling["rope_type"] == "default" and sum(cfg.rope_scaling["mrope_section"]) == head // 2
+    Qwen2VLForConditionalGeneration(cfg)
