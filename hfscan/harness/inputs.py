@@ -1123,7 +1123,8 @@ def _input_ids(ctx: Context) -> Any:
         done.add(modality)
         count = ctx.counts.get(modality) or _placeholder_count(ctx, modality, arg)
         if count is None:  # the config's tokens per sample, else one that the model expands itself
-            count = ctx.find(f"{modality}_seq_length", "num_image_tokens", "mm_tokens_per_image", default=1) * BATCH
+            count = ctx.find(f"{modality}_seq_length", "num_image_tokens", "mm_tokens_per_image", "num_query_tokens",
+                             default=1) * BATCH
         if count:
             per_sample = int(count) // BATCH
             run = [torch.full((BATCH, per_sample), token, dtype=torch.long) if isinstance(token, int)
