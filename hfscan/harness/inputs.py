@@ -1113,6 +1113,7 @@ def _input_ids(ctx: Context) -> Any:
     prefix = []
     done: set[str] = set()
     for attrs, modality, arg in PLACEHOLDERS:
+        arg = _feature_input(ctx, modality, arg)
         token = ctx.find(*attrs)
         frame = frame_tokens(ctx.config, modality) if modality in ctx.framed else None
         if frame:
@@ -1136,6 +1137,14 @@ def _input_ids(ctx: Context) -> Any:
     if prefix:
         return torch.cat(prefix + [ctx.tokens(BATCH, SEQ)], dim=1)
     return ctx.tokens(BATCH * _rows_documented_per_sample(ctx, "input_ids"), SEQ)
+
+
+def _feature_input(ctx: Context, modality: str, arg: str) -> str:
+    """The input a modality's placeholders stand for: ``arg``, or where none of that name was built, the first
+    argument of the model's ``get_<modality>_features`` where that was (4.50's video_llava: pixel_values_images)."""
+    fn = feature_fn(ctx.model, modality) if arg not in ctx.built and ctx.model is not None else None
+    first = next(iter(inspect.signature(fn).parameters), None) if fn is not None else None
+    return first if first in ctx.built else arg
 
 
 def _rows_documented_per_sample(ctx: Context, arg: str) -> int:

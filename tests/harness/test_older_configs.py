@@ -10,10 +10,11 @@ import importlib.util
 import inspect
 
 import pytest
+import torch
 from transformers import BertConfig, Dinov2Config, EncoderDecoderConfig, LlavaConfig, PretrainedConfig
 from transformers import VisionTextDualEncoderConfig
 
-from hfscan.harness.inputs import Context, _config_args
+from hfscan.harness.inputs import Context, _config_args, _feature_input
 from hfscan.harness.shrink import ShrinkReport, _documented_config, _init_fields, _instantiate, _Shrinker, levels
 from hfscan.harness.shrink import tiny_config
 
@@ -139,3 +140,16 @@ def test_the_rotary_sections_a_composite_without_text_config_leaves_unset_are_se
     head = cfg.hidden_size // cfg.num_attention_heads
     assert cfg.rope_scaling["rope_type"] == "default" and sum(cfg.rope_scaling["mrope_section"]) == head // 2
     Qwen2VLForConditionalGeneration(cfg)
+
+
+class _ImagesByOtherName(torch.nn.Module):
+    def get_image_features(self, pixel_values_images, vision_feature_layer):
+        """4.50's video_llava: the images come as pixel_values_images."""
+
+
+def test_placeholders_stand_for_the_input_the_feature_method_takes_first():
+    ctx = Context(model=_ImagesByOtherName(), config=LlavaConfig(), task="", torch=torch)
+    ctx.built["pixel_values_images"] = torch.zeros(1)
+    assert _feature_input(ctx, "image", "pixel_values") == "pixel_values_images"
+    ctx.built["pixel_values"] = torch.zeros(1)
+    assert _feature_input(ctx, "image", "pixel_values") == "pixel_values"  # the usual name, where it was built
