@@ -153,3 +153,10 @@ def test_placeholders_stand_for_the_input_the_feature_method_takes_first():
     assert _feature_input(ctx, "image", "pixel_values") == "pixel_values_images"
     ctx.built["pixel_values"] = torch.zeros(1)
     assert _feature_input(ctx, "image", "pixel_values") == "pixel_values"  # the usual name, where it was built
+
+
+def test_unset_rotary_parameters_that_the_model_code_reads_are_first_tried_as_the_plain_rotary():
+    from hfscan.harness.configvals import candidates
+
+    # 4.50's mllama text model: self.rope_type = config.rope_scaling["rope_type"], rope_scaling None by default
+    assert candidates(BertConfig(), "rope_scaling")[0] == {"rope_type": "default"}
