@@ -1081,7 +1081,8 @@ def _config_args(ctx: Context, params: dict[str, inspect.Parameter], given: dict
     """Values for a method's required arguments that nothing built gives, from the config attributes of the
     same name (a feature method that takes the tower layer and selection its caller reads from the config).
     ``skip`` is the argument the caller passes itself (None: the first, passed by position)."""
-    required = [n for n, p in params.items() if p.default is p.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    required = [n for n, p in params.items()
+                if p.default is p.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
     required = [n for n in required if n != skip][0 if skip else 1:]
     return {n: value for n in required if n not in given and (value := ctx.find(n)) is not None}
 

@@ -968,7 +968,7 @@ def _instantiate(config_or_class: Any, report: ShrinkReport) -> Any:
     switches, cleared = package_switches()
     try:
         switched = config_or_class(**required, **switches) if switches else default
-    except Exception:  # noqa: BLE001 - a constructor that rejects the switches: with its cleared values, else the default
+    except Exception:  # noqa: BLE001 - a constructor that rejects the switches: with its cleared values too
         try:
             switched = config_or_class(**required, **switches, **cleared)
         except Exception:  # noqa: BLE001 - it rejects them still: the default
@@ -991,7 +991,8 @@ def _documented_config(config_class: Any, report: ShrinkReport) -> Any:
     import transformers
 
     try:
-        tree = ast.parse("\n".join(ex.source for ex in doctest.DocTestParser().get_examples(config_class.__doc__ or "")))
+        examples = doctest.DocTestParser().get_examples(config_class.__doc__ or "")
+        tree = ast.parse("\n".join(ex.source for ex in examples))
     except (SyntaxError, ValueError):
         return None
     built: dict[str, Any] = {}
@@ -1005,7 +1006,8 @@ def _documented_config(config_class: Any, report: ShrinkReport) -> Any:
             continue
         func, call = stmt.value.func, stmt.value
         sub = getattr(transformers, func.id, None) if isinstance(func, ast.Name) else None
-        if isinstance(sub, type) and sub is not config_class and _is_config_class(sub) and not (call.args or call.keywords):
+        if isinstance(sub, type) and sub is not config_class and issubclass(sub, transformers.PretrainedConfig) \
+                and not (call.args or call.keywords):
             built[stmt.targets[0].id] = sub()
             continue
         owner = func.value if isinstance(func, ast.Attribute) else func
@@ -1014,18 +1016,13 @@ def _documented_config(config_class: Any, report: ShrinkReport) -> Any:
         try:
             args = [value(a) for a in call.args]
             kwargs = {k.arg: value(k.value) for k in call.keywords if k.arg}
-            cfg = (getattr(config_class, func.attr) if isinstance(func, ast.Attribute) else config_class)(*args, **kwargs)
+            build = getattr(config_class, func.attr) if isinstance(func, ast.Attribute) else config_class
+            cfg = build(*args, **kwargs)
         except Exception:  # noqa: BLE001 - a call on other values, or one the class rejects: not this example
             return None
         report.shrunk.extend((name, None, sub.model_type) for name, sub in built.items())
         return cfg if isinstance(cfg, config_class) else None
     return None
-
-
-def _is_config_class(cls: type) -> bool:
-    from transformers import PretrainedConfig
-
-    return issubclass(cls, PretrainedConfig)
 
 
 _MUST_BE = re.compile(r"\b(\w+) must be (-?\d+|True|False|None), got (\S+?)[,.]?(?:\s|$)")
