@@ -33,6 +33,7 @@ SCHEMA: dict[str, type | tuple[type, ...]] = {
     "model_class": str,  # the class to test instead of the representative one
     "xfail": str,  # an expected failure, with its upstream cause
     "xfail_check": str,  # the check that failure is expected in (default "forward"); a failure elsewhere is real
+    "transformers": str,  # the transformers versions the entry applies to (a PEP 440 specifier such as ">=5.24")
 }
 
 PACKAGE_FILE = "overrides.toml"
@@ -57,6 +58,13 @@ class Override:
     model_class: str | None = None
     xfail: str | None = None
     xfail_check: str | None = None  # None: DEFAULT_XFAIL_CHECK
+    transformers: str | None = None  # None: every version
+
+    def applies_to(self, version: str) -> bool:
+        """Whether the entry applies to this transformers version (its specifier admits it, or it has none)."""
+        from packaging.specifiers import SpecifierSet
+
+        return self.transformers is None or SpecifierSet(self.transformers).contains(version, prereleases=True)
 
     def expects_failure(self, check: str) -> bool:
         """Whether a failure of ``check`` is the expected one (only in the check the entry names)."""
@@ -124,10 +132,24 @@ def parse(text: str, source: str, known_types: Iterable[str] | None = None) -> d
         if entry.get("xfail_check", DEFAULT_XFAIL_CHECK) not in CHECKS:
             raise DataFileError(source, _line_of(lines, model_type, "xfail_check"),
                                 f"[{model_type}] xfail_check must be one of {', '.join(CHECKS)}")
+        if "transformers" in entry and not _valid_specifier(entry["transformers"]):
+            raise DataFileError(source, _line_of(lines, model_type, "transformers"),
+                                f"[{model_type}] transformers must be a version specifier such as \">=5.24\", "
+                                f"not {entry['transformers']!r}")
         if not str(entry.get("reason", "")).strip():
             raise DataFileError(source, line, f"[{model_type}] needs a non-empty 'reason'")
         out[model_type] = Override(model_type=model_type, **entry)
     return out
+
+
+def _valid_specifier(text: str) -> bool:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        return False
+    return bool(text.strip())
 
 
 def _key_line(lines: list[str], key: str) -> int | None:
@@ -144,11 +166,13 @@ def load_file(path: str | Path, known_types: Iterable[str] | None = None) -> dic
     return parse(text, str(p), known_types)
 
 
-def load_overrides(user_file: str | Path | None = None, known_types: Iterable[str] | None = None) -> dict[str, Override]:
+def load_overrides(user_file: str | Path | None = None, known_types: Iterable[str] | None = None,
+                   version: str | None = None) -> dict[str, Override]:
     """Our overrides merged with the user's (user keys win, entry by entry).
 
     Ours are written against one transformers version: an entry for a model type the installed version does not
-    have does not apply and is left out (a user's file naming an unknown model type is an error)."""
+    have does not apply and is left out (a user's file naming an unknown model type is an error). An entry of
+    either file whose ``transformers`` specifier excludes ``version`` (default: the installed one) is left out."""
     text = resources.files("hfscan").joinpath("data", PACKAGE_FILE).read_text(encoding="utf-8")
     known = set(known_types) if known_types is not None else None
     merged = parse(text, f"hfscan/data/{PACKAGE_FILE}")
@@ -165,4 +189,8 @@ def load_overrides(user_file: str | Path | None = None, known_types: Iterable[st
             fields["config"] = {**base.config, **entry.config}
             fields["inputs"] = {**base.inputs, **entry.inputs}
             merged[model_type] = Override(**fields)
-    return merged
+    if version is None:
+        from importlib.metadata import version as installed
+
+        version = installed("transformers")
+    return {model_type: o for model_type, o in merged.items() if o.applies_to(version)}

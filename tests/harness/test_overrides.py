@@ -89,3 +89,16 @@ def test_shipped_entries_for_types_an_older_transformers_lacks_do_not_apply(tmp_
     user.write_text(f'[{absent}]\nreason = "mine"\n')
     with pytest.raises(DataFileError, match="unknown model type"):
         load_overrides(user, known_types=older)
+
+
+def test_an_entry_applies_only_to_the_transformers_versions_it_names(tmp_path, inventory):
+    user = tmp_path / "user.toml"
+    user.write_text('[gpt2]\nreason = "found in 5.24"\nxfail = "upstream"\ntransformers = ">=5.24"\n')
+    assert "gpt2" in load_overrides(user, known_types=inventory.model_types, version="5.24.0")
+    assert "gpt2" not in load_overrides(user, known_types=inventory.model_types, version="4.50.3")
+    shipped = load_overrides(known_types=inventory.model_types, version="5.24.0")
+    assert all(o.transformers for o in shipped.values() if o.xfail)  # every expected failure names its versions
+    assert not any(o.xfail for o in load_overrides(known_types=inventory.model_types, version="5.0.0").values())
+    user.write_text('[gpt2]\nreason = "r"\ntransformers = "five"\n')
+    with pytest.raises(DataFileError, match=r"user.toml:3: \[gpt2\] transformers must be a version specifier"):
+        load_overrides(user, known_types=inventory.model_types)
