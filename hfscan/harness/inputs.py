@@ -196,13 +196,18 @@ def image_hw(ctx: Context) -> tuple[int, int]:
     h, w = _size2(size or 64, 64)
     if "image_sizes" in feature_args(ctx.model, required=True) and not ctx.find("image_grid_pinpoints"):
         patch = _size2(ctx.find("patch_size", default=14, where="vision"), 14)
-        merge = int(ctx.find("spatial_merge_size", "merge_size", default=1, where="vision") or 1)
+        merge = _merge_size(ctx)
         return min(h, ANY_SIZE_PATCHES * merge * patch[0]), min(w, ANY_SIZE_PATCHES * merge * patch[1])
     return h, w
 
 
 #: Merged patches a side of an image fed to a tower that takes images of any size.
 ANY_SIZE_PATCHES = 4
+
+
+def _merge_size(ctx: Context) -> int:
+    """Patches a side that the vision tower merges into one token (1 where it merges none)."""
+    return int(ctx.find("spatial_merge_size", "merge_size", default=1, where="vision") or 1)
 
 
 GRID_ARGS = {"pixel_values": ("image_grid_thw", "grid_thw", "image_grid_hw"),
@@ -212,7 +217,7 @@ GRID_ARGS = {"pixel_values": ("image_grid_thw", "grid_thw", "image_grid_hw"),
 def _grid(ctx: Context, video: bool = False) -> tuple[int, int, int]:
     """(t, h, w) in patches of one image whose sides are a whole number of merged patches (a video's frames
     the frames a model merges, where it merges them)."""
-    merge = int(ctx.find("spatial_merge_size", "merge_size", default=1, where="vision") or 1)
+    merge = _merge_size(ctx)
     frames = int(ctx.find("temporal_merge_size", default=1, where="vision") or 1) if video else 1
     return frames, 2 * merge, 2 * merge
 
@@ -416,7 +421,7 @@ def _frames_per_video(ctx: Context):
 @builder("image_merge_sizes", "video_merge_sizes", "merge_sizes")
 def _merge_sizes(ctx: Context):
     """The spatial merge size of each image (or video) whose grid ``_grid`` gives."""
-    merge = int(ctx.find("spatial_merge_size", "merge_size", default=1, where="vision") or 1)
+    merge = _merge_size(ctx)
     return ctx.torch.tensor([merge] * BATCH)
 
 
@@ -512,21 +517,31 @@ def fed_submodule(model: Any) -> Any:
         return None
     method = getattr(model, name)
     first = next(iter(inspect.signature(method).parameters), None)
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
-    except (OSError, TypeError, SyntaxError):
-        return None
-    calls = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset))
-    for call in calls:
-        if not any(isinstance(v, ast.Name) and v.id == first for v in [*call.args, *(k.value for k in call.keywords)]):
-            continue
-        func = call.func.value if isinstance(call.func, ast.Attribute) and isinstance(call.func.value,
-                                                                                       ast.Attribute) else call.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
-            sub = getattr(model, func.attr, None)
-            if isinstance(sub, torch.nn.Module):
-                return sub
+    for attr in _self_calls_passing(getattr(method, "__func__", method), first):
+        sub = getattr(model, attr, None)
+        if isinstance(sub, torch.nn.Module):
+            return sub
     return None
+
+
+@lru_cache(maxsize=None)
+def _self_calls_passing(func: Callable, arg: str | None) -> tuple[str, ...]:
+    """The attributes ``x`` of the calls ``self.x(...)`` or ``self.x.method(...)`` in ``func``'s source that pass
+    ``arg`` on, in source order (the source parsed once per function); empty where it has no readable source."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    except (OSError, TypeError, SyntaxError):
+        return ()
+    calls = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset))
+    out = []
+    for call in calls:
+        if not any(isinstance(v, ast.Name) and v.id == arg for v in [*call.args, *(k.value for k in call.keywords)]):
+            continue
+        target = call.func.value if isinstance(call.func, ast.Attribute) and isinstance(call.func.value,
+                                                                                         ast.Attribute) else call.func
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+            out.append(target.attr)
+    return tuple(out)
 
 
 def _doc(model: Any) -> str:
