@@ -745,8 +745,6 @@ _BUILT_AXES = {"max_num_images": ("pixel_values", 1, 3), "num_images": ("pixel_v
 def _documented_size(ctx: Context, expr: str) -> int:
     """A documented dimension's size: a number, a config attribute (``config.`` optional), or a product of
     those and ``len()`` of config lists; a small free size where the config names none."""
-    import ast
-
     axis = _BUILT_AXES.get(expr)
     if axis is not None:
         built = ctx.built.get(axis[0])
