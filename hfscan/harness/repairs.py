@@ -14,7 +14,7 @@ docstring fact that could one day replace the text match.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from hfscan.harness.attempt import Attempt
 from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_one, forward_params,
@@ -30,6 +30,16 @@ _MATMUL_SHAPES = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x
 _UNPACKED_SHAPE = re.compile(r"([\w\s,]+?)\s*=\s*(\w+)\.shape\s*$")
 #: Modality inputs that may need an extra axis (images per sample, channels), tried in this order.
 _AXIS_INPUTS = ("pixel_values", "input_features", "input_values")
+
+
+def _unfixed_inputs(a: Attempt, values: dict, names: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
+    """Of ``names``, in order, each input forward() takes that no value fixes yet, built afresh as hfscan builds
+    it (those it cannot build left out)."""
+    params = forward_params(a.model)
+    for name in names:
+        tensor = None if name in values or name not in params else build_one(a.model, a.config, name)
+        if tensor is not None:
+            yield name, tensor
 
 
 def unpacked_mask(a: Attempt, message: str, line: str, values: dict) -> dict | None:
@@ -63,12 +73,7 @@ def missing_axis(a: Attempt, message: str, line: str, values: dict) -> dict | No
     dimension R".
     Example: "Input must be a 5D tensor of shape (batch_size, 2, num_channels, height, width)".
     Could read instead: the number of axes forward()'s docstring gives the argument's shape."""
-    for name in _AXIS_INPUTS:
-        if name in values or name not in forward_params(a.model):
-            continue
-        tensor = build_one(a.model, a.config, name)
-        if tensor is None:
-            continue
+    for name, tensor in _unfixed_inputs(a, values, _AXIS_INPUTS):
         r = tensor.dim()
         unbatched = ", ".join(str(d) for d in tensor.shape)
         wants = (f"expected {r + 1}, got {r}", f"must be a {r + 1}D tensor", f"range of [-{r}, {r - 1}], but got {r}",
@@ -97,12 +102,7 @@ def short_of_axes(a: Attempt, message: str, line: str, values: dict) -> dict | N
     conv = re.search(r"input to conv2d, but got input of size: \[(\d+), (\d+)\]", message)
     if not (unpack or conv):
         return None
-    for name in (*_AXIS_INPUTS, "pixel_values_videos"):  # videos as flat patches alike
-        if name in values or name not in forward_params(a.model):
-            continue
-        tensor = build_one(a.model, a.config, name)
-        if tensor is None:
-            continue
+    for name, tensor in _unfixed_inputs(a, values, (*_AXIS_INPUTS, "pixel_values_videos")):  # videos alike
         patches = patch_axes(a.config, tensor)
         if conv:
             if patches is not None and list(tensor.shape) == [int(conv.group(1)), int(conv.group(2))]:

@@ -27,6 +27,7 @@ from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.repairs import repair_inputs
 from hfscan.harness.shrink import config_tree, levels, tiny_config
 
+
 @lru_cache(maxsize=1)
 def templates() -> dict:
     """The parsed templates data file."""
@@ -210,12 +211,14 @@ def _padding_index(config: Any, model_class: Any, report: Any) -> None:
     module = inspect.getmodule(model_class)
     if not any(hasattr(module, name) for name in PADDING_POSITIONS):
         return
-    unset = [(p, c) for p, c in config_tree(config) if "pad_token_id" in vars(c) and c.pad_token_id is None]
-    taken = {v for _, c in config_tree(config) for a, v in vars(c).items()
+    tree = config_tree(config)
+    unset = [(p, c) for p, c in tree if "pad_token_id" in vars(c) and c.pad_token_id is None]
+    taken = {v for _, c in tree for a, v in vars(c).items()
              if a.endswith(("_token_id", "_token_index")) and isinstance(v, int) and not isinstance(v, bool)}
+    free = next(i for i in range(len(taken) + 1) if i not in taken)
     for path, c in unset:
-        c.pad_token_id = next(i for i in range(len(taken) + 1) if i not in taken)
-        report.shrunk.append((f"{path}pad_token_id", None, c.pad_token_id))
+        c.pad_token_id = free
+        report.shrunk.append((f"{path}pad_token_id", None, free))
 
 
 def _inputs_and_forward(job: Job, a: Attempt, values: dict, dtype: Any) -> None:
