@@ -14,7 +14,7 @@ docstring fact that could one day replace the text match.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from hfscan.harness.attempt import Attempt
 from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_one, forward_params,
@@ -32,14 +32,12 @@ _UNPACKED_SHAPE = re.compile(r"([\w\s,]+?)\s*=\s*(\w+)\.shape\s*$")
 _AXIS_INPUTS = ("pixel_values", "input_features", "input_values")
 
 
-def _unfixed_inputs(a: Attempt, values: dict, names: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
-    """Of ``names``, in order, each input forward() takes that no value fixes yet, built afresh as hfscan builds
-    it (those it cannot build left out)."""
-    params = forward_params(a.model)
-    for name in names:
-        tensor = None if name in values or name not in params else build_one(a.model, a.config, name)
-        if tensor is not None:
-            yield name, tensor
+def _unfixed_input(a: Attempt, values: dict, name: str) -> Any:
+    """The input ``name`` built afresh as hfscan builds it, where forward() takes it and no value fixes it yet;
+    else None."""
+    if name in values or name not in forward_params(a.model):
+        return None
+    return build_one(a.model, a.config, name)
 
 
 def unpacked_mask(a: Attempt, message: str, line: str, values: dict) -> dict | None:
@@ -73,7 +71,10 @@ def missing_axis(a: Attempt, message: str, line: str, values: dict) -> dict | No
     dimension R".
     Example: "Input must be a 5D tensor of shape (batch_size, 2, num_channels, height, width)".
     Could read instead: the number of axes forward()'s docstring gives the argument's shape."""
-    for name, tensor in _unfixed_inputs(a, values, _AXIS_INPUTS):
+    for name in _AXIS_INPUTS:
+        tensor = _unfixed_input(a, values, name)
+        if tensor is None:
+            continue
         r = tensor.dim()
         unbatched = ", ".join(str(d) for d in tensor.shape)
         wants = (f"expected {r + 1}, got {r}", f"must be a {r + 1}D tensor", f"range of [-{r}, {r - 1}], but got {r}",
@@ -102,7 +103,10 @@ def short_of_axes(a: Attempt, message: str, line: str, values: dict) -> dict | N
     conv = re.search(r"input to conv2d, but got input of size: \[(\d+), (\d+)\]", message)
     if not (unpack or conv):
         return None
-    for name, tensor in _unfixed_inputs(a, values, (*_AXIS_INPUTS, "pixel_values_videos")):  # videos alike
+    for name in (*_AXIS_INPUTS, "pixel_values_videos"):  # videos as flat patches alike
+        tensor = _unfixed_input(a, values, name)
+        if tensor is None:
+            continue
         patches = patch_axes(a.config, tensor)
         if conv:
             if patches is not None and list(tensor.shape) == [int(conv.group(1)), int(conv.group(2))]:
@@ -124,9 +128,7 @@ def swapped_features(a: Attempt, message: str, line: str, values: dict) -> dict 
     Example: "Given groups=1, weight of size [8, 16, 3], expected input[2, 30, 16] to have 16 channels, but got 30
     channels instead".
     Could read instead: the in_channels of the first Conv1d the features reach, equal to their width."""
-    if "input_features" in values or "input_features" not in forward_params(a.model):
-        return None
-    feats = build_one(a.model, a.config, "input_features")
+    feats = _unfixed_input(a, values, "input_features")
     if feats is None or feats.dim() != 3:
         return None
     batch, time_, width = feats.shape
@@ -274,9 +276,9 @@ def linear_patches(a: Attempt, message: str, line: str, values: dict) -> dict | 
     Example: "mat1 and mat2 shapes cannot be multiplied (96x16 and 48x32)".
     Could read instead: the patch embedding's nn.Linear whose in_features is channels x patch x patch."""
     m = _MATMUL_SHAPES.search(message)
-    if not m or "pixel_values" in values or "pixel_values" not in forward_params(a.model):
+    if not m:
         return None
-    pixels = build_one(a.model, a.config, "pixel_values")
+    pixels = _unfixed_input(a, values, "pixel_values")
     if pixels is None or pixels.dim() != 4 or pixels.shape[-1] != int(m.group(2)):
         return None
     rows = patch_axes(a.config, pixels.new_zeros(1, int(m.group(3))))  # the flattened patch it wants

@@ -274,10 +274,10 @@ def _expectations(job: Job, a: Attempt) -> dict:
     tables = templates()["default"]
     text = _text_config(a.config)
     decoder_ids = a.inputs.get("decoder_input_ids")  # a decoder of parallel codebook streams has a row for each
-    rows = BATCH
-    if getattr(decoder_ids, "ndim", 0) == 2:  # (batch x codebooks, length)
+    rows, ndim = BATCH, getattr(decoder_ids, "ndim", 0)
+    if ndim == 2:  # (batch x codebooks, length)
         rows = decoder_ids.shape[0]
-    elif getattr(decoder_ids, "ndim", 0) == 3:  # (batch, length, codebooks): logits flatten the codebooks alike
+    elif ndim == 3:  # (batch, length, codebooks): logits flatten the codebooks alike
         rows = decoder_ids.shape[0] * decoder_ids.shape[2]
     rows = max(rows, documented_rows(a.model, a.inputs) or 0)  # a generator reading several rows per sample
     exp: dict = {"batch": rows}
