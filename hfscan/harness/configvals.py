@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from hfscan.harness.inputs import free_token_id
-from hfscan.harness.shrink import config_tree, rules
+from hfscan.harness.shrink import _is_config, config_tree, rules
 
 #: How often one attempt may fill values and try again.
 MAX_FILL_ROUNDS = 8
@@ -34,12 +34,6 @@ _CHAIN = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _GETATTR = re.compile(r"getattr\(\s*([A-Za-z_][\w.]*)\s*,\s*[\"'](\w+)[\"']")
 #: A special token's id (a free id of the vocabulary fills it).
 _TOKEN_SUFFIXES = ("_token_id", "_token_index")
-
-
-def _is_config(value: Any) -> bool:
-    from transformers import PretrainedConfig
-
-    return isinstance(value, PretrainedConfig)
 
 
 def _unset(cfg: Any, attr: str) -> bool:
@@ -230,7 +224,9 @@ def _annotation(cfg: Any, attr: str) -> str:
     return m.group(1) if m else ""
 
 
+@lru_cache(maxsize=None)
 def _doc(cls: type) -> str:
+    """The docstrings of the class and its bases, where its attributes are documented."""
     return "".join(c.__doc__ or "" for c in cls.__mro__)
 
 
@@ -270,8 +266,9 @@ def candidates(cfg: Any, attr: str, root: Any = None, model: Any = None, hints: 
     if attr.endswith(_TOKEN_SUFFIXES) and model is not None:
         out.append(free_token_id(model, cfg))
     kind = _kind(_annotation(cfg, attr))
-    if (not kind or kind.startswith(("int", "float"))) and _suffix_value(cfg, attr) is not None:
-        out.append(_suffix_value(cfg, attr))
+    width = _suffix_value(cfg, attr) if not kind or kind.startswith(("int", "float")) else None
+    if width is not None:
+        out.append(width)
     out.extend(_typed(cfg, attr, kind, data))
     return [v for i, v in enumerate(out) if not any(type(w) is type(v) and w == v for w in out[:i])]
 
@@ -305,10 +302,7 @@ def _typed(cfg: Any, attr: str, kind: str, data: dict) -> list[Any]:
         return [[[0] * len(items.group(1).split(","))]] if items else []
     if kind == "str":
         return re.findall(r"`[\"']([^\"'`]+)[\"']`", description)
-    for name in ("bool", "int", "float"):
-        if kind == name:
-            return list(data[name])
-    return []
+    return list(data[kind]) if kind in ("bool", "int", "float") else []
 
 
 @dataclasses.dataclass
