@@ -32,6 +32,14 @@ _UNPACKED_SHAPE = re.compile(r"([\w\s,]+?)\s*=\s*(\w+)\.shape\s*$")
 _AXIS_INPUTS = ("pixel_values", "input_features", "input_values")
 
 
+def _unfixed_input(a: Attempt, values: dict, name: str) -> Any:
+    """The input ``name`` built afresh as hfscan builds it, where forward() takes it and no value fixes it yet;
+    else None."""
+    if name in values or name not in forward_params(a.model):
+        return None
+    return build_one(a.model, a.config, name)
+
+
 def unpacked_mask(a: Attempt, message: str, line: str, values: dict) -> dict | None:
     """A mask left out that the model reads the axes of: an optional mask of forward() whose axes the failing
     line unpacks gets ones over as many axes, the batch and one item each (every image real), boolean where
@@ -64,9 +72,7 @@ def missing_axis(a: Attempt, message: str, line: str, values: dict) -> dict | No
     Example: "Input must be a 5D tensor of shape (batch_size, 2, num_channels, height, width)".
     Could read instead: the number of axes forward()'s docstring gives the argument's shape."""
     for name in _AXIS_INPUTS:
-        if name in values or name not in forward_params(a.model):
-            continue
-        tensor = build_one(a.model, a.config, name)
+        tensor = _unfixed_input(a, values, name)
         if tensor is None:
             continue
         r = tensor.dim()
@@ -98,9 +104,7 @@ def short_of_axes(a: Attempt, message: str, line: str, values: dict) -> dict | N
     if not (unpack or conv):
         return None
     for name in (*_AXIS_INPUTS, "pixel_values_videos"):  # videos as flat patches alike
-        if name in values or name not in forward_params(a.model):
-            continue
-        tensor = build_one(a.model, a.config, name)
+        tensor = _unfixed_input(a, values, name)
         if tensor is None:
             continue
         patches = patch_axes(a.config, tensor)
@@ -124,9 +128,7 @@ def swapped_features(a: Attempt, message: str, line: str, values: dict) -> dict 
     Example: "Given groups=1, weight of size [8, 16, 3], expected input[2, 30, 16] to have 16 channels, but got 30
     channels instead".
     Could read instead: the in_channels of the first Conv1d the features reach, equal to their width."""
-    if "input_features" in values or "input_features" not in forward_params(a.model):
-        return None
-    feats = build_one(a.model, a.config, "input_features")
+    feats = _unfixed_input(a, values, "input_features")
     if feats is None or feats.dim() != 3:
         return None
     batch, time_, width = feats.shape
@@ -274,9 +276,9 @@ def linear_patches(a: Attempt, message: str, line: str, values: dict) -> dict | 
     Example: "mat1 and mat2 shapes cannot be multiplied (96x16 and 48x32)".
     Could read instead: the patch embedding's nn.Linear whose in_features is channels x patch x patch."""
     m = _MATMUL_SHAPES.search(message)
-    if not m or "pixel_values" in values or "pixel_values" not in forward_params(a.model):
+    if not m:
         return None
-    pixels = build_one(a.model, a.config, "pixel_values")
+    pixels = _unfixed_input(a, values, "pixel_values")
     if pixels is None or pixels.dim() != 4 or pixels.shape[-1] != int(m.group(2)):
         return None
     rows = patch_axes(a.config, pixels.new_zeros(1, int(m.group(3))))  # the flattened patch it wants

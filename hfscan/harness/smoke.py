@@ -27,6 +27,7 @@ from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.repairs import repair_inputs
 from hfscan.harness.shrink import config_tree, levels, tiny_config
 
+
 @lru_cache(maxsize=1)
 def templates() -> dict:
     """The parsed templates data file."""
@@ -210,12 +211,14 @@ def _padding_index(config: Any, model_class: Any, report: Any) -> None:
     module = inspect.getmodule(model_class)
     if not any(hasattr(module, name) for name in PADDING_POSITIONS):
         return
-    unset = [(p, c) for p, c in config_tree(config) if "pad_token_id" in vars(c) and c.pad_token_id is None]
-    taken = {v for _, c in config_tree(config) for a, v in vars(c).items()
+    tree = config_tree(config)
+    unset = [(p, c) for p, c in tree if "pad_token_id" in vars(c) and c.pad_token_id is None]
+    taken = {v for _, c in tree for a, v in vars(c).items()
              if a.endswith(("_token_id", "_token_index")) and isinstance(v, int) and not isinstance(v, bool)}
+    free = next(i for i in range(len(taken) + 1) if i not in taken)
     for path, c in unset:
-        c.pad_token_id = next(i for i in range(len(taken) + 1) if i not in taken)
-        report.shrunk.append((f"{path}pad_token_id", None, c.pad_token_id))
+        c.pad_token_id = free
+        report.shrunk.append((f"{path}pad_token_id", None, free))
 
 
 def _inputs_and_forward(job: Job, a: Attempt, values: dict, dtype: Any) -> None:
@@ -271,10 +274,10 @@ def _expectations(job: Job, a: Attempt) -> dict:
     tables = templates()["default"]
     text = _text_config(a.config)
     decoder_ids = a.inputs.get("decoder_input_ids")  # a decoder of parallel codebook streams has a row for each
-    rows = BATCH
-    if getattr(decoder_ids, "ndim", 0) == 2:  # (batch x codebooks, length)
+    rows, ndim = BATCH, getattr(decoder_ids, "ndim", 0)
+    if ndim == 2:  # (batch x codebooks, length)
         rows = decoder_ids.shape[0]
-    elif getattr(decoder_ids, "ndim", 0) == 3:  # (batch, length, codebooks): logits flatten the codebooks alike
+    elif ndim == 3:  # (batch, length, codebooks): logits flatten the codebooks alike
         rows = decoder_ids.shape[0] * decoder_ids.shape[2]
     rows = max(rows, documented_rows(a.model, a.inputs) or 0)  # a generator reading several rows per sample
     exp: dict = {"batch": rows}
