@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from hfscan.harness.inputs import free_token_id
-from hfscan.harness.shrink import _is_config, config_tree, rules
+from hfscan.harness.shrink import is_config, config_tree, rules
 
 #: How often one attempt may fill values and try again.
 MAX_FILL_ROUNDS = 8
@@ -130,7 +130,7 @@ def _reads(text: str, scope: dict) -> Iterator[tuple[Any, str]]:
             obj = _resolve(m.group(1).split("."), scope)
         except Exception:  # noqa: BLE001 - a name the frame does not hold
             continue
-        if _is_config(obj):
+        if is_config(obj):
             yield obj, m.group(2)
     for m in _CHAIN.finditer(text):
         parts = m.group(0).split(".")
@@ -139,7 +139,7 @@ def _reads(text: str, scope: dict) -> Iterator[tuple[Any, str]]:
                 obj = _resolve(parts[:i], scope)
             except Exception:  # noqa: BLE001
                 break
-            if _is_config(obj):
+            if is_config(obj):
                 yield obj, parts[i]
 
 
@@ -182,7 +182,7 @@ def unset_reads(exc: BaseException, root: Any, filled: frozenset = frozenset()) 
         frames.append((tb.tb_frame, tb.tb_lineno))
         tb = tb.tb_next
     obj = getattr(exc, "obj", None) if isinstance(exc, AttributeError) else None
-    named = exc.name if obj is not None and _is_config(obj) else None
+    named = exc.name if obj is not None and is_config(obj) else None
     for frame, lineno in reversed(frames):
         scope = {**held, **frame.f_globals, **frame.f_locals}
         stmt, statement, assigns = _frame_sources(frame.f_code.co_filename, lineno)

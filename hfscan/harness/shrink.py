@@ -89,7 +89,7 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_config(v: Any) -> bool:
+def is_config(v: Any) -> bool:
     from transformers import PretrainedConfig
 
     return isinstance(v, PretrainedConfig)
@@ -155,7 +155,7 @@ class _Shrinker:
         reads several stages' feature maps can run; the stage-index rules then move them into the cut depth."""
         spec = rules().get("stage_selection", {})
         attr, names = spec.get("attr"), vars(cfg).get(spec.get("stages"))
-        if not (attr and _is_config(cfg) and isinstance(names, (list, tuple)) and len(names) > 2):
+        if not (attr and is_config(cfg) and isinstance(names, (list, tuple)) and len(names) > 2):
             return
         fields = _init_fields(type(cfg))  # the field, or the constructor argument of its public name
         unset = fields.get(attr, fields.get(attr.lstrip("_"), ...)) is None
@@ -258,13 +258,13 @@ class _Shrinker:
         index its sub-configs' stacks (hooks into a tower's hidden states): where every sub-config depth was cut
         alike, they are rescaled into it, in their order."""
         shrunk = {name: (old, new) for name, old, new in self.report.shrunk}
-        cuts = {shrunk[f"{path}{child}.{d}"] for child, sub in attrs.items() if _is_config(sub)
+        cuts = {shrunk[f"{path}{child}.{d}"] for child, sub in attrs.items() if is_config(sub)
                 for d in self.depths if f"{path}{child}.{d}" in shrunk}
         old_depth, new_depth = next(iter(cuts)) if len(cuts) == 1 else (0, 0)  # 0: not every depth cut alike
         for attr in self.layer_indices & attrs.keys():
             for child, sub in attrs.items():
                 old, new = shrunk.get(f"{path}{child}.{attr}", (None, None))
-                if _is_config(sub) and old is not None and old == attrs[attr]:
+                if is_config(sub) and old is not None and old == attrs[attr]:
                     self.set(cfg, path, attr, new)
                     break
             else:
@@ -549,7 +549,7 @@ class _Shrinker:
     def follow_text_width(self, root: Any) -> None:
         """Widths that project into the text model (a vision merger's output, an audio projection) and that
         the caps left equal to the text width follow it where it was rounded up to a multiple of its heads."""
-        text = root.get_text_config(decoder=True) if hasattr(root, "get_text_config") else root
+        text = text_config(root)
         if id(text) not in self.rounded or text is root:
             return
         capped, rounded = self.rounded[id(text)]
@@ -738,10 +738,10 @@ def _image_tiles(root: Any, spec: dict) -> tuple[dict[int, int], list[tuple[str,
     (path, config, attribute, size), to be halved with the image sizes."""
     tile = spec.get("tile")
     tiles_of = {id(sub): spec.get("tiled", 1) for _, node in _walk(root) for sub in vars(node).values()
-                if _is_config(sub) and _is_int(vars(node).get(tile))
+                if is_config(sub) and _is_int(vars(node).get(tile))
                 and vars(node)[tile] in (vars(sub).get(a) for a in spec.get("attrs", ()))}
     sizes = [(path, node, tile, vars(node)[tile]) for path, node in _walk(root)
-             if any(id(sub) in tiles_of for sub in vars(node).values() if _is_config(sub))]
+             if any(id(sub) in tiles_of for sub in vars(node).values() if is_config(sub))]
     return tiles_of, sizes
 
 
@@ -762,9 +762,9 @@ def _grid_text_configs(cfg: Any) -> set[int]:
     out = {id(cfg)} if _is_grid_text_class(type(cfg)) else set()  # such a text config built alone
     for _, node in _walk(cfg):
         text, vision = vars(node).get("text_config"), vars(node).get("vision_config")
-        if _is_config(vision) and _is_int(vars(vision).get("spatial_merge_size")):
+        if is_config(vision) and _is_int(vars(vision).get("spatial_merge_size")):
             # the text config; or the composite itself, where it holds the text model's values (4.x: no text_config)
-            out.add(id(text) if _is_config(text) else id(node))
+            out.add(id(text) if is_config(text) else id(node))
     return out
 
 
@@ -786,6 +786,11 @@ def _is_grid_text_class(cls: type) -> bool:
     return False
 
 
+def text_config(config: Any) -> Any:
+    """The config of the model's text decoder (the config itself where it has no other)."""
+    return config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
+
+
 def config_tree(cfg: Any) -> list[tuple[str, Any]]:
     """(path, config) for a config and every sub-config below it."""
     return list(_walk(cfg))
@@ -803,9 +808,9 @@ def _sub_configs(cfg: Any) -> list[tuple[str, Any]]:
     ``attr.i``: a config of several like stages, transformers 4.50's Jukebox priors)."""
     out = []
     for attr, value in vars(cfg).items():
-        if _is_config(value):
+        if is_config(value):
             out.append((attr, value))
-        elif isinstance(value, (list, tuple)) and value and all(_is_config(v) for v in value):
+        elif isinstance(value, (list, tuple)) and value and all(is_config(v) for v in value):
             out.extend((f"{attr}.{i}", v) for i, v in enumerate(value))
     return out
 
@@ -1129,7 +1134,7 @@ def _rebuild(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]] | None
     the shrunk values gets values they accept where :func:`_construct` finds them (with the ``original`` tree and
     the ``report``); else the edited copy is kept.
     """
-    if not _is_config(cfg):
+    if not is_config(cfg):
         return cfg
     kwargs = _rebuild_kwargs(cfg, extra, stale, original, report, path)
     rebuilt = _construct(type(cfg), kwargs, original, report, path)
@@ -1155,7 +1160,7 @@ def _rebuild_kwargs(cfg: Any, extra: dict[int, dict], stale: dict[int, set[str]]
         public = attr.lstrip("_")
         if attr not in names and aliases.get(attr) in names:
             kwargs[aliases[attr]] = _as_json(value)  # a field stored under its attribute_map alias
-        elif _is_config(value):
+        elif is_config(value):
             sub = _rebuild(value, extra, stale, original, report, f"{path}{attr}.")
             kwargs[attr] = sub if dataclasses.is_dataclass(cfg) else sub.to_dict()
         elif public in spec.get("keywords", ()) and isinstance(getattr(type(cfg), public, None), property):
@@ -1235,7 +1240,7 @@ def _take_wanted_value(exc: BaseException, kwargs: dict) -> bool:
     node = kwargs.get(first)
     for part in rest[:-1]:
         node = getattr(node, part, None)
-    if not _is_config(node) or getattr(node, rest[-1], None) != old:
+    if not is_config(node) or getattr(node, rest[-1], None) != old:
         return False
     setattr(node, rest[-1], new)
     return True
@@ -1253,7 +1258,7 @@ def apply_values(cfg: Any, values: dict, recorded: list, kwargs: dict[int, dict]
     as (path, value) and in ``kwargs`` (by config) so that the rebuild passes it to the constructor."""
     for key, value in values.items():
         current = getattr(cfg, key, None)
-        if isinstance(value, dict) and _is_config(current):
+        if isinstance(value, dict) and is_config(current):
             apply_values(current, value, recorded, kwargs, f"{path}{key}.")
         else:
             setattr(cfg, key, value)
@@ -1344,7 +1349,7 @@ def _cache_attention_layer(cfg: Any, report: ShrinkReport) -> None:
     from the config reads the sequence length from an attention layer (``[cache_attention]``): its last layer becomes
     an attention layer, through the stored per-layer pattern or an unset layer-index list the config derives the
     pattern from, whichever gives the cache an attention layer (a stack whose kinds cannot change stays so)."""
-    text = cfg.get_text_config(decoder=True) if hasattr(cfg, "get_text_config") else cfg
+    text = text_config(cfg)
     attention, depth = _cache_attention_layers(text)
     if attention or not depth:
         return
@@ -1434,7 +1439,7 @@ def _backbone_channels(original: Any, cfg: Any, report: ShrinkReport) -> None:
     for path, node in _walk(cfg):
         old_node = old_nodes.get(path)
         for sub in rules().get("backbone_channels", {}).get("configs", ()):
-            if old_node is None or not (_is_config(vars(node).get(sub)) and _is_config(vars(old_node).get(sub))):
+            if old_node is None or not (is_config(vars(node).get(sub)) and is_config(vars(old_node).get(sub))):
                 continue
             old_channels = _backbone_widths(vars(old_node)[sub])
             lists = [a for a, v in vars(old_node).items() if _int_list(v) and list(v) == old_channels]

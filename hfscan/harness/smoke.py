@@ -25,7 +25,7 @@ from hfscan.harness.inputs import (BATCH, MODALITY_OF, build_inputs, build_one, 
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.repairs import repair_inputs
-from hfscan.harness.shrink import config_tree, levels, tiny_config
+from hfscan.harness.shrink import config_tree, levels, text_config, tiny_config
 
 
 @lru_cache(maxsize=1)
@@ -178,7 +178,7 @@ def _attempt(job: Job, level: Any, override: Override | None, filled: dict | Non
             C.check_forward(a.output, **_expectations(job, a))
         else:
             fed = getattr(fed_submodule(a.model), "config", a.config)  # the sub-model whose ids it returns
-            C.check_generated_output(a.output, batch=BATCH, vocab=_text_config(fed).vocab_size)
+            C.check_generated_output(a.output, batch=BATCH, vocab=text_config(fed).vocab_size)
         a.durations["forward"] = time.perf_counter() - t0
         a.stage = "done"
     except BaseException as exc:  # noqa: BLE001 - becomes a result; KeyboardInterrupt is re-raised
@@ -265,14 +265,9 @@ def _run(model: Any, config: Any, inputs: dict) -> Any:
     return method(**{k: v for k, v in inputs.items() if k not in NOT_GENERATE_INPUTS}, **settings)
 
 
-def _text_config(config: Any) -> Any:
-    """The config of the model's text decoder (the config itself where it has no other)."""
-    return config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
-
-
 def _expectations(job: Job, a: Attempt) -> dict:
     tables = templates()["default"]
-    text = _text_config(a.config)
+    text = text_config(a.config)
     decoder_ids = a.inputs.get("decoder_input_ids")  # a decoder of parallel codebook streams has a row for each
     rows, ndim = BATCH, getattr(decoder_ids, "ndim", 0)
     if ndim == 2:  # (batch x codebooks, length)
@@ -484,7 +479,7 @@ def _generation_unit(model: Any, first: Any, prompt: Any) -> int:
 
 def _fill_generation_ids(gen_cfg: Any, config: Any) -> None:
     """Special ids generate needs but a random-weight config may leave unset, taken from the config."""
-    text = _text_config(config)
+    text = text_config(config)
 
     def first(*names: str) -> Any:
         for cfg in (config, text):
