@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import re
 import traceback
-from typing import Any
+from typing import Any, Iterator
 
 from hfscan.harness.checks import CheckFailure, tensors_of
 
@@ -22,6 +25,22 @@ CATEGORIES = (
     (("TorchRuntimeError", "InternalTorchDynamoError", "BackendCompilerFailed"), "tracer error in model code"),
     (("OutputsDiffer",), "outputs differ from eager"),
 )
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Capture tools' progress lines (torch.onnx prints to stdout, and logs warnings) kept off the worker's output,
+    which is the terminal of `hfscan run`."""
+    loggers = [logging.getLogger(n) for n in ("torch", "onnxscript", "transformers.exporters")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 class OutputsDiffer(CheckFailure):

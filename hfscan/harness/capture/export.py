@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from hfscan.harness.capture.common import capture_inputs, category, classified, compare, doubled_batch
+from hfscan.harness.capture.common import capture_inputs, category, classified, compare, doubled_batch, quiet
 from hfscan.harness.checks import CheckFailure
 from hfscan.harness.inputs import BATCH
 from hfscan.harness.registry import CheckContext
@@ -52,8 +52,9 @@ def _exported(ctx: CheckContext, fmt: str, dynamic: bool) -> dict:
         reference = model(**inputs)
     observed: dict[str, Any] = {"api": "transformers.exporters" if has_exporters() else "torch"}
     try:
-        run = _export(model, inputs, fmt, dynamic, ctx.job.dtype)
-        out = run(**inputs)
+        with quiet():
+            run = _export(model, inputs, fmt, dynamic, ctx.job.dtype)
+            out = run(**inputs)
     except Exception as exc:
         if observed["api"] == "transformers.exporters" and fmt in ("dynamo", "onnx"):
             observed["plain_torch"] = _plain_verdict(model, inputs, fmt)
@@ -119,7 +120,8 @@ def _plain(model: Any, inputs: dict, fmt: str, dynamic: bool) -> Any:
 def _plain_verdict(model: Any, inputs: dict, fmt: str) -> str:
     """Whether plain torch.export / torch.onnx.export captures what transformers' exporter did not."""
     try:
-        _plain(model, inputs, fmt, dynamic=False)
+        with quiet():
+            _plain(model, inputs, fmt, dynamic=False)
     except Exception as exc:  # noqa: BLE001 - recorded, the check fails on the transformers exporter's error
         return f"fails too ({category(exc)})"
     return "succeeds"
