@@ -46,8 +46,10 @@ def _configs(mt: str, override: Any, out: TextIO) -> None:
             continue
         out.write(f"{mt}\t{level.name}\tconfig\t{_json(cfg.to_dict())}\n")
         out.write(f"{mt}\t{level.name}\treport\t{_json(report.summary())}\n")
-        raw = {name: getattr(report, name) for name in ("shrunk", "kept", "overridden", "filled")}
-        out.write(f"{mt}\t{level.name}\tchanges\t{_json(raw)}\n")  # every change in order (the summary keeps one per path)
+        # every change (the summary keeps one per path), sorted: some passes visit a set of names, whose order
+        # varies with the hash seed from run to run
+        raw = {name: sorted(_json(x) for x in getattr(report, name)) for name in ("shrunk", "kept", "overridden", "filled")}
+        out.write(f"{mt}\t{level.name}\tchanges\t{_json(raw)}\n")
 
 
 def _inputs(record: Any, template: str | None, override: Any, out: TextIO) -> None:
