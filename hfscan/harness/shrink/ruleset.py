@@ -178,12 +178,13 @@ def _line(text: str, header: str, index: int = 0, key: str | None = None) -> int
     if index >= len(starts):
         return None
     start = starts[index]
-    if key is not None:
-        end = next((m.start() for m in re.finditer(r"^[ \t]*\[", text[start + 1:], re.M)), len(text) - start - 1)
-        found = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*=", text[start:start + 1 + end], re.M)
-        found = found or re.search(rf"^[ \t]*\[[ \t]*rule\.{re.escape(key)}[ \t]*\]", text[start:], re.M)
+    if key is not None:  # the key's line in the table (up to the next [[header]], or its [rule.key] sub-table)
+        body = text.find("\n", start) + 1
+        following = re.search(r"^[ \t]*\[\[", text[body:], re.M)
+        table = text[body:body + following.start()] if following else text[body:]
+        found = re.search(rf"^[ \t]*(\[[ \t]*\w+\.)?{re.escape(key)}[ \t]*[=\]]", table, re.M)
         if found:
-            start += found.start()
+            start = body + found.start()
     return text.count("\n", 0, start) + 1
 
 
@@ -220,9 +221,10 @@ def _check_levels(path: Path, text: str, levels: Any) -> None:
         _check_keys(path, text, "[[level]]", i, "level", level, spec, set(spec))
 
 
-def load_rules(path: Path = RULES_FILE) -> dict[str, Any]:
+def load_rules(path: Path | None = None) -> dict[str, Any]:
     """The shrink rules of ``path``, validated: known rule kinds, known keys, value types; errors name the file
     and line (:class:`~hfscan.errors.DataFileError`, exit status 2 from the CLI)."""
+    path = RULES_FILE if path is None else path
     data, text = read_toml(path)
     for name, table in data.items():
         if name in ("rule", "level"):
