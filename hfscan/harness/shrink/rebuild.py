@@ -19,6 +19,8 @@ from hfscan.harness.shrink.values import _is_int
 
 
 def _instantiate(config_or_class: Any, log: Any) -> Any:
+    """A copy of a config instance, or the config a class builds (with the package switches where they change
+    it); values it needed are recorded in ``log.shrunk`` (``log``: the shrink's State, or a ShrinkReport)."""
     if not isinstance(config_or_class, type):
         return copy.deepcopy(config_or_class)
     try:
