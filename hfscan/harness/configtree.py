@@ -7,7 +7,8 @@ attribute or as the items of a list of them (named ``attr.i``: a config of sever
 trees through it.
 
 Special tokens: an attribute named ``*_token_id`` or ``*_token_index`` holds one token id, one named
-``*_token_ids`` a list of them (:data:`TOKEN_ID_SUFFIXES`, :data:`TOKEN_SUFFIXES`).
+``*_token_ids`` a list of them (:data:`TOKEN_ID_SUFFIXES`, :data:`TOKEN_SUFFIXES`); ``image_token_id`` and its
+like are placeholders for a modality's features (:func:`is_placeholder_token`).
 
 Widths, depths and vocabularies are the attributes the shrink rules name (``cap`` rules of 32 and above,
 ``layers`` and ``vocab`` rules of ``hfscan/data/shrink_rules.toml``).
@@ -15,12 +16,15 @@ Widths, depths and vocabularies are the attributes the shrink rules name (``cap`
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterator
 
 #: Attributes that hold one special token's id.
 TOKEN_ID_SUFFIXES = ("_token_id", "_token_index")
 #: Attributes that hold special-token ids: one id, or a list of them (``*_token_ids``).
 TOKEN_SUFFIXES = (*TOKEN_ID_SUFFIXES, "_token_ids")
+#: A modality's placeholder token in the text (``image_token_id``, ``video_token_index``, ``audio_token_id``).
+_PLACEHOLDER = re.compile(r"^(image|video|audio)_token_(id|index)$")
 #: The modality parts a composite config holds, by the attribute that holds them.
 PARTS = {"text": "text_config", "vision": "vision_config", "audio": "audio_config"}
 
@@ -89,6 +93,11 @@ def special_tokens(cfg: Any) -> dict[str, Any]:
     """{attribute: value} of the special-token ids a config sets (one id, or a list of them; unset ones left
     out)."""
     return {a: v for a, v in vars(cfg).items() if a.endswith(TOKEN_SUFFIXES) and v is not None}
+
+
+def is_placeholder_token(attr: str) -> bool:
+    """Whether ``attr`` holds a modality's placeholder token id (the token an image, video or audio stands for)."""
+    return bool(_PLACEHOLDER.match(attr))
 
 
 def token_ids(tree: list[tuple[str, Any]]) -> set[int]:

@@ -9,7 +9,7 @@ import dataclasses
 import types
 from typing import Any
 
-from hfscan.harness.configtree import is_config, text_config, walk
+from hfscan.harness.configtree import depth_attrs, is_config, text_config, walk
 from hfscan.harness.shrink import ruleset
 from hfscan.harness.shrink.handlers import _heads, _sizes
 from hfscan.harness.shrink.state import State, _init_fields
@@ -173,11 +173,11 @@ def _derived_layer_kinds(st: State) -> None:
     computed from a cycle of block types or an attention period and offset) keeps every kind: where the cut
     depth lost one, the depth becomes the shortest prefix of the original pattern that holds them all."""
     original, cfg = st.original, st.cfg
-    depth_attrs = ruleset.rule_attrs("layers")
+    depths = depth_attrs()
     old_nodes = dict(walk(original))
     for path, node in walk(cfg):
         old_node = old_nodes.get(path)
-        attr = next((a for a in depth_attrs if _is_int(vars(node).get(a))), None)
+        attr = next((a for a in depths if _is_int(vars(node).get(a))), None)
         if old_node is None or attr is None or not vars(old_node).get(attr, 0) > vars(node)[attr] > 0:
             continue
         new = vars(node)[attr]

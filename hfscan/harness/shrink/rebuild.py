@@ -12,7 +12,7 @@ import dataclasses
 import re
 from typing import Any
 
-from hfscan.harness.configtree import TOKEN_SUFFIXES, is_config, walk
+from hfscan.harness.configtree import TOKEN_SUFFIXES, depth_attrs, is_config, walk
 from hfscan.harness.shrink import ruleset
 from hfscan.harness.shrink.state import _init_fields
 from hfscan.harness.shrink.values import _is_int
@@ -251,7 +251,7 @@ def _accepted_values(cls: type, kwargs: dict, original: Any, log: Any, path: str
     if old_node is None:
         return None
     old = {a: v for a, v in vars(old_node).items() if a in kwargs and _is_int(v) and _is_int(kwargs[a])}
-    depths = set(ruleset.rule_attrs("layers"))  # a depth stays cut
+    depths = set(depth_attrs())  # a depth stays cut
     cut = sorted((v, a) for a, v in old.items() if kwargs[a] != v and a not in depths)
     deltas = sorted({n - o for p, o, n in log.shrunk if p.startswith(path) and _is_int(o) and _is_int(n) and n != o},
                     key=abs)

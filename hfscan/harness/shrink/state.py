@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from hfscan.harness.configtree import depth_attrs, vocab_attrs, width_attrs
 from hfscan.harness.shrink import ruleset
 from hfscan.harness.shrink.ruleset import Level
 
@@ -84,10 +85,10 @@ class State:
         self.stage_indices = set(ruleset.rule_attrs("stage_indices"))
         self.layer_indices = set(ruleset.rule_attrs("layer_indices")) | self.stage_indices
         self.related = {a for r in self.rules_of("sum") for a in r["values"]}  # values kept as sums of others
-        self.widths = frozenset(a for r in self.rules_of("cap") if r["max"] >= 32 for a in r["attrs"])  # width caps
-        self.depths = frozenset(ruleset.rule_attrs("layers"))
+        self.widths = width_attrs()
+        self.depths = frozenset(depth_attrs())
         self.stage_widths = frozenset(ruleset.rule_attrs("stage_widths"))
-        self.vocabs = frozenset(ruleset.rule_attrs("vocab"))
+        self.vocabs = frozenset(vocab_attrs())
         # facts a pass hands on to later ones
         self.vocab: int | None = None  # the smallest shrunk vocabulary of the tree
         self.remap: dict[int, int] = {}  # special-token ids moved inside it: old -> new

@@ -4,16 +4,13 @@ codebooks kept below them (``[codes_below_ids]``) and vocabularies laid out in r
 from __future__ import annotations
 
 import itertools
-import re
 from typing import Any
 
-from hfscan.harness.configtree import dotted, special_tokens, token_ids, vocab_sizes, walk
+from hfscan.harness.configtree import (dotted, is_placeholder_token, special_tokens, token_ids, vocab_attrs,
+                                      vocab_sizes, walk)
 from hfscan.harness.shrink import ruleset
 from hfscan.harness.shrink.state import State
 from hfscan.harness.shrink.values import _int_list, _is_int
-
-
-_PLACEHOLDER = re.compile(r"^(image|video|audio)_token_(id|index)$")
 
 
 def _vocab(st: State, cfg: Any, path: str, attrs: dict) -> None:
@@ -62,7 +59,7 @@ def remap_tokens(st: State, root: Any) -> None:
     free = [i for i in free if i not in remap.values()]
     for path, node in nodes:
         for attr, value in vars(node).items():
-            if value is None and _PLACEHOLDER.match(attr) and free:
+            if value is None and is_placeholder_token(attr) and free:
                 st.set(node, path, attr, free.pop(0))
     st.remap = remap
 
@@ -100,14 +97,14 @@ def _vocab_ranges(st: State) -> None:
     suffix = ruleset.rules().get("vocab_ranges", {}).get("suffix")
     if not suffix:
         return
-    vocab_attrs = set(ruleset.rule_attrs("vocab"))
+    vocabs = set(vocab_attrs())
     cut = [(p, old) for p, old, new in st.shrunk if _is_int(old) and _is_int(new) and new < old]
     old_nodes = dict(walk(original))
     for path, node in walk(cfg):
         old_node = old_nodes.get(path)
         offsets = sorted((v, a) for a, v in vars(old_node or node).items()
                          if a.endswith(suffix) and _is_int(v) and v > 0)
-        holders = [(p, n, a) for p, n in walk(node) for a in sorted(vocab_attrs & vars(n).keys())
+        holders = [(p, n, a) for p, n in walk(node) for a in sorted(vocabs & vars(n).keys())
                    if offsets and _is_int(vars(n)[a]) and _is_int(dotted(old_node, f"{p}{a}"))
                    and vars(n)[a] <= offsets[-1][0] < dotted(old_node, f"{p}{a}")]  # cut below the last range
         if not holders:
