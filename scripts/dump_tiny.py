@@ -49,7 +49,8 @@ def _configs(mt: str, override: Any, out: TextIO) -> None:
         out.write(f"{mt}\t{level.name}\treport\t{_json(report.summary())}\n")
         # every change (the summary keeps one per path), sorted: some passes visit a set of names, whose order
         # varies with the hash seed from run to run
-        raw = {name: sorted(_json(x) for x in getattr(report, name)) for name in ("shrunk", "kept", "overridden", "filled")}
+        raw = {name: sorted(_json(x) for x in getattr(report, name))
+               for name in ("shrunk", "kept", "overridden", "filled")}
         out.write(f"{mt}\t{level.name}\tchanges\t{_json(raw)}\n")
 
 
