@@ -25,8 +25,10 @@ TOKEN_ID_SUFFIXES = ("_token_id", "_token_index")
 TOKEN_SUFFIXES = (*TOKEN_ID_SUFFIXES, "_token_ids")
 #: A modality's placeholder token in the text (``image_token_id``, ``video_token_index``, ``audio_token_id``).
 _PLACEHOLDER = re.compile(r"^(image|video|audio)_token_(id|index)$")
-#: The modality parts a composite config holds, by the attribute that holds them.
-PARTS = {"text": "text_config", "vision": "vision_config", "audio": "audio_config"}
+#: The sub-configs that hold a modality's part of a composite config, by preference.
+PARTS = {"text": ("text_config", "decoder", "language_config", "llm_config"),
+         "vision": ("vision_config", "encoder", "backbone_config", "image_config", "visual"),
+         "audio": ("audio_config", "encoder", "speech_config")}
 
 
 def is_config(v: Any) -> bool:
@@ -65,11 +67,29 @@ def text_config(config: Any) -> Any:
     return config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
 
 
-def part(cfg: Any, modality: str) -> Any:
-    """The sub-config a config holds for one modality (``text``, ``vision``, ``audio``: :data:`PARTS`); None
-    where it holds none."""
-    value = vars(cfg).get(PARTS[modality])
+def sub(cfg: Any, attr: str) -> Any:
+    """The sub-config a config holds under ``attr``; None where it holds none there."""
+    value = vars(cfg).get(attr)
     return value if is_config(value) else None
+
+
+def parts(cfg: Any, modality: str) -> list[Any]:
+    """The sub-configs a config holds for one modality (``text``, ``vision``, ``audio``: :data:`PARTS`), by
+    preference; [] where it holds none (or ``modality`` is none of them)."""
+    return [c for c in (getattr(cfg, a, None) for a in PARTS.get(modality, ())) if is_config(c)]
+
+
+def nearest_first(cfg: Any, modality: str = "any") -> Iterator[Any]:
+    """Every config of a tree, each once: the modality's parts first (:func:`parts`), then the config itself and,
+    breadth first, its sub-configs (held as attributes): where a value is looked up, the nearest wins."""
+    queue, seen = [*parts(cfg, modality), cfg], []
+    while queue:
+        node = queue.pop(0)
+        if any(node is s for s in seen):
+            continue
+        seen.append(node)
+        yield node
+        queue.extend(v for v in vars(node).values() if is_config(v))
 
 
 def dotted(cfg: Any, name: str) -> Any:

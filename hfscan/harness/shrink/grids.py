@@ -7,7 +7,7 @@ import math
 from functools import lru_cache
 from typing import Any
 
-from hfscan.harness.configtree import is_config, part, walk
+from hfscan.harness.configtree import is_config, sub, walk
 from hfscan.harness.shrink import ruleset
 from hfscan.harness.shrink.state import State
 from hfscan.harness.shrink.values import _halve, _is_int, _patch_side, _sides
@@ -116,7 +116,7 @@ def _grid_text_configs(cfg: Any) -> set[int]:
     the text model of a multimodal-rotary model, whose code may default its rotary sections."""
     out = {id(cfg)} if _is_grid_text_class(type(cfg)) else set()  # such a text config built alone
     for _, node in walk(cfg):
-        text, vision = part(node, "text"), part(node, "vision")
+        text, vision = sub(node, "text_config"), sub(node, "vision_config")
         if is_config(vision) and _is_int(vars(vision).get("spatial_merge_size")):
             # the text config; or the composite itself, where it holds the text model's values (4.x: no text_config)
             out.add(id(text) if is_config(text) else id(node))
