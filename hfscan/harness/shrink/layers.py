@@ -147,7 +147,6 @@ def _mirrored_indices(st: State, cfg: Any, path: str, attrs: dict) -> None:
 
 def _per_layer_overrides(st: State, cfg: Any, path: str, attrs: dict, overrides: dict) -> None:
     """Shrink a heterogeneous config's per-layer values by the same rules, moved to the new layer indices."""
-
     old_kinds = attrs.get("layer_types")
     new_kinds = vars(cfg).get("layer_types")
     out: dict[int, dict] = {}
