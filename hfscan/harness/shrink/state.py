@@ -96,7 +96,6 @@ class State:
         self.growth: dict[int, int] = {}  # old -> new width of the stage widths that keep their growth
         self.rounded: dict[int, tuple[int, int]] = {}  # id(config) -> (capped, rounded) hidden width
         self.grid_text: set[int] = set()  # id() of the text configs beside a vision tower that merges patch grids
-        self.cut: dict[int, tuple[int, int]] = {}  # id(config) -> (old, new) of its largest depth, where cut
         # the trees and the inputs of tiny_config
         self.cfg: Any = None  # the tree being shrunk (the rebuilt one after the rebuild)
         self.original: Any = None  # the tree before any pass
