@@ -47,3 +47,29 @@ def test_identical_causes_across_models_are_one_group_ranked_by_architectures():
 
 def test_results_of_other_checks_are_not_capture_causes():
     assert capture_causes([CheckResult("a", "forward", Status.FAILED, message="boom")]) == []
+
+
+def test_every_report_format_shows_the_ranked_capture_causes(tmp_path):
+    import jsonschema
+
+    from hfscan.cache.store import Store
+    from hfscan.harness.records import RunInfo
+    from hfscan.reports.report import SCHEMA_PATH, build_report, render
+
+    with Store(tmp_path / "s.sqlite") as store:
+        run = store.begin_run(RunInfo(id=None, started_at="2026-12-01T00:00:00", hfscan_version="0", python_version="3",
+                                      torch_version="2", transformers_version="5"))
+        for r in (_failed("alpha", "export", "data-dependent control flow or shape", "data-dependent: [u0 > 1]",
+                          "models/alpha/modeling_alpha.py:10"),
+                  _failed("beta", "export", "data-dependent control flow or shape", "data-dependent: [u1 > 2]",
+                          "models/beta/modeling_beta.py:9")):
+            store.add_result(run.id, r)
+        store.finish_run(run.id, "finished")
+        report = build_report(store)
+    data = json.loads(render(report, "json"))
+    jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text()))
+    assert data["capture_causes"][0]["model_types"] == ["alpha", "beta"]
+    md = render(report, "md")
+    assert "Graph capture: causes by architectures blocked" in md and "models/alpha/modeling_alpha.py:10" in md
+    html = render(report, "html")
+    assert 'id="capture-causes"' in html and "[u0" not in html.split('id="capture-causes"')[1].split("</table>")[0]
