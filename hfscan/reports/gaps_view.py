@@ -44,6 +44,18 @@ def print_capture_causes(causes: list, limit: int = 20) -> None:
         c.print(f"... {len(causes) - limit} more in --format json")
 
 
+def print_lowest_coverage(coverage: dict[str, float], limit: int = 20) -> None:
+    """The model types whose checks ran the least of their modeling code, lowest first (`run --coverage`)."""
+    if not coverage:
+        return
+    from hfscan.reports.linecov import summary_line
+
+    c = Console(soft_wrap=True, highlight=False)
+    c.print(f"\n[bold]{escape(summary_line(coverage) or '')}[/bold]")
+    for mt, s in list(coverage.items())[:limit]:
+        c.print(f"  {s:6.1%}  {escape(mt)}")
+
+
 def latest_results(store_path: str | None) -> list:
     """The results of the newest run in the store; none when there is no store yet."""
     from pathlib import Path
@@ -66,6 +78,7 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
     from hfscan.classifiers import classify_all
     from hfscan.harness.records import coverage_by_model_type
     from hfscan.reports.capture import capture_causes
+    from hfscan.reports.linecov import line_coverage
     from hfscan.reports.gaps import build_gaps, coverage_gaps, failure_gaps
     from hfscan.scanner.discover import discover
 
@@ -77,9 +90,12 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
                       extra=[*failure_gaps(results), *coverage_gaps(results, coverage)],
                       coverage=coverage if results else None)
     causes = capture_causes(results)
+    lines = line_coverage(results)
     if fmt == "json":
-        print(json.dumps({**gaps.to_json(), "capture_causes": [c.to_json() for c in causes]}, indent=2))
+        print(json.dumps({**gaps.to_json(), "capture_causes": [c.to_json() for c in causes],
+                          "line_coverage": [{"model_type": mt, "share": s} for mt, s in lines.items()]}, indent=2))
     else:
         print_gaps(gaps)
         print_capture_causes(causes)
+        print_lowest_coverage(lines)
     return 1 if gaps.model_types else 0
