@@ -100,6 +100,8 @@ def read_config(path: Path, trust_remote_code: bool = False) -> Any:
     if not isinstance(data, dict) or not data.get("model_type"):
         raise UsageError(f"{path}: config has no model_type")
     model_type = data["model_type"]
+    if not isinstance(model_type, str):
+        raise UsageError(f"{path}: model_type must be a string, not {type(model_type).__name__} ({json.dumps(model_type)[:80]})")
     if model_type not in CONFIG_MAPPING:
         if data.get("auto_map"):
             hint = "running custom code is not supported by hfscan check" if trust_remote_code else "never run without --trust-remote-code"

@@ -87,8 +87,14 @@ def sync(
 
 
 def stored_hub(store: Store) -> dict[str, HubTypeInfo]:
-    """What the last syncs stored, by model type (no network)."""
-    return {mt: HubTypeInfo.from_json({**d, "model_type": mt}) for mt, d in store.hub().items()}
+    """What the last syncs stored, by model type (no network); a row of the wrong shape is reported corrupt and left out."""
+    out = {}
+    for mt, d in store.hub().items():
+        try:
+            out[mt] = HubTypeInfo.from_json({**d, "model_type": mt})
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            store.hub_corrupt(mt, f"not Hub metadata hfscan can read: {type(exc).__name__}: {exc}"[:200])
+    return out
 
 
 def stored_hub_at(path: str | Path | None = None) -> dict[str, HubTypeInfo]:
@@ -195,7 +201,7 @@ def usage_tiers(store_path: str | Path, thresholds: dict[str, int] | None = None
     if not Path(store_path).exists():
         return None
     with Store(store_path) as store:
-        hub = store.hub()
+        hub = {mt: {"downloads": i.downloads, "remote_code": i.remote_code} for mt, i in stored_hub(store).items()}
     tiers = tiers_from_hub(hub, thresholds or load_thresholds())
     if not tiers:
         return None
