@@ -145,21 +145,21 @@ def tiers_from_hub(hub: dict[str, dict], thresholds: dict[str, int]) -> dict[str
 def sync_command(model_types: tuple[str, ...], max_models: int, max_retries: int, backoff_s: float, remote_code: bool,
                  store: str | None = None) -> SyncReport:
     """``hfscan hub sync``: sync with a progress bar, print what happened; errors after storing what was fetched."""
-    from rich.console import Console
     from rich.progress import Progress
 
     from hfscan.paths import default_store_path
     from hfscan.scanner.discover import discover
     from hfscan.scanner.hub import HubLimits
+    from hfscan.terminal import console as plain_console
 
     inventory = discover()
     todo = [inventory.get(mt).model_type for mt in model_types] if model_types else list(inventory.model_types)
     client = HubClient(max_retries=max_retries, backoff_s=backoff_s, limits=HubLimits(max_models=max_models))
-    console = Console(stderr=True)
+    console = plain_console(stderr=True)
     with Store(store or default_store_path()) as db, Progress(console=console, transient=True) as bar:
         task = bar.add_task("hub sync", total=len(todo))
         report = sync(db, todo, client, inventory.model_types, remote_code, progress=lambda mt: bar.advance(task))
-    out = Console(soft_wrap=True)
+    out = plain_console(soft_wrap=True)
     out.print(f"hub sync: {len(report.fetched)} of {len(todo)} model types stored from {client.api.endpoint}")
     if remote_code and report.stopped is None:
         out.print(f"remote-code architectures transformers lacks: {', '.join(report.remote_code) or 'none'}")

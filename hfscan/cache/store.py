@@ -159,6 +159,8 @@ class Store:
                 self._corrupt("meta", "schema", f"schema version {row[0]!r} is not a number; read as {SCHEMA_VERSION}")
             elif row is not None and int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: store schema {row[0]} is newer than this hfscan understands ({SCHEMA_VERSION})")
+        except sqlite3.OperationalError as exc:  # the file system refused: read-only, full, locked, unreadable
+            raise StoreError(f"{self.path}: cannot open the store ({exc})") from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable hfscan store ({exc})") from None
         except OSError as exc:

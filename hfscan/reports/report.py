@@ -18,13 +18,13 @@ from pathlib import Path
 import click
 import jinja2
 from markupsafe import Markup
-from rich.console import Console
 from rich.table import Table
 
 from hfscan.cache.store import Store
 from hfscan.errors import UsageError
 from hfscan.harness.records import FAILING, Coverage, RunInfo, Status
 from hfscan.paths import default_store_path
+from hfscan.terminal import console
 from hfscan.reports import charts
 from hfscan.reports.coverage import CATEGORIES, RunCoverage, TierOf, TypeRow, SHIPPED_SOURCE, default_tier_of, override_origins, summarize
 from hfscan.reports.history import Comparison, TrendPoint, baseline_before, compare, parse_since, trend
@@ -294,4 +294,4 @@ def history_command(store_path: str | None, fmt: str) -> None:
     for r in rows:
         table.add_row(str(r["run_id"]), r["started_at"], r["status"], r["transformers_version"], str(r["torch_version"]),
                       r["device"], str(r["model_types"]), str(r["passing"]), _percent(r["pass_rate"]), r["label"])
-    Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)
+    console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)
