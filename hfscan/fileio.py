@@ -47,17 +47,17 @@ def write_text(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` without changing what the path is (see the module doc)."""
     path = Path(path)
     try:
-        target = Path(os.path.realpath(path))  # a symlink's target: the link itself stays a link
         try:
-            kind = target.stat().st_mode
+            kind = os.stat(path).st_mode  # what the path is, through any symlink
         except FileNotFoundError:
             kind = None
+        if kind is not None and stat.S_ISDIR(kind):
+            raise IsADirectoryError(21, "Is a directory")
         if kind is not None and not stat.S_ISREG(kind):
-            if stat.S_ISDIR(kind):
-                raise IsADirectoryError(21, "Is a directory")
-            with open(target, "w", encoding="utf-8") as fh:  # a device or FIFO: written in place, never replaced
+            with open(path, "w", encoding="utf-8") as fh:  # a device, FIFO or /proc/self/fd link: written in place
                 fh.write(text)
             return
+        target = Path(os.path.realpath(path))  # a symlink's target is replaced: the link itself stays a link
         target.parent.mkdir(parents=True, exist_ok=True)
         _replace_regular(target, text)
     except OSError as exc:

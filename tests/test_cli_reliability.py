@@ -186,3 +186,22 @@ def test_check_with_a_non_string_model_type_is_one_line(tmp_path, model_type):
 def test_a_store_that_is_no_file_is_refused(store, command):
     res = CliRunner().invoke(cli, [*command, "--store", store])
     assert res.exit_code == 2 and "Invalid value for '--store'" in res.output and "stored on disk" in res.output
+
+
+# -- item 10: corrupt values in a store: gaps and run still work ----------------------------------------
+def test_gaps_and_run_name_corrupt_rows_and_go_on(tmp_path):
+    store = tmp_path / "s.sqlite"
+    assert _run("run", "bert", "gpt2", *FAKE, "--store", str(store)).returncode == 0
+    with sqlite3.connect(store) as conn:
+        bad = conn.execute("SELECT id FROM results WHERE model_type='bert' ORDER BY id LIMIT 1").fetchone()[0]
+        conn.execute("UPDATE results SET status='exploded' WHERE id=?", (bad,))
+        conn.execute("UPDATE results SET duration_s='slow' WHERE model_type='gpt2'")
+        conn.execute("UPDATE meta SET value='v1' WHERE key='schema'")
+    conn.close()
+    gaps = _run("gaps", "--store", str(store))
+    assert gaps.returncode in (0, 1) and "Traceback" not in gaps.stderr
+    assert f"results row {bad} is corrupt (unknown status 'exploded')" in gaps.stderr
+    done = _run("run", "bert", "gpt2", *FAKE, "--store", str(store))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert f"results row {bad} is corrupt" in done.stderr and "meta row schema is corrupt" in done.stderr
+    assert "2 jobs run, 0 reused" in done.stdout  # the corrupt results are never reused

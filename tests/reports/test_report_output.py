@@ -57,6 +57,20 @@ def test_a_fifo_is_written_not_replaced(store, tmp_path):
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and got and got[0].startswith(b"{")
 
 
+def test_a_link_to_standard_output_writes_to_it(store, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    link = tmp_path / "stdout"
+    link.symlink_to("/proc/self/fd/1")  # what `-o /dev/stdout` is, without risking the machine's /dev/stdout
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "hfscan.cli", "report", "--store", str(store), "--format", "json", "-o", str(link)],
+                          cwd=root, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("{") and link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["stdout"]
+
+
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
 def test_a_new_report_file_honours_the_umask(store, tmp_path, umask, mode):
     old = os.umask(umask)
