@@ -205,3 +205,23 @@ def test_gaps_and_run_name_corrupt_rows_and_go_on(tmp_path):
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert f"results row {bad} is corrupt" in done.stderr and "meta row schema is corrupt" in done.stderr
     assert "2 jobs run, 0 reused" in done.stdout  # the corrupt results are never reused
+
+
+def test_check_with_a_config_that_is_not_utf8_is_file_line(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_bytes(b'{\n"model_type": "bert",\n"name": "caf\xe9"}')
+    res = CliRunner().invoke(cli, ["check", str(config)])
+    assert res.exit_code == 2 and f"{config}:3: not UTF-8" in res.output and len(res.output.strip().splitlines()) == 1
+
+
+# -- item 17: a user's own override keeps its reason and file in reports ------------------------------
+def test_a_run_with_a_users_override_reports_its_reason_and_file(tmp_path):
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[bert]\nreason = "our checkpoints use a smaller epsilon"\nconfig = { layer_norm_eps = 1e-6 }\n')
+    store = tmp_path / "s.sqlite"
+    done = _run("run", "bert", "--checks", "build", "--jobs", "1", "--overrides", str(mine), "--store", str(store))
+    assert done.returncode == 0, done.stderr
+    report = _run("report", "--store", str(store), "--format", "md")
+    assert report.returncode == 0
+    line = next(ln for ln in report.stdout.splitlines() if ln.startswith("| bert |") and "epsilon" in ln)
+    assert "our checkpoints use a smaller epsilon" in line and str(mine) in line
