@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from hfscan.reports.gaps import Gaps
 from hfscan.terminal import console, styled
 
@@ -26,6 +25,21 @@ def print_gaps(gaps: Gaps) -> None:
         c.print(f"   types:  {', '.join(g.model_types)}")
 
 
+def print_capture_causes(causes: list, limit: int = 20) -> None:
+    """Graph capture causes ranked by how many architectures each blocks, with the model lines they stop at."""
+    if not causes:
+        return
+    c = console(soft_wrap=True)
+    c.print(styled("\n", (f"graph capture: {len(causes)} cause(s), the one blocking most architectures first", "bold")))
+    for i, cause in enumerate(causes[:limit], 1):
+        c.print(f"{i}. {cause.check} {cause.kind}: {cause.cause}: {len(cause.model_types)} architecture(s)")
+        c.print(f"   types:  {', '.join(cause.model_types)}")
+        if cause.frames:
+            c.print(f"   at:     {', '.join(cause.frames[:6])}{' ...' if len(cause.frames) > 6 else ''}")
+    if len(causes) > limit:
+        c.print(f"... {len(causes) - limit} more in --format json")
+
+
 def latest_results(store_path: str | None) -> list:
     """The results of the newest run in the store; none when there is no store yet."""
     from pathlib import Path
@@ -47,6 +61,7 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
 
     from hfscan.classifiers import classify_all
     from hfscan.harness.records import coverage_by_model_type
+    from hfscan.reports.capture import capture_causes
     from hfscan.reports.gaps import build_gaps, coverage_gaps, failure_gaps
     from hfscan.scanner.discover import discover
 
@@ -57,8 +72,10 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
     gaps = build_gaps(inventory, classify_all(inventory), include_subconfigs=include_subconfigs,
                       extra=[*failure_gaps(results), *coverage_gaps(results, coverage)],
                       coverage=coverage if results else None)
+    causes = capture_causes(results)
     if fmt == "json":
-        print(json.dumps(gaps.to_json(), indent=2))
+        print(json.dumps({**gaps.to_json(), "capture_causes": [c.to_json() for c in causes]}, indent=2))
     else:
         print_gaps(gaps)
+        print_capture_causes(causes)
     return 1 if gaps.model_types else 0
