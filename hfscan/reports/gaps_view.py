@@ -46,10 +46,10 @@ def print_lowest_coverage(coverage: dict[str, float], limit: int = 20) -> None:
         return
     from hfscan.reports.linecov import summary_line
 
-    c = Console(soft_wrap=True, highlight=False)
-    c.print(f"\n[bold]{escape(summary_line(coverage) or '')}[/bold]")
+    c = console(soft_wrap=True)
+    c.print(styled("\n", (summary_line(coverage) or "", "bold")))
     for mt, s in list(coverage.items())[:limit]:
-        c.print(f"  {s:6.1%}  {escape(mt)}")
+        c.print(f"  {s:6.1%}  {mt}")
 
 
 def latest_results(store_path: str | None) -> list:
