@@ -10,7 +10,7 @@ import click
 from hfscan import __version__
 from hfscan.errors import HfscanError, UsageError
 from hfscan.harness.devices import DEVICES, DTYPES
-from hfscan.harness.records import CHECKS
+from hfscan.records import CHECKS
 
 
 class _Group(click.Group):
@@ -150,12 +150,15 @@ def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_ca
 @click.pass_context
 def report(ctx, fmt, output, run_id, weekly, since, compare_to, fail_on_regression, store):
     """Coverage report of a run as Markdown, HTML, JSON or JUnit XML, with changes since a baseline run."""
+    from hfscan.harness.overrides import shipped_override_reasons
+    from hfscan.harness.selection import tier_of
     from hfscan.reports.report import report_command
 
     if weekly and since:
         raise UsageError("--weekly and --since are exclusive (--weekly is --since 7d)")
     ctx.exit(report_command(store, fmt, output, run_id=run_id, since="7d" if weekly else since,
-                            compare_to=compare_to, fail_on_regression=fail_on_regression))
+                            compare_to=compare_to, fail_on_regression=fail_on_regression, tier_of=tier_of,
+                            override_reasons=shipped_override_reasons()))
 
 
 @cli.command()

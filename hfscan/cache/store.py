@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from hfscan.errors import StoreError
-from hfscan.harness.records import CheckResult, RunInfo, Status
+from hfscan.records import CheckResult, RunInfo, Status
 
 SCHEMA_VERSION = 1
 

@@ -7,9 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
-from hfscan.harness.overrides import load_overrides
-from hfscan.harness.records import CHECKS, FAILING, CheckResult, Coverage, RunInfo, Status, coverage_of
-from hfscan.harness.selection import tier_of as default_tier_of
+from hfscan.records import CHECKS, FAILING, CheckResult, Coverage, RunInfo, Status, coverage_of
 from hfscan.reports.gaps import GapGroup, failure_gaps
 
 #: Categories in the order every report lists them.
@@ -29,9 +27,11 @@ TierOf = Callable[[str], str]
 
 
 
-def shipped_override_reasons() -> dict[str, str]:
-    """{override hash: reason} of the overrides hfscan ships."""
-    return {o.hash: o.reason for o in load_overrides().values()}
+
+
+def untiered(model_type: str) -> str:
+    """The tier of every model type when the caller names no tiers (the harness's priorities are its data)."""
+    return "low"
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def _row(model_type: str, results: list[CheckResult], tier_of: TierOf) -> TypeRo
 def summarize(
     run: RunInfo,
     results: Iterable[CheckResult],
-    tier_of: TierOf = default_tier_of,
+    tier_of: TierOf = untiered,
     override_reasons: Mapping[str, str] | None = None,
 ) -> RunCoverage:
     """Fold a run's check results into one row per model type."""
@@ -164,7 +164,7 @@ def summarize(
     rows = tuple(_row(mt, per_type[mt], tier_of) for mt in sorted(per_type))
     seen_checks = {r.check for r in results}
     checks = tuple(c for c in CHECKS if c in seen_checks) + tuple(sorted(seen_checks - set(CHECKS)))
-    reasons = shipped_override_reasons() if override_reasons is None else override_reasons
+    reasons = override_reasons or {}
     overrides = tuple(
         OverrideUse(
             model_type=row.model_type,

@@ -17,7 +17,7 @@ from typing import Iterable, Mapping
 
 from hfscan.classifiers.graph import FamilyGraph, default_graph
 from hfscan.classifiers.records import Classification
-from hfscan.harness.records import FAILING, CheckResult, Coverage, Status
+from hfscan.records import FAILING, CheckResult, Coverage, Status
 from hfscan.scanner.records import Inventory
 
 SCHEMA = "hfscan.gaps/1"
@@ -163,7 +163,7 @@ _NOT_GENERIC = (
 def coverage_gaps(results: Iterable[CheckResult], coverage: Mapping[str, Coverage]) -> list[GapGroup]:
     """Partial passes, expected failures, passes with an override and skips, each grouped by its reason.
 
-    ``coverage`` is each type's category (see ``harness.records.coverage_by_model_type``);
+    ``coverage`` is each type's category (see ``records.coverage_by_model_type``);
     unexpected failures are left to :func:`failure_gaps`.  Within a category the
     largest group comes first.
     """

@@ -49,7 +49,7 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
     import json
 
     from hfscan.classifiers import classify_all
-    from hfscan.harness.records import coverage_by_model_type
+    from hfscan.records import coverage_by_model_type
     from hfscan.reports.gaps import build_gaps, coverage_gaps, failure_gaps
     from hfscan.scanner.discover import discover
 
