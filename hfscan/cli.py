@@ -119,21 +119,23 @@ def hub_sync(model_types, max_models, max_retries, backoff, no_remote_code, stor
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True)
 @click.option("--fresh", is_flag=True, help="Ignore stored results; run everything again.")
+@click.option("--reuse-failures", is_flag=True, help="Keep stored crashed, timeout and oom results (retried by default).")
 @click.option("--store", type=click.Path(dir_okay=False), default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
 @click.option("--overrides", type=click.Path(dir_okay=False), default=None, help="Your overrides TOML, merged over the shipped one.")
 @click.option("--source", type=click.Choice(["config", "checkpoint"]), default="config", show_default=True, help="Random weights from the config, or the pinned tiny checkpoint `hub sync` stored (from the HF cache).")
 @click.option("--download", is_flag=True, help="With --source checkpoint: fetch checkpoints missing from the HF cache first.")
 @click.option("--job-fn", default=None, hidden=True, help="module:function run for each job (testing hook).")
 @click.pass_context
-def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_cap, device, dtype, fresh, store, overrides, source, download, job_fn):
+def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_cap, device, dtype, fresh, reuse_failures, store,
+        overrides, source, download, job_fn):
     """Smoke-test model types in isolated workers and store every result."""
     from hfscan.pipeline import RunRequest, run_command
 
     chosen = _parse_checks(checks)
     request = RunRequest(
         model_types=model_types, priority=priority, family=family, tasks=tasks, checks=chosen, jobs=jobs,
-        timeout_s=timeout, device=device, dtype=dtype, fresh=fresh, store=store, mem_cap_mb=mem_cap,
-        overrides=overrides, source=source, download=download, **({"job_fn": job_fn} if job_fn else {}),
+        timeout_s=timeout, device=device, dtype=dtype, fresh=fresh, reuse_failures=reuse_failures, store=store,
+        mem_cap_mb=mem_cap, overrides=overrides, source=source, download=download, **({"job_fn": job_fn} if job_fn else {}),
     )
     ctx.exit(run_command(request))
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Callable, Sequence
 
-from hfscan.harness.keys import DEFAULT_JOB_FN, result_key
-from hfscan.harness.records import CheckResult, Job, Status
+from hfscan.harness.keys import DEFAULT_JOB_FN, code_digest, result_key
+from hfscan.records import CheckResult, Job, Status
 from hfscan.harness.worker import PRELOAD, load_job_fn, proc_status_mb, worker_main
 from hfscan.scanner.discover import installed_versions
 
@@ -52,7 +52,11 @@ class RunnerOptions:
     preload: tuple[str, ...] = PRELOAD
     poll_s: float = 0.05
     startup_timeout_s: float = 300.0
+    reuse_failures: bool = False  # reuse stored crashed / timeout / oom results too (interrupted ones never)
 
+
+#: Stored statuses a rerun runs again by default: what the sweep's conditions caused more than the model.
+RETRIED = frozenset({Status.CRASHED, Status.TIMEOUT, Status.OOM, Status.INTERRUPTED})
 
 @dataclass(frozen=True)
 class RunOutcome:
@@ -142,9 +146,16 @@ class Runner:
         load_job_fn(self.options.job_fn)  # a bad path fails here, once, not in every worker
         self.mem_cap_mb = self.options.mem_cap_mb or default_mem_cap_mb(self.options.jobs)
         self.tf_version, self.torch_version = installed_versions()
+        self.digest = code_digest(self.options.job_fn)
 
     def key(self, job: Job, check: str) -> str:
-        return result_key(job, check, self.tf_version, self.torch_version, self.options.job_fn)
+        return result_key(job, check, self.tf_version, self.torch_version, self.options.job_fn, self.digest)
+
+    def reusable(self, result: CheckResult | None) -> bool:
+        """Whether a stored result may stand for this run (a crash, timeout or oom is retried unless asked)."""
+        if result is None or result.status is Status.INTERRUPTED:
+            return False
+        return self.options.reuse_failures or result.status not in RETRIED
 
     def run(
         self,
@@ -161,7 +172,7 @@ class Runner:
         reused = 0
         for i, job in enumerate(jobs):
             keys = [self.key(job, c) for c in job.checks]
-            if job.checks and all(k in stored for k in keys):
+            if job.checks and all(self.reusable(stored.get(k)) for k in keys):
                 reused += 1
                 for k in keys:
                     self._report(stored[k].with_(reused=True))
