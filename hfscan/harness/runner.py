@@ -129,6 +129,18 @@ class _Slot:
         self.kill()
 
 
+def worker_context(options: RunnerOptions):
+    """How workers start: forked from a server process that imported torch, transformers and the job function's
+    module once (a replaced worker then starts in milliseconds instead of importing them again); spawned where
+    there is no fork server.  Either way a worker is a fresh process of its own, and this process imports no
+    torch.  The server starts with the first worker and keeps this process's environment of that moment."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([*options.preload, options.job_fn.partition(":")[0]])
+    return ctx
+
+
 def _signal_name(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
         try:
@@ -184,7 +196,7 @@ class Runner:
         peaks: list[float] = []
         started = 0
         interrupted = False
-        ctx = mp.get_context("spawn")
+        ctx = worker_context(self.options)
         try:
             while todo or any(s.job for s in slots):
                 for s in [s for s in slots if s.job is None and not s.proc.is_alive()]:

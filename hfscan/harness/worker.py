@@ -125,6 +125,9 @@ def worker_main(conn: Connection, job_fn: str, preload: tuple[str, ...] = PRELOA
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    # load checkpoints on this thread: a worker runs one torch thread, and transformers' loader threads only
+    # contend with it (and with the other workers) for the cores
+    os.environ.setdefault("HF_DEACTIVATE_ASYNC_LOAD", "1")
     warnings.simplefilter("ignore")  # results carry what matters; warnings would only garble the progress bar
     for module in preload:
         importlib.import_module(module)
