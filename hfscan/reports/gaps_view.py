@@ -72,7 +72,7 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
     import json
 
     from hfscan.classifiers import classify_all
-    from hfscan.harness.records import coverage_by_model_type
+    from hfscan.records import coverage_by_model_type
     from hfscan.reports.capture import capture_causes
     from hfscan.reports.linecov import line_coverage
     from hfscan.reports.gaps import build_gaps, coverage_gaps, failure_gaps
