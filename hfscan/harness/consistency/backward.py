@@ -60,7 +60,7 @@ def _step(model: Any, inputs: dict) -> tuple[dict, str]:
 
     model.zero_grad(set_to_none=True)
     model.train()
-    torch.manual_seed(0)
+    common.seed(0)
     out = model(**inputs)
     tensors = tensors_of(out)
     loss = tensors.get("loss")

@@ -14,11 +14,23 @@ TARGETS = ("labels", "use_cache")
 PAD = 2
 
 
-def run(model: Any, inputs: dict, seed: int = 0) -> Any:
+def seed(value: int = 0) -> None:
+    """Every random generator a model may draw from seeded: torch's, numpy's (SpecAugment's time masks), Python's."""
+    import random
+
+    import numpy
+    import torch
+
+    random.seed(value)
+    numpy.random.seed(value)
+    torch.manual_seed(value)
+
+
+def run(model: Any, inputs: dict, seed_value: int = 0) -> Any:
     """``model(**inputs)`` without gradients, seeded (a model that samples noise samples it alike)."""
     import torch
 
-    torch.manual_seed(seed)
+    seed(seed_value)
     with torch.no_grad():
         return model(**inputs)
 
