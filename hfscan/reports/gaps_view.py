@@ -50,7 +50,7 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
 
     from hfscan.classifiers import classify_all
     from hfscan.harness.records import coverage_by_model_type
-    from hfscan.reports.gaps import build_gaps, coverage_gaps, failure_gaps
+    from hfscan.reports.gaps import build_gaps, coverage_gaps, declared_gaps, failure_gaps
     from hfscan.scanner.discover import discover
 
     inventory = discover()
@@ -58,7 +58,7 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
     results = [r for r in latest_results(store) if r.model_type in considered]
     coverage = coverage_by_model_type(results)
     gaps = build_gaps(inventory, classify_all(inventory), include_subconfigs=include_subconfigs,
-                      extra=[*failure_gaps(results), *coverage_gaps(results, coverage)],
+                      extra=[*failure_gaps(results), *coverage_gaps(results, coverage), *declared_gaps(results)],
                       coverage=coverage if results else None)
     if fmt == "json":
         print(json.dumps(gaps.to_json(), indent=2))
