@@ -108,3 +108,23 @@ def assert_close(ref: Any, out: Any, atol: float, rtol: float, what: str, stage:
     if problem:
         raise CheckFailure(f"{what}: {problem}", stage=stage)
     return diff
+
+
+def relative_error(ref: Any, out: Any, floor: float) -> tuple[str, float]:
+    """The output whose ``||out - ref|| / max(||ref||, floor)`` (over its finite values) is largest, and that ratio:
+    half precision is judged on the whole tensor, where one position's rounding may flip a hard decision (an argmax,
+    a hard assignment) and move that position alone."""
+    import torch
+
+    a, b = tensors_of(ref), tensors_of(out)
+    worst = ("", 0.0)
+    for name, t in a.items():
+        u = b.get(name)
+        if u is None or tuple(u.shape) != tuple(t.shape) or not t.is_floating_point() or not t.numel():
+            continue
+        t, u = t.detach().cpu().double(), u.detach().cpu().double()
+        finite = torch.isfinite(t) & torch.isfinite(u)
+        err = float(torch.linalg.vector_norm((t - u)[finite])) / max(float(torch.linalg.vector_norm(t[finite])), floor)
+        if err > worst[1]:
+            worst = (name, err)
+    return worst

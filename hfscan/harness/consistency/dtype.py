@@ -1,14 +1,16 @@
 """dtype: the model in half precision (bfloat16 on CPU, float16 on CUDA), a copy of the same weights, runs the same
-inputs (floating ones cast alike) to finite outputs within tolerance of float32's."""
+inputs (floating ones cast alike) to finite outputs within tolerance of float32's: each output's
+``||half - float32|| / ||float32||`` at most the dtype's ``rtol`` (``atol``: the floor of that norm)."""
 
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 from hfscan.harness.checks import CheckFailure, check_finite
 from hfscan.harness.consistency import common
-from hfscan.harness.consistency.compare import compare
+from hfscan.harness.consistency.compare import compare, relative_error
 from hfscan.harness.inputs import to_device
 from hfscan.harness.registry import CheckContext
 
@@ -38,7 +40,12 @@ def check_dtype(ctx: CheckContext) -> dict:
         check_finite(out)
     except CheckFailure as exc:
         raise CheckFailure(f"{half_name}: {exc}", stage="dtype") from exc
-    diff, problem = compare(ref, out, tol.atol, tol.rtol)
+    diff, problem = compare(ref, out, math.inf, 0.0)  # the largest difference and where; shapes and NaNs alike
     if problem:
         raise CheckFailure(f"{half_name} vs float32: {problem}", stage="dtype")
-    return {"dtype": half_name, **diff.to_json()}
+    name, err = relative_error(ref, out, tol.atol)
+    seen = {"dtype": half_name, "relative_error": err, "worst_output": name, **diff.to_json()}
+    if err > tol.rtol:
+        raise CheckFailure(f"{half_name} vs float32: {name} is off by {err:.3g} of its norm (tolerance {tol.rtol:g}); "
+                           f"{diff.text()}", stage="dtype")
+    return seen
