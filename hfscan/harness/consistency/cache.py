@@ -101,10 +101,6 @@ def _incremental(model: Any, inputs: dict, ids_name: str, start: int, make: Call
                and tuple(v.shape[:2]) == tuple(ids.shape[:2]) and (not enc_dec or k.startswith("decoder_"))}
     mask_name = "decoder_attention_mask" if enc_dec else "attention_mask"
     fixed = {k: v for k, v in inputs.items() if k not in aligned} if enc_dec else {}
-    pos_name = "decoder_position_ids" if enc_dec else "position_ids"
-    if pos_name not in inputs and pos_name in forward_params(model):  # counted as generate counts them
-        inputs = {**inputs, pos_name: torch.arange(length, device=ids.device).expand(ids.shape[0], length)}
-        aligned.add(pos_name)
     first = {**{k: v for k, v in inputs.items() if k not in aligned},
              **{k: inputs[k][:, :start] for k in aligned}, "use_cache": True}
     if make is not None:
