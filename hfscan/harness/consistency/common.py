@@ -64,8 +64,7 @@ def text_mask(inputs: dict) -> Any:
 
 def padded(inputs: dict, left: bool) -> tuple[dict, Any] | None:
     """``inputs`` with the last (``left``: first) :data:`PAD` positions of sample 1 masked out, and the mask; None
-    when the inputs have no text mask to pad. A model that takes ``position_ids`` and was given none gets them
-    counted over the unmasked positions (as generate does for a left-padded prompt)."""
+    when the inputs have no text mask to pad (:func:`with_positions` adds the position ids a left pad needs)."""
     mask = text_mask(inputs)
     if mask is None:
         return None
