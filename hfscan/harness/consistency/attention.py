@@ -106,8 +106,9 @@ def _each(model: Any, configs: list, inputs: dict, ref: Any, keep: Any, tol: Any
         flag = ATTENTION_FLAGS.get(impl, "")
         claims = bool(flags.get(flag))
         refusal = None
-        try:
-            model.set_attn_implementation(impl)
+        try:  # transformers' own switch where the version has one (its refusal is an observation), then forced
+            if callable(getattr(model, "set_attn_implementation", None)):
+                model.set_attn_implementation(impl)
         except Exception as exc:  # noqa: BLE001 - transformers refusing it is an observation
             refusal = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
         force(configs, impl)
