@@ -84,14 +84,14 @@ def check_rows(record: object, c: Classification) -> list[dict]:
 
 
 def print_checks(rows: list[dict]) -> None:
-    out = Console(soft_wrap=True, highlight=False)
     if not rows:
         return
-    out.print(f"  checks ({escape(rows[0]['class'])}):")
+    out = console(soft_wrap=True)
+    out.print(f"  checks ({rows[0]['class']}):")
     width = max(len(r["check"]) for r in rows)
     for r in rows:
         mark = "applies" if r["applies"] else f"does not apply: {r['reason']}"
-        out.print(f"    {r['check']:<{width}}  {escape(mark)}  [dim]({escape(r['rule'])})[/dim]")
+        out.print(styled(f"    {r['check']:<{width}}  {mark}  ", (f"({r['rule']})", "dim")))
 
 
 def explain_command(model_type: str, fmt: str, use_cache: bool = True) -> None:
