@@ -3,7 +3,8 @@
 The worklist, in order: classification gaps (unclassified and ambiguous types),
 failures of the latest run grouped by stage and error signature, then the types
 that did not fail but are not generic passes either: partial passes, expected
-failures, passes that needed an override, and skips (grouped by reason).
+failures, passes that needed an override, and skips (grouped by reason); last,
+the class flags a consistency check found contradicted (declared vs observed).
 Groups are plain records; :func:`build_gaps` takes the harness groups through
 ``extra`` and the per-type coverage through ``coverage``.
 """
@@ -200,3 +201,29 @@ def coverage_gaps(results: Iterable[CheckResult], coverage: Mapping[str, Coverag
         out += sorted((GapGroup(str(category), reason, (), tuple(types)) for reason, types in groups.items()),
                       key=lambda g: (-len(g.model_types), g.reason))
     return out
+
+
+# -- declared vs observed --------------------------------------------------
+DECLARED_KIND = "declared vs observed"
+
+
+def declared_mismatches(results: Iterable[CheckResult]) -> list[tuple[str, str, dict]]:
+    """(model type, check, finding) for every class flag a check's observation contradicted (the ``mismatches``
+    a consistency check stores in its details: ``{"flag", "declared", "observed", "text"}``)."""
+    out = []
+    for r in results:
+        seen = r.detail.get(r.check)
+        for m in seen.get("mismatches", ()) if isinstance(seen, dict) else ():
+            if isinstance(m, dict) and {"flag", "declared", "observed", "text"} <= set(m):
+                out.append((r.model_type, r.check, m))
+    return out
+
+
+def declared_gaps(results: Iterable[CheckResult]) -> list[GapGroup]:
+    """Declared-vs-observed findings grouped by flag, declaration and what was observed, largest first."""
+    groups: dict[str, dict[str, None]] = defaultdict(dict)
+    for model_type, check, m in declared_mismatches(results):
+        said = "declares" if m["declared"] else "does not declare"
+        groups[f"{check}: {said} {m['flag']}, observed: {m['observed']}"].setdefault(model_type, None)
+    out = [GapGroup(DECLARED_KIND, reason, (), tuple(sorted(types))) for reason, types in groups.items()]
+    return sorted(out, key=lambda g: (-len(g.model_types), g.reason))

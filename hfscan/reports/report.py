@@ -33,7 +33,7 @@ from hfscan.reports.coverage import (CATEGORIES, SHIPPED_SOURCE, RunCoverage, Ti
 from hfscan.reports.linecov import histogram, line_coverage, summary_line
 from hfscan.reports.history import Comparison, TrendPoint, baseline_before, compare, parse_since, trend
 
-SCHEMA = "hfscan.report/1"
+SCHEMA = "hfscan.report/2"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "report.schema.json"
 #: format -> its template (JSON is written directly)
 FORMATS: dict[str, str | None] = {"md": "report.md.j2", "html": "report.html.j2", "json": None, "junit": "junit.xml.j2"}
@@ -116,7 +116,7 @@ def _change_json(change) -> dict:
 
 
 def to_json(report: Report) -> dict:
-    """The report as one JSON object (schema ``hfscan.report/1``, see ``data/report.schema.json``)."""
+    """The report as one JSON object (schema ``hfscan.report/2``, see ``data/report.schema.json``)."""
     cov, cmp = report.coverage, report.comparison
     totals = cov.totals
     return {
@@ -128,6 +128,13 @@ def to_json(report: Report) -> dict:
         "by_family": {k: _counts_json(v) for k, v in cov.by("family").items()},
         "by_tier": {k: _counts_json(v) for k, v in cov.by("tier").items()},
         "model_types": [_row_json(r) for r in cov.rows],
+        "by_check": {c.check: {"counts": dict(c.counts), "ran": c.ran, "passed": c.passed, "pass_rate": round(c.rate, 4)}
+                     for c in cov.check_rates},
+        "declared_vs_observed": [
+            {"model_type": m.model_type, "check": m.check, "flag": m.flag, "declared": m.declared,
+             "observed": m.observed, "text": m.text}
+            for m in cov.mismatches
+        ],
         "failure_groups": [
             {"kind": g.kind, "reason": g.reason, "count": len(g.model_types), "model_types": list(g.model_types)}
             for g in cov.failure_groups
