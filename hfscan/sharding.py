@@ -81,8 +81,9 @@ def print_plan(plan: dict, fmt: str) -> None:
                f"largest / mean estimated time: {plan['imbalance']:.3f}")
     for s in plan["shards"]:
         mark = "*" if s["shard"] == plan["shard"] else " "
-        est = f", {len(s['estimated_types'])} estimated by family median" if s["estimated_types"] else ""
-        click.echo(f"{mark} shard {s['shard']}/{plan['count']}: {len(s["model_types"])} model type{"s" * (len(s["model_types"]) != 1)}, "
+        n = len(s["model_types"])
+        est = f", {len(s['estimated_types'])} estimated" if s["estimated_types"] else ""
+        click.echo(f"{mark} shard {s['shard']}/{plan['count']}: {n} model type{'s' * (n != 1)}, "
                    f"~{s['estimated_s']:.1f} s{est}: {', '.join(s['model_types'])}")
 
 
