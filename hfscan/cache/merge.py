@@ -1,6 +1,8 @@
 """`hfscan merge`: the shard runs of several stores combined into one run of another store.
 
-Each store given contributes its latest shard run (`hfscan run --shard K/N`).
+Each store given contributes its latest shard run (`hfscan run --shard K/N`);
+a store holding none (a copy of the merged store whose shard never started)
+contributes nothing.
 The shard runs must share the software stack (hfscan, transformers and torch
 versions), device, dtype, checks and split; a check with two different results
 is a conflict.  Any of these is one error line and nothing is written.  A shard
@@ -75,17 +77,14 @@ def _args(run: RunInfo) -> dict:
 
 
 def read_shard_run(path: str) -> ShardRun | None:
-    """The latest shard run of the store at ``path``; None for a store with no run at all."""
+    """The latest shard run of the store at ``path``; None when it holds none (its shard never started)."""
     if not Path(path).is_file():
         raise MergeError(f"{path}: no such store")
     with Store(path) as store:
-        runs = store.runs()
-        for run in reversed(runs):
+        for run in reversed(store.runs()):
             args = _args(run)
             if args.get("shard"):
                 return ShardRun(path, run, args, tuple(store.results(run.id)))
-    if runs:
-        raise MergeError(f"{path}: no shard run in this store (none of its {len(runs)} runs was made with `hfscan run --shard`)")
     return None
 
 
@@ -136,6 +135,7 @@ class MergeOutcome:
     already: bool  # the same shard runs were merged before: nothing was written
     shards: tuple[ShardRun, ...]
     not_run: tuple[tuple[str, tuple[str, ...]], ...]  # (which shard and why, its model types left not run)
+    skipped: tuple[str, ...] = ()  # stores given that hold no shard run
 
 
 def fill_not_run(shards: list[ShardRun], results: list[CheckResult]) -> tuple[list[CheckResult], list[tuple[str, tuple[str, ...]]]]:
@@ -161,20 +161,21 @@ def fill_not_run(shards: list[ShardRun], results: list[CheckResult]) -> tuple[li
 
 def merge_stores(paths: Iterable[str], into: str) -> MergeOutcome:
     """Merge the latest shard run of each store into one new run of ``into`` (unless merged before)."""
-    found = [s for s in (read_shard_run(p) for p in dict.fromkeys(paths)) if s is not None]
-    unique = {s.fingerprint(): s for s in found}  # the same shard run twice counts once
+    read = {p: read_shard_run(p) for p in dict.fromkeys(paths)}
+    skipped = tuple(p for p, s in read.items() if s is None)
+    unique = {s.fingerprint(): s for s in read.values() if s is not None}  # the same shard run twice counts once
     shards = sorted(unique.values(), key=lambda s: (s.index, s.run.started_at, s.store))
     if not shards:
-        raise MergeError("no shard run in any of the stores given")
+        raise MergeError(f"no shard run (`hfscan run --shard K/N`) in {'any of the stores given' if len(read) > 1 else next(iter(read))}")
     check_compatible(shards)
     results, not_run = fill_not_run(shards, combine(shards))
     digest = hashlib.sha256(json.dumps(sorted(unique)).encode()).hexdigest()[:24]
     with Store(into) as store:
         for run in store.runs():
             if _args(run).get("merge_digest") == digest:
-                return MergeOutcome(run, True, tuple(shards), tuple(not_run))
+                return MergeOutcome(run, True, tuple(shards), tuple(not_run), skipped)
         run = store.add_run(_merged_info(shards, digest, not_run), results)
-    return MergeOutcome(run, False, tuple(shards), tuple(not_run))
+    return MergeOutcome(run, False, tuple(shards), tuple(not_run), skipped)
 
 
 def _merged_info(shards: list[ShardRun], digest: str, not_run: list) -> RunInfo:
@@ -205,6 +206,8 @@ def merge_command(paths: Iterable[str], into: str) -> int:
     else:
         sources = ", ".join(f"{s.store} run {s.run.id} (shard {s.index}/{s.count})" for s in outcome.shards)
         click.echo(f"merged {sources} into {into} as run {run.id}")
+    for path in outcome.skipped:
+        click.echo(f"hfscan: note: {path} holds no shard run (its shard never started); skipped", err=True)
     for why, types in outcome.not_run:
         click.echo(f"hfscan: error: {why}: {len(types)} model type{'s' * (len(types) != 1)} not run: {', '.join(types)}",
                    err=True)
