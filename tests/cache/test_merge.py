@@ -154,3 +154,15 @@ def test_the_cli_says_each_problem_in_one_line(shards, tmp_path):
     bad = _cli(str(shards[0]), str(other), "--into", into)
     assert bad.exit_code == 2 and len(bad.stderr.splitlines()) == 1 and "shards differ in dtype" in bad.stderr
     assert "Traceback" not in bad.output
+
+
+def test_the_split_is_balanced_by_the_latest_run_that_is_no_shard_run(tmp_path):
+    from hfscan.sharding import balance_run, split_for
+
+    path = shard_store(tmp_path / "s.sqlite", 2)  # an unsharded run, then shard 2/3
+    with Store(path) as store:
+        assert balance_run(store).id == 1
+        before = split_for(store, ("bert", "gpt2", "llama"), FAMILIES, 2)
+        store.add_run(RunInfo(**{**store.run(2).__dict__, "id": None}), _results(["gpt2"], Status.INTERRUPTED))
+        assert split_for(store, ("bert", "gpt2", "llama"), FAMILIES, 2) == before  # a resumed shard splits alike
+    assert before.estimated == {"gpt2", "llama"}  # only bert ran in run 1: the others cost its family's median
