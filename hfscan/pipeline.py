@@ -7,13 +7,14 @@ This is the only module that imports several stages.  The CLI builds a
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
 import signal
 import traceback
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
 from hfscan import __version__
@@ -29,7 +30,7 @@ from hfscan.paths import default_store_path
 from hfscan.scanner.discover import discover
 from hfscan.scanner.records import Inventory
 from hfscan.harness.shard import ShardSpec
-from hfscan.sharding import balance_run, plan_json, print_plan, run_args, shard_args, split_for, take_shard
+from hfscan.sharding import balance_run, plan_json, print_plan, shard_args, split_for, take_shard
 
 #: Exit status of a sweep stopped by Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
@@ -161,7 +162,7 @@ def run_sweep(
         run = store.begin_run(RunInfo(
             id=None, started_at=now(), hfscan_version=__version__, python_version=platform.python_version(),
             torch_version=runner.torch_version, transformers_version=runner.tf_version, device=device.kind,
-            device_name=device.name, dtype=request.dtype, args=run_args(request, extra),
+            device_name=device.name, dtype=request.dtype, args=json.dumps({**asdict(request), **extra}, sort_keys=True),
             label=f"shard {request.shard[0]}/{request.shard[1]}" if request.shard else "",
         ))
         assert run.id is not None

@@ -10,7 +10,6 @@ it from there to know which model types a missing shard held.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Mapping
 
 import click
@@ -85,8 +84,3 @@ def print_plan(plan: dict, fmt: str) -> None:
         est = f", {len(s['estimated_types'])} estimated" if s["estimated_types"] else ""
         click.echo(f"{mark} shard {s['shard']}/{plan['count']}: {n} model type{'s' * (n != 1)}, "
                    f"~{s['estimated_s']:.1f} s{est}: {', '.join(s['model_types'])}")
-
-
-def run_args(request, extra: dict) -> str:
-    """The JSON a run stores as its arguments: the request, plus the split of a shard run."""
-    return json.dumps({**asdict(request), **extra}, sort_keys=True)
