@@ -154,6 +154,10 @@ def test_the_cli_says_each_problem_in_one_line(shards, tmp_path):
     bad = _cli(str(shards[0]), str(other), "--into", into)
     assert bad.exit_code == 2 and len(bad.stderr.splitlines()) == 1 and "shards differ in dtype" in bad.stderr
     assert "Traceback" not in bad.output
+    failed = [r.with_(status=Status.FAILED, stage="build", error_type="ValueError") for r in _results(["llama"])]
+    conflict = _cli(str(shards[1]), str(shard_store(tmp_path / "y.sqlite", 2, results=failed)), "--into", into)
+    assert conflict.exit_code == 2 and conflict.stderr.startswith("hfscan: error: conflicting results for llama build: passed in ")
+    assert len(conflict.stderr.splitlines()) == 1
 
 
 def test_the_split_is_balanced_by_the_latest_run_that_is_no_shard_run(tmp_path):
