@@ -8,7 +8,9 @@ store (`hfscan run --priority all --checks build,forward`; ``--priority``,
 * Balance: the model types of that run split into N shards by the functions
   `hfscan run --shard K/N` uses (longest first onto the least loaded shard),
   from the run's measured times; printed: the longest shard's summed job time
-  over the mean (goal: at most 1.15).
+  over the mean (goal: at most 1.15).  When the store holds an earlier run,
+  also the split a sweep really gets: made from the earlier run's times, timed
+  by the latest run's.
 * Merge: the run's results cut along the 8-shard split into 8 shard stores,
   each a copy of the source store plus one shard run (as a shard starts from
   the merged store), merged by the real CLI (`hfscan merge ... --into` a fresh
@@ -34,7 +36,7 @@ from pathlib import Path
 from hfscan.cache.store import Store
 from hfscan.harness.records import RunInfo
 from hfscan.harness.shard import ShardSpec, measured_durations, split, type_costs
-from hfscan.sharding import balance_run, shard_args
+from hfscan.sharding import balance_run, is_shard_run, shard_args
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,6 +88,8 @@ def main() -> None:
         if run is None:
             sys.exit(f"{source}: no run to take durations from")
         results = store.results(run.id)
+        older = [r for r in store.runs() if r.id < run.id and not is_shard_run(r)]
+        earlier = store.results(older[-1].id) if older else []
     measured = measured_durations(results)
     families = {r.model_type: r.family for r in results}
     print(f"run {run.id} of {source}: {len(measured)} model types, {len(results)} results, "
@@ -95,6 +99,13 @@ def main() -> None:
         s = split(costs, n)
         print(f"N={n}: longest shard / mean = {s.imbalance:.3f} (goal <= 1.15); shard job times: "
               + ", ".join(f"{x:.1f}" for x in s.loads) + f" s; longest single type {max(measured.values()):.1f} s")
+    if earlier:  # the split as a sweep gets it: from the previous run's times, then timed by this run's
+        before = measured_durations(earlier)
+        prior = type_costs(sorted(measured), {mt: t for mt, t in before.items() if mt in measured}, families)
+        for n in (4, 8):
+            loads = [sum(measured[mt] for mt in shard) for shard in split(prior, n).shards]
+            print(f"N={n}, split from the run before ({len(before)} types), timed by this run: longest shard / mean = "
+                  f"{max(loads) / (sum(loads) / n):.3f}; shard job times: " + ", ".join(f"{x:.1f}" for x in loads) + " s")
 
     the_split = split(costs, 8)
     paths = shard_stores(source, run, results, families, the_split, work)
