@@ -29,6 +29,21 @@ def print_gaps(gaps: Gaps) -> None:
         c.print(f"   types:  {', '.join(g.model_types)}")
 
 
+def print_capture_causes(causes: list, limit: int = 20) -> None:
+    """Graph capture causes ranked by how many architectures each blocks, with the model lines they stop at."""
+    if not causes:
+        return
+    c = Console(soft_wrap=True, highlight=False)
+    c.print(f"\n[bold]graph capture: {len(causes)} cause(s), the one blocking most architectures first[/bold]")
+    for i, cause in enumerate(causes[:limit], 1):
+        c.print(f"{i}. {cause.check} {cause.kind}: {escape(cause.cause)}: {len(cause.model_types)} architecture(s)")
+        c.print(f"   types:  {escape(', '.join(cause.model_types))}")
+        if cause.frames:
+            c.print(f"   at:     {escape(', '.join(cause.frames[:6]))}{' ...' if len(cause.frames) > 6 else ''}")
+    if len(causes) > limit:
+        c.print(f"... {len(causes) - limit} more in --format json")
+
+
 def latest_results(store_path: str | None) -> list:
     """The results of the newest run in the store; none when there is no store yet."""
     from pathlib import Path
@@ -50,6 +65,7 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
 
     from hfscan.classifiers import classify_all
     from hfscan.harness.records import coverage_by_model_type
+    from hfscan.reports.capture import capture_causes
     from hfscan.reports.gaps import build_gaps, coverage_gaps, failure_gaps
     from hfscan.scanner.discover import discover
 
@@ -60,8 +76,10 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
     gaps = build_gaps(inventory, classify_all(inventory), include_subconfigs=include_subconfigs,
                       extra=[*failure_gaps(results), *coverage_gaps(results, coverage)],
                       coverage=coverage if results else None)
+    causes = capture_causes(results)
     if fmt == "json":
-        print(json.dumps(gaps.to_json(), indent=2))
+        print(json.dumps({**gaps.to_json(), "capture_causes": [c.to_json() for c in causes]}, indent=2))
     else:
         print_gaps(gaps)
+        print_capture_causes(causes)
     return 1 if gaps.model_types else 0

@@ -27,6 +27,7 @@ from hfscan.errors import UsageError
 from hfscan.harness.records import FAILING, Coverage, RunInfo, Status
 from hfscan.paths import default_store_path
 from hfscan.reports import charts
+from hfscan.reports.capture import CaptureCause, capture_causes
 from hfscan.reports.coverage import CATEGORIES, RunCoverage, TierOf, TypeRow, default_tier_of, shipped_override_reasons, summarize
 from hfscan.reports.history import Comparison, TrendPoint, baseline_before, compare, parse_since, trend
 
@@ -46,6 +47,7 @@ class Report:
     comparison: Comparison | None
     baseline_note: str  # why there is no comparison although one was asked for ("" otherwise)
     trend: tuple[TrendPoint, ...]
+    capture: tuple[CaptureCause, ...] = ()  # graph capture causes ranked by the architectures they block
 
 
 def build_report(
@@ -61,7 +63,8 @@ def build_report(
     if run is None:
         raise UsageError(f"no runs in {store.path}; run `hfscan run` first")
     reasons = shipped_override_reasons()
-    current = summarize(run, store.results(run.id), tier_of, reasons)
+    results = store.results(run.id)
+    current = summarize(run, results, tier_of, reasons)
     baseline, note = None, ""
     if compare_to is not None:
         baseline = store.run(compare_to)
@@ -70,7 +73,7 @@ def build_report(
         if baseline is None:
             note = f"no stored run started at least {_age(since)} before run {run.id}; nothing to compare with"
     comparison = compare(current, summarize(baseline, store.results(baseline.id), tier_of, reasons)) if baseline else None
-    return Report(current, comparison, note, trend(store, until=run))
+    return Report(current, comparison, note, trend(store, until=run), tuple(capture_causes(results)))
 
 
 def _age(delta: timedelta) -> str:
@@ -136,6 +139,7 @@ def to_json(report: Report) -> dict:
             "removed": list(cmp.removed),
         },
         "baseline_note": report.baseline_note,
+        "capture_causes": [c.to_json() for c in report.capture],
         "trend": [
             {"run_id": p.run.id, "started_at": p.run.started_at, "transformers_version": p.run.transformers_version,
              "torch_version": p.run.torch_version, "model_types": p.model_types, "passing": p.passing, "pass_rate": round(p.pass_rate, 4)}
