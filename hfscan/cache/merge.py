@@ -26,7 +26,7 @@ import click
 
 from hfscan.cache.store import Store, now
 from hfscan.errors import MergeError
-from hfscan.harness.records import CheckResult, Coverage, RunInfo, Status, coverage_by_model_type
+from hfscan.records import CheckResult, Coverage, RunInfo, Status, coverage_by_model_type
 
 #: What every shard run of one sweep must share: (run attribute, how an error names it).
 STACK = (("hfscan_version", "hfscan version"), ("transformers_version", "transformers version"),
@@ -43,6 +43,7 @@ class ShardRun:
     run: RunInfo
     args: dict
     results: tuple[CheckResult, ...]
+    overrides: tuple[tuple[str, str, str, str, str], ...] = ()  # the override entries its results name, as the store keeps them
 
     @property
     def index(self) -> int:
@@ -84,7 +85,11 @@ def read_shard_run(path: str) -> ShardRun | None:
         for run in reversed(store.runs()):
             args = _args(run)
             if args.get("shard"):
-                return ShardRun(path, run, args, tuple(store.results(run.id)))
+                results = tuple(store.results(run.id))
+                used = {r.override_hash for r in results if r.override_hash}
+                entries = tuple((h, e["model_type"], e["reason"], e["source"], e["body"])
+                                for h, e in sorted(store.overrides().items()) if h in used)
+                return ShardRun(path, run, args, results, entries)
     return None
 
 
@@ -174,6 +179,7 @@ def merge_stores(paths: Iterable[str], into: str) -> MergeOutcome:
         for run in store.runs():
             if _args(run).get("merge_digest") == digest:
                 return MergeOutcome(run, True, tuple(shards), tuple(not_run), skipped)
+        store.put_overrides({e for s in shards for e in s.overrides})  # the reasons reports show for the overrides
         run = store.add_run(_merged_info(shards, digest, not_run), results)
     return MergeOutcome(run, False, tuple(shards), tuple(not_run), skipped)
 

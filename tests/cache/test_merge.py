@@ -170,3 +170,14 @@ def test_the_split_is_balanced_by_the_latest_run_that_is_no_shard_run(tmp_path):
         store.add_run(RunInfo(**{**store.run(2).__dict__, "id": None}), _results(["gpt2"], Status.INTERRUPTED))
         assert split_for(store, ("bert", "gpt2", "llama"), FAMILIES, 2) == before  # a resumed shard splits alike
     assert before.estimated == {"gpt2", "llama"}  # only bert ran in run 1: the others cost its family's median
+
+
+def test_the_override_entries_the_results_name_come_along(tmp_path):
+    overridden = [r.with_(override_hash="h1") for r in _results(["llama"])]
+    stores = [shard_store(tmp_path / "s1.sqlite", 1), shard_store(tmp_path / "s2.sqlite", 2, results=overridden),
+              shard_store(tmp_path / "s3.sqlite", 3)]
+    with Store(stores[1]) as store:
+        store.put_overrides([("h1", "llama", "a checkpoint value", "my.toml", "{}"), ("h2", "t5", "unused", "my.toml", "{}")])
+    merge_stores([str(p) for p in stores], str(tmp_path / "m.sqlite"))
+    with Store(tmp_path / "m.sqlite") as store:
+        assert store.overrides() == {"h1": {"model_type": "llama", "reason": "a checkpoint value", "source": "my.toml", "body": "{}"}}

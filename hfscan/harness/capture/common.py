@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import logging
 import re
@@ -31,6 +32,10 @@ CATEGORIES = (
 def quiet() -> Iterator[None]:
     """Capture tools' progress lines (torch.onnx prints to stdout, and logs warnings) kept off the worker's output,
     which is the terminal of `hfscan run`."""
+    if importlib.util.find_spec("onnxruntime") is not None:
+        import onnxruntime
+
+        onnxruntime.set_default_logger_severity(3)  # errors only: no "Removing initializer" lines per export
     loggers = [logging.getLogger(n) for n in ("torch", "onnxscript", "transformers.exporters")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
