@@ -31,6 +31,8 @@ from hfscan.hubsync import CHECKPOINT_JOB_FN, checkpoint_jobs, usage_tiers
 from hfscan.paths import cache_dir, default_store_path
 from hfscan.scanner.discover import discover
 from hfscan.scanner.records import Inventory
+from hfscan.harness.shard import ShardSpec
+from hfscan.sharding import balance_run, plan_json, print_plan, shard_args, split_for, take_shard
 
 #: Exit status of a sweep stopped by Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
@@ -57,6 +59,7 @@ class RunRequest:
     job_fn: str = DEFAULT_JOB_FN
     source: str = "config"  # "config": random weights; "checkpoint": the pinned tiny checkpoint `hub sync` stored
     download: bool = False  # fetch missing checkpoints into the Hugging Face cache first (source "checkpoint")
+    shard: tuple[int, int] | None = None  # (K, N): run only shard K of N (see hfscan.sharding)
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,18 @@ def longest_first(jobs: list[Job], store: Store) -> list[Job]:
     return sorted(jobs, key=lambda j: -took.get((j.model_type, j.model_class), math.inf))
 
 
+def selected(request: RunRequest) -> tuple[Inventory, dict[str, Classification], Selection]:
+    """The inventory, every type's classification, and the model types the request selects."""
+    inventory = discover()
+    classifications = classify_all(inventory)
+    selection = select(
+        inventory, request.model_types, request.priority, request.family,
+        families={mt: c.path for mt, c in classifications.items()},
+        tiers=usage_tiers(request.store or default_store_path()),  # None (shipped tiers) until `hub sync` stored usage
+    )
+    return inventory, classifications, selection
+
+
 def run_sweep(
     request: RunRequest,
     on_start: Callable[[int], None] = lambda total: None,
@@ -159,14 +174,8 @@ def run_sweep(
 ) -> RunSummary:
     """Run a sweep and store every result as it finishes; ``on_start(total jobs)`` then ``on_job`` per job."""
     shrink_rules()  # validated before any job: a broken rules file is one line and exit status 2, not N failures
-    inventory = discover()
-    classifications = classify_all(inventory)
+    inventory, classifications, selection = selected(request)
     families = {mt: c.family for mt, c in classifications.items()}
-    selection = select(
-        inventory, request.model_types, request.priority, request.family,
-        families={mt: c.path for mt, c in classifications.items()},
-        tiers=usage_tiers(request.store or default_store_path()),  # None (shipped tiers) until `hub sync` stored usage
-    )
     device = resolve_device(request.device)
     jobs, unplanned = plan(inventory, selection, classifications, request, device.kind)
     job_fn = request.job_fn
@@ -177,11 +186,18 @@ def run_sweep(
     runner = Runner(RunnerOptions(jobs=request.jobs, job_fn=job_fn, mem_cap_mb=request.mem_cap_mb,
                                   reuse_failures=request.reuse_failures))
     with Store(request.store or default_store_path()) as store:
+        extra: dict = {}
+        if request.shard:
+            spec = ShardSpec(*request.shard)
+            the_split = split_for(store, selection.model_types, families, spec.count)
+            jobs, unplanned = take_shard(spec, the_split, jobs, unplanned)
+            extra = shard_args(spec, the_split, families)
         jobs = longest_first(jobs, store)  # before this run begins: the latest run is the previous one
         run = store.begin_run(RunInfo(
             id=None, started_at=now(), hfscan_version=__version__, python_version=platform.python_version(),
             torch_version=runner.torch_version, transformers_version=runner.tf_version, device=device.kind,
-            device_name=device.name, dtype=request.dtype, args=json.dumps(asdict(request), sort_keys=True),
+            device_name=device.name, dtype=request.dtype, args=json.dumps({**asdict(request), **extra}, sort_keys=True),
+            label=f"shard {request.shard[0]}/{request.shard[1]}" if request.shard else "",
         ))
         assert run.id is not None
         store.put_overrides(override_entries(jobs, request.overrides))
@@ -241,6 +257,9 @@ def run_command(request: RunRequest) -> int:
         signal.signal(signal.SIGTERM, previous)
         progress.stop()
     notes = summary.selection.missing_lines()
+    if request.shard:
+        mine = len({r.model_type for r in summary.results})
+        notes.append(f"shard {request.shard[0]}/{request.shard[1]}: {mine} of {len(summary.selection.model_types)} selected model types")
     o = summary.outcome
     notes.append(f"run {summary.run.id}: {o.ran_jobs} jobs run, {o.reused_jobs} reused from the store ({request.store or default_store_path()})")
     if o.interrupted:
@@ -253,3 +272,16 @@ def run_command(request: RunRequest) -> int:
         notes.append(coverage_note)
     print_summary(list(summary.results), summary.families, notes)
     return summary.exit_code
+
+
+def plan_command(request: RunRequest, fmt: str) -> int:
+    """`hfscan run --shard K/N --plan`: print the split of the selection into N shards; nothing runs."""
+    assert request.shard is not None
+    _, classifications, selection = selected(request)
+    families = {mt: c.family for mt, c in classifications.items()}
+    spec = ShardSpec(*request.shard)
+    with Store(request.store or default_store_path()) as store:
+        the_split = split_for(store, selection.model_types, families, spec.count)
+        basis = balance_run(store)
+    print_plan(plan_json(spec, the_split, basis), fmt)
+    return 0

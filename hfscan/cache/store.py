@@ -217,6 +217,21 @@ class Store:
             )
         return RunInfo(**{**asdict(info), "id": cur.lastrowid})
 
+    def add_run(self, info: RunInfo, results: Iterable[CheckResult]) -> RunInfo:
+        """A whole run and its results in one transaction (a merge): all of it is stored, or none."""
+        data = {k: v for k, v in asdict(info).items() if k != "id"}
+        stamp = now()
+        with self._tx():
+            cur = self.conn.execute(
+                f"INSERT INTO runs ({', '.join(data)}) VALUES ({', '.join('?' * len(data))})", tuple(data.values())
+            )
+            self.conn.executemany(
+                f"INSERT INTO results (run_id, {', '.join(_RESULT_COLUMNS)}, created_at) "
+                f"VALUES (?, {', '.join('?' * len(_RESULT_COLUMNS))}, ?)",
+                [(cur.lastrowid, *self._result_row(r), stamp) for r in results],
+            )
+        return RunInfo(**{**asdict(info), "id": cur.lastrowid})
+
     def finish_run(self, run_id: int, status: str = "finished") -> None:
         with self._tx():
             self.conn.execute("UPDATE runs SET finished_at=?, status=? WHERE id=?", (now(), status, run_id))
