@@ -12,6 +12,7 @@ import math
 import os
 import platform
 import signal
+import time
 import traceback
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
@@ -32,6 +33,8 @@ from hfscan.scanner.records import Inventory
 
 #: Exit status of a sweep stopped by Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
+#: Seconds between a running sweep's heartbeats in the store (at a result's commit).
+HEARTBEAT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -148,16 +151,21 @@ def run_sweep(
             id=None, started_at=now(), hfscan_version=__version__, python_version=platform.python_version(),
             torch_version=runner.torch_version, transformers_version=runner.tf_version, device=device.kind,
             device_name=device.name, dtype=request.dtype, args=json.dumps(asdict(request), sort_keys=True),
-        ))
+        ), planned=jobs)
         assert run.id is not None
         for r in unplanned:
             store.add_result(run.id, r)
         on_start(len(jobs))
+        beat = [time.monotonic()]
+
+        def on_result(r: CheckResult) -> None:
+            store.add_result(run.id, r)
+            if time.monotonic() - beat[0] > HEARTBEAT_S:
+                store.heartbeat(run.id)
+                beat[0] = time.monotonic()
+
         try:
-            outcome = runner.run(
-                jobs, on_result=lambda r: store.add_result(run.id, r), on_job=on_job,
-                lookup=None if request.fresh else store.lookup_many,
-            )
+            outcome = runner.run(jobs, on_result=on_result, on_job=on_job, lookup=None if request.fresh else store.lookup_many)
         except BaseException:
             store.finish_run(run.id, "interrupted")
             raise

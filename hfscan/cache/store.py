@@ -10,22 +10,35 @@ meta      schema version
 Every result is committed on its own, so killing a sweep loses nothing that
 finished.  WAL mode lets reports read while a sweep writes; a second writer
 waits on the lock (``busy_timeout``) instead of failing.
+
+A run records the process that runs it (pid, its start time, host) and a
+heartbeat.  Whenever a store is opened, a ``running`` run whose process is gone
+(same host) or whose heartbeat is older than :data:`STALE_S` (another host) is
+marked ``abandoned``.  A run also records the jobs it planned; every planned
+check without a result reads back as ``interrupted`` ("not run"), so a killed
+run never looks complete.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import asdict, fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from hfscan.errors import StoreError
-from hfscan.harness.records import CheckResult, RunInfo, Status
+from hfscan.harness.records import CheckResult, Job, RunInfo, Status
 
 SCHEMA_VERSION = 1
+#: A running run of another host whose heartbeat is older than this is taken as abandoned.
+STALE_S = 15 * 60
+#: Columns added after the first release, with their types (added to an older store when opened).
+_RUN_EXTRA = {"pid": "INTEGER", "proc_start": "TEXT", "host": "TEXT", "heartbeat_at": "TEXT", "planned": "TEXT"}
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -109,6 +122,11 @@ class Store:
                     self.conn.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
                 elif int(row[0]) > SCHEMA_VERSION:
                     raise StoreError(f"{self.path}: store schema {row[0]} is newer than this hfscan understands ({SCHEMA_VERSION})")
+                have = {r[1] for r in self.conn.execute("PRAGMA table_info(runs)")}
+                for col, kind in _RUN_EXTRA.items():
+                    if col not in have:
+                        self.conn.execute(f"ALTER TABLE runs ADD COLUMN {col} {kind}")
+                self._reap()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable hfscan store ({exc})") from None
         except OSError as exc:
@@ -142,8 +160,12 @@ class Store:
         self.close()
 
     # -- runs -------------------------------------------------------------
-    def begin_run(self, info: RunInfo) -> RunInfo:
+    def begin_run(self, info: RunInfo, planned: Iterable[Job] | None = None) -> RunInfo:
+        """Store a new run, owned by this process; ``planned``: the jobs it is going to run (or reuse)."""
         data = {k: v for k, v in asdict(info).items() if k != "id"}
+        data.update(pid=os.getpid(), proc_start=process_start(os.getpid()), host=socket.gethostname(), heartbeat_at=now())
+        if planned is not None:
+            data["planned"] = json.dumps([[j.model_type, j.model_class, j.task, j.family, j.source, *j.checks] for j in planned])
         cols = ", ".join(data)
         with self._tx():
             cur = self.conn.execute(
@@ -154,6 +176,25 @@ class Store:
     def finish_run(self, run_id: int, status: str = "finished") -> None:
         with self._tx():
             self.conn.execute("UPDATE runs SET finished_at=?, status=? WHERE id=?", (now(), status, run_id))
+
+    def heartbeat(self, run_id: int) -> None:
+        """Say that the run's process is still alive (for stores shared between hosts)."""
+        with self._tx():
+            self.conn.execute("UPDATE runs SET heartbeat_at=? WHERE id=? AND status='running'", (now(), run_id))
+
+    def _reap(self) -> None:
+        """Mark ``abandoned`` every running run whose process is gone (inside the open transaction)."""
+        host = socket.gethostname()
+        stale = (datetime.now(timezone.utc) - timedelta(seconds=STALE_S)).isoformat(timespec="seconds")
+        for row in self.conn.execute("SELECT id, pid, proc_start, host, heartbeat_at FROM runs WHERE status='running'").fetchall():
+            if row["pid"] is None:
+                continue  # written by an hfscan that did not record its process: nothing to tell by
+            if row["host"] == host:
+                gone = not process_alive(row["pid"], row["proc_start"])
+            else:
+                gone = (row["heartbeat_at"] or "") < stale
+            if gone:
+                self.conn.execute("UPDATE runs SET status='abandoned', finished_at=? WHERE id=?", (now(), row["id"]))
 
     @staticmethod
     def _run(row: sqlite3.Row) -> RunInfo:
@@ -204,8 +245,26 @@ class Store:
         d["reused"] = bool(d["reused"])
         return CheckResult(**d)
 
-    def results(self, run_id: int) -> list[CheckResult]:
-        return [self._result(r) for r in self._query("SELECT * FROM results WHERE run_id=? ORDER BY id", (run_id,))]
+    def results(self, run_id: int, unfinished: bool = True) -> list[CheckResult]:
+        """The run's results; with ``unfinished``, every planned check without one as ``interrupted``."""
+        rows = [self._result(r) for r in self._query("SELECT * FROM results WHERE run_id=? ORDER BY id", (run_id,))]
+        return rows + self.unfinished(run_id, rows) if unfinished else rows
+
+    def unfinished(self, run_id: int, rows: list[CheckResult] | None = None) -> list[CheckResult]:
+        """A ``not run`` (interrupted) result for every check the run planned and has no result of."""
+        found = self._query("SELECT status, planned FROM runs WHERE id=?", (run_id,))
+        if not found or not found[0]["planned"]:
+            return []
+        status = found[0]["status"]
+        rows = self.results(run_id, unfinished=False) if rows is None else rows
+        have = {(r.model_type, r.model_class, r.check) for r in rows}
+        why = "not run yet: the run is still going" if status == "running" else f"not run: the run was {status} before this check"
+        out = []
+        for model_type, model_class, task, family, source, *checks in json.loads(found[0]["planned"]):
+            out += [CheckResult(model_type, check, Status.INTERRUPTED, model_class=model_class, task=task, family=family,
+                                source=source, message=why)
+                    for check in checks if (model_type, model_class, check) not in have]
+        return out
 
     def lookup(self, key: str) -> CheckResult | None:
         """The newest finished result with this key (interrupted ones never count)."""
@@ -240,3 +299,34 @@ class Store:
     def hub(self) -> dict[str, dict]:
         """{model_type: data} with ``fetched_at`` added to each."""
         return {r["model_type"]: {**json.loads(r["data"]), "fetched_at": r["fetched_at"]} for r in self._query("SELECT * FROM hub")}
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first); None where unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, Linux), so a reused pid is told apart; None elsewhere."""
+    stat = _proc_stat(pid)
+    return stat[19] if stat and len(stat) > 19 else None
+
+
+def process_alive(pid: int, start: str | None) -> bool:
+    """Whether process ``pid`` (started at ``start``, when known) still runs on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, owned by someone else
+    except OSError:
+        return False
+    stat = _proc_stat(pid)
+    if stat is None:
+        return True  # no /proc: the pid answered, take it as alive
+    return stat[0] not in ("Z", "X") and (start is None or len(stat) <= 19 or stat[19] == start)

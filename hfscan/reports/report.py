@@ -134,6 +134,7 @@ def to_json(report: Report) -> dict:
             "other_changes": [_change_json(c) for c in cmp.other_changes],
             "added": list(cmp.added),
             "removed": list(cmp.removed),
+            "not_run": list(cmp.not_run),
         },
         "baseline_note": report.baseline_note,
         "trend": [
@@ -267,11 +268,16 @@ def report_command(
     cmp = report.comparison
     if report.baseline_note:
         click.echo(f"hfscan: {report.baseline_note}", err=True)
+    run = report.coverage.run
+    if run.status != "finished":
+        click.echo(f"hfscan: run {run.id} is {run.status}, not finished: its unfinished checks count as not run", err=True)
     if cmp and cmp.regressions:
         names = ", ".join(c.model_type for c in cmp.regressions[:10]) + (", …" if len(cmp.regressions) > 10 else "")
         click.echo(f"hfscan: {len(cmp.regressions)} regression(s) since run {cmp.baseline.id}: {names}", err=True)
-        return 1 if fail_on_regression else 0
-    return 0
+    if cmp and cmp.not_run:
+        names = ", ".join(cmp.not_run[:10]) + (", …" if len(cmp.not_run) > 10 else "")
+        click.echo(f"hfscan: {len(cmp.not_run)} model type(s) of run {cmp.baseline.id} not run in run {run.id}: {names}", err=True)
+    return 1 if fail_on_regression and cmp and cmp.failing else 0
 
 
 def history_command(store_path: str | None, fmt: str) -> None:
