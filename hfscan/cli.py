@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import click
@@ -22,6 +23,10 @@ class _Group(click.Group):
         except HfscanError as exc:
             click.echo(f"hfscan: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:  # Ctrl-C anywhere (discovery included): 130, as shells report SIGINT
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not turn this into a traceback
+            click.echo("hfscan: interrupted", err=True)
+            ctx.exit(130)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -135,7 +140,7 @@ def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_ca
         timeout_s=timeout, device=device, dtype=dtype, fresh=fresh, store=store, mem_cap_mb=mem_cap,
         overrides=overrides, source=source, download=download, **({"job_fn": job_fn} if job_fn else {}),
     )
-    ctx.exit(run_command(request))
+    ctx.exit(run_command(request, argv=sys.argv[1:] if ctx.find_root().info_name == "hfscan" else None))
 
 
 @cli.command()

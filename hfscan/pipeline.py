@@ -174,26 +174,46 @@ def run_sweep(
     return RunSummary(run, selection, tuple(jobs), (*unplanned, *outcome.results), families, outcome)
 
 
-def _terminate_as_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+class _StopOnce:
+    """SIGINT / SIGTERM handler: the first signal stops the sweep (KeyboardInterrupt); later ones are ignored,
+    so a second Ctrl-C cannot cut short the storing of the unfinished checks as interrupted."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        raise KeyboardInterrupt
 
 
-def run_command(request: RunRequest) -> int:
+def resume_command(argv: list[str]) -> str:
+    """The command that resumes an interrupted run: the same one, less ``--fresh`` (which would rerun everything)."""
+    import shlex
+
+    return shlex.join(["hfscan", *(a for a in argv if a != "--fresh")])
+
+
+def run_command(request: RunRequest, argv: list[str] | None = None) -> int:
     """`hfscan run`: a progress bar while the sweep runs, then the summary; returns the exit status."""
     from hfscan.reports.run_view import RunProgress, print_summary
 
     progress = RunProgress()
-    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)  # `kill` stops as cleanly as Ctrl-C
+    handler = _StopOnce()
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}  # `kill` stops as cleanly as Ctrl-C
     try:
         summary = run_sweep(request, on_start=progress.start, on_job=progress.on_job)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         progress.stop()
+        for sig, old in previous.items():  # once stopping, a late Ctrl-C must not break the exit with a traceback
+            signal.signal(sig, signal.SIG_IGN if handler.stopping else old)
     notes = summary.selection.missing_lines()
     o = summary.outcome
     notes.append(f"run {summary.run.id}: {o.ran_jobs} jobs run, {o.reused_jobs} reused from the store ({request.store or default_store_path()})")
     if o.interrupted:
         left = sum(1 for r in summary.results if r.status is Status.INTERRUPTED)
-        notes.append(f"interrupted: finished results are kept, {left} checks left; run the same command again to resume")
+        again = resume_command(argv) if argv is not None else "the same command without --fresh"
+        notes.append(f"interrupted: finished results are kept, {left} checks left; to resume: {again}")
     print_summary(list(summary.results), summary.families, notes)
     return summary.exit_code
