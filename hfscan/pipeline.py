@@ -144,7 +144,7 @@ def run_sweep(
         jobs, skipped = checkpoint_jobs(jobs, request.store or default_store_path(), request.download)
         unplanned += skipped
         job_fn = CHECKPOINT_JOB_FN if job_fn == DEFAULT_JOB_FN else job_fn
-    runner = Runner(RunnerOptions(jobs=request.jobs, job_fn=job_fn, mem_cap_mb=request.mem_cap_mb))
+    runner = Runner(RunnerOptions(jobs=request.jobs, job_fn=job_fn, mem_cap_mb=request.mem_cap_mb, device=device.kind))
     with Store(request.store or default_store_path()) as store:
         jobs = longest_first(jobs, store)  # before this run begins: the latest run is the previous one
         run = store.begin_run(RunInfo(

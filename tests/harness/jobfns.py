@@ -4,7 +4,8 @@
 name, from $HFSCAN_TEST_BEHAVIOUR, default ``ok``): ``ok`` runs a real
 torch computation and checks it, ``segfault`` reads address 0, ``hang`` sleeps
 forever, ``blowup`` allocates memory until the parent's cap kills it, ``raise``
-breaks the job-function contract by raising, ``slow`` takes a while per check.
+breaks the job-function contract by raising, ``slow`` takes a while per check,
+``leak`` keeps 50 MB alive after its job (what a model's leftovers do).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def _real_check(job: Job, check: str) -> CheckResult:
     )
 
 
-BEHAVIOURS = ("ok", "segfault", "hang", "blowup", "raise", "slow", "sigkill")
+BEHAVIOURS = ("ok", "segfault", "hang", "blowup", "raise", "slow", "sigkill", "leak")
+_LEAKED: list[bytes] = []
 
 
 def behaving(job: Job) -> Iterator[CheckResult]:
@@ -57,6 +59,8 @@ def behaving(job: Job) -> Iterator[CheckResult]:
             raise RuntimeError("contract broken")
         elif behaviour == "slow":
             time.sleep(1.0)
+        elif behaviour == "leak":
+            _LEAKED.append(b"\x01" * (50 * 2**20))
         yield _real_check(job, check)
 
 
