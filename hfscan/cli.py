@@ -102,14 +102,26 @@ def hub() -> None:
 @click.option("--max-models", type=click.IntRange(1), default=500, show_default=True, help="Models listed per type (counts are lower bounds past it).")
 @click.option("--max-retries", type=click.IntRange(0), default=5, show_default=True, help="Retries of a rate-limited or failed request.")
 @click.option("--backoff", type=click.FloatRange(0), default=1.0, show_default=True, help="First wait before a retry, in seconds (doubles each time).")
+@click.option("--connect-timeout", type=float, default=10.0, show_default=True, help="Seconds to connect to the Hub (a timeout is retried).")
+@click.option("--read-timeout", type=float, default=60.0, show_default=True, help="Seconds for a whole answer to arrive (a timeout is retried).")
 @click.option("--no-remote-code", is_flag=True, help="Skip listing custom-code architectures transformers lacks.")
 @click.option("--store", type=click.Path(dir_okay=False), default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
-def hub_sync(model_types, max_models, max_retries, backoff, no_remote_code, store):
+def hub_sync(model_types, max_models, max_retries, backoff, connect_timeout, read_timeout, no_remote_code, store):
     """Fetch Hub metadata for every model type (or those named) into the store."""
     from hfscan.hubsync import sync_command
 
     sync_command(model_types, max_models=max_models, max_retries=max_retries, backoff_s=backoff,
-                 remote_code=not no_remote_code, store=store)
+                 remote_code=not no_remote_code, store=store,
+                 timeouts=(_seconds("--connect-timeout", connect_timeout), _seconds("--read-timeout", read_timeout)))
+
+
+def _seconds(flag: str, value: float) -> float:
+    """A positive, finite number of seconds (nan and inf would switch a limit off)."""
+    import math
+
+    if not (math.isfinite(value) and value > 0):
+        raise UsageError(f"{flag} {value}: expected a positive number of seconds")
+    return value
 
 
 @cli.command()
