@@ -191,13 +191,18 @@ def history(fmt, store):
 @click.option("--allow-pickle", is_flag=True, help="Allow pickled (.bin) weights; safetensors only by default.")
 @click.option("--trust-remote-code", is_flag=True, help="Let --weights load custom code the checkpoint declares (auto_map); off by default.")
 @click.option("--checks", default=",".join(CHECKS), show_default=True, help="Comma-separated checks of the random-weight smoke test.")
+@click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds the whole check may take in its worker before it is killed.")
+@click.option("--mem-cap", type=float, default=None, help="MB the worker may grow by over its start-up memory before it is killed as oom (default: as `run`, at most 4096).")
 @click.pass_context
-def check(ctx, source, weights, allow_pickle, trust_remote_code, checks):
+def check(ctx, source, weights, allow_pickle, trust_remote_code, checks, timeout, mem_cap):
     """Classify and smoke-test the architecture of one checkpoint's config.json (file, directory or Hub id)."""
-    from hfscan.check import check as run_check, print_report
+    from hfscan.check import check_isolated, print_report
 
     chosen = _parse_checks(checks)
-    report = run_check(source, weights=weights, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, checks=chosen)
+    timeout = _seconds("--timeout", timeout)
+    mem_cap = None if mem_cap is None else _seconds("--mem-cap", mem_cap)
+    report = check_isolated(source, weights=weights, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code,
+                            checks=chosen, timeout_s=timeout, mem_cap_mb=mem_cap)
     print_report(report)
     ctx.exit(0 if report.ok else 1)
 
