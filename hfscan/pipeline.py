@@ -23,7 +23,7 @@ from hfscan.cache.store import Store, now
 from hfscan.classifiers import Classification, classify_all
 from hfscan.harness.devices import resolve_device
 from hfscan.harness.keys import DEFAULT_JOB_FN
-from hfscan.harness.records import CHECKS, FAILING, CheckResult, Job, RunInfo, Status
+from hfscan.harness.records import CHECKS, FAILING, NOT_APPLICABLE_DETAIL, CheckResult, Job, RunInfo, Status
 from hfscan.harness.runner import Runner, RunnerOptions, RunOutcome
 from hfscan.harness.selection import Selection, select
 from hfscan.hubsync import CHECKPOINT_JOB_FN, checkpoint_jobs, usage_tiers
@@ -107,7 +107,8 @@ def plan(
             continue
         if not planned:
             unplanned += [
-                CheckResult(mt, check, Status.SKIPPED, family=family, message="no model class to test: in no model mapping")
+                CheckResult(mt, check, Status.SKIPPED, family=family, details=json.dumps({NOT_APPLICABLE_DETAIL: True}),
+                            message="no model class to test: in no model mapping (not applicable)")
                 for check in request.checks
             ]
         jobs += [replace(j, family=j.family or family) for j in planned]
@@ -151,7 +152,7 @@ def run_sweep(
             id=None, started_at=now(), hfscan_version=__version__, python_version=platform.python_version(),
             torch_version=runner.torch_version, transformers_version=runner.tf_version, device=device.kind,
             device_name=device.name, dtype=request.dtype, args=json.dumps(asdict(request), sort_keys=True),
-        ), planned=jobs)
+        ), planned=jobs, subconfigs=[mt for mt in selection.model_types if inventory.get(mt).is_subconfig])
         assert run.id is not None
         for r in unplanned:
             store.add_result(run.id, r)

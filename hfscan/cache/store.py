@@ -38,7 +38,8 @@ SCHEMA_VERSION = 1
 #: A running run of another host whose heartbeat is older than this is taken as abandoned.
 STALE_S = 15 * 60
 #: Columns added after the first release, with their types (added to an older store when opened).
-_RUN_EXTRA = {"pid": "INTEGER", "proc_start": "TEXT", "host": "TEXT", "heartbeat_at": "TEXT", "planned": "TEXT"}
+_RUN_EXTRA = {"pid": "INTEGER", "proc_start": "TEXT", "host": "TEXT", "heartbeat_at": "TEXT", "planned": "TEXT",
+              "subconfigs": "TEXT"}
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -160,10 +161,13 @@ class Store:
         self.close()
 
     # -- runs -------------------------------------------------------------
-    def begin_run(self, info: RunInfo, planned: Iterable[Job] | None = None) -> RunInfo:
-        """Store a new run, owned by this process; ``planned``: the jobs it is going to run (or reuse)."""
+    def begin_run(self, info: RunInfo, planned: Iterable[Job] | None = None, subconfigs: Iterable[str] | None = None) -> RunInfo:
+        """Store a new run, owned by this process; ``planned``: the jobs it is going to run (or reuse);
+        ``subconfigs``: its model types that are sub-configs (reports headline them apart from top-level ones)."""
         data = {k: v for k, v in asdict(info).items() if k != "id"}
         data.update(pid=os.getpid(), proc_start=process_start(os.getpid()), host=socket.gethostname(), heartbeat_at=now())
+        if subconfigs is not None:
+            data["subconfigs"] = json.dumps(sorted(subconfigs))
         if planned is not None:
             data["planned"] = json.dumps([[j.model_type, j.model_class, j.task, j.family, j.source, *j.checks] for j in planned])
         cols = ", ".join(data)
@@ -176,6 +180,14 @@ class Store:
     def finish_run(self, run_id: int, status: str = "finished") -> None:
         with self._tx():
             self.conn.execute("UPDATE runs SET finished_at=?, status=? WHERE id=?", (now(), status, run_id))
+
+    def subconfigs(self, run_id: int) -> frozenset[str]:
+        """The run's model types that are sub-configs (empty for runs of older versions, which did not record them)."""
+        rows = self._query("SELECT subconfigs FROM runs WHERE id=?", (run_id,))
+        try:
+            return frozenset(json.loads(rows[0]["subconfigs"])) if rows and rows[0]["subconfigs"] else frozenset()
+        except (ValueError, TypeError):
+            return frozenset()
 
     def heartbeat(self, run_id: int) -> None:
         """Say that the run's process is still alive (for stores shared between hosts)."""

@@ -27,7 +27,7 @@ from hfscan.errors import UsageError
 from hfscan.harness.records import FAILING, Coverage, RunInfo, Status
 from hfscan.paths import default_store_path
 from hfscan.reports import charts
-from hfscan.reports.coverage import CATEGORIES, RunCoverage, TierOf, TypeRow, default_tier_of, shipped_override_reasons, summarize
+from hfscan.reports.coverage import CATEGORIES, Headline, RunCoverage, TierOf, TypeRow, default_tier_of, shipped_override_reasons, summarize
 from hfscan.reports.history import Comparison, TrendPoint, baseline_before, compare, parse_since, trend
 
 SCHEMA = "hfscan.report/1"
@@ -61,7 +61,7 @@ def build_report(
     if run is None:
         raise UsageError(f"no runs in {store.path}; run `hfscan run` first")
     reasons = shipped_override_reasons()
-    current = summarize(run, store.results(run.id), tier_of, reasons)
+    current = summarize(run, store.results(run.id), tier_of, reasons, store.subconfigs(run.id))
     baseline, note = None, ""
     if compare_to is not None:
         baseline = store.run(compare_to)
@@ -69,7 +69,8 @@ def build_report(
         baseline = baseline_before(store, run, since)
         if baseline is None:
             note = f"no stored run started at least {_age(since)} before run {run.id}; nothing to compare with"
-    comparison = compare(current, summarize(baseline, store.results(baseline.id), tier_of, reasons)) if baseline else None
+    comparison = compare(current, summarize(baseline, store.results(baseline.id), tier_of, reasons,
+                                            store.subconfigs(baseline.id))) if baseline else None
     return Report(current, comparison, note, trend(store, until=run))
 
 
@@ -101,6 +102,15 @@ def _row_json(row: TypeRow) -> dict:
     }
 
 
+def _headline_json(h: Headline) -> dict:
+    return {
+        "population": h.population, "model_types": h.model_types, "not_applicable": h.not_applicable,
+        "measure": {"checks": list(h.measure_checks), "generic_pass": h.measure_pass, "of": h.applicable,
+                    "rate": round(h.measure_rate, 4)},
+        "checks": {c: {"passed": p, "of": n} for c, (p, n) in h.checks.items()},
+    }
+
+
 def _change_json(change) -> dict:
     return {"model_type": change.model_type, "family": change.family, "before": str(change.before),
             "after": str(change.after), "error": change.error}
@@ -116,6 +126,7 @@ def to_json(report: Report) -> dict:
         "checks": list(cov.checks),
         "categories": [str(c) for c in CATEGORIES],
         "totals": {"model_types": len(cov.rows), "pass_rate": round(cov.pass_rate, 4), "by_category": _counts_json(totals)},
+        "headline": [_headline_json(h) for h in cov.headline],
         "by_family": {k: _counts_json(v) for k, v in cov.by("family").items()},
         "by_tier": {k: _counts_json(v) for k, v in cov.by("tier").items()},
         "model_types": [_row_json(r) for r in cov.rows],
