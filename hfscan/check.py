@@ -120,15 +120,6 @@ def _trait_rules() -> tuple[dict, ...]:
     return tuple(load_toml("variant_traits.toml")["trait"])
 
 
-def _configs(cfg: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    from transformers import PretrainedConfig
-
-    yield path, cfg
-    for attr, value in vars(cfg).items():
-        if isinstance(value, PretrainedConfig):
-            yield from _configs(value, f"{path}{attr}.")
-
-
 def _dict_values(value: Any, keys: list[str]) -> set:
     if not isinstance(value, dict):
         return set()
@@ -177,7 +168,9 @@ def _declared(cfg: Any) -> dict:
 def variant_traits(config: Any) -> dict[str, Any]:
     """``{[sub-config path.]trait: value}`` of every variant trait the config tree sets."""
     out: dict[str, Any] = {}
-    for path, cfg in _configs(config):
+    from hfscan.harness.configtree import walk
+
+    for path, cfg in walk(config):
         values = _declared(cfg)
         for rule in _trait_rules():
             value = _trait(rule, values)

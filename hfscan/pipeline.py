@@ -26,6 +26,7 @@ from hfscan.harness.keys import DEFAULT_JOB_FN
 from hfscan.harness.records import CHECKS, FAILING, NOT_APPLICABLE_DETAIL, CheckResult, Job, RunInfo, Status
 from hfscan.harness.runner import Runner, RunnerOptions, RunOutcome
 from hfscan.harness.selection import Selection, select
+from hfscan.harness.shrink.ruleset import rules as shrink_rules
 from hfscan.hubsync import CHECKPOINT_JOB_FN, checkpoint_jobs, usage_tiers
 from hfscan.paths import default_store_path
 from hfscan.scanner.discover import discover
@@ -130,6 +131,7 @@ def run_sweep(
     on_job: Callable[[Job, list[CheckResult]], None] = lambda job, results: None,
 ) -> RunSummary:
     """Run a sweep and store every result as it finishes; ``on_start(total jobs)`` then ``on_job`` per job."""
+    shrink_rules()  # validated before any job: a broken rules file is one line and exit status 2, not N failures
     inventory = discover()
     classifications = classify_all(inventory)
     families = {mt: c.family for mt, c in classifications.items()}
