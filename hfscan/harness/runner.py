@@ -245,7 +245,7 @@ class Runner:
         if kind == "ready":
             s.ready = True
             s.t0 = time.monotonic()
-            s.baseline_mb = s.rss_mb() or 0.0
+            s.baseline_mb = (msg[2] if len(msg) > 2 and msg[2] else None) or s.rss_mb() or 0.0  # measured before any job
         elif msg[1] != s.job_id or s.job is None:
             return  # a late message of a job that was already closed
         elif kind == "start":

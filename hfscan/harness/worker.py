@@ -3,7 +3,7 @@
 The parent (``harness.runner``) talks to it over a pipe.  Parent to worker:
 ``(job_id, Job)`` or ``None`` to stop.  Worker to parent:
 
-``("ready", pid)``                      imports done
+``("ready", pid, rss_mb)``              imports done; its RSS then (the memory cap counts above it)
 ``("start", job_id, check)``            the check the job function is about to run
 ``("result", job_id, CheckResult)``     one check finished
 ``("error", job_id, check, type, message, traceback)``  the job function itself raised
@@ -144,7 +144,7 @@ def worker_main(conn: Connection, job_fn: str, preload: tuple[str, ...] = PRELOA
     fn = load_job_fn(job_fn)
     _init_device(device)
     _release_memory()
-    conn.send(("ready", os.getpid()))
+    conn.send(("ready", os.getpid(), proc_status_mb("self", "VmRSS")))  # its baseline, before any job runs
     while True:
         try:
             msg = conn.recv()
