@@ -15,7 +15,8 @@ discovery instead), and checks:
   killed run left a type unfinished, and never with a traceback.
 
 Rounds resume one another (the command is the same), so kills land in reuse, in discovery, or
-while the rest is computed; half the rounds add ``--fresh`` so that kills land in real work too.  A final round runs to the end: the complete baseline every killed run is
+while the rest is computed; half the rounds add ``--fresh`` so that kills land in real work too.
+A final round runs to the end: the complete baseline every killed run is
 compared with.  Prints one line per round and the findings; exits 1 when any check failed.
 
     python bench/fault_inject.py                   # 10 kills, up to 30 s after the run began
@@ -120,7 +121,8 @@ def kill_round(store: Path, delay: float, in_startup: bool, fresh: bool) -> dict
     _, err = proc.communicate()
     time.sleep(2.0)  # workers die with their parent (PR_SET_PDEATHSIG)
     run_id = _last_run_id(store)
-    return {"run_id": run_id if run_id != last else None, "killed": killed, "fresh": fresh, "at": time.monotonic() - t0, "before": before, "rc": proc.returncode, "stderr": err,
+    return {"run_id": run_id if run_id != last else None, "killed": killed, "fresh": fresh,
+            "at": time.monotonic() - t0, "before": before, "rc": proc.returncode, "stderr": err,
             "orphans": sorted(p for p in workers if _alive(p))}
 
 

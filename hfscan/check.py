@@ -285,7 +285,8 @@ def _assemble(source: str, config_path: Path, results: list[CheckResult]) -> Che
         source=source, config_path=str(config_path), model_type=config.model_type if known else "?",
         config_class=about.get("config_class", "?"), family=config.family if known else None,
         template=about.get("template"), model_class=config.model_class if known else "?", task=config.task if known else "?",
-        traits=tuple((name, _tupled(a), _tupled(b)) for name, a, b in parts.get("traits", ())), kept=tuple(tuple(k) for k in parts.get("kept", ())),
+        traits=tuple((name, _tupled(a), _tupled(b)) for name, a, b in parts.get("traits", ())),
+        kept=tuple(tuple(k) for k in parts.get("kept", ())),
         shrunk=tuple(tuple(x) for x in parts.get("shrunk", ())),
         results=tuple(r for r in results if r.check != "config" or r.status is not Status.PASSED),
     )

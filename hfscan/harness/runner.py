@@ -235,7 +235,8 @@ class Runner:
         grown = s.grown_mb()
         if grown is not None and grown > self.mem_cap_mb:
             self._kill_job(s, Status.OOM, "MemoryCapExceeded",
-                           f"worker memory grew by {grown:.0f} MB over its {s.baseline_mb:.0f} MB after start-up, past the cap of {self.mem_cap_mb:.0f} MB")
+                           f"worker memory grew by {grown:.0f} MB over its {s.baseline_mb:.0f} MB after start-up, "
+                           f"past the cap of {self.mem_cap_mb:.0f} MB")
         elif time.monotonic() > s.deadline(self.options):
             what = f"job exceeded its timeout of {s.job.timeout_s:g} s" if s.ready else "worker did not start in time"
             self._kill_job(s, Status.TIMEOUT, "Timeout", what)
