@@ -57,8 +57,8 @@ def test_headline_counts_top_level_and_sub_configs_apart_per_check(tmp_path):
     assert data["totals"]["pass_rate"] == round(3 / 4, 4)  # beta, omega, beta_vision of the 4 applicable
     assert data["headline"][0]["measure"] == {"checks": ["build", "forward", "save-load"], "generic_pass": 2, "of": 3, "rate": 0.6667}
     md = render(report, "md")
-    assert "**top-level**: 3 model types; build+forward+save-load generic pass 2 of 3 (66.7%)" in md
-    assert "**sub-config**: 2 model types (1 not applicable: no model class of their own)" in md
+    assert "- **top-level**: 3 model types; build+forward+save-load generic pass 2 of 3 (66.7%)" in md
+    assert "- **sub-config**: 2 model types (1 not applicable: no model class of their own)" in md
     html = render(report, "html")
     assert 'data-population="sub-config"' in html and "1 of 1 (100.0%)" in html
 
