@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from hfscan.errors import UnknownModelTypeError, UsageError
 from hfscan.records import CHECKS, CheckResult, Job, Status
@@ -239,15 +239,16 @@ def _smoke(config: Any, job: Job) -> tuple[list[CheckResult], Any, Any]:
 
 
 # -- the command -----------------------------------------------------------------------
-def check(source: str, weights: bool = False, allow_pickle: bool = False, trust_remote_code: bool = False,
-          checks: tuple[str, ...] = CHECKS) -> CheckReport:
-    """Classify and smoke-test one checkpoint config (and its real weights when asked)."""
-    import torch
+#: The job function that runs ``hfscan check`` inside a worker (see :func:`check_isolated`).
+CHECK_JOB_FN = "hfscan.check:check_job"
 
+
+def _steps(config_path: Path, weights: bool, allow_pickle: bool, trust_remote_code: bool,
+           checks: tuple[str, ...]) -> Iterator[CheckResult]:
+    """The check, result by result: ``config`` (what the checkpoint is, in its details), the smoke checks,
+    ``variant`` (traits kept and sizes shrunk, in its details), then the real-weight checks."""
     from hfscan.scanner.discover import discover
 
-    torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
-    config_path = locate(source)
     config = read_config(config_path, trust_remote_code)
     inventory = discover()
     record = inventory.get(config.model_type)
@@ -255,28 +256,107 @@ def check(source: str, weights: bool = False, allow_pickle: bool = False, trust_
     model_class, task = _job_class(record, config, classification.template, checks)
     job = Job(model_type=record.model_type, model_class=model_class, task=task, checks=checks,
               family=classification.family, template=classification.template, source="config")
+    yield CheckResult(model_type=job.model_type, check="config", status=Status.PASSED, model_class=model_class, task=task,
+                      family=job.family, message=str(config_path),
+                      details=json.dumps({"config_class": type(config).__name__, "template": job.template}))
     before = variant_traits(config)
     results, tiny, shrink = _smoke(config, job)
+    yield from results
     after = variant_traits(tiny)
-    traits = tuple((name, value, after.get(name)) for name, value in before.items())
+    traits = [(name, value, after.get(name)) for name, value in before.items()]
     changed = [f"{n}: {a!r} -> {b!r}" for n, a, b in traits if a != b]
-    results.append(CheckResult(
+    parts = {"traits": traits, "kept": list(shrink.kept), "shrunk": list(shrink.shrunk)}
+    yield CheckResult(
         model_type=job.model_type, check="variant", model_class=model_class, task=task, family=job.family,
         status=Status.FAILED if changed else Status.PASSED, stage="assert" if changed else None,
         message=("shrinking changed " + "; ".join(changed)) if changed else f"{len(traits)} variant traits kept",
-    ))
+        details=json.dumps(parts, default=repr),
+    )
     if weights:
-        if not Path(source).expanduser().exists():
-            raise UsageError("--weights needs a local checkpoint directory (weights are never downloaded)")
         from hfscan.harness.checkpoint import run_checkpoint
 
-        results += run_checkpoint(replace(job, source="checkpoint", checkpoint=str(config_path.parent)),
+        yield from run_checkpoint(replace(job, source="checkpoint", checkpoint=str(config_path.parent)),
                                   config_path.parent, allow_pickle, trust_remote_code)
+
+
+def _assemble(source: str, config_path: Path, results: list[CheckResult]) -> CheckReport:
+    """The report from the results of :func:`_steps` (what a worker that was killed did not send stays unknown)."""
+    config = next((r for r in results if r.check == "config"), None)
+    variant = next((r for r in results if r.check == "variant"), None)
+    about = config.detail if config and config.status is Status.PASSED else {}
+    parts = variant.detail if variant else {}
+    known = bool(about)
     return CheckReport(
-        source=source, config_path=str(config_path), model_type=record.model_type, config_class=type(config).__name__,
-        family=classification.family, template=classification.template, model_class=model_class, task=task,
-        traits=traits, kept=tuple(shrink.kept), shrunk=tuple(shrink.shrunk), results=tuple(results),
+        source=source, config_path=str(config_path), model_type=config.model_type if known else "?",
+        config_class=about.get("config_class", "?"), family=config.family if known else None,
+        template=about.get("template"), model_class=config.model_class if known else "?", task=config.task if known else "?",
+        traits=tuple((name, _tupled(a), _tupled(b)) for name, a, b in parts.get("traits", ())),
+        kept=tuple(tuple(k) for k in parts.get("kept", ())),
+        shrunk=tuple(tuple(x) for x in parts.get("shrunk", ())),
+        results=tuple(r for r in results if r.check != "config" or r.status is not Status.PASSED),
     )
+
+
+def _tupled(value: Any) -> Any:
+    """A trait value back from JSON: its lists were tuples."""
+    return tuple(_tupled(v) for v in value) if isinstance(value, list) else value
+
+
+def check(source: str, weights: bool = False, allow_pickle: bool = False, trust_remote_code: bool = False,
+          checks: tuple[str, ...] = CHECKS) -> CheckReport:
+    """Classify and smoke-test one checkpoint config (and its real weights when asked), in this process."""
+    import torch
+
+    torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
+    config_path = _located(source, weights)
+    return _assemble(source, config_path, list(_steps(config_path, weights, allow_pickle, trust_remote_code, checks)))
+
+
+def _located(source: str, weights: bool) -> Path:
+    config_path = locate(source)
+    if weights and not Path(source).expanduser().exists():
+        raise UsageError("--weights needs a local checkpoint directory (weights are never downloaded)")
+    return config_path
+
+
+def check_job(job: Job) -> Iterator[CheckResult]:
+    """Worker job function of ``hfscan check``: the job's ``checkpoint`` holds the command's arguments (JSON).
+    A usage error (unknown model type, a config transformers rejects) comes back as a failed ``config``
+    result carrying its exit status."""
+    from hfscan.errors import HfscanError
+
+    a = json.loads(job.checkpoint or "{}")
+    try:
+        yield from _steps(Path(a["config"]), a["weights"], a["allow_pickle"], a["trust_remote_code"], tuple(a["checks"]))
+    except HfscanError as exc:
+        yield CheckResult(model_type=job.model_type, check="config", status=Status.FAILED, stage="config",
+                          error_type=type(exc).__name__, message=str(exc), details=json.dumps({"exit_code": exc.exit_code}))
+
+
+def check_isolated(source: str, weights: bool = False, allow_pickle: bool = False, trust_remote_code: bool = False,
+                   checks: tuple[str, ...] = CHECKS, timeout_s: float = 300.0, mem_cap_mb: float | None = None) -> CheckReport:
+    """:func:`check` in an isolated worker, as ``hfscan run`` runs its jobs: past ``timeout_s`` seconds, or
+    ``mem_cap_mb`` MB above the worker's start-up memory, it is killed and the check it was in is recorded
+    as ``timeout`` / ``oom``; a crash is ``crashed``.  Ctrl-C raises KeyboardInterrupt once the worker is gone."""
+    from hfscan.errors import HfscanError
+    from hfscan.harness.runner import Runner, RunnerOptions
+
+    config_path = _located(source, weights)
+    args = {"source": source, "config": str(config_path), "weights": weights, "allow_pickle": allow_pickle,
+            "trust_remote_code": trust_remote_code, "checks": list(checks)}
+    job = Job(model_type=source, model_class="", task="", checks=("config", *checks, "variant"), timeout_s=timeout_s,
+              checkpoint=json.dumps(args))
+    outcome = Runner(RunnerOptions(jobs=1, job_fn=CHECK_JOB_FN, mem_cap_mb=mem_cap_mb)).run([job])
+    if outcome.interrupted:
+        raise KeyboardInterrupt
+    results = [r for r in outcome.results if not (r.status is Status.SKIPPED and r.message and "no such check" in r.message)]
+    for r in results:
+        code = r.detail.get("exit_code") if r.check == "config" and r.status is Status.FAILED else None
+        if code is not None:
+            error = HfscanError(r.message or "")
+            error.exit_code = int(code)
+            raise error
+    return _assemble(source, config_path, results)
 
 
 def print_report(report: CheckReport) -> None:
@@ -284,8 +364,11 @@ def print_report(report: CheckReport) -> None:
     import click
 
     echo = click.echo
-    echo(f"{report.source}: {report.model_type} ({report.config_class}), family {report.family or '-'}, "
-         f"template {report.template or '-'}, tested as {report.model_class} [{report.task}]")
+    if report.model_type == "?":
+        echo(f"{report.source}: {report.config_path} was not read to the end (see the results)")
+    else:
+        echo(f"{report.source}: {report.model_type} ({report.config_class}), family {report.family or '-'}, "
+             f"template {report.template or '-'}, tested as {report.model_class} [{report.task}]")
     echo("kept (variant):")
     for name, value, tiny in report.traits:
         echo(f"  {name} = {value!r}" + ("" if value == tiny else f"  CHANGED to {tiny!r}"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import click
@@ -22,6 +23,10 @@ class _Group(click.Group):
         except HfscanError as exc:
             click.echo(f"hfscan: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:  # Ctrl-C anywhere (discovery included): 130, as shells report SIGINT
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not turn this into a traceback
+            click.echo("hfscan: interrupted", err=True)
+            ctx.exit(130)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -147,14 +152,26 @@ def hub() -> None:
 @click.option("--max-models", type=click.IntRange(1), default=500, show_default=True, help="Models listed per type (counts are lower bounds past it).")
 @click.option("--max-retries", type=click.IntRange(0), default=5, show_default=True, help="Retries of a rate-limited or failed request.")
 @click.option("--backoff", type=Positive(0, inclusive=True), default=1.0, show_default=True, help="First wait before a retry, in seconds (doubles each time).")
+@click.option("--connect-timeout", type=Positive(0), default=10.0, show_default=True, help="Seconds to connect to the Hub (a timeout is retried).")
+@click.option("--read-timeout", type=Positive(0), default=60.0, show_default=True, help="Seconds for a whole answer to arrive (a timeout is retried).")
 @click.option("--no-remote-code", is_flag=True, help="Skip listing custom-code architectures transformers lacks.")
 @click.option("--store", type=STORE, default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
-def hub_sync(model_types, max_models, max_retries, backoff, no_remote_code, store):
+def hub_sync(model_types, max_models, max_retries, backoff, connect_timeout, read_timeout, no_remote_code, store):
     """Fetch Hub metadata for every model type (or those named) into the store."""
     from hfscan.hubsync import sync_command
 
     sync_command(model_types, max_models=max_models, max_retries=max_retries, backoff_s=backoff,
-                 remote_code=not no_remote_code, store=store)
+                 remote_code=not no_remote_code, store=store,
+                 timeouts=(_seconds("--connect-timeout", connect_timeout), _seconds("--read-timeout", read_timeout)))
+
+
+def _seconds(flag: str, value: float) -> float:
+    """A positive, finite number of seconds (nan and inf would switch a limit off)."""
+    import math
+
+    if not (math.isfinite(value) and value > 0):
+        raise UsageError(f"{flag} {value}: expected a positive number of seconds")
+    return value
 
 
 @cli.command()
@@ -201,7 +218,8 @@ def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_ca
         mem_cap_mb=mem_cap, overrides=overrides, source=source, download=download,
         shard=(spec.index, spec.count) if spec else None, **({"job_fn": job_fn} if job_fn else {}),
     )
-    ctx.exit(plan_command(request, plan_fmt) if plan_fmt else run_command(request))
+    argv = sys.argv[1:] if ctx.find_root().info_name == "hfscan" else None
+    ctx.exit(plan_command(request, plan_fmt) if plan_fmt else run_command(request, argv=argv))
 
 
 @cli.command()
@@ -255,13 +273,18 @@ def history(fmt, store):
 @click.option("--trust-remote-code", is_flag=True, help="Let --weights load custom code the checkpoint declares (auto_map); off by default.")
 @click.option("--checks", default=",".join(CHECKS), show_default=True,
               help="Comma-separated checks and presets of the random-weight test.")
+@click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds the whole check may take in its worker before it is killed.")
+@click.option("--mem-cap", type=float, default=None, help="MB the worker may grow by over its start-up memory before it is killed as oom (default: as `run`, at most 4096).")
 @click.pass_context
-def check(ctx, source, weights, allow_pickle, trust_remote_code, checks):
+def check(ctx, source, weights, allow_pickle, trust_remote_code, checks, timeout, mem_cap):
     """Classify and smoke-test the architecture of one checkpoint's config.json (file, directory or Hub id)."""
-    from hfscan.check import check as run_check, print_report
+    from hfscan.check import check_isolated, print_report
 
     chosen = _parse_checks(checks)
-    report = run_check(source, weights=weights, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, checks=chosen)
+    timeout = _seconds("--timeout", timeout)
+    mem_cap = None if mem_cap is None else _seconds("--mem-cap", mem_cap)
+    report = check_isolated(source, weights=weights, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code,
+                            checks=chosen, timeout_s=timeout, mem_cap_mb=mem_cap)
     print_report(report)
     ctx.exit(0 if report.ok else 1)
 

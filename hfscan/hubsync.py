@@ -143,7 +143,7 @@ def tiers_from_hub(hub: dict[str, dict], thresholds: dict[str, int]) -> dict[str
 
 
 def sync_command(model_types: tuple[str, ...], max_models: int, max_retries: int, backoff_s: float, remote_code: bool,
-                 store: str | None = None) -> SyncReport:
+                 store: str | None = None, timeouts: tuple[float, float] | None = None) -> SyncReport:
     """``hfscan hub sync``: sync with a progress bar, print what happened; errors after storing what was fetched."""
     from rich.progress import Progress
 
@@ -154,7 +154,8 @@ def sync_command(model_types: tuple[str, ...], max_models: int, max_retries: int
 
     inventory = discover()
     todo = [inventory.get(mt).model_type for mt in model_types] if model_types else list(inventory.model_types)
-    client = HubClient(max_retries=max_retries, backoff_s=backoff_s, limits=HubLimits(max_models=max_models))
+    client = HubClient(max_retries=max_retries, backoff_s=backoff_s, limits=HubLimits(max_models=max_models),
+                       **(dict(connect_timeout_s=timeouts[0], read_timeout_s=timeouts[1]) if timeouts else {}))
     console = plain_console(stderr=True)
     with Store(store or default_store_path()) as db, Progress(console=console, transient=True) as bar:
         task = bar.add_task("hub sync", total=len(todo))

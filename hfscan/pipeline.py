@@ -12,6 +12,7 @@ import math
 import os
 import platform
 import signal
+import time
 import traceback
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
@@ -23,7 +24,7 @@ from hfscan.errors import StoreError
 from hfscan.classifiers import Classification, classify_all
 from hfscan.harness.devices import resolve_device
 from hfscan.harness.keys import DEFAULT_JOB_FN
-from hfscan.records import CHECKS, FAILING, CheckResult, Job, RunInfo, Status
+from hfscan.records import CHECKS, FAILING, NOT_APPLICABLE_DETAIL, CheckResult, Job, RunInfo, Status
 from hfscan.harness.runner import Runner, RunnerOptions, RunOutcome
 from hfscan.harness.selection import Selection, select
 from hfscan.harness.shrink.ruleset import rules as shrink_rules
@@ -36,6 +37,8 @@ from hfscan.sharding import balance_run, plan_json, print_plan, shard_args, spli
 
 #: Exit status of a sweep stopped by Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
+#: Seconds between a running sweep's heartbeats in the store (at a result's commit).
+HEARTBEAT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,8 @@ def plan(
             continue
         if not planned:
             unplanned += [
-                CheckResult(mt, check, Status.SKIPPED, family=family, message="no model class to test: in no model mapping")
+                CheckResult(mt, check, Status.SKIPPED, family=family, details=json.dumps({NOT_APPLICABLE_DETAIL: True}),
+                            message="no model class to test: in no model mapping (not applicable)")
                 for check in request.checks
             ]
         jobs += [replace(j, family=j.family or family) for j in planned]
@@ -184,7 +188,7 @@ def run_sweep(
         unplanned += skipped
         job_fn = CHECKPOINT_JOB_FN if job_fn == DEFAULT_JOB_FN else job_fn
     runner = Runner(RunnerOptions(jobs=request.jobs, job_fn=job_fn, mem_cap_mb=request.mem_cap_mb,
-                                  reuse_failures=request.reuse_failures))
+                                  reuse_failures=request.reuse_failures, device=device.kind))
     with Store(request.store or default_store_path()) as store:
         extra: dict = {}
         if request.shard:
@@ -198,14 +202,22 @@ def run_sweep(
             torch_version=runner.torch_version, transformers_version=runner.tf_version, device=device.kind,
             device_name=device.name, dtype=request.dtype, args=json.dumps({**asdict(request), **extra}, sort_keys=True),
             label=f"shard {request.shard[0]}/{request.shard[1]}" if request.shard else "",
-        ))
+        ), planned=jobs, subconfigs=[mt for mt in selection.model_types if inventory.get(mt).is_subconfig])
         assert run.id is not None
         store.put_overrides(override_entries(jobs, request.overrides))
         writer = ResultWriter(store, run.id)
         writer.pending += unplanned
         on_start(len(jobs))
+        beat = [time.monotonic()]
+
+        def on_result(r: CheckResult) -> None:
+            writer.add(r)
+            if time.monotonic() - beat[0] > HEARTBEAT_S:
+                store.heartbeat(run.id)
+                beat[0] = time.monotonic()
+
         try:
-            outcome = runner.run(jobs, on_result=writer.add, on_job=on_job,
+            outcome = runner.run(jobs, on_result=on_result, on_job=on_job,
                                  lookup=None if request.fresh else store.lookup_many)
         except BaseException:
             try:
@@ -241,21 +253,40 @@ class ResultWriter:
             self.pending = []
 
 
-def _terminate_as_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+class _StopOnce:
+    """SIGINT / SIGTERM handler: the first signal stops the sweep (KeyboardInterrupt); later ones are ignored,
+    so a second Ctrl-C cannot cut short the storing of the unfinished checks as interrupted."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        raise KeyboardInterrupt
 
 
-def run_command(request: RunRequest) -> int:
+def resume_command(argv: list[str]) -> str:
+    """The command that resumes an interrupted run: the same one, less ``--fresh`` (which would rerun everything)."""
+    import shlex
+
+    return shlex.join(["hfscan", *(a for a in argv if a != "--fresh")])
+
+
+def run_command(request: RunRequest, argv: list[str] | None = None) -> int:
     """`hfscan run`: a progress bar while the sweep runs, then the summary; returns the exit status."""
     from hfscan.reports.run_view import RunProgress, print_summary
 
     progress = RunProgress()
-    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)  # `kill` stops as cleanly as Ctrl-C
+    handler = _StopOnce()
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}  # `kill` stops as cleanly as Ctrl-C
     try:
         summary = run_sweep(request, on_start=progress.start, on_job=progress.on_job)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         progress.stop()
+        for sig, old in previous.items():  # once stopping, a late Ctrl-C must not break the exit with a traceback
+            signal.signal(sig, signal.SIG_IGN if handler.stopping else old)
     notes = summary.selection.missing_lines()
     if request.shard:
         mine = len({r.model_type for r in summary.results})
@@ -264,7 +295,8 @@ def run_command(request: RunRequest) -> int:
     notes.append(f"run {summary.run.id}: {o.ran_jobs} jobs run, {o.reused_jobs} reused from the store ({request.store or default_store_path()})")
     if o.interrupted:
         left = sum(1 for r in summary.results if r.status is Status.INTERRUPTED)
-        notes.append(f"interrupted: finished results are kept, {left} checks left; run the same command again to resume")
+        again = resume_command(argv) if argv is not None else "the same command without --fresh"
+        notes.append(f"interrupted: finished results are kept, {left} checks left; to resume: {again}")
     from hfscan.reports.linecov import line_coverage, summary_line
 
     coverage_note = summary_line(line_coverage(summary.results))

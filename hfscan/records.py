@@ -40,9 +40,23 @@ class Coverage(str, Enum):
     UNEXPECTED_FAILURE = "unexpected failure"
     SKIPPED = "skipped"
     NOT_RUN = "not run"
+    NOT_APPLICABLE = "not applicable"  # nothing to test: no model class of its own (e.g. a text sub-config)
 
     def __str__(self) -> str:
         return self.value
+
+
+#: Marks a result whose model type has nothing to test (no model class of its own): not applicable, never "skipped".
+NOT_APPLICABLE_DETAIL = "not_applicable"
+
+
+def not_applicable(results: Iterable["CheckResult"]) -> bool:
+    """Whether these results of one model type say there is nothing to test (stores of older versions: by the message)."""
+    results = list(results)
+    return bool(results) and all(
+        r.status is Status.SKIPPED and (r.detail.get(NOT_APPLICABLE_DETAIL) or (r.message or "").startswith("no model class to test"))
+        for r in results
+    )
 
 
 @dataclass(frozen=True)
@@ -103,13 +117,13 @@ def coverage_of(statuses: list[Status], override_applied: bool) -> Coverage:
 
 def coverage_by_model_type(results: Iterable[CheckResult]) -> dict[str, Coverage]:
     """Each model type's coverage category from all its results (an override on any check counts)."""
-    statuses: dict[str, list[Status]] = {}
-    overridden: set[str] = set()
+    per_type: dict[str, list[CheckResult]] = {}
     for r in results:
-        statuses.setdefault(r.model_type, []).append(r.status)
-        if r.override_applied:
-            overridden.add(r.model_type)
-    return {mt: coverage_of(s, mt in overridden) for mt, s in statuses.items()}
+        per_type.setdefault(r.model_type, []).append(r)
+    return {
+        mt: Coverage.NOT_APPLICABLE if not_applicable(rs) else coverage_of([r.status for r in rs], any(r.override_applied for r in rs))
+        for mt, rs in per_type.items()
+    }
 
 
 @dataclass(frozen=True)

@@ -84,8 +84,10 @@ def test_killed_run_keeps_finished_results_and_the_next_run_resumes(tmp_path):
         proc.wait()
     with Store(store) as s:
         (first,) = s.runs()
-        kept = [r for r in s.results(first.id)]
-    assert first.status == "running" and len(kept) >= 4
+        kept = s.results(first.id, unfinished=False)
+        not_run = [r for r in s.results(first.id) if r.status is Status.INTERRUPTED]
+    assert first.status == "abandoned" and len(kept) >= 4  # its process is gone: marked when next seen
+    assert len(kept) + len(not_run) == 2 * len(TYPES)  # every planned check reads back, unfinished ones as not run
     finished = {r.model_type for r in kept if r.check == "forward"}
     assert all(r.status is Status.PASSED for r in kept)
 

@@ -17,24 +17,38 @@ A write the store cannot take (a read-only file, a full disk) raises
 stays.  A row whose values hfscan cannot read (an unknown status, a text where
 a number belongs, a bad time or JSON) is *corrupt*: it is reported once, by
 table and id, through ``on_corrupt`` and left out, so the rest still works.
+
+A run records the process that runs it (pid, its start time, host) and a
+heartbeat.  Whenever a store is opened, a ``running`` run whose process is gone
+(same host) or whose heartbeat is older than :data:`STALE_S` (another host) is
+marked ``abandoned``.  A run also records the jobs it planned; every planned
+check without a result reads back as ``interrupted`` ("not run"), so a killed
+run never looks complete.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 import sqlite3
 import sys
 from contextlib import contextmanager
 from dataclasses import asdict, fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from hfscan.errors import StoreError
-from hfscan.records import CheckResult, RunInfo, Status
+from hfscan.records import CheckResult, Job, RunInfo, Status
 
 SCHEMA_VERSION = 1
+#: A running run of another host whose heartbeat is older than this is taken as abandoned.
+STALE_S = 15 * 60
+#: Columns added after the first release, with their types (added to an older store when opened).
+_RUN_EXTRA = {"pid": "INTEGER", "proc_start": "TEXT", "host": "TEXT", "heartbeat_at": "TEXT", "planned": "TEXT",
+              "subconfigs": "TEXT"}
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -159,6 +173,7 @@ class Store:
                 self._corrupt("meta", "schema", f"schema version {row[0]!r} is not a number; read as {SCHEMA_VERSION}")
             elif row is not None and int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: store schema {row[0]} is newer than this hfscan understands ({SCHEMA_VERSION})")
+            self._migrate_and_reap()
         except sqlite3.OperationalError as exc:  # the file system refused: read-only, full, locked, unreadable
             raise StoreError(f"{self.path}: cannot open the store ({exc})") from None
         except sqlite3.DatabaseError as exc:
@@ -208,8 +223,15 @@ class Store:
         self.close()
 
     # -- runs -------------------------------------------------------------
-    def begin_run(self, info: RunInfo) -> RunInfo:
+    def begin_run(self, info: RunInfo, planned: Iterable[Job] | None = None, subconfigs: Iterable[str] | None = None) -> RunInfo:
+        """Store a new run, owned by this process; ``planned``: the jobs it is going to run (or reuse);
+        ``subconfigs``: its model types that are sub-configs (reports headline them apart from top-level ones)."""
         data = {k: v for k, v in asdict(info).items() if k != "id"}
+        data.update(pid=os.getpid(), proc_start=process_start(os.getpid()), host=socket.gethostname(), heartbeat_at=now())
+        if subconfigs is not None:
+            data["subconfigs"] = json.dumps(sorted(subconfigs))
+        if planned is not None:
+            data["planned"] = json.dumps([[j.model_type, j.model_class, j.task, j.family, j.source, *j.checks] for j in planned])
         cols = ", ".join(data)
         with self._tx():
             cur = self.conn.execute(
@@ -235,6 +257,50 @@ class Store:
     def finish_run(self, run_id: int, status: str = "finished") -> None:
         with self._tx():
             self.conn.execute("UPDATE runs SET finished_at=?, status=? WHERE id=?", (now(), status, run_id))
+
+    def subconfigs(self, run_id: int) -> frozenset[str]:
+        """The run's model types that are sub-configs (empty for runs of older versions, which did not record them)."""
+        rows = self._query("SELECT subconfigs FROM runs WHERE id=?", (run_id,))
+        try:
+            return frozenset(json.loads(rows[0]["subconfigs"])) if rows and rows[0]["subconfigs"] else frozenset()
+        except (ValueError, TypeError):
+            return frozenset()
+
+    def heartbeat(self, run_id: int) -> None:
+        """Say that the run's process is still alive (for stores shared between hosts)."""
+        with self._tx():
+            self.conn.execute("UPDATE runs SET heartbeat_at=? WHERE id=? AND status='running'", (now(), run_id))
+
+    def _migrate_and_reap(self) -> None:
+        """Add the run columns older stores lack, and mark abandoned runs; a store that takes no writes (read-only) is
+        read as it is."""
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(runs)")}
+        running = self.conn.execute("SELECT 1 FROM runs WHERE status='running' LIMIT 1").fetchone()
+        if set(_RUN_EXTRA) <= have and running is None:
+            return  # nothing to add, nothing to reap: no write lock taken
+        try:
+            with self._tx():
+                for col, kind in _RUN_EXTRA.items():
+                    if col not in have:
+                        self.conn.execute(f"ALTER TABLE runs ADD COLUMN {col} {kind}")
+                self._reap()
+        except StoreError:
+            if not set(_RUN_EXTRA) <= have:
+                raise
+
+    def _reap(self) -> None:
+        """Mark ``abandoned`` every running run whose process is gone (inside the open transaction)."""
+        host = socket.gethostname()
+        stale = (datetime.now(timezone.utc) - timedelta(seconds=STALE_S)).isoformat(timespec="seconds")
+        for row in self.conn.execute("SELECT id, pid, proc_start, host, heartbeat_at FROM runs WHERE status='running'").fetchall():
+            if row["pid"] is None:
+                continue  # written by an hfscan that did not record its process: nothing to tell by
+            if row["host"] == host:
+                gone = not process_alive(row["pid"], row["proc_start"])
+            else:
+                gone = (row["heartbeat_at"] or "") < stale
+            if gone:
+                self.conn.execute("UPDATE runs SET status='abandoned', finished_at=? WHERE id=?", (now(), row["id"]))
 
     @staticmethod
     def _run(row: sqlite3.Row) -> RunInfo:
@@ -329,8 +395,25 @@ class Store:
             except CorruptRow as exc:
                 self._corrupt("results", row["id"], str(exc))
 
-    def results(self, run_id: int) -> list[CheckResult]:
-        return [r for _, r in self._results(self._query("SELECT * FROM results WHERE run_id=? ORDER BY id", (run_id,)))]
+    def results(self, run_id: int, unfinished: bool = True) -> list[CheckResult]:
+        """The run's results; with ``unfinished``, every planned check without one as ``interrupted``."""
+        rows = [r for _, r in self._results(self._query("SELECT * FROM results WHERE run_id=? ORDER BY id", (run_id,)))]
+        return rows + self.unfinished(run_id, rows) if unfinished else rows
+    def unfinished(self, run_id: int, rows: list[CheckResult] | None = None) -> list[CheckResult]:
+        """A ``not run`` (interrupted) result for every check the run planned and has no result of."""
+        found = self._query("SELECT status, planned FROM runs WHERE id=?", (run_id,))
+        if not found or not found[0]["planned"]:
+            return []
+        status = found[0]["status"]
+        rows = self.results(run_id, unfinished=False) if rows is None else rows
+        have = {(r.model_type, r.model_class, r.check) for r in rows}
+        why = "not run yet: the run is still going" if status == "running" else f"not run: the run was {status} before this check"
+        out = []
+        for model_type, model_class, task, family, source, *checks in json.loads(found[0]["planned"]):
+            out += [CheckResult(model_type, check, Status.INTERRUPTED, model_class=model_class, task=task, family=family,
+                                source=source, message=why)
+                    for check in checks if (model_type, model_class, check) not in have]
+        return out
 
     def lookup(self, key: str) -> CheckResult | None:
         """The newest finished result with this key (interrupted ones never count)."""
@@ -396,3 +479,35 @@ class Store:
         except StoreError:  # an older store, opened read-only before the table existed
             return {}
         return {r["hash"]: {k: r[k] for k in ("model_type", "reason", "source", "body")} for r in rows if isinstance(r["hash"], str)}
+
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first); None where unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, Linux), so a reused pid is told apart; None elsewhere."""
+    stat = _proc_stat(pid)
+    return stat[19] if stat and len(stat) > 19 else None
+
+
+def process_alive(pid: int, start: str | None) -> bool:
+    """Whether process ``pid`` (started at ``start``, when known) still runs on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, owned by someone else
+    except OSError:
+        return False
+    stat = _proc_stat(pid)
+    if stat is None:
+        return True  # no /proc: the pid answered, take it as alive
+    return stat[0] not in ("Z", "X") and (start is None or len(stat) <= 19 or stat[19] == start)

@@ -3,8 +3,8 @@
 They live in :mod:`hfscan.records`, below every stage, so the cache and the reports need no harness.
 """
 
-from hfscan.records import (CHECKS, FAILING, TEMPLATES, CheckResult, Coverage, Job, RunInfo, Status,  # noqa: F401
-                            coverage_by_model_type, coverage_of)
+from hfscan.records import (CHECKS, FAILING, NOT_APPLICABLE_DETAIL, TEMPLATES, CheckResult, Coverage, Job,  # noqa: F401
+                            RunInfo, Status, coverage_by_model_type, coverage_of, not_applicable)
 
-__all__ = ["CHECKS", "FAILING", "TEMPLATES", "CheckResult", "Coverage", "Job", "RunInfo", "Status",
-           "coverage_by_model_type", "coverage_of"]
+__all__ = ["CHECKS", "FAILING", "NOT_APPLICABLE_DETAIL", "TEMPLATES", "CheckResult", "Coverage", "Job", "RunInfo",
+           "Status", "coverage_by_model_type", "coverage_of", "not_applicable"]

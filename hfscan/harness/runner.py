@@ -47,9 +47,10 @@ def default_mem_cap_mb(jobs: int) -> float:
 class RunnerOptions:
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     job_fn: str = DEFAULT_JOB_FN
-    mem_cap_mb: float | None = None  # None: default_mem_cap_mb(jobs)
-    recycle_fraction: float = 0.5  # a worker whose RSS after a job exceeds this share of the cap is replaced
+    mem_cap_mb: float | None = None  # None: default_mem_cap_mb(jobs); counted above the worker's RSS after start-up
+    recycle_fraction: float = 0.5  # a worker whose RSS after a job grew past this share of the cap is replaced
     preload: tuple[str, ...] = PRELOAD
+    device: str = "cpu"  # a worker initialises it at start-up (CUDA's libraries), before its baseline RSS is taken
     poll_s: float = 0.05
     startup_timeout_s: float = 300.0
     reuse_failures: bool = False  # reuse stored crashed / timeout / oom results too (interrupted ones never)
@@ -74,13 +75,14 @@ class _Slot:
     def __init__(self, ctx, options: RunnerOptions):
         parent, child = ctx.Pipe()
         self.conn = parent
-        self.proc = ctx.Process(target=worker_main, args=(child, options.job_fn, options.preload), daemon=True)
+        self.proc = ctx.Process(target=worker_main, args=(child, options.job_fn, options.preload, options.device), daemon=True)
         self.proc.start()
         child.close()
         self.spawned = time.monotonic()
         self.ready = False
         self.retiring = False
         self.peak_mb = 0.0
+        self.baseline_mb = 0.0  # RSS once started (torch, transformers, the device's libraries): the cap counts above it
         self.job: Job | None = None
         self.job_id = -1
         self.t0 = 0.0
@@ -106,6 +108,11 @@ class _Slot:
         if rss is not None:
             self.peak_mb = max(self.peak_mb, rss)
         return rss
+
+    def grown_mb(self) -> float | None:
+        """RSS above the worker's baseline after start-up (None before it is ready or where unreadable)."""
+        rss = self.rss_mb() if self.ready else None
+        return None if rss is None else rss - self.baseline_mb
 
     def kill(self) -> None:
         self.retiring = True  # never given another job, even while the process takes time to die
@@ -248,9 +255,11 @@ class Runner:
             else:
                 self._kill_job(s, Status.CRASHED, name, f"worker died ({name})")
             return
-        rss = s.rss_mb()
-        if rss is not None and rss > self.mem_cap_mb:
-            self._kill_job(s, Status.OOM, "MemoryCapExceeded", f"worker memory {rss:.0f} MB exceeded the cap of {self.mem_cap_mb:.0f} MB")
+        grown = s.grown_mb()
+        if grown is not None and grown > self.mem_cap_mb:
+            self._kill_job(s, Status.OOM, "MemoryCapExceeded",
+                           f"worker memory grew by {grown:.0f} MB over its {s.baseline_mb:.0f} MB after start-up, "
+                           f"past the cap of {self.mem_cap_mb:.0f} MB")
         elif time.monotonic() > s.deadline(self.options):
             what = f"job exceeded its timeout of {s.job.timeout_s:g} s" if s.ready else "worker did not start in time"
             self._kill_job(s, Status.TIMEOUT, "Timeout", what)
@@ -260,6 +269,7 @@ class Runner:
         if kind == "ready":
             s.ready = True
             s.t0 = time.monotonic()
+            s.baseline_mb = (msg[2] if len(msg) > 2 and msg[2] else None) or s.rss_mb() or 0.0  # measured before any job
         elif msg[1] != s.job_id or s.job is None:
             return  # a late message of a job that was already closed
         elif kind == "start":
@@ -282,8 +292,8 @@ class Runner:
         elif kind == "done":
             self._end_job(s.job, s.got, Status.SKIPPED, "not applicable: the job function ran no such check")
             s.job = None
-            rss = s.rss_mb()
-            if rss is not None and rss > self.mem_cap_mb * self.options.recycle_fraction:
+            grown = s.grown_mb()
+            if grown is not None and grown > self.mem_cap_mb * self.options.recycle_fraction:
                 s.retire()
 
     def _kill_job(self, s: _Slot, status: Status, error_type: str, message: str) -> None:

@@ -3,7 +3,7 @@
 The parent (``harness.runner``) talks to it over a pipe.  Parent to worker:
 ``(job_id, Job)`` or ``None`` to stop.  Worker to parent:
 
-``("ready", pid)``                      imports done
+``("ready", pid, rss_mb)``              imports done; its RSS then (the memory cap counts above it)
 ``("start", job_id, check)``            the check the job function is about to run
 ``("result", job_id, CheckResult)``     one check finished
 ``("error", job_id, check, type, message, traceback)``  the job function itself raised
@@ -121,7 +121,18 @@ def _run_one(conn: Connection, job_id: int, job: Job, fn: JobFn) -> None:
     conn.send(("done", job_id))
 
 
-def worker_main(conn: Connection, job_fn: str, preload: tuple[str, ...] = PRELOAD) -> None:
+def _init_device(device: str) -> None:
+    """Load the device's runtime now (CUDA's libraries are ~1.5 GB of RSS), so the baseline after start-up holds it."""
+    torch = sys.modules.get("torch")
+    if torch is None or device in ("cpu", "auto"):
+        return
+    try:
+        torch.zeros(1, device=device)
+    except Exception:  # noqa: BLE001 - the first job reports a device that does not work
+        pass
+
+
+def worker_main(conn: Connection, job_fn: str, preload: tuple[str, ...] = PRELOAD, device: str = "cpu") -> None:
     """Entry point of a worker process (forked from the runner's fork server, else spawned)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
@@ -135,8 +146,9 @@ def worker_main(conn: Connection, job_fn: str, preload: tuple[str, ...] = PRELOA
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
     fn = load_job_fn(job_fn)
+    _init_device(device)
     _release_memory()
-    conn.send(("ready", os.getpid()))
+    conn.send(("ready", os.getpid(), proc_status_mb("self", "VmRSS")))  # its baseline, before any job runs
     while True:
         try:
             msg = conn.recv()

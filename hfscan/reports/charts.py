@@ -19,6 +19,7 @@ COLORS: dict[Coverage, str] = {
     Coverage.UNEXPECTED_FAILURE: "#c62828",
     Coverage.SKIPPED: "#90a4ae",
     Coverage.NOT_RUN: "#cfd8dc",
+    Coverage.NOT_APPLICABLE: "#78909c",
 }
 BAR_WIDTH = 560  # px of the longest family bar
 TREND_SIZE = (720, 280)  # px of the trend chart

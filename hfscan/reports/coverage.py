@@ -7,13 +7,17 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
-from hfscan.records import CHECKS, FAILING, CheckResult, Coverage, RunInfo, Status, coverage_of
+from hfscan.records import CHECKS, FAILING, CheckResult, Coverage, RunInfo, Status, coverage_of, not_applicable
 from hfscan.reports.gaps import GapGroup, declared_mismatches, failure_gaps
 
 #: Categories in the order every report lists them.
 CATEGORIES: tuple[Coverage, ...] = tuple(Coverage)
 #: Categories that count as "works" for pass rates, regressions and trends.
 PASSING = frozenset({Coverage.GENERIC_PASS, Coverage.OVERRIDE_PASS})
+#: The checks of the headline measure (the README's): build, forward and save-load all passed, no override.
+MEASURE_CHECKS = ("build", "forward", "save-load")
+#: Populations the headline counts apart: model types of their own, and sub-configs of another type's config.
+POPULATIONS = ("top-level", "sub-config")
 #: Per-check status shown for a model type with several classes: the worst one wins.
 _WORST_FIRST = (
     Status.CRASHED, Status.OOM, Status.TIMEOUT, Status.FAILED, Status.XFAIL,
@@ -64,6 +68,27 @@ class TypeRow:
     param_count: int | None
     error: str  # one-line summary of the first failure, "" when none
     override_hash: str | None
+    population: str = "top-level"  # or "sub-config"
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One population's coverage, the way the README measures it: per check, and build+forward+save-load together."""
+
+    population: str
+    model_types: int
+    not_applicable: int  # no model class of their own: nothing to test, left out of every rate
+    measure_checks: tuple[str, ...]  # of MEASURE_CHECKS, those this run ran
+    measure_pass: int  # applicable types whose measure checks all passed with no override
+    checks: Mapping[str, tuple[int, int]]  # check -> (types it passed for, types it applied to)
+
+    @property
+    def applicable(self) -> int:
+        return self.model_types - self.not_applicable
+
+    @property
+    def measure_rate(self) -> float:
+        return self.measure_pass / self.applicable if self.applicable else 0.0
 
 
 @dataclass(frozen=True)
@@ -131,6 +156,12 @@ class RunCoverage:
     def pass_rate(self) -> float:
         return pass_rate(self.totals)
 
+    @property
+    def headline(self) -> tuple[Headline, ...]:
+        """Top-level and sub-config coverage, apart (a population with no model type is left out)."""
+        return tuple(h for h in (headline(p, [r for r in self.rows if r.population == p], self.checks) for p in POPULATIONS)
+                     if h.model_types)
+
     def row(self, model_type: str) -> TypeRow | None:
         return next((r for r in self.rows if r.model_type == model_type), None)
 
@@ -142,9 +173,31 @@ def count(coverages: Iterable[Coverage]) -> dict[Coverage, int]:
 
 
 def pass_rate(totals: Mapping[Coverage, int]) -> float:
-    """Share of model types that pass (generically or with an override); 0.0 for an empty run."""
-    n = sum(totals.values())
+    """Share of the applicable model types that pass (generically or with an override); 0.0 for an empty run."""
+    n = sum(totals.values()) - totals.get(Coverage.NOT_APPLICABLE, 0)
     return sum(totals[c] for c in PASSING) / n if n else 0.0
+
+
+def _inapplicable(o: CheckOutcome) -> bool:
+    """A check skipped because it does not apply to the model (generate on a model that does not generate)."""
+    return o.status is Status.SKIPPED and o.note.startswith(("not applicable", "not generative"))
+
+
+def headline(population: str, rows: list[TypeRow], checks: tuple[str, ...]) -> Headline:
+    """The headline numbers of one population's rows."""
+    applicable = [r for r in rows if r.coverage is not Coverage.NOT_APPLICABLE]
+    measure = tuple(c for c in MEASURE_CHECKS if c in checks)
+
+    def passed(row: TypeRow, check: str) -> bool:
+        o = row.checks.get(check)
+        return o is not None and o.status is Status.PASSED
+
+    per_check = {}
+    for check in checks:
+        ran = [r for r in applicable if check in r.checks and not _inapplicable(r.checks[check])]
+        per_check[check] = (sum(passed(r, check) for r in ran), len(ran))
+    measure_pass = sum(1 for r in applicable if measure and not r.override_hash and all(passed(r, c) for c in measure))
+    return Headline(population, len(rows), len(rows) - len(applicable), measure, measure_pass, per_check)
 
 
 def one_line(text: str | None, limit: int = _ERROR_CHARS) -> str:
@@ -165,7 +218,7 @@ def _outcome(results: list[CheckResult]) -> CheckOutcome:
     return CheckOutcome(worst.status, note, round(sum(r.duration_s for r in results), 3))
 
 
-def _row(model_type: str, results: list[CheckResult], tier_of: TierOf) -> TypeRow:
+def _row(model_type: str, results: list[CheckResult], tier_of: TierOf, population: str = "top-level") -> TypeRow:
     by_check: dict[str, list[CheckResult]] = defaultdict(list)
     for r in results:
         by_check[r.check].append(r)
@@ -178,12 +231,13 @@ def _row(model_type: str, results: list[CheckResult], tier_of: TierOf) -> TypeRo
         model_type=model_type,
         family=next((r.family for r in results if r.family), None) or "unclassified",
         tier=tier_of(model_type),
-        coverage=coverage_of([r.status for r in results], override is not None),
+        coverage=Coverage.NOT_APPLICABLE if not_applicable(results) else coverage_of([r.status for r in results], override is not None),
         checks={check: _outcome(rs) for check, rs in by_check.items()},
         duration_s=round(sum(r.duration_s for r in results), 3),
         param_count=max(params) if params else None,
         error=error_summary(failed) if failed else "",
         override_hash=override,
+        population=population,
     )
 
 
@@ -192,13 +246,14 @@ def summarize(
     results: Iterable[CheckResult],
     tier_of: TierOf = untiered,
     override_reasons: Mapping[str, str | tuple[str, str]] | None = None,
+    subconfigs: frozenset[str] = frozenset(),
 ) -> RunCoverage:
-    """Fold a run's check results into one row per model type."""
+    """Fold a run's check results into one row per model type (``subconfigs``: those that are sub-config types)."""
     results = list(results)
     per_type: dict[str, list[CheckResult]] = defaultdict(list)
     for r in results:
         per_type[r.model_type].append(r)
-    rows = tuple(_row(mt, per_type[mt], tier_of) for mt in sorted(per_type))
+    rows = tuple(_row(mt, per_type[mt], tier_of, "sub-config" if mt in subconfigs else "top-level") for mt in sorted(per_type))
     seen_checks = {r.check for r in results}
     order = [*CHECKS, *_registered()]
     checks = tuple(dict.fromkeys(c for c in order if c in seen_checks)) + tuple(sorted(seen_checks - set(order)))

@@ -67,7 +67,13 @@ class Comparison:
     newly_passing: tuple[Change, ...]  # did not pass in the baseline, passes now
     other_changes: tuple[Change, ...]  # any other change of category
     added: tuple[str, ...]  # model types with results now but none in the baseline
-    removed: tuple[str, ...]  # model types with results in the baseline but none now
+    removed: tuple[str, ...]  # model types with results in the baseline but none now (the run finished)
+    not_run: tuple[str, ...] = ()  # model types of the baseline that the reported run did not finish
+
+    @property
+    def failing(self) -> bool:
+        """Whether `--fail-on-regression` fails: a regression, or baseline types left unchecked (no false green)."""
+        return bool(self.regressions or self.not_run)
 
 
 def compare(current: RunCoverage, baseline: RunCoverage) -> Comparison:
@@ -86,13 +92,19 @@ def compare(current: RunCoverage, baseline: RunCoverage) -> Comparison:
         else:
             other.append(change)
     now = {r.model_type for r in current.rows}
+    missing = before.keys() - now
+    not_run = {r.model_type for r in current.rows if r.coverage is Coverage.NOT_RUN and r.model_type in before}
+    if current.run.status != "finished":  # killed, interrupted or still going: what has no result was not run
+        not_run |= missing
+        missing = set()
     return Comparison(
         baseline=baseline.run,
         regressions=tuple(regressions),
         newly_passing=tuple(newly_passing),
         other_changes=tuple(other),
         added=tuple(sorted(now - before.keys())),
-        removed=tuple(sorted(before.keys() - now)),
+        removed=tuple(sorted(missing)),
+        not_run=tuple(sorted(not_run)),
     )
 
 

@@ -28,7 +28,7 @@ from hfscan.paths import default_store_path
 from hfscan.terminal import console
 from hfscan.reports import charts
 from hfscan.reports.capture import CaptureCause, capture_causes
-from hfscan.reports.coverage import (CATEGORIES, SHIPPED_SOURCE, RunCoverage, TierOf, TypeRow, override_origins,
+from hfscan.reports.coverage import (CATEGORIES, SHIPPED_SOURCE, Headline, RunCoverage, TierOf, TypeRow, override_origins,
                                      summarize, untiered)
 from hfscan.reports.linecov import histogram, line_coverage, summary_line
 from hfscan.reports.history import Comparison, TrendPoint, baseline_before, compare, parse_since, trend
@@ -69,7 +69,7 @@ def build_report(
         raise UsageError(f"no runs in {store.path}; run `hfscan run` first")
     reasons = override_origins(store.overrides(), override_reasons)
     results = store.results(run.id)
-    current = summarize(run, results, tier_of, reasons)
+    current = summarize(run, results, tier_of, reasons, store.subconfigs(run.id))
     baseline, note = None, ""
     if compare_to is not None:
         baseline = store.run(compare_to)
@@ -77,7 +77,8 @@ def build_report(
         baseline = baseline_before(store, run, since)
         if baseline is None:
             note = f"no stored run started at least {_age(since)} before run {run.id}; nothing to compare with"
-    comparison = compare(current, summarize(baseline, store.results(baseline.id), tier_of, reasons)) if baseline else None
+    comparison = compare(current, summarize(baseline, store.results(baseline.id), tier_of, reasons,
+                                            store.subconfigs(baseline.id))) if baseline else None
     return Report(current, comparison, note, trend(store, until=run), tuple(capture_causes(results)),
                   line_coverage(results))
 
@@ -110,6 +111,15 @@ def _row_json(row: TypeRow) -> dict:
     }
 
 
+def _headline_json(h: Headline) -> dict:
+    return {
+        "population": h.population, "model_types": h.model_types, "not_applicable": h.not_applicable,
+        "measure": {"checks": list(h.measure_checks), "generic_pass": h.measure_pass, "of": h.applicable,
+                    "rate": round(h.measure_rate, 4)},
+        "checks": {c: {"passed": p, "of": n} for c, (p, n) in h.checks.items()},
+    }
+
+
 def _change_json(change) -> dict:
     return {"model_type": change.model_type, "family": change.family, "before": str(change.before),
             "after": str(change.after), "error": change.error}
@@ -125,6 +135,7 @@ def to_json(report: Report) -> dict:
         "checks": list(cov.checks),
         "categories": [str(c) for c in CATEGORIES],
         "totals": {"model_types": len(cov.rows), "pass_rate": round(cov.pass_rate, 4), "by_category": _counts_json(totals)},
+        "headline": [_headline_json(h) for h in cov.headline],
         "by_family": {k: _counts_json(v) for k, v in cov.by("family").items()},
         "by_tier": {k: _counts_json(v) for k, v in cov.by("tier").items()},
         "model_types": [_row_json(r) for r in cov.rows],
@@ -150,6 +161,7 @@ def to_json(report: Report) -> dict:
             "other_changes": [_change_json(c) for c in cmp.other_changes],
             "added": list(cmp.added),
             "removed": list(cmp.removed),
+            "not_run": list(cmp.not_run),
         },
         "baseline_note": report.baseline_note,
         "capture_causes": [c.to_json() for c in report.capture],
@@ -292,11 +304,16 @@ def report_command(
     cmp = report.comparison
     if report.baseline_note:
         click.echo(f"hfscan: {report.baseline_note}", err=True)
+    run = report.coverage.run
+    if run.status != "finished":
+        click.echo(f"hfscan: run {run.id} is {run.status}, not finished: its unfinished checks count as not run", err=True)
     if cmp and cmp.regressions:
         names = ", ".join(c.model_type for c in cmp.regressions[:10]) + (", …" if len(cmp.regressions) > 10 else "")
         click.echo(f"hfscan: {len(cmp.regressions)} regression(s) since run {cmp.baseline.id}: {names}", err=True)
-        return 1 if fail_on_regression else 0
-    return 0
+    if cmp and cmp.not_run:
+        names = ", ".join(cmp.not_run[:10]) + (", …" if len(cmp.not_run) > 10 else "")
+        click.echo(f"hfscan: {len(cmp.not_run)} model type(s) of run {cmp.baseline.id} not run in run {run.id}: {names}", err=True)
+    return 1 if fail_on_regression and cmp and cmp.failing else 0
 
 
 def history_command(store_path: str | None, fmt: str) -> None:

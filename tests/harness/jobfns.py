@@ -5,7 +5,7 @@ name, from $HFSCAN_TEST_BEHAVIOUR, default ``ok``): ``ok`` runs a real
 torch computation and checks it, ``segfault`` reads address 0, ``hang`` sleeps
 forever, ``blowup`` allocates memory until the parent's cap kills it, ``raise``
 breaks the job-function contract by raising, ``slow`` takes a while per check, ``markup`` fails with an
-error text rich would read as markup.
+error text rich would read as markup, ``leak`` keeps 50 MB alive after its job (what a model's leftovers do).
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ def _real_check(job: Job, check: str) -> CheckResult:
     )
 
 
-BEHAVIOURS = ("ok", "segfault", "hang", "blowup", "raise", "slow", "sigkill", "markup")
+BEHAVIOURS = ("ok", "segfault", "hang", "blowup", "raise", "slow", "sigkill", "markup", "leak")
 #: The error a ``markup`` job reports: text that rich would read as markup, a closing tag first.
 MARKUP_MESSAGE = "[/x] expected input of shape [batch, seq_len] :warning: [red]"
+_LEAKED: list[bytes] = []
 
 
 def behaving(job: Job) -> Iterator[CheckResult]:
@@ -65,6 +66,8 @@ def behaving(job: Job) -> Iterator[CheckResult]:
                               task=job.task, family=job.family, stage="forward", error_type="ValueError",
                               message=MARKUP_MESSAGE)
             continue
+        elif behaviour == "leak":
+            _LEAKED.append(b"\x01" * (50 * 2**20))
         yield _real_check(job, check)
 
 

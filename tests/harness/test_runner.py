@@ -104,7 +104,16 @@ def test_a_bad_job_function_is_a_usage_error():
 
 
 def test_a_worker_grown_past_the_recycle_mark_is_replaced_between_jobs():
-    jobs = [_job(mt, "ok") for mt in "xy"]
-    outcome = _runner(mem_cap_mb=1200, recycle_fraction=0.01).run(jobs)  # any worker is over 12 MB
+    jobs = [_job(mt, "leak") for mt in "xy"]
+    outcome = _runner(mem_cap_mb=1200, recycle_fraction=0.01).run(jobs)  # 50 MB left behind: over 12 MB
     assert {r.status for r in outcome.results} == {Status.PASSED}
     assert outcome.workers_started == 2 and len(outcome.worker_peak_mb) == 2
+
+
+def test_memory_cap_counts_from_the_workers_baseline_after_start_up():
+    """300 MB held since start-up (as CUDA's libraries are) count against no job; a job's own growth does."""
+    runner = Runner(RunnerOptions(jobs=1, job_fn="tests.harness.jobfns:behaving", preload=("torch", "tests.harness.ballast"),
+                                  mem_cap_mb=250))
+    by = _by(runner.run([_job("a", "ok"), _job("blow", "blowup"), _job("b", "ok")]).results)
+    assert by["a", "build"].status is Status.PASSED and by["b", "forward"].status is Status.PASSED
+    assert by["blow", "build"].status is Status.OOM and "after start-up" in by["blow", "build"].message

@@ -16,8 +16,8 @@ def test_worker_streams_each_check_and_survives_a_raising_job():
     proc.start()
     child.close()
     try:
-        kind, pid = parent.recv()
-        assert kind == "ready" and pid == proc.pid
+        kind, pid, rss_mb = parent.recv()
+        assert kind == "ready" and pid == proc.pid and rss_mb > 0  # its baseline, before any job
         parent.send((1, Job("m", "ok", "base", checks=("build", "forward"))))
         msgs = [parent.recv() for _ in range(5)]
         assert [m[0] for m in msgs] == ["start", "result", "start", "result", "done"]

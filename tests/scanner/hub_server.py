@@ -13,7 +13,10 @@ Routes (shapes read from huggingface_hub 2.4's ``hf_api.py`` and ``file_download
 
 Repos are real folders written by ``save_pretrained``; each gets a commit sha from its
 content.  ``fail(pattern, status, times)`` answers matching requests with an error status,
-``drop_after(n)`` closes every connection after ``n`` more ``/api/models`` requests without answering.
+``drop_after(n)`` closes every connection after ``n`` more ``/api/models`` requests without answering,
+``answer(pattern, obj)`` answers matching requests with ``obj`` as JSON (shapes the Hub never sends),
+``stall("silent")`` leaves ``/api/models`` requests unanswered and ``stall("trickle")`` sends their
+answers a byte every ``trickle_s`` seconds; ``next_base`` sends next-page links to another server.
 """
 
 from __future__ import annotations
@@ -91,6 +94,11 @@ class FakeHub:
         self.requests: list[tuple[str, str, dict]] = []  # (method, path with query, headers)
         self._faults: list[list] = []  # [regex, status, times left]
         self._drop_after: int | None = None
+        self._answers: list[tuple[re.Pattern, object]] = []
+        self.stalling: str | None = None
+        self.trickle_s = 1.0
+        self.next_base: str | None = None  # where next-page links point (default: this server)
+        self.stopped = threading.Event()
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -119,6 +127,14 @@ class FakeHub:
         """Answer the next ``times`` requests whose path+query matches ``pattern`` with ``status``."""
         self._faults.append([re.compile(pattern), status, times])
 
+    def answer(self, pattern: str, obj: object) -> None:
+        """Answer every request whose path+query matches ``pattern`` with ``obj`` as JSON."""
+        self._answers.append((re.compile(pattern), obj))
+
+    def stall(self, how: str | None) -> None:
+        """``silent``: never answer ``/api/models``; ``trickle``: answer it a byte every ``trickle_s`` seconds."""
+        self.stalling = how
+
     def drop_after(self, n: int) -> None:
         """After ``n`` more API requests, close every connection without an answer."""
         self._drop_after = n
@@ -130,6 +146,7 @@ class FakeHub:
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
+        self.stopped.set()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -194,6 +211,28 @@ class _Handler(BaseHTTPRequestHandler):
                     headers = {"Retry-After": "0"} if fault[1] == 429 else {}
                     self._json({"error": "injected"}, fault[1], headers)
                     return True
+            answer = next((obj for pattern, obj in hub._answers if pattern.search(self.path)), None)
+            stalling = hub.stalling if self.path.startswith("/api/models") else None
+        if answer is not None:
+            self._json(answer)
+            return True
+        if stalling == "silent":
+            hub.stopped.wait()
+            self.close_connection = True
+            return True
+        if stalling == "trickle":
+            body = b"[]"
+            raw = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+            for i in range(len(raw)):
+                if hub.stopped.wait(hub.trickle_s):
+                    break
+                try:
+                    self.wfile.write(raw[i : i + 1])
+                    self.wfile.flush()
+                except OSError:
+                    break
+            self.close_connection = True
+            return True
         return False
 
     def do_HEAD(self) -> None:
@@ -242,7 +281,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {}
         if start + size < len(repos):
             nxt = {**{k: v for k, v in q.items() if k != "cursor"}, "cursor": [str(start + size)]}
-            headers["Link"] = f'<{self.hub.url}/api/models?{urlencode(nxt, doseq=True, quote_via=quote)}>; rel="next"'
+            headers["Link"] = f'<{self.hub.next_base or self.hub.url}/api/models?{urlencode(nxt, doseq=True, quote_via=quote)}>; rel="next"'
         self._json([r.info(expand) for r in page], headers=headers)
 
 
