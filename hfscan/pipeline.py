@@ -54,6 +54,8 @@ class RunRequest:
     job_fn: str = DEFAULT_JOB_FN
     source: str = "config"  # "config": random weights; "checkpoint": the pinned tiny checkpoint `hub sync` stored
     download: bool = False  # fetch missing checkpoints into the Hugging Face cache first (source "checkpoint")
+    label: str = ""  # stored with the run (`hfscan matrix` tags its runs)
+    missing_ok: bool = False  # a named type this transformers lacks is noted as missing, not a usage error
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ def run_sweep(
         inventory, request.model_types, request.priority, request.family,
         families={mt: c.path for mt, c in classifications.items()},
         tiers=usage_tiers(request.store or default_store_path()),  # None (shipped tiers) until `hub sync` stored usage
+        missing_ok=request.missing_ok,
     )
     device = resolve_device(request.device)
     jobs, unplanned = plan(inventory, selection, classifications, request, device.kind)
@@ -148,6 +151,7 @@ def run_sweep(
             id=None, started_at=now(), hfscan_version=__version__, python_version=platform.python_version(),
             torch_version=runner.torch_version, transformers_version=runner.tf_version, device=device.kind,
             device_name=device.name, dtype=request.dtype, args=json.dumps(asdict(request), sort_keys=True),
+            label=request.label,
         ))
         assert run.id is not None
         for r in unplanned:
