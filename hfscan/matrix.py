@@ -59,11 +59,13 @@ def requirement(package: str, spec: str) -> str:
     from packaging.version import InvalidVersion, Version
 
     text = spec.strip()
+    if not text:
+        raise UsageError(f"--{package}: no version given (and none is installed to pin)")
     try:
         Version(text)
         text = f"{package}=={text}"
     except InvalidVersion:
-        if text[:1] in "<>=!~":
+        if text[0] in "<>=!~":
             text = package + text
     try:
         req = Requirement(text)

@@ -29,6 +29,7 @@ from hfscan.paths import default_store_path
 from hfscan.reports import charts
 from hfscan.reports.coverage import CATEGORIES, RunCoverage, TierOf, TypeRow, default_tier_of, shipped_override_reasons, summarize
 from hfscan.reports.history import Comparison, TrendPoint, baseline_before, compare, parse_since, trend
+from hfscan.reports.upgrade import TypeDiff, VersionRow, comparable_runs, diff_json, type_diffs, version_rows, versions_json
 
 SCHEMA = "hfscan.report/1"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "report.schema.json"
@@ -46,6 +47,8 @@ class Report:
     comparison: Comparison | None
     baseline_note: str  # why there is no comparison although one was asked for ("" otherwise)
     trend: tuple[TrendPoint, ...]
+    versions: tuple[VersionRow, ...] = ()  # the version x category table (when the store holds several versions)
+    type_diffs: tuple[TypeDiff, ...] = ()  # per check, when the baseline ran other versions
 
 
 def build_report(
@@ -69,8 +72,13 @@ def build_report(
         baseline = baseline_before(store, run, since)
         if baseline is None:
             note = f"no stored run started at least {_age(since)} before run {run.id}; nothing to compare with"
-    comparison = compare(current, summarize(baseline, store.results(baseline.id), tier_of, reasons)) if baseline else None
-    return Report(current, comparison, note, trend(store, until=run))
+    before = summarize(baseline, store.results(baseline.id), tier_of, reasons) if baseline else None
+    comparison = compare(current, before) if before else None
+    versions = version_rows(store, comparable_runs(store, run))
+    diffs = ()
+    if before and (baseline.transformers_version, baseline.torch_version) != (run.transformers_version, run.torch_version):
+        diffs = type_diffs(before, current)
+    return Report(current, comparison, note, trend(store, until=run), versions if len(versions) > 1 else (), diffs)
 
 
 def _age(delta: timedelta) -> str:
@@ -134,7 +142,9 @@ def to_json(report: Report) -> dict:
             "other_changes": [_change_json(c) for c in cmp.other_changes],
             "added": list(cmp.added),
             "removed": list(cmp.removed),
+            "type_diffs": [diff_json(d) for d in report.type_diffs],
         },
+        "versions": versions_json(report.versions),
         "baseline_note": report.baseline_note,
         "trend": [
             {"run_id": p.run.id, "started_at": p.run.started_at, "transformers_version": p.run.transformers_version,
