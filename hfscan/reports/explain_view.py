@@ -72,8 +72,11 @@ def explain_command(model_type: str, fmt: str, use_cache: bool = True) -> None:
     from hfscan.classifiers import classify
     from hfscan.scanner.discover import discover
 
-    inventory = discover(use_cache=use_cache)
-    c = classify(inventory.get(model_type), inventory, use_cache=use_cache)
+    from hfscan.streams import stdout_to_stderr
+
+    with stdout_to_stderr():
+        inventory = discover(use_cache=use_cache)
+        c = classify(inventory.get(model_type), inventory, use_cache=use_cache)
     if fmt == "json":
         print(json.dumps(c.to_json(), indent=2))
     else:
