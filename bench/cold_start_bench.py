@@ -25,12 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def timed(python: str, argv: list[str], home: str) -> tuple[float, float, str]:
-    """(wall seconds, CPU seconds, stdout) of one CLI process with HFSCAN_HOME=home, running the hfscan at ROOT."""
-    env = {**os.environ, "HFSCAN_HOME": home, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+def timed(python: str, argv: list[str], home: str, root: Path = ROOT) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds, stdout) of one CLI process with HFSCAN_HOME=home, running the hfscan at root."""
+    env = {**os.environ, "HFSCAN_HOME": home, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(root)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    out = subprocess.run([python, "-m", "hfscan.cli", *argv], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([python, "-m", "hfscan.cli", *argv], cwd=root, env=env, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), out.stdout
@@ -49,18 +49,17 @@ def main() -> None:
     ap.add_argument("--model-type", default="bert")
     ap.add_argument("--root", default=str(ROOT), help="the hfscan source to time (e.g. another checkout, for a before/after)")
     ns = ap.parse_args()
-    global ROOT
-    ROOT = Path(ns.root).resolve()
+    root = Path(ns.root).resolve()
     discover, explain, warm = [], [], []
     version = ""
     for _ in range(ns.repeat):
         with tempfile.TemporaryDirectory() as home:
-            wall, cpu, out = timed(ns.python, ["discover", "--format", "json"], home)
+            wall, cpu, out = timed(ns.python, ["discover", "--format", "json"], home, root)
             version = json.loads(out)["transformers_version"]  # the output parses: nothing else reached stdout
             discover.append((wall, cpu))
-            warm.append(timed(ns.python, ["explain", ns.model_type, "--format", "json"], home)[:2])
+            warm.append(timed(ns.python, ["explain", ns.model_type, "--format", "json"], home, root)[:2])
         with tempfile.TemporaryDirectory() as home:
-            wall, cpu, out = timed(ns.python, ["explain", ns.model_type, "--format", "json"], home)
+            wall, cpu, out = timed(ns.python, ["explain", ns.model_type, "--format", "json"], home, root)
             json.loads(out)
             explain.append((wall, cpu))
     print(f"transformers {version} ({ns.python}), {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
