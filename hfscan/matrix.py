@@ -240,6 +240,26 @@ def store_path(sweep: dict) -> Path:
     return Path(sweep["store"]).resolve() if sweep.get("store") else default_store_path()
 
 
+def _child(cmd: list[str], cwd: Path, env: dict) -> int:
+    """Run ``cmd`` with its standard output on our standard error; on Ctrl-C let it store its interruption."""
+    try:
+        out = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (embedded): pass its output on afterwards
+        done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        sys.stderr.write(done.stdout + done.stderr)
+        return done.returncode
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stdin=subprocess.DEVNULL)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:  # the child got the same SIGINT: it marks its run interrupted, then exits 130
+        try:
+            proc.wait(timeout=60)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            proc.kill()
+            proc.wait()
+        return 130
+
+
 def run_in(env: Env, sweep: dict, label: str) -> tuple[int, RunInfo | None]:
     """Run the sweep in ``env`` (its output to stderr); (exit status, the run it stored or None)."""
     store = store_path(sweep)
@@ -247,11 +267,7 @@ def run_in(env: Env, sweep: dict, label: str) -> tuple[int, RunInfo | None]:
         before = max((r.id or 0 for r in s.runs()), default=0)
     root = project_root()
     child_env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(root), os.environ.get("PYTHONPATH"))))}
-    cmd = [env.python, "-m", "hfscan", "run", *sweep_args(sweep, store), "--label", label]
-    try:
-        rc = subprocess.run(cmd, cwd=root, env=child_env, stdout=sys.stderr.fileno(), stdin=subprocess.DEVNULL).returncode
-    except KeyboardInterrupt:
-        rc = 130
+    rc = _child([env.python, "-m", "hfscan", "run", *sweep_args(sweep, store), "--label", label], root, child_env)
     with Store(store) as s:
         runs = [r for r in s.runs() if (r.id or 0) > before and r.label == label]
     return rc, (runs[-1] if runs else None)
@@ -296,9 +312,9 @@ def matrix_command(request: MatrixRequest, fmt: str) -> int:
         rc, run = run_in(env, request.sweep, f"matrix {env.name}")
         if rc == 130:
             return 130
-        if run is None:
+        if run is None:  # hfscan could not start there, or the sweep's arguments do not fit that version
             click.echo(f"hfscan matrix: {env.name}: the sweep stored no run (exit status {rc})", err=True)
-            code = max(code, EXIT_ENV)
+            code = max(code, 2 if rc == 2 else EXIT_ENV)
             continue
         runs.append(run)
         code = max(code, 1 if rc else 0)
