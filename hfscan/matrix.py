@@ -188,14 +188,14 @@ def ensure_env(requirements: tuple[str, ...], find_links: tuple[str, ...] = ()) 
     with _locked(home() / "envs" / f".{digest}.lock"):
         marker = path / _MARKER
         if marker.is_file():
-            with contextlib.suppress(OSError, ValueError, UsageError):
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError, UsageError):
                 data = json.loads(marker.read_text())
                 return Env(name, str(_python_in(path)), path, False, data["versions"])
         shutil.rmtree(path, ignore_errors=True)  # a partial environment a killed creation left
-        _uv(["venv", "--quiet", "--python", sys.executable, str(path)], name)
         links = [a for link in find_links for a in ("--find-links", link)]
-        python = _python_in(path)
         try:
+            _uv(["venv", "--quiet", "--python", sys.executable, str(path)], name)
+            python = _python_in(path)
             _uv(["pip", "install", "--quiet", "--python", str(python), *links, *requirements, "-e", str(root)], name)
             versions = probe(python, name)
         except BaseException:
