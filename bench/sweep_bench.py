@@ -21,7 +21,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from hfscan.harness.records import Coverage, Status, coverage_by_model_type
+from hfscan.records import Coverage, Status, coverage_by_model_type
 from hfscan.pipeline import RunRequest, run_sweep
 from hfscan.scanner.discover import discover
 

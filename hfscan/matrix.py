@@ -32,7 +32,7 @@ import click
 import hfscan
 from hfscan.cache.store import Store
 from hfscan.errors import HfscanError, MissingDependencyError, UsageError
-from hfscan.harness.records import RunInfo
+from hfscan.records import RunInfo
 from hfscan.paths import default_store_path, home
 
 #: Exit status when an environment cannot be created or used (distinct from 1: failures / regressions).
@@ -229,8 +229,7 @@ def sweep_args(sweep: dict, store: Path) -> list[str]:
     for key in _FLAGS:
         if sweep.get(key) is not None:
             args += [f"--{key.replace('_', '-')}", str(sweep[key])]
-    if sweep.get("fresh"):
-        args.append("--fresh")
+    args += [f"--{flag.replace('_', '-')}" for flag in ("fresh", "reuse_failures") if sweep.get(flag)]
     if sweep.get("overrides"):
         args += ["--overrides", str(Path(sweep["overrides"]).resolve())]
     return [*args, "--store", str(store), "--missing-ok"]

@@ -19,14 +19,16 @@ from typing import Callable
 
 from hfscan import __version__
 from hfscan.cache.store import Store, now
+from hfscan.errors import StoreError
 from hfscan.classifiers import Classification, classify_all
 from hfscan.harness.devices import resolve_device
 from hfscan.harness.keys import DEFAULT_JOB_FN
-from hfscan.harness.records import CHECKS, FAILING, CheckResult, Job, RunInfo, Status
+from hfscan.records import CHECKS, FAILING, CheckResult, Job, RunInfo, Status
 from hfscan.harness.runner import Runner, RunnerOptions, RunOutcome
 from hfscan.harness.selection import Selection, select
+from hfscan.harness.shrink.ruleset import rules as shrink_rules
 from hfscan.hubsync import CHECKPOINT_JOB_FN, checkpoint_jobs, usage_tiers
-from hfscan.paths import default_store_path
+from hfscan.paths import cache_dir, default_store_path
 from hfscan.scanner.discover import discover
 from hfscan.scanner.records import Inventory
 
@@ -48,6 +50,7 @@ class RunRequest:
     device: str = "auto"
     dtype: str = "float32"
     fresh: bool = False
+    reuse_failures: bool = False  # keep stored crashed / timeout / oom results instead of retrying them
     store: str | None = None
     mem_cap_mb: float | None = None
     overrides: str | None = None  # the user's overrides file, merged over the shipped one
@@ -86,17 +89,18 @@ def plan(
     from hfscan.harness.smoke import plan_jobs
 
     overrides = load_overrides(request.overrides, inventory.model_types)
+    cache = plan_cache()
     jobs: list[Job] = []
     unplanned: list[CheckResult] = []
     for mt in selection.model_types:
         c = classifications.get(mt)
         family = c.family if c else None
+        record, override = inventory.get(mt), overrides.get(mt)
+        args = dict(template=c.template if c else None, tasks=request.tasks, checks=request.checks, device=device,
+                    dtype=request.dtype, timeout_s=request.timeout_s)
+        key = cache.entry_key(record, override=override.to_json() if override else None, **args)
         try:
-            planned = plan_jobs(
-                inventory.get(mt), template=c.template if c else None, tasks=request.tasks,
-                checks=request.checks, device=device, dtype=request.dtype, timeout_s=request.timeout_s,
-                overrides=overrides,
-            )
+            planned = cache.jobs(key, lambda: plan_jobs(record, overrides=overrides, **args))
         except Exception as exc:  # a planning bug must not end the sweep: record it for this type
             unplanned += [
                 CheckResult(mt, check, Status.FAILED, family=family, stage="plan", error_type=type(exc).__name__,
@@ -110,7 +114,35 @@ def plan(
                 for check in request.checks
             ]
         jobs += [replace(j, family=j.family or family) for j in planned]
+    cache.save()
     return jobs, unplanned
+
+
+def override_entries(jobs: list[Job], user_file: str | None) -> list[tuple[str, str, str, str, str]]:
+    """(hash, model type, reason, source file, entry JSON) of every override the jobs apply, for the store.
+
+    An entry hfscan does not ship comes from the user's file (its path, absolute, is the source)."""
+    from hfscan.harness.overrides import Override, load_overrides
+
+    shipped = {o.hash for o in load_overrides().values()}
+    out = {}
+    for job in jobs:
+        if job.override and job.override_hash and job.override_hash not in out:
+            entry = Override.from_json(job.override)
+            source = "hfscan/data/overrides.toml" if job.override_hash in shipped or not user_file else os.path.abspath(user_file)
+            out[job.override_hash] = (job.override_hash, entry.model_type, entry.reason, source, job.override)
+    return list(out.values())
+
+
+def plan_cache() -> "PlanCache":
+    """The plan cache of this transformers installation and this harness (none when ``HFSCAN_NO_PLAN_CACHE``)."""
+    from hfscan.harness.keys import code_digest
+    from hfscan.harness.plancache import PlanCache
+    from hfscan.scanner.discover import installation_key
+
+    if os.environ.get("HFSCAN_NO_PLAN_CACHE"):
+        return PlanCache(None)
+    return PlanCache(cache_dir("plan") / f"{installation_key()}-{code_digest()}.json")
 
 
 def longest_first(jobs: list[Job], store: Store) -> list[Job]:
@@ -128,6 +160,7 @@ def run_sweep(
     on_job: Callable[[Job, list[CheckResult]], None] = lambda job, results: None,
 ) -> RunSummary:
     """Run a sweep and store every result as it finishes; ``on_start(total jobs)`` then ``on_job`` per job."""
+    shrink_rules()  # validated before any job: a broken rules file is one line and exit status 2, not N failures
     inventory = discover()
     classifications = classify_all(inventory)
     families = {mt: c.family for mt, c in classifications.items()}
@@ -144,7 +177,8 @@ def run_sweep(
         jobs, skipped = checkpoint_jobs(jobs, request.store or default_store_path(), request.download)
         unplanned += skipped
         job_fn = CHECKPOINT_JOB_FN if job_fn == DEFAULT_JOB_FN else job_fn
-    runner = Runner(RunnerOptions(jobs=request.jobs, job_fn=job_fn, mem_cap_mb=request.mem_cap_mb))
+    runner = Runner(RunnerOptions(jobs=request.jobs, job_fn=job_fn, mem_cap_mb=request.mem_cap_mb,
+                                  reuse_failures=request.reuse_failures))
     with Store(request.store or default_store_path()) as store:
         jobs = longest_first(jobs, store)  # before this run begins: the latest run is the previous one
         run = store.begin_run(RunInfo(
@@ -154,20 +188,45 @@ def run_sweep(
             label=request.label,
         ))
         assert run.id is not None
-        for r in unplanned:
-            store.add_result(run.id, r)
+        store.put_overrides(override_entries(jobs, request.overrides))
+        writer = ResultWriter(store, run.id)
+        writer.pending += unplanned
         on_start(len(jobs))
         try:
-            outcome = runner.run(
-                jobs, on_result=lambda r: store.add_result(run.id, r), on_job=on_job,
-                lookup=None if request.fresh else store.lookup_many,
-            )
+            outcome = runner.run(jobs, on_result=writer.add, on_job=on_job,
+                                 lookup=None if request.fresh else store.lookup_many)
         except BaseException:
-            store.finish_run(run.id, "interrupted")
+            try:
+                writer.flush()
+                store.finish_run(run.id, "interrupted")
+            except StoreError:
+                pass  # the store takes no writes (read-only, disk full): the first error says so
             raise
+        writer.flush()
         store.finish_run(run.id, "interrupted" if outcome.interrupted else "finished")
         run = store.run(run.id)
     return RunSummary(run, selection, tuple(jobs), (*unplanned, *outcome.results), families, outcome)
+
+
+class ResultWriter:
+    """Commits each result as it finishes; results reused from the store (and unplanned ones), which come all
+    at once before any worker starts, are committed together in one transaction before the next fresh one."""
+
+    def __init__(self, store: Store, run_id: int):
+        self.store, self.run_id = store, run_id
+        self.pending: list[CheckResult] = []
+
+    def add(self, result: CheckResult) -> None:
+        if result.reused:
+            self.pending.append(result)
+            return
+        self.flush()
+        self.store.add_result(self.run_id, result)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.store.add_results(self.run_id, self.pending)
+            self.pending = []
 
 
 def _terminate_as_interrupt(signum: int, frame: object) -> None:
@@ -191,5 +250,10 @@ def run_command(request: RunRequest) -> int:
     if o.interrupted:
         left = sum(1 for r in summary.results if r.status is Status.INTERRUPTED)
         notes.append(f"interrupted: finished results are kept, {left} checks left; run the same command again to resume")
+    from hfscan.reports.linecov import line_coverage, summary_line
+
+    coverage_note = summary_line(line_coverage(summary.results))
+    if coverage_note:
+        notes.append(coverage_note)
     print_summary(list(summary.results), summary.families, notes)
     return summary.exit_code

@@ -17,7 +17,7 @@ from typing import Iterable, Mapping
 
 from hfscan.classifiers.graph import FamilyGraph, default_graph
 from hfscan.classifiers.records import Classification
-from hfscan.harness.records import FAILING, CheckResult, Coverage, Status
+from hfscan.records import FAILING, CheckResult, Coverage, Status
 from hfscan.scanner.records import Inventory
 
 SCHEMA = "hfscan.gaps/1"
@@ -140,12 +140,29 @@ def error_signature(result: CheckResult, limit: int = 160) -> str:
     return f"{result.error_type or result.status}: {line}" if line else str(result.error_type or result.status)
 
 
+#: Failure kinds the harness records (``failure_kind`` in a result's details) whose subject alone names the gap
+#: (the missing package, the arguments no input builder makes); for the others the error signature is kept too.
+SUBJECT_KINDS = frozenset({"missing-package", "no-input-builder"})
+
+
+def failure_reason(result: CheckResult) -> str:
+    """What a failure is grouped by: the kind of failure the harness recorded with its subject (and, where the
+    subject alone does not say what failed, the error signature), else the error signature alone."""
+    detail = result.detail
+    kind, subject = detail.get("failure_kind"), detail.get("failure_subject")
+    if not kind:
+        return error_signature(result)
+    head = f"{kind}: {subject}" if subject else str(kind)
+    return head if kind in SUBJECT_KINDS else f"{head} | {error_signature(result)}"
+
+
 def failure_gaps(results: Iterable[CheckResult]) -> list[GapGroup]:
-    """Failed, crashed, timed-out and out-of-memory checks grouped by (stage, error signature), largest first."""
+    """Failed, crashed, timed-out and out-of-memory checks grouped by stage and the failure's kind (else its
+    error signature), largest first."""
     groups: dict[tuple[str, str], dict[str, None]] = defaultdict(dict)
     for r in results:
         if r.status in FAILING:
-            groups[(f"{r.status} at {r.stage or r.check}", error_signature(r))].setdefault(r.model_type, None)
+            groups[(f"{r.status} at {r.stage or r.check}", failure_reason(r))].setdefault(r.model_type, None)
     out = [GapGroup(kind, reason, (), tuple(sorted(types))) for (kind, reason), types in groups.items()]
     return sorted(out, key=lambda g: (-len(g.model_types), g.kind, g.reason))
 
@@ -163,7 +180,7 @@ _NOT_GENERIC = (
 def coverage_gaps(results: Iterable[CheckResult], coverage: Mapping[str, Coverage]) -> list[GapGroup]:
     """Partial passes, expected failures, passes with an override and skips, each grouped by its reason.
 
-    ``coverage`` is each type's category (see ``harness.records.coverage_by_model_type``);
+    ``coverage`` is each type's category (see ``records.coverage_by_model_type``);
     unexpected failures are left to :func:`failure_gaps`.  Within a category the
     largest group comes first.
     """

@@ -8,26 +8,29 @@ by jinja2 templates under ``templates/`` (:func:`render`).  JSON follows
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from functools import lru_cache
+from typing import Mapping
 from pathlib import Path
 
 import click
 import jinja2
-from rich.console import Console
+from markupsafe import Markup
 from rich.table import Table
 
 from hfscan.cache.store import Store
 from hfscan.errors import UsageError
-from hfscan.harness.records import FAILING, Coverage, RunInfo, Status
+from hfscan.records import FAILING, Coverage, RunInfo, Status
 from hfscan.paths import default_store_path
+from hfscan.terminal import console
 from hfscan.reports import charts
-from hfscan.reports.coverage import CATEGORIES, RunCoverage, TierOf, TypeRow, default_tier_of, shipped_override_reasons, summarize
+from hfscan.reports.capture import CaptureCause, capture_causes
+from hfscan.reports.coverage import (CATEGORIES, SHIPPED_SOURCE, RunCoverage, TierOf, TypeRow, override_origins,
+                                     summarize, untiered)
+from hfscan.reports.linecov import histogram, line_coverage, summary_line
 from hfscan.reports.history import Comparison, TrendPoint, baseline_before, compare, parse_since, trend
 from hfscan.reports.upgrade import TypeDiff, VersionRow, comparable_runs, diff_json, type_diffs, version_rows, versions_json
 
@@ -47,6 +50,8 @@ class Report:
     comparison: Comparison | None
     baseline_note: str  # why there is no comparison although one was asked for ("" otherwise)
     trend: tuple[TrendPoint, ...]
+    capture: tuple[CaptureCause, ...] = ()  # graph capture causes ranked by the architectures they block
+    line_coverage: dict | None = None  # {model type: share of its modeling lines run}, from `run --coverage`
     versions: tuple[VersionRow, ...] = ()  # the version x category table (when the store holds several versions)
     type_diffs: tuple[TypeDiff, ...] = ()  # per check, when the baseline ran other versions
 
@@ -56,15 +61,18 @@ def build_report(
     run_id: int | None = None,
     since: timedelta | None = None,
     compare_to: int | None = None,
-    tier_of: TierOf = default_tier_of,
+    tier_of: TierOf = untiered,
+    override_reasons: Mapping[str, str] | None = None,
 ) -> Report:
     """The report of ``run_id`` (default: the latest run), compared with ``compare_to`` or the
-    latest run at least ``since`` older, when either is given."""
+    latest run at least ``since`` older, when either is given.  ``tier_of`` and ``override_reasons`` (override
+    hash to reason) come from the harness's data; the caller hands them in, so reports import no harness."""
     run = store.run(run_id) if run_id is not None else store.latest_run()
     if run is None:
         raise UsageError(f"no runs in {store.path}; run `hfscan run` first")
-    reasons = shipped_override_reasons()
-    current = summarize(run, store.results(run.id), tier_of, reasons)
+    reasons = override_origins(store.overrides(), override_reasons)
+    results = store.results(run.id)
+    current = summarize(run, results, tier_of, reasons)
     baseline, note = None, ""
     if compare_to is not None:
         baseline = store.run(compare_to)
@@ -78,7 +86,8 @@ def build_report(
     diffs = ()
     if before and (baseline.transformers_version, baseline.torch_version) != (run.transformers_version, run.torch_version):
         diffs = type_diffs(before, current)
-    return Report(current, comparison, note, trend(store, until=run), versions if len(versions) > 1 else (), diffs)
+    return Report(current, comparison, note, trend(store, until=run), tuple(capture_causes(results)),
+                  line_coverage(results), versions if len(versions) > 1 else (), diffs)
 
 
 def _age(delta: timedelta) -> str:
@@ -132,7 +141,7 @@ def to_json(report: Report) -> dict:
             for g in cov.failure_groups
         ],
         "overrides": [
-            {"model_type": o.model_type, "override_hash": o.override_hash, "reason": o.reason, "checks": list(o.checks), "coverage": str(o.coverage)}
+            {"model_type": o.model_type, "override_hash": o.override_hash, "reason": o.reason, "source": o.source, "checks": list(o.checks), "coverage": str(o.coverage)}
             for o in cov.overrides
         ],
         "comparison": None if cmp is None else {
@@ -146,6 +155,8 @@ def to_json(report: Report) -> dict:
         },
         "versions": versions_json(report.versions),
         "baseline_note": report.baseline_note,
+        "capture_causes": [c.to_json() for c in report.capture],
+        "line_coverage": report.line_coverage or {},
         "trend": [
             {"run_id": p.run.id, "started_at": p.run.started_at, "transformers_version": p.run.transformers_version,
              "torch_version": p.run.torch_version, "model_types": p.model_types, "passing": p.passing, "pass_rate": round(p.pass_rate, 4)}
@@ -157,6 +168,15 @@ def to_json(report: Report) -> dict:
 # -- templates --------------------------------------------------------------
 _JUNIT_SKIPPED = frozenset({Status.SKIPPED, Status.XFAIL, Status.INTERRUPTED})
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: What no report carries: control characters but tab and newline (NUL, ESC, CR, DEL, C1), surrogates, non-characters.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _printable(value: object) -> object:
+    """A value as a template prints it, control characters dropped (markup safety is autoescape's job)."""
+    if isinstance(value, Markup):  # already safe (an SVG chart, a filter's output): stays Markup
+        return Markup(_UNPRINTABLE.sub("", value))
+    return _UNPRINTABLE.sub("", value) if isinstance(value, str) else value
 
 
 def _xml_text(value: object) -> str:
@@ -198,9 +218,11 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
+        finalize=_printable,  # every printed value, in every format: no control bytes from a store
     )
     env.filters.update(xml=_xml_text, md=_md_cell, slug=_slug, percent=_percent)
-    env.globals.update(junit_counts=_junit_counts, Status=Status, failing=FAILING, junit_skipped=_JUNIT_SKIPPED)
+    env.globals.update(junit_counts=_junit_counts, Status=Status, failing=FAILING, junit_skipped=_JUNIT_SKIPPED,
+                       shipped_source=SHIPPED_SOURCE)
     return env
 
 
@@ -224,23 +246,16 @@ def render(report: Report, fmt: str) -> str:
         bar_width=charts.BAR_WIDTH,
         colors=charts.COLORS,
         trend_pad=charts.PAD,
+        coverage_line=summary_line(report.line_coverage or {}),
+        coverage_histogram=histogram(report.line_coverage or {}),
     )
 
 
 def write_output(text: str, output: str | Path) -> None:
-    """Write ``text`` to ``output`` atomically (a failed write leaves the old file whole)."""
-    path = Path(output)
-    tmp: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """Write ``text`` to ``output``: a regular file atomically, a device or FIFO in place (:mod:`hfscan.fileio`)."""
+    from hfscan.fileio import write_text
+
+    write_text(output, text)
 
 
 # -- commands -----------------------------------------------------------------
@@ -260,6 +275,8 @@ def report_command(
     since: str | None = None,
     compare_to: int | None = None,
     fail_on_regression: bool = False,
+    tier_of: TierOf = untiered,
+    override_reasons: Mapping[str, str] | None = None,
 ) -> int:
     """``hfscan report``: render, write, and return the exit status (1 for a regression when asked)."""
     if since is not None and compare_to is not None:
@@ -268,7 +285,8 @@ def report_command(
         raise UsageError("--fail-on-regression needs a baseline: add --weekly, --since or --compare")
     age = parse_since(since) if since is not None else None
     with open_store(store_path) as store:
-        report = build_report(store, run_id=run_id, since=age, compare_to=compare_to)
+        report = build_report(store, run_id=run_id, since=age, compare_to=compare_to, tier_of=tier_of,
+                              override_reasons=override_reasons)
     text = render(report, fmt)
     if output in (None, "-"):
         click.echo(text, nl=False)
@@ -303,4 +321,4 @@ def history_command(store_path: str | None, fmt: str) -> None:
     for r in rows:
         table.add_row(str(r["run_id"]), r["started_at"], r["status"], r["transformers_version"], str(r["torch_version"]),
                       r["device"], str(r["model_types"]), str(r["passing"]), _percent(r["pass_rate"]), r["label"])
-    Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)
+    console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)

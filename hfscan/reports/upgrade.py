@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hfscan.cache.store import Store
-from hfscan.harness.records import Coverage, RunInfo, Status
+from hfscan.records import Coverage, RunInfo, Status
 from hfscan.reports.coverage import CATEGORIES, PASSING, RunCoverage, TypeRow, pass_rate, summarize
 from hfscan.reports.history import WORKING, Comparison, compare
 

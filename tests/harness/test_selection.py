@@ -77,3 +77,16 @@ def test_a_named_type_this_transformers_lacks_is_noted_with_missing_ok(inventory
     chosen = select(inventory, ("bert", "zz_new_in_a_later_release"), missing_ok=True)
     assert chosen.model_types == ("bert",)
     assert chosen.missing_lines() == [f"zz_new_in_a_later_release (named): not in transformers {inventory.transformers_version}"]
+
+
+def test_auto_on_a_cpu_only_torch_build_imports_no_torch():
+    import importlib.metadata
+    import subprocess
+    import sys
+
+    if not importlib.metadata.version("torch").endswith("+cpu"):
+        pytest.skip("torch is not a CPU-only build here")
+    code = ("import sys; from hfscan.harness.devices import resolve_device; d = resolve_device('auto'); "
+            "print(d.kind, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["cpu", "False"]
