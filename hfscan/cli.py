@@ -174,22 +174,34 @@ def _seconds(flag: str, value: float) -> float:
     return value
 
 
+#: The options `run`, `matrix` and `upgrade-check` share (selection, checks, execution), outermost first.
+_SWEEP_OPTIONS = (
+    click.argument("model_types", nargs=-1),
+    click.option("--priority", type=click.Choice(["high", "medium", "low", "all"]), default="high", show_default=True, help="Tier to run when no model type is named."),
+    click.option("--family", help="Only model types whose classification path holds this family."),
+    click.option("--tasks", type=click.Choice(["default", "all"]), default="default", show_default=True, help="The family's representative head, or every mapped class."),
+    click.option("--checks", default="smoke", show_default=True,
+                 help="Comma-separated checks and presets (smoke, all, ...: see hfscan/data/checks.toml)."),
+    click.option("--jobs", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="number of cores", help="Worker processes."),
+    click.option("--timeout", type=Positive(0.1, inclusive=True), default=120.0, show_default=True, help="Seconds per job before it is killed."),
+    click.option("--mem-cap", type=Positive(64, inclusive=True), default=None, help="MB of memory a worker may use before its job is killed as oom (default: a share of RAM, at most 4096)."),
+    click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True),
+    click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True),
+    click.option("--fresh", is_flag=True, help="Ignore stored results; run everything again."),
+    click.option("--reuse-failures", is_flag=True, help="Keep stored crashed, timeout and oom results (retried by default)."),
+    click.option("--store", type=STORE, default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite)."),
+    click.option("--overrides", type=click.Path(dir_okay=False), default=None, help="Your overrides TOML, merged over the shipped one."),
+)
+
+
+def _sweep_options(fn):
+    for option in reversed(_SWEEP_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
 @cli.command()
-@click.argument("model_types", nargs=-1)
-@click.option("--priority", type=click.Choice(["high", "medium", "low", "all"]), default="high", show_default=True, help="Tier to run when no model type is named.")
-@click.option("--family", help="Only model types whose classification path holds this family.")
-@click.option("--tasks", type=click.Choice(["default", "all"]), default="default", show_default=True, help="The family's representative head, or every mapped class.")
-@click.option("--checks", default="smoke", show_default=True,
-              help="Comma-separated checks and presets (smoke, all, ...: see hfscan/data/checks.toml).")
-@click.option("--jobs", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="number of cores", help="Worker processes.")
-@click.option("--timeout", type=Positive(0.1, inclusive=True), default=120.0, show_default=True, help="Seconds per job before it is killed.")
-@click.option("--mem-cap", type=Positive(64, inclusive=True), default=None, help="MB of memory a worker may use before its job is killed as oom (default: a share of RAM, at most 4096).")
-@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
-@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True)
-@click.option("--fresh", is_flag=True, help="Ignore stored results; run everything again.")
-@click.option("--reuse-failures", is_flag=True, help="Keep stored crashed, timeout and oom results (retried by default).")
-@click.option("--store", type=STORE, default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
-@click.option("--overrides", type=click.Path(dir_okay=False), default=None, help="Your overrides TOML, merged over the shipped one.")
+@_sweep_options
 @click.option("--source", type=click.Choice(["config", "checkpoint"]), default="config", show_default=True, help="Random weights from the config, or the pinned tiny checkpoint `hub sync` stored (from the HF cache).")
 @click.option("--download", is_flag=True, help="With --source checkpoint: fetch checkpoints missing from the HF cache first.")
 @click.option("--coverage", "line_coverage", is_flag=True,
@@ -199,9 +211,11 @@ def _seconds(flag: str, value: float) -> float:
 @click.option("--plan", "plan_fmt", type=click.Choice(["table", "json"]), is_flag=False, flag_value="table", default=None,
               help="With --shard: print the split into N shards (table, or json) and run nothing.")
 @click.option("--job-fn", default=None, hidden=True, help="module:function run for each job (testing hook).")
+@click.option("--label", default="", hidden=True, help="A label stored with the run (`matrix` tags its runs).")
+@click.option("--missing-ok", is_flag=True, hidden=True, help="A named model type the installed transformers lacks is noted, not an error (`matrix`).")
 @click.pass_context
 def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_cap, device, dtype, fresh, reuse_failures, store,
-        overrides, source, download, line_coverage, shard_spec, plan_fmt, job_fn):
+        overrides, source, download, line_coverage, shard_spec, plan_fmt, job_fn, label, missing_ok):
     """Smoke-test model types in isolated workers and store every result."""
     from hfscan.harness.shard import parse_shard
     from hfscan.pipeline import RunRequest, plan_command, run_command
@@ -215,7 +229,7 @@ def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_ca
     request = RunRequest(
         model_types=model_types, priority=priority, family=family, tasks=tasks, checks=chosen, jobs=jobs,
         timeout_s=timeout, device=device, dtype=dtype, fresh=fresh, reuse_failures=reuse_failures, store=store,
-        mem_cap_mb=mem_cap, overrides=overrides, source=source, download=download,
+        mem_cap_mb=mem_cap, overrides=overrides, source=source, download=download, label=label, missing_ok=missing_ok,
         shard=(spec.index, spec.count) if spec else None, **({"job_fn": job_fn} if job_fn else {}),
     )
     argv = sys.argv[1:] if ctx.find_root().info_name == "hfscan" else None
@@ -231,6 +245,39 @@ def merge(ctx, stores, into):
     from hfscan.cache.merge import merge_command
 
     ctx.exit(merge_command(stores, into))
+
+
+@cli.command()
+@_sweep_options
+@click.option("--transformers", "transformers_specs", multiple=True, metavar="SPEC", help="A transformers version or pip requirement (repeatable): 5.25.0, '>=4.57,<5'.")
+@click.option("--torch", "torch_spec", default=None, metavar="SPEC", help="The torch version or requirement of every created environment (default: the installed torch).")
+@click.option("--env", "envs", multiple=True, type=click.Path(file_okay=False), help="An environment you made (a venv or conda env), used as it is (repeatable).")
+@click.option("--find-links", "find_links", multiple=True, metavar="PATH_OR_URL", help="Where uv also looks for wheels (default: pip's find-links).")
+@click.option("--format", "fmt", type=click.Choice(["table", "md", "json"]), default="table", show_default=True, help="The version x category table's format.")
+@click.pass_context
+def matrix(ctx, transformers_specs, torch_spec, envs, find_links, fmt, **sweep):
+    """The same sweep on several transformers (and torch) versions, each in its own environment; one store."""
+    from hfscan.matrix import MatrixRequest, matrix_command
+
+    _parse_checks(sweep["checks"])
+    ctx.exit(matrix_command(MatrixRequest(transformers=transformers_specs, torch=torch_spec, envs=envs,
+                                          find_links=find_links, sweep=sweep), fmt))
+
+
+@cli.command("upgrade-check")
+@_sweep_options
+@click.option("--to", "target", required=True, metavar="SPEC", help="The transformers version or requirement to upgrade to.")
+@click.option("--torch", "torch_spec", default=None, metavar="SPEC", help="The target's torch (default: the installed torch).")
+@click.option("--find-links", "find_links", multiple=True, metavar="PATH_OR_URL", help="Where uv also looks for wheels (default: pip's find-links).")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+@click.option("--output", "-o", default=None, help="File to write (default: standard output).")
+@click.pass_context
+def upgrade_check(ctx, target, torch_spec, find_links, fmt, output, **sweep):
+    """What breaks if the installed transformers is upgraded to SPEC; exit 1 when something that passes now fails there."""
+    from hfscan.matrix import upgrade_check_command
+
+    _parse_checks(sweep["checks"])
+    ctx.exit(upgrade_check_command(target, torch_spec, find_links, sweep, fmt, output))
 
 
 @cli.command()

@@ -63,6 +63,8 @@ class RunRequest:
     source: str = "config"  # "config": random weights; "checkpoint": the pinned tiny checkpoint `hub sync` stored
     download: bool = False  # fetch missing checkpoints into the Hugging Face cache first (source "checkpoint")
     shard: tuple[int, int] | None = None  # (K, N): run only shard K of N (see hfscan.sharding)
+    label: str = ""  # stored with the run (`hfscan matrix` tags its runs)
+    missing_ok: bool = False  # a named type this transformers lacks is noted as missing, not a usage error
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ def selected(request: RunRequest) -> tuple[Inventory, dict[str, Classification],
         inventory, request.model_types, request.priority, request.family,
         families={mt: c.path for mt, c in classifications.items()},
         tiers=usage_tiers(request.store or default_store_path()),  # None (shipped tiers) until `hub sync` stored usage
+        missing_ok=request.missing_ok,
     )
     return inventory, classifications, selection
 
@@ -201,7 +204,7 @@ def run_sweep(
             id=None, started_at=now(), hfscan_version=__version__, python_version=platform.python_version(),
             torch_version=runner.torch_version, transformers_version=runner.tf_version, device=device.kind,
             device_name=device.name, dtype=request.dtype, args=json.dumps({**asdict(request), **extra}, sort_keys=True),
-            label=f"shard {request.shard[0]}/{request.shard[1]}" if request.shard else "",
+            label=request.label or (f"shard {request.shard[0]}/{request.shard[1]}" if request.shard else ""),
         ), planned=jobs, subconfigs=[mt for mt in selection.model_types if inventory.get(mt).is_subconfig])
         assert run.id is not None
         store.put_overrides(override_entries(jobs, request.overrides))

@@ -1,8 +1,9 @@
 """Facts about a model type that traits are read from: config defaults and ``forward()`` inputs.
 
-Reading them instantiates each config class and imports each modeling module,
-so the facts of a whole inventory are cached on disk per transformers and
-hfscan version: a warm run imports no modeling module.  A fact that cannot be
+Reading them instantiates each config class; ``forward()`` parameters are read
+from the modeling source (``hfscan.scanner.signatures``), importing a modeling
+module only where the source does not settle them.  The facts of a whole
+inventory are cached on disk per transformers and hfscan version.  A fact that cannot be
 read is recorded as a source error, never raised.
 """
 
@@ -113,8 +114,15 @@ def input_class(record: ModelTypeRecord) -> str | None:
     return candidates[0] if candidates else None
 
 
-def forward_inputs(class_name: str) -> tuple[tuple[str, ...], str | None]:
-    """(named parameters of ``class_name.forward``, error); imports its modeling module."""
+def forward_inputs(class_name: str, from_source: bool = True) -> tuple[tuple[str, ...], str | None]:
+    """(named parameters of ``class_name.forward``, error): read from transformers' source where it settles
+    them, else (and with ``from_source=False``, the reference) by importing the modeling module."""
+    if from_source:
+        from hfscan.scanner.signatures import forward_params
+
+        params = forward_params(class_name)
+        if params is not None:
+            return params, None
     try:
         import transformers
 

@@ -88,18 +88,24 @@ def select(
     family: str | None = None,
     families: Mapping[str, tuple[str, ...]] | None = None,
     tiers: Mapping[str, tuple[str, ...]] | None = None,
+    missing_ok: bool = False,
 ) -> Selection:
     """Model types named (unknown ones raise with the closest names) or those of a tier.
 
     ``families`` maps a model type to the family names on its classification path;
-    ``family`` keeps those whose path holds it.
+    ``family`` keeps those whose path holds it.  With ``missing_ok``, a named type the inventory lacks is
+    listed as missing (tier "named") instead of raising: `hfscan matrix` names the same types on every version.
     """
     if priority not in PRIORITIES:
         raise UsageError(f"unknown priority {priority!r}; choose from {', '.join(PRIORITIES)}")
     tiers = tiers if tiers is not None else load_tiers()
     missing: list[tuple[str, str]] = []
     if model_types:
-        chosen = [inventory.get(mt).model_type for mt in dict.fromkeys(model_types)]
+        named = list(dict.fromkeys(model_types))
+        if missing_ok:
+            missing = [(mt, "named") for mt in named if mt not in inventory]
+            named = [mt for mt in named if mt in inventory]
+        chosen = [inventory.get(mt).model_type for mt in named]
     elif priority == "all":
         chosen = list(inventory.model_types)
         missing = [(mt, tier) for tier, members in tiers.items() for mt in members if mt not in inventory]

@@ -546,7 +546,10 @@ def _generation_unit(model: Any, first: Any, prompt: Any) -> int:
 
 
 def _fill_generation_ids(gen_cfg: Any, config: Any) -> None:
-    """Special ids generate needs but a random-weight config may leave unset, taken from the config."""
+    """Special ids generate needs but a random-weight config may leave unset, taken from the config (a model with
+    no generation config, e.g. 4.50's jukebox, has none to fill: its generate's own error is the finding)."""
+    if gen_cfg is None:
+        return
     text = text_config(config)
 
     def first(*names: str) -> Any:

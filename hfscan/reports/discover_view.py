@@ -104,15 +104,20 @@ def discover_command(
 
     from hfscan.hubsync import discover_columns, hub_line, remote_code_lines, stored_hub_at
     from hfscan.scanner.discover import discover, filter_records
+    from hfscan.streams import stdout_to_stderr
 
-    inventory = discover(use_cache=use_cache)
+    with stdout_to_stderr():
+        inventory = discover(use_cache=use_cache)
+        classified = {}
+        if with_families:
+            from hfscan.classifiers import classify_all
+
+            classified = classify_all(inventory, use_cache=use_cache)
     hub_info = stored_hub_at()
     families: dict[str, str | None] = {}
     labels: dict[str, str] = {}
     if with_families:
-        from hfscan.classifiers import classify_all
-
-        for mt, c in classify_all(inventory, use_cache=use_cache).items():
+        for mt, c in classified.items():
             families[mt] = c.family
             labels[mt] = c.family or f"({c.outcome})"
 

@@ -101,9 +101,12 @@ def explain_command(model_type: str, fmt: str, use_cache: bool = True) -> None:
     from hfscan.classifiers import classify
     from hfscan.scanner.discover import discover
 
-    inventory = discover(use_cache=use_cache)
-    c = classify(inventory.get(model_type), inventory, use_cache=use_cache)
-    checks = check_rows(inventory.get(model_type), c)
+    from hfscan.streams import stdout_to_stderr
+
+    with stdout_to_stderr():
+        inventory = discover(use_cache=use_cache)
+        c = classify(inventory.get(model_type), inventory, use_cache=use_cache)
+        checks = check_rows(inventory.get(model_type), c)
     if fmt == "json":
         print(json.dumps({**c.to_json(), "checks": checks}, indent=2))
     else:

@@ -78,11 +78,15 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
     from hfscan.reports.linecov import line_coverage
     from hfscan.scanner.discover import discover
 
-    inventory = discover()
+    from hfscan.streams import stdout_to_stderr
+
+    with stdout_to_stderr():
+        inventory = discover()
+        classified = classify_all(inventory)
     considered = {r.model_type for r in inventory if include_subconfigs or not r.is_subconfig}
     results = [r for r in latest_results(store) if r.model_type in considered]
     coverage = coverage_by_model_type(results)
-    gaps = build_gaps(inventory, classify_all(inventory), include_subconfigs=include_subconfigs,
+    gaps = build_gaps(inventory, classified, include_subconfigs=include_subconfigs,
                       extra=[*failure_gaps(results), *coverage_gaps(results, coverage), *declared_gaps(results)],
                       coverage=coverage if results else None)
     causes = capture_causes(results)

@@ -32,6 +32,7 @@ from hfscan.reports.coverage import (CATEGORIES, SHIPPED_SOURCE, Headline, RunCo
                                      summarize, untiered)
 from hfscan.reports.linecov import histogram, line_coverage, summary_line
 from hfscan.reports.history import Comparison, TrendPoint, baseline_before, compare, parse_since, trend
+from hfscan.reports.upgrade import TypeDiff, VersionRow, comparable_runs, diff_json, type_diffs, version_rows, versions_json
 
 SCHEMA = "hfscan.report/2"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "report.schema.json"
@@ -51,6 +52,8 @@ class Report:
     trend: tuple[TrendPoint, ...]
     capture: tuple[CaptureCause, ...] = ()  # graph capture causes ranked by the architectures they block
     line_coverage: dict | None = None  # {model type: share of its modeling lines run}, from `run --coverage`
+    versions: tuple[VersionRow, ...] = ()  # the version x category table (when the store holds several versions)
+    type_diffs: tuple[TypeDiff, ...] = ()  # per check, when the baseline ran other versions
 
 
 def build_report(
@@ -77,10 +80,14 @@ def build_report(
         baseline = baseline_before(store, run, since)
         if baseline is None:
             note = f"no stored run started at least {_age(since)} before run {run.id}; nothing to compare with"
-    comparison = compare(current, summarize(baseline, store.results(baseline.id), tier_of, reasons,
-                                            store.subconfigs(baseline.id))) if baseline else None
+    before = summarize(baseline, store.results(baseline.id), tier_of, reasons, store.subconfigs(baseline.id)) if baseline else None
+    comparison = compare(current, before) if before else None
+    versions = version_rows(store, comparable_runs(store, run))
+    diffs = ()
+    if before and (baseline.transformers_version, baseline.torch_version) != (run.transformers_version, run.torch_version):
+        diffs = type_diffs(before, current)
     return Report(current, comparison, note, trend(store, until=run), tuple(capture_causes(results)),
-                  line_coverage(results))
+                  line_coverage(results), versions if len(versions) > 1 else (), diffs)
 
 
 def _age(delta: timedelta) -> str:
@@ -162,7 +169,9 @@ def to_json(report: Report) -> dict:
             "added": list(cmp.added),
             "removed": list(cmp.removed),
             "not_run": list(cmp.not_run),
+            "type_diffs": [diff_json(d) for d in report.type_diffs],
         },
+        "versions": versions_json(report.versions),
         "baseline_note": report.baseline_note,
         "capture_causes": [c.to_json() for c in report.capture],
         "line_coverage": report.line_coverage or {},

@@ -70,6 +70,15 @@ def test_cpu_is_always_there_and_an_absent_accelerator_is_a_clear_error():
         resolve_device("tpu")
 
 
+def test_a_named_type_this_transformers_lacks_is_noted_with_missing_ok(inventory):
+    """`hfscan matrix` names the same types on every version: one a version lacks is a note there, not an error."""
+    with pytest.raises(UnknownModelTypeError):
+        select(inventory, ("bert", "zz_new_in_a_later_release"))
+    chosen = select(inventory, ("bert", "zz_new_in_a_later_release"), missing_ok=True)
+    assert chosen.model_types == ("bert",)
+    assert chosen.missing_lines() == [f"zz_new_in_a_later_release (named): not in transformers {inventory.transformers_version}"]
+
+
 def test_auto_on_a_cpu_only_torch_build_imports_no_torch():
     import importlib.metadata
     import subprocess

@@ -174,3 +174,15 @@ def test_placeholders_are_counted_on_the_models_device_and_dtype(inventory):
     [job] = plan_jobs(inventory.get("aria"), template=None, checks=("build", "forward"))
     results = _results(dataclasses.replace(job, dtype="bfloat16"))
     assert results["forward"].status is Status.PASSED, results["forward"].message
+
+
+def test_a_model_without_a_generation_config_gets_no_ids_filled_and_no_error_of_ours():
+    """4.50's jukebox has generation_config None: the failure must be its generate's, not hfscan's AttributeError."""
+    from transformers import BertConfig
+
+    from hfscan.harness.smoke import _fill_generation_ids
+
+    _fill_generation_ids(None, BertConfig())
+    gen = type("Gen", (), {"pad_token_id": None, "forced_eos_token_id": 3, "decoder_start_token_id": None})()
+    _fill_generation_ids(gen, BertConfig(pad_token_id=5))
+    assert (gen.pad_token_id, gen.forced_eos_token_id) == (5, None)
