@@ -362,7 +362,8 @@ def run_job(job: Job) -> Iterator[CheckResult]:
 
 def _needs(check: str, done: dict[str, bool]) -> str | None:
     """The earlier check that ``check`` needs and that did not pass."""
-    order = ["build", "forward"] if check in ("save-load", "generate") else ["build"] if check == "forward" else []
+    order = ["build", "forward"] if check in ("save-load", "generate") else ["build"] if check in ("forward", "fidelity") \
+        else []
     return next((c for c in order if c in done and not done[c]), None)
 
 
@@ -376,6 +377,8 @@ def _run_check(job: Job, check: str, a: Attempt, override: Override | None, deta
         if a.error is not None:
             return _failure(job, check, a, override, details)
         return _forward_result(job, a, details, override)
+    if check == "fidelity":
+        return _fidelity(job, a, override, details)
     if a.error is not None:  # save-load / generate run only on a working forward
         return _failure(job, check, a, override, details)
     t0 = time.perf_counter()
@@ -393,6 +396,26 @@ def _run_check(job: Job, check: str, a: Attempt, override: Override | None, deta
                           param_count=a.param_count, durations={check: time.perf_counter() - t0})
         return _failure(job, check, failed, override, details)
     return _passed(job, check, a, time.perf_counter() - t0, details, override)
+
+
+def _fidelity(job: Job, a: Attempt, override: Override | None, details: dict) -> CheckResult:
+    """The tiny model that was built keeps every module class and layer kind of the full-size one
+    (:mod:`hfscan.harness.fidelity`); a skip with the reason when the full model cannot be built on meta."""
+    from hfscan.harness.fidelity import FidelitySkip, run_fidelity
+
+    if a.model is None:
+        return _base(job, "fidelity", status=Status.SKIPPED, message="needs build")
+    t0 = time.perf_counter()
+    try:
+        found = run_fidelity(job, a)
+    except FidelitySkip as exc:
+        return _base(job, "fidelity", status=Status.SKIPPED, stage="fidelity", message=f"fidelity: {exc}",
+                     duration_s=time.perf_counter() - t0)
+    except C.CheckFailure as exc:
+        failed = Attempt(level=a.level, stage="fidelity", error=exc, tb=traceback.format_exc(),
+                         param_count=a.param_count, durations={"fidelity": time.perf_counter() - t0})
+        return _failure(job, "fidelity", failed, override, {**details, "fidelity": getattr(exc, "details", {})})
+    return _passed(job, "fidelity", a, time.perf_counter() - t0, {**details, "fidelity": found}, override)
 
 
 def _passed(job: Job, check: str, a: Attempt, duration: float, details: dict, override: Override | None,

@@ -1,0 +1,250 @@
+"""Fidelity: the tiny model that ran keeps the structure of the full-size model it stands for.
+
+The full-size model of the same class is built from the same (default) config on the ``meta`` device (no memory,
+no weights) and compared with the tiny model: every module class of the full model must appear in the tiny one,
+and every distinct layer kind of every stack (an ``nn.ModuleList`` / ``nn.Sequential`` of layers, by its path with
+indices masked).  A layer's kind is its class, its direct children's classes and the per-layer values that select
+a code path (``hfscan/data/fidelity.toml``): attention type, sliding or not, a window set or not, self or cross
+attention, the layer-type list entries it reads at its index.  Pure functions over two modules, and one entry,
+:func:`run_fidelity`, for the smoke test.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from hfscan.errors import DataFileError
+from hfscan.harness.checks import CheckFailure
+from hfscan.harness.overrides import load_toml
+
+DATA_FILE = "fidelity.toml"
+_INDEX = re.compile(r"(?<=\.)\d+(?=\.|$)|^\d+(?=\.|$)")
+#: How many missing names a failure message lists (the details hold them all).
+SHOWN = 6
+
+
+class FidelitySkip(Exception):
+    """The full-size model could not be built on the meta device: fidelity is skipped with this reason."""
+
+
+@lru_cache(maxsize=1)
+def signature_rules() -> dict[str, tuple[str, ...]]:
+    """The validated ``[signature]`` table: values, presence and index_attrs, each a list of attribute names."""
+    data = load_toml(DATA_FILE)
+    table = data.get("signature")
+    where = f"hfscan/data/{DATA_FILE}"
+    if not isinstance(table, dict):
+        raise DataFileError(where, None, "no [signature] table")
+    wanted = ("values", "presence", "index_attrs")
+    for key, value in table.items():
+        if key not in wanted:
+            raise DataFileError(where, _line_of(key), f"[signature] unknown key {key!r}; expected {', '.join(wanted)}")
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.isidentifier() for v in value):
+            raise DataFileError(where, _line_of(key), f"[signature] {key} must be a list of attribute names")
+    return {k: tuple(table.get(k, ())) for k in wanted}
+
+
+def _line_of(key: str) -> int | None:
+    from importlib import resources
+
+    text = resources.files("hfscan").joinpath("data", DATA_FILE).read_text(encoding="utf-8")
+    return next((i for i, line in enumerate(text.splitlines(), 1) if line.strip().startswith(f"{key} ")), None)
+
+
+def module_classes(model: Any) -> set[str]:
+    """The class names of every module of ``model`` (itself included)."""
+    return {type(m).__name__ for m in model.modules()}
+
+
+def _is_stack(module: Any) -> bool:
+    import torch.nn as nn
+
+    return isinstance(module, (nn.ModuleList, nn.Sequential))
+
+
+def stack_path(path: str) -> str:
+    """A module path with its indices masked: ``model.layers.3.experts`` -> ``model.layers.*.experts``."""
+    return _INDEX.sub("*", path) or "(root)"
+
+
+def _own_values(module: Any, rules: dict, prefix: str) -> list[str]:
+    out = []
+    attrs = vars(module)
+    for name in rules["values"]:
+        value = attrs.get(name, ())
+        if isinstance(value, (bool, str)) or value is None or isinstance(value, int) and abs(value) < 16:
+            out.append(f"{prefix}{name}={value!r}")
+    for name in rules["presence"]:
+        if name in attrs and not callable(attrs[name]):
+            value = attrs[name]
+            unset = value is None or value is False or (isinstance(value, (int, float)) and value <= 0)
+            out.append(f"{prefix}{name}:{'unset' if unset else 'set'}")
+    return out
+
+
+def _indexed_values(module: Any, rules: dict, depth: int, prefix: str) -> list[str]:
+    """Entries of the config's per-layer lists (as long as the stack) at the layer index the module stores."""
+    attrs = vars(module)
+    index = next((attrs[a] for a in rules["index_attrs"] if isinstance(attrs.get(a), int)
+                  and not isinstance(attrs.get(a), bool)), None)
+    config = attrs.get("config")
+    if index is None or config is None or not hasattr(config, "to_dict") or depth < 2:
+        return []
+    out = []
+    for name, value in vars(config).items():
+        if not isinstance(value, (list, tuple)) or len(value) != depth or not 0 <= index < depth:
+            continue
+        item = value[index]
+        if isinstance(item, (bool, str)):
+            out.append(f"{prefix}config.{name}[i]={item!r}")
+        elif item is None or isinstance(item, (int, float)) and not isinstance(item, bool):
+            out.append(f"{prefix}config.{name}[i]:{'unset' if not item else 'set'}")
+    return out
+
+
+def layer_kind(layer: Any, depth: int = 0) -> str:
+    """A layer's kind signature: its class, its direct children's classes and the per-layer values of it and of
+    its direct children that select a code path (``depth``: how many layers its stack holds)."""
+    rules = signature_rules()
+    children = sorted({type(c).__name__ for c in layer.children()})
+    values = set(_own_values(layer, rules, "")) | set(_indexed_values(layer, rules, depth, ""))
+    for name, child in layer.named_children():
+        if _is_stack(child):
+            continue
+        values |= set(_own_values(child, rules, f"{name}.")) | set(_indexed_values(child, rules, depth, f"{name}."))
+    kind = type(layer).__name__
+    if children:
+        kind += f"({', '.join(children)})"
+    if values:
+        kind += f" [{', '.join(sorted(values))}]"
+    return kind
+
+
+def layer_kinds(model: Any) -> dict[str, set[str]]:
+    """Every stack of ``model`` (masked path) -> the set of kinds of its layers."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for path, module in model.named_modules():
+        if _is_stack(module):
+            layers = list(module.children())
+            key = stack_path(path)
+            out[key]  # noqa: B018 - a stack with no layer is a stack too
+            for layer in layers:
+                out[key].add(layer_kind(layer, len(layers)))
+    return dict(out)
+
+
+@dataclass
+class Comparison:
+    """What the full-size model has that the tiny one lacks, and the counts of both."""
+
+    full_classes: int = 0
+    tiny_classes: int = 0
+    stacks: int = 0
+    full_kinds: int = 0
+    tiny_kinds: int = 0
+    missing_classes: list[str] = field(default_factory=list)
+    missing_kinds: dict[str, list[str]] = field(default_factory=dict)  # stack path -> kinds
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing_classes and not self.missing_kinds
+
+    def details(self) -> dict:
+        d: dict = {"module_classes": [self.tiny_classes, self.full_classes],
+                   "layer_kinds": [self.tiny_kinds, self.full_kinds], "stacks": self.stacks}
+        if self.missing_classes:
+            d["missing_classes"] = self.missing_classes
+        if self.missing_kinds:
+            d["missing_kinds"] = self.missing_kinds
+        return d
+
+    def message(self) -> str:
+        parts = []
+        if self.missing_classes:
+            shown = ", ".join(self.missing_classes[:SHOWN])
+            more = f" (+{len(self.missing_classes) - SHOWN})" if len(self.missing_classes) > SHOWN else ""
+            parts.append(f"module classes missing: {shown}{more}")
+        if self.missing_kinds:
+            kinds = [f"{p}: {k}" for p, ks in self.missing_kinds.items() for k in ks]
+            more = f" (+{len(kinds) - SHOWN})" if len(kinds) > SHOWN else ""
+            parts.append(f"layer kinds missing: {'; '.join(kinds[:SHOWN])}{more}")
+        return "the tiny model lacks structure of the full-size model: " + " | ".join(parts)
+
+
+def compare(full: Any, tiny: Any) -> Comparison:
+    """What of ``full``'s structure ``tiny`` lacks: module classes, and layer kinds stack by stack."""
+    full_classes, tiny_classes = module_classes(full), module_classes(tiny)
+    full_kinds, tiny_kinds = layer_kinds(full), layer_kinds(tiny)
+    missing: dict[str, list[str]] = {}
+    for path, kinds in sorted(full_kinds.items()):
+        lacking = sorted(kinds - tiny_kinds.get(path, set()))
+        if lacking:
+            missing[path] = lacking
+    return Comparison(full_classes=len(full_classes), tiny_classes=len(tiny_classes & full_classes),
+                      stacks=len(full_kinds), full_kinds=sum(map(len, full_kinds.values())),
+                      tiny_kinds=sum(len(k & tiny_kinds.get(p, set())) for p, k in full_kinds.items()),
+                      missing_classes=sorted(full_classes - tiny_classes), missing_kinds=missing)
+
+
+def full_config(config_class: Any, overrides: dict | None = None, filled: dict | None = None) -> Any:
+    """The config the shrinker started from: the class's defaults (as the shrinker instantiates them, optional
+    towers added), with an override's and the filled values set."""
+    from hfscan.harness import shrink
+
+    report = shrink.ShrinkReport()
+    cfg = shrink._instantiate(config_class, report)  # noqa: SLF001 - the shrinker's own starting point
+    if isinstance(config_class, type):
+        shrink._add_optional_towers(cfg, report)  # noqa: SLF001
+    for values in (overrides, filled):
+        if values:
+            shrink.apply_values(cfg, values, [], {})
+    return cfg
+
+
+def full_model(model_class: Any, config: Any) -> Any:
+    """The full-size model on the meta device; :class:`FidelitySkip` when it cannot be built there."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            return model_class(config)
+    except Exception as exc:  # noqa: BLE001 - e.g. .item() on a meta tensor in __init__
+        line = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise FidelitySkip(f"could not build the full model on meta: {type(exc).__name__}: {line}") from exc
+
+
+def run_fidelity(job: Any, attempt: Any) -> dict:
+    """Compare the tiny model ``attempt`` built with the full-size model of its class; the details (counts) when
+    nothing is missing, else :class:`CheckFailure` naming what is; :class:`FidelitySkip` when the full model cannot
+    be built on the meta device."""
+    from hfscan.harness.overrides import Override
+
+    override = Override.from_json(job.override) if job.override else None
+    filled = _filled_values(attempt.report)
+    try:
+        config = full_config(type(attempt.config), override.config if override else None, filled)
+    except Exception as exc:  # noqa: BLE001
+        raise FidelitySkip(f"could not make the full config: {type(exc).__name__}: {exc}") from exc
+    full = full_model(type(attempt.model), config)
+    comparison = compare(full, attempt.model)
+    if not comparison.ok:
+        failure = CheckFailure(comparison.message(), stage="fidelity")
+        failure.details = comparison.details()
+        raise failure
+    return comparison.details()
+
+
+def _filled_values(report: Any) -> dict:
+    """The values only a checkpoint sets that the attempt filled, as nested tables."""
+    out: dict = {}
+    for path, value in getattr(report, "filled", None) or ():
+        node = out
+        *parents, last = path.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value
+    return out
