@@ -51,11 +51,10 @@ def discover(model_type, fmt, task, pattern, no_cache, with_hub, families):
 
 
 def _parse_checks(checks: str) -> tuple[str, ...]:
-    chosen = tuple(c.strip() for c in checks.split(",") if c.strip())
-    unknown = [c for c in chosen if c not in CHECKS]
-    if unknown or not chosen:
-        raise UsageError(f"unknown check {', '.join(unknown) or '(none given)'}; choose from {', '.join(CHECKS)}")
-    return chosen
+    """Check and preset names (``smoke``, ``all``, ...) -> the checks, in the registry's order."""
+    from hfscan.harness.registry import registry
+
+    return registry().resolve(checks)
 
 
 @cli.command()
@@ -112,7 +111,8 @@ def hub_sync(model_types, max_models, max_retries, backoff, no_remote_code, stor
 @click.option("--priority", type=click.Choice(["high", "medium", "low", "all"]), default="high", show_default=True, help="Tier to run when no model type is named.")
 @click.option("--family", help="Only model types whose classification path holds this family.")
 @click.option("--tasks", type=click.Choice(["default", "all"]), default="default", show_default=True, help="The family's representative head, or every mapped class.")
-@click.option("--checks", default=",".join(CHECKS), show_default=True, help="Comma-separated checks to run.")
+@click.option("--checks", default="smoke", show_default=True,
+              help="Comma-separated checks and presets (smoke, all, ...: see hfscan/data/checks.toml).")
 @click.option("--jobs", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="number of cores", help="Worker processes.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True, help="Seconds per job before it is killed.")
 @click.option("--mem-cap", type=click.FloatRange(min=64), default=None, help="MB of memory a worker may use before its job is killed as oom (default: a share of RAM, at most 4096).")
@@ -173,7 +173,8 @@ def history(fmt, store):
 @click.option("--weights", is_flag=True, help="Also load the real weights (local directory only) and run them with the real processor.")
 @click.option("--allow-pickle", is_flag=True, help="Allow pickled (.bin) weights; safetensors only by default.")
 @click.option("--trust-remote-code", is_flag=True, help="Let --weights load custom code the checkpoint declares (auto_map); off by default.")
-@click.option("--checks", default=",".join(CHECKS), show_default=True, help="Comma-separated checks of the random-weight smoke test.")
+@click.option("--checks", default=",".join(CHECKS), show_default=True,
+              help="Comma-separated checks and presets of the random-weight test.")
 @click.pass_context
 def check(ctx, source, weights, allow_pickle, trust_remote_code, checks):
     """Classify and smoke-test the architecture of one checkpoint's config.json (file, directory or Hub id)."""

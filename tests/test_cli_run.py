@@ -53,7 +53,7 @@ def _wait_for_results(store: Path, proc: subprocess.Popen, n: int) -> None:
     "args, message",
     [
         (["bertt"], "unknown model type 'bertt'; closest: bert"),
-        (["bert", "--checks", "build,fly"], "unknown check fly"),
+        (["bert", "--checks", "build,fly"], "unknown check 'fly'"),
         (["bert", "--priority", "urgent"], "Invalid value for '--priority'"),
         (["--family", "no-such-family"], "unknown family 'no-such-family'"),
     ],

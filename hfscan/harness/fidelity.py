@@ -20,6 +20,7 @@ from typing import Any
 from hfscan.errors import DataFileError
 from hfscan.harness.checks import CheckFailure
 from hfscan.harness.overrides import load_toml
+from hfscan.harness.registry import NotApplicable
 
 DATA_FILE = "fidelity.toml"
 _INDEX = re.compile(r"(?<=\.)\d+(?=\.|$)|^\d+(?=\.|$)")
@@ -27,19 +28,19 @@ _INDEX = re.compile(r"(?<=\.)\d+(?=\.|$)|^\d+(?=\.|$)")
 SHOWN = 6
 
 
-class FidelitySkip(Exception):
+class FidelitySkip(NotApplicable):
     """The full-size model could not be built on the meta device: fidelity is skipped with this reason."""
 
 
 @lru_cache(maxsize=1)
 def signature_rules() -> dict[str, tuple[str, ...]]:
-    """The validated ``[signature]`` table: values, presence and index_attrs, each a list of attribute names."""
+    """The validated ``[signature]`` table: values, presence, index_attrs (attribute names) and ignored_classes."""
     data = load_toml(DATA_FILE)
     table = data.get("signature")
     where = f"hfscan/data/{DATA_FILE}"
     if not isinstance(table, dict):
         raise DataFileError(where, None, "no [signature] table")
-    wanted = ("values", "presence", "index_attrs")
+    wanted = ("values", "presence", "index_attrs", "ignored_classes")
     for key, value in table.items():
         if key not in wanted:
             raise DataFileError(where, _line_of(key), f"[signature] unknown key {key!r}; expected {', '.join(wanted)}")
@@ -99,10 +100,8 @@ def _indexed_values(module: Any, rules: dict, depth: int, prefix: str) -> list[s
         if not isinstance(value, (list, tuple)) or len(value) != depth or not 0 <= index < depth:
             continue
         item = value[index]
-        if isinstance(item, (bool, str)):
+        if isinstance(item, (bool, str)):  # numbers are sizes, or indices of a list as long by chance
             out.append(f"{prefix}config.{name}[i]={item!r}")
-        elif item is None or isinstance(item, (int, float)) and not isinstance(item, bool):
-            out.append(f"{prefix}config.{name}[i]:{'unset' if not item else 'set'}")
     return out
 
 
@@ -177,7 +176,8 @@ class Comparison:
 
 def compare(full: Any, tiny: Any) -> Comparison:
     """What of ``full``'s structure ``tiny`` lacks: module classes, and layer kinds stack by stack."""
-    full_classes, tiny_classes = module_classes(full), module_classes(tiny)
+    ignored = set(signature_rules()["ignored_classes"])
+    full_classes, tiny_classes = module_classes(full) - ignored, module_classes(tiny) - ignored
     full_kinds, tiny_kinds = layer_kinds(full), layer_kinds(tiny)
     missing: dict[str, list[str]] = {}
     for path, kinds in sorted(full_kinds.items()):
@@ -214,7 +214,7 @@ def full_model(model_class: Any, config: Any) -> Any:
             return model_class(config)
     except Exception as exc:  # noqa: BLE001 - e.g. .item() on a meta tensor in __init__
         line = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise FidelitySkip(f"could not build the full model on meta: {type(exc).__name__}: {line}") from exc
+        raise FidelitySkip(f"fidelity: could not build the full model on meta: {type(exc).__name__}: {line}") from exc
 
 
 def run_fidelity(job: Any, attempt: Any) -> dict:
@@ -228,14 +228,19 @@ def run_fidelity(job: Any, attempt: Any) -> dict:
     try:
         config = full_config(type(attempt.config), override.config if override else None, filled)
     except Exception as exc:  # noqa: BLE001
-        raise FidelitySkip(f"could not make the full config: {type(exc).__name__}: {exc}") from exc
+        raise FidelitySkip(f"fidelity: could not make the full config: {type(exc).__name__}: {exc}") from exc
     full = full_model(type(attempt.model), config)
     comparison = compare(full, attempt.model)
     if not comparison.ok:
         failure = CheckFailure(comparison.message(), stage="fidelity")
-        failure.details = comparison.details()
+        failure.observed = comparison.details()
         raise failure
     return comparison.details()
+
+
+def check_fidelity(ctx: Any) -> dict:
+    """The registered check (``hfscan/data/checks.toml``): :func:`run_fidelity` on the context's attempt."""
+    return run_fidelity(ctx.job, ctx.attempt)
 
 
 def _filled_values(report: Any) -> dict:

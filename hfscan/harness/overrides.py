@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from hfscan.errors import DataFileError
-from hfscan.harness.records import CHECKS
+from hfscan.harness.registry import registry
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -129,9 +129,9 @@ def parse(text: str, source: str, known_types: Iterable[str] | None = None) -> d
                 got = "table" if isinstance(value, dict) else type(value).__name__
                 raise DataFileError(source, _line_of(lines, model_type, key),
                                     f"[{model_type}] {key} must be a {'table' if want is dict else name}, not {got}")
-        if entry.get("xfail_check", DEFAULT_XFAIL_CHECK) not in CHECKS:
+        if entry.get("xfail_check", DEFAULT_XFAIL_CHECK) not in registry().names:
             raise DataFileError(source, _line_of(lines, model_type, "xfail_check"),
-                                f"[{model_type}] xfail_check must be one of {', '.join(CHECKS)}")
+                                f"[{model_type}] xfail_check must be one of {', '.join(registry().names)}")
         if "transformers" in entry and not _valid_specifier(entry["transformers"]):
             raise DataFileError(source, _line_of(lines, model_type, "transformers"),
                                 f"[{model_type}] transformers must be a version specifier such as \">=5.24\", "

@@ -24,6 +24,8 @@ from hfscan.harness.inputs import (BATCH, MODALITY_OF, build_inputs, build_one, 
                                    fed_submodule, forward_params, to_device)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
+from hfscan.harness.registry import (BUILTIN, CheckContext, CheckSpec, NotApplicable, not_applicable, registry,
+                                     unmet_requirement)
 from hfscan.harness.repairs import repair_inputs
 from hfscan.harness.shrink import config_tree, levels, text_config, tiny_config
 
@@ -326,7 +328,12 @@ def _details(a: Attempt, tried: list[Attempt]) -> dict:
 
 
 def run_job(job: Job) -> Iterator[CheckResult]:
-    """Run ``job``'s checks in this process, yielding one CheckResult per check as it finishes."""
+    """Run ``job``'s checks in this process, yielding one CheckResult per check as it finishes.
+
+    build and forward are what every attempt does (the first shrink level whose model builds and runs is kept);
+    every other check is a :class:`~hfscan.harness.registry.CheckSpec` of the registry, run on that attempt in the
+    registry's order: not at all where it does not apply to the job, ``skipped`` where a check it needs did not
+    pass or the model lacks what it requires."""
     import torch
     from transformers.utils import logging as hf_logging
 
@@ -343,79 +350,57 @@ def run_job(job: Job) -> Iterator[CheckResult]:
     a = good or tried[0]
     details = _details(a, tried)
     done: dict[str, bool] = {}
-    for check in [c for c in CHECKS if c in job.checks]:
-        if check == "generate" and not is_generative(job.template, job.task):
+    generative = is_generative(job.template, job.task)
+    for spec in registry().checks.values():
+        if spec.name not in job.checks or not_applicable(spec, job, generative):
             continue
-        needs = _needs(check, done)
-        if needs:
-            yield _base(job, check, status=Status.SKIPPED, message=f"needs {needs}")
-            done[check] = False
-            continue
-        if check == "generate" and a.model is not None and not hasattr(a.model, "generate"):
-            yield _base(job, check, status=Status.SKIPPED,
-                        message=f"not generative: {type(a.model).__name__} has no generate() (mapped to {job.task})")
-            continue
-        result = _run_check(job, check, a, override, details)
-        done[check] = result.status in (Status.PASSED, Status.PARTIAL)
+        result = _registered_check(job, spec, a, override, details, done)
+        done[spec.name] = result.status in (Status.PASSED, Status.PARTIAL)
         yield result
 
 
-def _needs(check: str, done: dict[str, bool]) -> str | None:
-    """The earlier check that ``check`` needs and that did not pass."""
-    order = ["build", "forward"] if check in ("save-load", "generate") else ["build"] if check in ("forward", "fidelity") \
-        else []
-    return next((c for c in order if c in done and not done[c]), None)
-
-
-def _run_check(job: Job, check: str, a: Attempt, override: Override | None, details: dict) -> CheckResult:
-    build_failed = a.error is not None and a.stage in ("config", "build")
-    if check == "build":
-        if build_failed:
-            return _failure(job, check, a, override, details)
-        return _passed(job, check, a, a.durations.get("build", 0.0), details, override)
-    if check == "forward":
-        if a.error is not None:
-            return _failure(job, check, a, override, details)
-        return _forward_result(job, a, details, override)
-    if check == "fidelity":
-        return _fidelity(job, a, override, details)
-    if a.error is not None:  # save-load / generate run only on a working forward
-        return _failure(job, check, a, override, details)
+def _registered_check(job: Job, spec: CheckSpec, a: Attempt, override: Override | None, details: dict,
+                      done: dict[str, bool]) -> CheckResult:
+    needs = next((n for n in spec.needs if n in done and not done[n]), None)
+    if needs:
+        return _base(job, spec.name, status=Status.SKIPPED, message=f"needs {needs}")
+    if spec.run == BUILTIN:
+        return _builtin(job, spec.name, a, override, details)
+    if a.error is not None:  # every other check runs only on an attempt that built and ran
+        return _failure(job, spec.name, a, override, details)
+    lacking = unmet_requirement(spec, a.model, a.entry, set(forward_params(a.model))) if a.model is not None else None
+    if lacking:
+        return _base(job, spec.name, status=Status.SKIPPED, message=f"not applicable: {lacking}")
     t0 = time.perf_counter()
     try:
-        stage = "save"
-        if check == "save-load":
-            _save_load(job, a)
-        else:
-            stage = "generate"
-            _generate(job, a)
-    except BaseException as exc:  # noqa: BLE001
+        observed = spec.function()(CheckContext(job=job, attempt=a, spec=spec, override=override))
+    except NotApplicable as exc:
+        return _base(job, spec.name, status=Status.SKIPPED, message=f"not applicable: {exc}",
+                     duration_s=time.perf_counter() - t0)
+    except BaseException as exc:  # noqa: BLE001 - becomes a result; KeyboardInterrupt is re-raised
         if isinstance(exc, KeyboardInterrupt):
             raise
-        failed = Attempt(level=a.level, stage=getattr(exc, "stage", stage), error=exc, tb=traceback.format_exc(),
-                          param_count=a.param_count, durations={check: time.perf_counter() - t0})
-        return _failure(job, check, failed, override, details)
-    return _passed(job, check, a, time.perf_counter() - t0, details, override)
+        failed = Attempt(level=a.level, stage=getattr(exc, "stage", spec.stage), error=exc,
+                         tb=traceback.format_exc(), param_count=a.param_count,
+                         durations={spec.name: time.perf_counter() - t0})
+        return _failure(job, spec.name, failed, override, _with(details, spec.name, getattr(exc, "observed", None)))
+    return _passed(job, spec.name, a, time.perf_counter() - t0, _with(details, spec.name, observed), override)
 
 
-def _fidelity(job: Job, a: Attempt, override: Override | None, details: dict) -> CheckResult:
-    """The tiny model that was built keeps every module class and layer kind of the full-size one
-    (:mod:`hfscan.harness.fidelity`); a skip with the reason when the full model cannot be built on meta."""
-    from hfscan.harness.fidelity import FidelitySkip, run_fidelity
+def _with(details: dict, check: str, observed: dict | None) -> dict:
+    """The job's details plus what one check observed, under the check's name."""
+    return {**details, check: observed} if observed else details
 
-    if a.model is None:
-        return _base(job, "fidelity", status=Status.SKIPPED, message="needs build")
-    t0 = time.perf_counter()
-    try:
-        found = run_fidelity(job, a)
-    except FidelitySkip as exc:
-        return _base(job, "fidelity", status=Status.SKIPPED, stage="fidelity", message=f"fidelity: {exc}",
-                     duration_s=time.perf_counter() - t0)
-    except C.CheckFailure as exc:
-        failed = Attempt(level=a.level, stage="fidelity", error=exc, tb=traceback.format_exc(),
-                         param_count=a.param_count, durations={"fidelity": time.perf_counter() - t0})
-        return _failure(job, "fidelity", failed, override, {**details, "fidelity": getattr(exc, "details", {})})
-    return _passed(job, "fidelity", a, time.perf_counter() - t0, {**details, "fidelity": found}, override)
+
+def _builtin(job: Job, check: str, a: Attempt, override: Override | None, details: dict) -> CheckResult:
+    """build and forward: what the kept attempt did."""
+    if check == "build":
+        if a.error is not None and a.stage in ("config", "build"):
+            return _failure(job, check, a, override, details)
+        return _passed(job, check, a, a.durations.get("build", 0.0), details, override)
+    if a.error is not None:
+        return _failure(job, check, a, override, details)
+    return _forward_result(job, a, details, override)
 
 
 def _passed(job: Job, check: str, a: Attempt, duration: float, details: dict, override: Override | None,
@@ -438,8 +423,11 @@ def _forward_result(job: Job, a: Attempt, details: dict, override: Override | No
     return _passed(job, "forward", a, a.durations.get("forward", 0.0), details, override)
 
 
-def _save_load(job: Job, a: Attempt) -> None:
+def check_save_load(ctx: CheckContext) -> None:
+    """save-load: the model saved with save_pretrained and loaded with from_pretrained gives the same outputs."""
     import torch
+
+    job, a = ctx.job, ctx.attempt
 
     cls = type(a.model)
     with tempfile.TemporaryDirectory(prefix="hfscan-") as tmp:
@@ -453,14 +441,16 @@ def _save_load(job: Job, a: Attempt) -> None:
         before = _run(a.model, a.config, a.inputs)
         torch.manual_seed(0)
         after = _run(reloaded, a.config, a.inputs)
-    C.check_same(before, after)
+    tol = ctx.tolerance
+    C.check_same(before, after, atol=tol.atol, rtol=tol.rtol)
 
 
-def _generate(job: Job, a: Attempt) -> None:
-    """Greedy generate of one new token, then of as many more as one generation step makes (one token, or the block
+def check_generate(ctx: CheckContext) -> None:
+    """generate: greedy generate of one new token, then of as many more as one generation step makes (one token, or the block
     the first call made): the second output is the first grown by exactly that, each token laid out as the ids fed."""
     import torch
 
+    job, a = ctx.job, ctx.attempt
     inputs, step = _generation_inputs(job, a)
     _fill_generation_ids(a.model.generation_config, a.config)
 

@@ -112,7 +112,7 @@ def test_removing_one_layer_kind_from_a_real_tiny_model_fails_fidelity(inventory
     with pytest.raises(CheckFailure) as failure:
         run_fidelity(job, a)
     assert "layer kinds missing: model.layers" in str(failure.value)
-    assert failure.value.details["missing_kinds"]["model.layers"]
+    assert failure.value.observed["missing_kinds"]["model.layers"]
 
 
 @pytest.mark.slow
