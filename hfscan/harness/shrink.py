@@ -189,8 +189,9 @@ class _Shrinker:
         """How many layers the per-layer patterns and layer-index lists of this depth need (at most 4)."""
         kinds = 1
         for attr, value in attrs.items():
-            if self._positions(attr, value, depth) is not None:
-                kinds = max(kinds, 1 if _is_int(value) else len(set(value)))
+            positions = self._positions(attr, value, depth)
+            if positions is not None:
+                kinds = max(kinds, 1 if _is_int(value) else _index_list_kinds(positions, depth, attr in _kind_indices()))
             elif _pattern(value, depth) and depth > 1:
                 try:
                     kinds = max(kinds, len(set(value)) + sum(list(value).count(k) > 1 for k in _shared_kinds()))
@@ -247,7 +248,7 @@ class _Shrinker:
             elif positions is not None:
                 offset = int(attr in self.stage_indices)
                 stem = [0] if offset and 0 in value else []
-                moved = [p + offset for p in _rescale_indices(positions, old, new)]
+                moved = [p + offset for p in _rescale_indices(positions, old, new, attr in _kind_indices())]
                 self.set(cfg, path, attr, type(value)(stem + moved))
             elif _pattern(value, old) and old > new and old > 1:
                 self.set(cfg, path, attr, _cut_pattern(vars(cfg)[attr], new))  # as the size rules left it
@@ -891,13 +892,29 @@ def _code_default(cls: type, key: str) -> Any:
     return ast.literal_eval(m.group(1)) if m else None
 
 
-def _rescale_indices(value: Any, old: int, new: int) -> list[int]:
-    """Layer indices of a depth-``old`` stack moved into depth ``new``, distinct ones kept distinct."""
+def _rescale_indices(value: Any, old: int, new: int, kinds: bool = False) -> list[int]:
+    """Layer indices of a depth-``old`` stack moved into depth ``new``, distinct ones kept distinct; indices that
+    select a layer kind (``kinds``) and named some layers only leave a layer unnamed where ``new`` allows."""
     distinct = sorted(set(value))
+    room = new - 1 if kinds and len(distinct) < old and new > 1 else new
     scaled = sorted({min(new - 1, x * new // old) for x in distinct})
-    if len(scaled) < min(len(distinct), new):
-        scaled = list(range(new - min(len(distinct), new), new))
+    if len(scaled) < min(len(distinct), room) or len(scaled) > room:
+        scaled = list(range(new - min(len(distinct), room), new))
     return scaled
+
+
+def _index_list_kinds(positions: list[int], depth: int, kinds: bool) -> int:
+    """Layers an index list of a depth-``depth`` stack needs: one per distinct index, and, for a list that selects
+    a layer kind (``kinds``), one more for the layers it does not name (self- beside cross-attention layers,
+    windowed beside global ones)."""
+    distinct = len(set(positions))
+    return distinct + (kinds and distinct < depth)
+
+
+@lru_cache(maxsize=1)
+def _kind_indices() -> frozenset[str]:
+    """The layer-index lists that select a layer kind (``[kind_indices]``): the layers they do not name are another."""
+    return frozenset(rules().get("kind_indices", {}).get("attrs", ()))
 
 
 def _rescale_in_order(positions: list[int], old: int, new: int) -> list[int]:
