@@ -217,6 +217,11 @@ def full_model(model_class: Any, config: Any) -> Any:
         raise FidelitySkip(f"fidelity: could not build the full model on meta: {type(exc).__name__}: {line}") from exc
 
 
+def compare_configs(model_class: Any, full: Any, tiny: Any) -> Comparison:
+    """:func:`compare` of the models ``model_class`` builds from ``full`` and from ``tiny``, both on meta."""
+    return compare(full_model(model_class, full), full_model(model_class, tiny))
+
+
 def run_fidelity(job: Any, attempt: Any) -> dict:
     """Compare the tiny model ``attempt`` built with the full-size model of its class; the details (counts) when
     nothing is missing, else :class:`CheckFailure` naming what is; :class:`FidelitySkip` when the full model cannot

@@ -197,6 +197,7 @@ class _Shrinker:
                     kinds = max(kinds, len(set(value)) + sum(list(value).count(k) > 1 for k in _shared_kinds()))
                 except TypeError:  # unhashable items
                     continue
+        kinds = max(kinds, len(_joint_kinds(attrs, depth, self.layer_indices, self.stage_indices)))
         return min(kinds, 4)
 
     def _part_kinds(self, attrs: dict, depth: int, start: int, stop: int) -> int:
@@ -236,6 +237,10 @@ class _Shrinker:
                 kinds = self._part_kinds(attrs, old, 0, old - n)
                 self.set(cfg, path, attr, max(1, min(new - kinds, round(n * new / old))))
                 tail = (n, vars(cfg)[attr])
+        kept = _joint_positions(attrs, old, new, self.layer_indices, self.stage_indices) if not tail else None
+        if kept:
+            self._cut_jointly(cfg, path, attrs, old, kept)
+            return
         for attr, value in attrs.items():
             if tail and _pattern(value, old) and old > new and old > 1:
                 current = vars(cfg)[attr]
@@ -252,6 +257,28 @@ class _Shrinker:
                 self.set(cfg, path, attr, type(value)(stem + moved))
             elif _pattern(value, old) and old > new and old > 1:
                 self.set(cfg, path, attr, _cut_pattern(vars(cfg)[attr], new))  # as the size rules left it
+
+    def _cut_jointly(self, cfg: Any, path: str, attrs: dict, old: int, kept: list[int]) -> None:
+        """Per-layer lists cut to the layers ``kept`` (a layer of each joint kind, :func:`_joint_positions`), and
+        the layer-index lists that select a kind moved onto the kept layers they name; other index lists
+        (hooks) rescaled as usual."""
+        new = len(kept)
+        for attr, value in attrs.items():
+            positions = self._positions(attr, value, old)
+            if positions is not None and attr in _kind_indices() and not _is_int(value):
+                offset = int(attr in self.stage_indices)
+                named = set(positions)
+                self.set(cfg, path, attr, type(value)([j + offset for j, i in enumerate(kept) if i in named]))
+            elif positions is not None and _is_int(value):
+                self.set(cfg, path, attr, _rescale_indices(positions, old, new)[0])
+            elif positions is not None:
+                offset = int(attr in self.stage_indices)
+                stem = [0] if offset and 0 in value else []
+                self.set(cfg, path, attr, type(value)(stem + [p + offset for p in _rescale_indices(positions, old, new)]))
+            elif _pattern(value, old) and old > new and old > 1:
+                current = list(vars(cfg)[attr])  # as the size rules left it
+                cut = [current[i] for i in kept]
+                self.set(cfg, path, attr, "".join(cut) if isinstance(value, str) else type(value)(cut))
 
     def _mirrored_indices(self, cfg: Any, path: str, attrs: dict) -> None:
         """A layer index that a config without a depth of its own repeats from a sub-config (its constructor
@@ -302,8 +329,20 @@ class _Shrinker:
                     new = _split_evenly(list(value), half)
                     self.report.shrunk.append((f"{path}{name}.{key}", value if key in params else None, new))
                     params[key] = new
+                self._rope_factor_lists(params, f"{path}{name}", old_half, half)
             if top and now.get(attr) is None:
                 self.set(cfg, path, attr, {"rope_type": "default", **top})
+
+    def _rope_factor_lists(self, params: dict, name: str, old_half: int, half: int) -> None:
+        """Rotary factor lists with one factor per frequency (``[rope_factor_lists]``: longrope's short and long
+        factors), as long as half the old rotary width: resampled to half the new one, so the rope type keeps
+        its parameters (its validator checks their length)."""
+        for key in rules().get("rope_factor_lists", {}).get("keys", ()):
+            value = params.get(key)
+            if isinstance(value, (list, tuple)) and len(value) == old_half and half and half < old_half:
+                new = [value[i * old_half // half] for i in range(half)]
+                self.report.shrunk.append((f"{name}.{key}", list(value), new))
+                params[key] = new
 
     def _rope_per_layer_type(self, cfg: Any, path: str) -> None:
         """Rotary parameters a config keys by layer type (``[rope_per_layer_type]``) but leaves empty, as a
@@ -909,6 +948,44 @@ def _index_list_kinds(positions: list[int], depth: int, kinds: bool) -> int:
     windowed beside global ones)."""
     distinct = len(set(positions))
     return distinct + (kinds and distinct < depth)
+
+
+def _joint_kinds(attrs: dict, depth: int, layer_indices: set, stage_indices: set) -> dict[tuple, int]:
+    """Where a config holds two or more per-layer sources of layer kinds (patterns of names or flags as long as the
+    stack, layer-index lists that select a kind), each distinct combination of them -> its first layer; a layer's
+    kind is the combination (a sliding layer with a sparse MLP is not a sliding layer and a sparse one). Empty
+    where there are fewer than two sources (each is then cut on its own)."""
+    if depth < 2:
+        return {}
+    sources: list[Any] = []
+    for attr, value in attrs.items():
+        if attr in _kind_indices() and attr in layer_indices and _int_list(value):
+            offset = int(attr in stage_indices)
+            named = {x - offset for x in value}
+            if named and all(0 <= p < depth for p in named) and len(named) < depth:
+                sources.append([i in named for i in range(depth)])
+        elif _pattern(value, depth) and all(isinstance(x, (str, bool)) for x in value) and len(set(value)) > 1:
+            sources.append(list(value))
+    if len(sources) < 2:
+        return {}
+    firsts: dict[tuple, int] = {}
+    for i in range(depth):
+        firsts.setdefault(tuple(src[i] for src in sources), i)
+    return firsts
+
+
+def _joint_positions(attrs: dict, old: int, new: int, layer_indices: set, stage_indices: set) -> list[int] | None:
+    """The layers of a depth-``old`` stack that a depth-``new`` cut keeps: the first layer of each joint kind
+    (:func:`_joint_kinds`, as many as ``new`` holds), then the first others; None where the kinds are not joint."""
+    firsts = _joint_kinds(attrs, old, layer_indices, stage_indices)
+    if not firsts or new >= old:
+        return None
+    keep = set(sorted(firsts.values())[:new])
+    i = 0
+    while len(keep) < new:
+        keep.add(i)
+        i += 1
+    return sorted(keep)
 
 
 @lru_cache(maxsize=1)

@@ -124,3 +124,17 @@ def test_fidelity_is_a_result_of_every_job(inventory):
     assert results["fidelity"].status == Status.PASSED, results["fidelity"].message
     counts = results["fidelity"].detail["fidelity"]
     assert counts["module_classes"][0] == counts["module_classes"][1] > 5
+
+
+def test_a_checkpoint_config_whose_tiny_copy_loses_its_sparse_layers_fails():
+    from transformers import DeepseekV3Config, DeepseekV3ForCausalLM
+
+    sizes = dict(hidden_size=32, intermediate_size=64, moe_intermediate_size=16, num_attention_heads=2,
+                 num_key_value_heads=2, n_routed_experts=4, num_experts_per_tok=2, n_group=2, topk_group=1,
+                 kv_lora_rank=8, q_lora_rank=8, qk_rope_head_dim=8, qk_nope_head_dim=8, v_head_dim=8, vocab_size=64)
+    full = DeepseekV3Config(num_hidden_layers=4, first_k_dense_replace=1, **sizes)
+    assert fidelity.compare_configs(DeepseekV3ForCausalLM, full, DeepseekV3Config(
+        num_hidden_layers=2, first_k_dense_replace=1, **sizes)).ok
+    lost = fidelity.compare_configs(DeepseekV3ForCausalLM, full, DeepseekV3Config(
+        num_hidden_layers=2, first_k_dense_replace=2, **sizes))  # "first k dense" at the cut depth: no MoE left
+    assert not lost.ok and "DeepseekV3MoE" in lost.missing_classes
