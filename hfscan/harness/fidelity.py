@@ -190,15 +190,24 @@ def compare(full: Any, tiny: Any) -> Comparison:
                       missing_classes=sorted(full_classes - tiny_classes), missing_kinds=missing)
 
 
-def full_config(config_class: Any, overrides: dict | None = None, filled: dict | None = None) -> Any:
+def full_config(config_class: Any, overrides: dict | None = None, filled: dict | None = None,
+                set_unset: list | None = None) -> Any:
     """The config the shrinker started from: the class's defaults (as the shrinker instantiates them, optional
-    towers added), with an override's and the filled values set."""
+    towers added), with an override's and the filled values set, and ``set_unset``'s values (``(path, old,
+    new)`` changes of the shrink report) where the default left the value unset (None): values a model needs
+    that only a checkpoint sets, such as a forecast length, which the shrinker supplied."""
     from hfscan.harness import shrink
 
     report = shrink.ShrinkReport()
     cfg = shrink._instantiate(config_class, report)  # noqa: SLF001 - the shrinker's own starting point
     if isinstance(config_class, type):
         shrink._add_optional_towers(cfg, report)  # noqa: SLF001
+    for path, old, new in set_unset or ():
+        node, *_, attr = [cfg, *path.split(".")]
+        for part in path.split(".")[:-1]:
+            node = getattr(node, part, None)
+        if old is None and node is not None and attr in vars(node) and getattr(node, attr) is None:
+            setattr(node, attr, new)
     for values in (overrides, filled):
         if values:
             shrink.apply_values(cfg, values, [], {})
@@ -234,7 +243,14 @@ def run_fidelity(job: Any, attempt: Any) -> dict:
         config = full_config(type(attempt.config), override.config if override else None, filled)
     except Exception as exc:  # noqa: BLE001
         raise FidelitySkip(f"fidelity: could not make the full config: {type(exc).__name__}: {exc}") from exc
-    full = full_model(type(attempt.model), config)
+    try:
+        full = full_model(type(attempt.model), config)
+    except FidelitySkip:  # the defaults leave a value unset that the model needs: the shrinker's value for it
+        shrunk = getattr(attempt.report, "shrunk", None) or []
+        if not any(old is None for _, old, _ in shrunk):
+            raise
+        config = full_config(type(attempt.config), override.config if override else None, filled, shrunk)
+        full = full_model(type(attempt.model), config)
     comparison = compare(full, attempt.model)
     if not comparison.ok:
         failure = CheckFailure(comparison.message(), stage="fidelity")
