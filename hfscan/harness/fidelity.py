@@ -40,7 +40,7 @@ def signature_rules() -> dict[str, tuple[str, ...]]:
     where = f"hfscan/data/{DATA_FILE}"
     if not isinstance(table, dict):
         raise DataFileError(where, None, "no [signature] table")
-    wanted = ("values", "presence", "index_attrs", "ignored_classes")
+    wanted = ("values", "presence", "index_attrs", "heads", "kv_heads", "kv_groups", "ignored_classes")
     for key, value in table.items():
         if key not in wanted:
             raise DataFileError(where, _line_of(key), f"[signature] unknown key {key!r}; expected {', '.join(wanted)}")
@@ -79,12 +79,31 @@ def _own_values(module: Any, rules: dict, prefix: str) -> list[str]:
         value = attrs.get(name, ())
         if isinstance(value, (bool, str)) or value is None or isinstance(value, int) and abs(value) < 16:
             out.append(f"{prefix}{name}={value!r}")
+    shared = _kv_sharing(attrs, rules)
+    if shared is not None:
+        out.append(f"{prefix}kv_heads:{shared}")
     for name in rules["presence"]:
         if name in attrs and not callable(attrs[name]):
             value = attrs[name]
             unset = value is None or value is False or (isinstance(value, (int, float)) and value <= 0)
             out.append(f"{prefix}{name}:{'unset' if unset else 'set'}")
     return out
+
+
+def _kv_sharing(attrs: dict, rules: dict) -> str | None:
+    """Whether an attention module's query heads share key/value heads (grouped or multi-query: "shared") or
+    each has its own ("per-head"), from the head counts or the group size it stores; None when it stores none.
+    (How many share is a size: a cut stack may group 4 queries where the full one grouped 7.)"""
+    def first(names: tuple[str, ...]) -> int | None:
+        return next((attrs[n] for n in names if isinstance(attrs.get(n), int) and not isinstance(attrs[n], bool)
+                     and attrs[n] > 0), None)
+
+    heads, kv, groups = first(rules["heads"]), first(rules["kv_heads"]), first(rules["kv_groups"])
+    if heads is not None and kv is not None:
+        return "shared" if kv < heads else "per-head"
+    if groups is not None:
+        return "shared" if groups > 1 else "per-head"
+    return None
 
 
 def _indexed_values(module: Any, rules: dict, depth: int, prefix: str) -> list[str]:

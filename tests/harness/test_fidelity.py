@@ -138,3 +138,17 @@ def test_a_checkpoint_config_whose_tiny_copy_loses_its_sparse_layers_fails():
     lost = fidelity.compare_configs(DeepseekV3ForCausalLM, full, DeepseekV3Config(
         num_hidden_layers=2, first_k_dense_replace=2, **sizes))  # "first k dense" at the cut depth: no MoE left
     assert not lost.ok and "DeepseekV3MoE" in lost.missing_classes
+
+
+class Grouped(nn.Module):
+    def __init__(self, heads: int, kv: int):
+        super().__init__()
+        self.q = nn.Linear(4, 4)
+        self.num_heads, self.num_key_value_heads = heads, kv
+
+
+def test_shared_key_value_heads_are_a_kind_of_their_own_but_how_many_share_is_a_size():
+    wrap = lambda *attn: nn.Sequential(*(nn.Sequential(a) for a in attn))  # noqa: E731
+    assert compare(wrap(Grouped(28, 4)), wrap(Grouped(4, 1))).ok  # 7 per kv head -> 4 per kv head
+    lost = compare(wrap(Grouped(71, 1)), wrap(Grouped(4, 4)))  # multi-query shrunk to one kv head per query
+    assert not lost.ok and "kv_heads:shared" in next(iter(lost.missing_kinds.values()))[0]
