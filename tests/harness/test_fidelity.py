@@ -152,3 +152,11 @@ def test_shared_key_value_heads_are_a_kind_of_their_own_but_how_many_share_is_a_
     assert compare(wrap(Grouped(28, 4)), wrap(Grouped(4, 1))).ok  # 7 per kv head -> 4 per kv head
     lost = compare(wrap(Grouped(71, 1)), wrap(Grouped(4, 4)))  # multi-query shrunk to one kv head per query
     assert not lost.ok and "kv_heads:shared" in next(iter(lost.missing_kinds.values()))[0]
+
+
+def test_a_value_the_defaults_leave_unset_is_taken_from_the_shrinker_only_where_unset():
+    from transformers import AutoformerConfig
+
+    assert fidelity.full_config(AutoformerConfig).prediction_length is None  # the model cannot be built so
+    cfg = fidelity.full_config(AutoformerConfig, set_unset=[("prediction_length", None, 4), ("d_model", 64, 16)])
+    assert cfg.prediction_length == 4 and cfg.d_model == 64  # a size the shrinker cut stays full
