@@ -193,11 +193,37 @@ class Comparison:
         return "the tiny model lacks structure of the full-size model: " + " | ".join(parts)
 
 
+_LIST_ENTRY = re.compile(r"(?:\w+\.)*config\.(\w+)\[i\]")
+
+
+def _common_lists(full: dict[str, set[str]], tiny: dict[str, set[str]]) -> tuple[dict, dict]:
+    """Both models' kinds with the per-layer list entries (``config.NAME[i]``) of lists that are per-layer in one
+    stack only dropped: a list read as per-layer because it is as long as one stack by chance (a cycle of three
+    block types in a stack cut to three layers) is not a kind of the other."""
+    def names(kinds: set[str]) -> set[str]:
+        return {m for k in kinds for m in _LIST_ENTRY.findall(k)}
+
+    def drop(kind: str, keep: set[str]) -> str:
+        base, sep, rest = kind.partition(" [")
+        if not sep:
+            return kind
+        entries = [e for e in rest[:-1].split(", ") if not (_LIST_ENTRY.match(e) and _LIST_ENTRY.match(e).group(1)
+                                                             not in keep)]
+        return f"{base} [{', '.join(entries)}]" if entries else base
+
+    out_full, out_tiny = {}, {}
+    for path in set(full) | set(tiny):
+        keep = names(full.get(path, set())) & names(tiny.get(path, set()))
+        out_full[path] = {drop(k, keep) for k in full.get(path, set())}
+        out_tiny[path] = {drop(k, keep) for k in tiny.get(path, set())}
+    return ({p: k for p, k in out_full.items() if p in full}, {p: k for p, k in out_tiny.items() if p in tiny})
+
+
 def compare(full: Any, tiny: Any) -> Comparison:
     """What of ``full``'s structure ``tiny`` lacks: module classes, and layer kinds stack by stack."""
     ignored = set(signature_rules()["ignored_classes"])
     full_classes, tiny_classes = module_classes(full) - ignored, module_classes(tiny) - ignored
-    full_kinds, tiny_kinds = layer_kinds(full), layer_kinds(tiny)
+    full_kinds, tiny_kinds = _common_lists(layer_kinds(full), layer_kinds(tiny))
     missing: dict[str, list[str]] = {}
     for path, kinds in sorted(full_kinds.items()):
         lacking = sorted(kinds - tiny_kinds.get(path, set()))
@@ -226,11 +252,28 @@ def full_config(config_class: Any, overrides: dict | None = None, filled: dict |
         for part in path.split(".")[:-1]:
             node = getattr(node, part, None)
         if old is None and node is not None and attr in vars(node) and getattr(node, attr) is None:
-            setattr(node, attr, new)
+            setattr(node, attr, _related(node, attr, new))
     for values in (overrides, filled):
         if values:
             shrink.apply_values(cfg, values, [], {})
     return cfg
+
+
+def _related(node: Any, attr: str, tiny_value: Any) -> Any:
+    """The value of an unset ``attr`` in a full-size config: by the relation the shrinker fills it by (its ``same``
+    and ``quotient`` rules: kv heads as many as the query heads, a head width the hidden width over the heads)
+    from the full-size values, else the value the shrinker gave it (a forecast length: no size of the model)."""
+    from hfscan.harness import shrink
+
+    for rule in shrink.rules()["rule"]:
+        relation = rule.get("values", {}).get(attr) if rule["kind"] in ("same", "quotient") else None
+        if rule["kind"] == "same" and isinstance(relation, str) and isinstance(getattr(node, relation, None), int):
+            return getattr(node, relation)
+        if rule["kind"] == "quotient" and isinstance(relation, list) and len(relation) == 2:
+            num, den = (getattr(node, a, None) for a in relation)
+            if isinstance(num, int) and isinstance(den, int) and den:
+                return num // den
+    return tiny_value
 
 
 def full_model(model_class: Any, config: Any) -> Any:

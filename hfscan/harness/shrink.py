@@ -263,6 +263,10 @@ class _Shrinker:
         the layer-index lists that select a kind moved onto the kept layers they name; other index lists
         (hooks) rescaled as usual."""
         new = len(kept)
+        for attr in rules().get("leading_layers", {}).get("attrs", ()):
+            count = attrs.get(attr)
+            if _is_int(count) and 0 < count < old:
+                self.set(cfg, path, attr, sum(i < count for i in kept))
         for attr, value in attrs.items():
             positions = self._positions(attr, value, old)
             if positions is not None and attr in _kind_indices() and not _is_int(value):
@@ -966,6 +970,10 @@ def _joint_kinds(attrs: dict, depth: int, layer_indices: set, stage_indices: set
                 sources.append([i in named for i in range(depth)])
         elif _pattern(value, depth) and all(isinstance(x, (str, bool)) for x in value) and len(set(value)) > 1:
             sources.append(list(value))
+    for attr in rules().get("leading_layers", {}).get("attrs", ()):
+        count = attrs.get(attr)
+        if _is_int(count) and 0 < count < depth:
+            sources.append([i < count for i in range(depth)])
     if len(sources) < 2:
         return {}
     firsts: dict[tuple, int] = {}
