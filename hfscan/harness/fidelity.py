@@ -251,7 +251,7 @@ def full_config(config_class: Any, overrides: dict | None = None, filled: dict |
         node, *_, attr = [cfg, *path.split(".")]
         for part in path.split(".")[:-1]:
             node = getattr(node, part, None)
-        if old is None and node is not None and attr in vars(node) and getattr(node, attr) is None:
+        if old is None and hasattr(node, "__dict__") and attr in vars(node) and getattr(node, attr) is None:
             setattr(node, attr, _related(node, attr, new))
     for values in (overrides, filled):
         if values:
@@ -311,7 +311,10 @@ def run_fidelity(job: Any, attempt: Any) -> dict:
         shrunk = getattr(attempt.report, "shrunk", None) or []
         if not any(old is None for _, old, _ in shrunk):
             raise
-        config = full_config(type(attempt.config), override.config if override else None, filled, shrunk)
+        try:
+            config = full_config(type(attempt.config), override.config if override else None, filled, shrunk)
+        except Exception as exc:  # noqa: BLE001
+            raise FidelitySkip(f"fidelity: could not make the full config: {type(exc).__name__}: {exc}") from exc
         full = full_model(type(attempt.model), config)
     comparison = compare(full, attempt.model)
     if not comparison.ok:
