@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from hfscan.errors import UnknownModelTypeError, UsageError
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
@@ -93,13 +93,18 @@ def read_config(path: Path, trust_remote_code: bool = False) -> Any:
     """The transformers config of a ``config.json``; unknown types and rejected configs are usage errors."""
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
+    from hfscan.fileio import read_text
+
+    text = read_text(path)  # unreadable or not UTF-8: file:line, exit 2
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data = json.loads(text)
+    except ValueError as exc:
         raise UsageError(f"{path}: not a readable JSON config ({exc})") from None
     if not isinstance(data, dict) or not data.get("model_type"):
         raise UsageError(f"{path}: config has no model_type")
     model_type = data["model_type"]
+    if not isinstance(model_type, str):
+        raise UsageError(f"{path}: model_type must be a string, not {type(model_type).__name__} ({json.dumps(model_type)[:80]})")
     if model_type not in CONFIG_MAPPING:
         if data.get("auto_map"):
             hint = "running custom code is not supported by hfscan check" if trust_remote_code else "never run without --trust-remote-code"
@@ -118,15 +123,6 @@ def _trait_rules() -> tuple[dict, ...]:
     from hfscan.harness.overrides import load_toml
 
     return tuple(load_toml("variant_traits.toml")["trait"])
-
-
-def _configs(cfg: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    from transformers import PretrainedConfig
-
-    yield path, cfg
-    for attr, value in vars(cfg).items():
-        if isinstance(value, PretrainedConfig):
-            yield from _configs(value, f"{path}{attr}.")
 
 
 def _dict_values(value: Any, keys: list[str]) -> set:
@@ -177,7 +173,9 @@ def _declared(cfg: Any) -> dict:
 def variant_traits(config: Any) -> dict[str, Any]:
     """``{[sub-config path.]trait: value}`` of every variant trait the config tree sets."""
     out: dict[str, Any] = {}
-    for path, cfg in _configs(config):
+    from hfscan.harness.configtree import walk
+
+    for path, cfg in walk(config):
         values = _declared(cfg)
         for rule in _trait_rules():
             value = _trait(rule, values)

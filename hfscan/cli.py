@@ -33,6 +33,43 @@ def cli() -> None:
 FORMATS = click.Choice(["table", "json", "csv"])
 
 
+class Positive(click.ParamType):
+    """A finite number above ``minimum`` (``nan`` and ``inf`` would switch a limit off: refused)."""
+
+    name = "number"
+
+    def __init__(self, minimum: float = 0.0, inclusive: bool = False):
+        self.minimum, self.inclusive = minimum, inclusive
+
+    def convert(self, value, param, ctx):
+        import math
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        ok = number >= self.minimum if self.inclusive else number > self.minimum
+        if not math.isfinite(number) or not ok:
+            self.fail(f"{value!r} is not a finite number {'>=' if self.inclusive else '>'} {self.minimum:g}", param, ctx)
+        return number
+
+
+class StorePath(click.Path):
+    """A store file on disk: SQLite's in-memory and temporary databases (``:memory:``, ``""``) would lose every result."""
+
+    def __init__(self):
+        super().__init__(dir_okay=False)
+
+    def convert(self, value, param, ctx):
+        text = str(value)
+        if not text.strip() or text.startswith(":memory:") or text.lower().startswith("file:"):
+            self.fail(f"{text!r} is not a file: results must be stored on disk", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+STORE = StorePath()
+
+
 @cli.command()
 @click.argument("model_type", required=False)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
@@ -48,6 +85,20 @@ def discover(model_type, fmt, task, pattern, no_cache, with_hub, families):
 
     discover_command(model_type, fmt, task=task, pattern=pattern, use_cache=not no_cache,
                      with_hub=with_hub, with_families=families)
+
+
+def _coverage_job_fn(job_fn: str | None, source: str) -> str:
+    """The job function of `run --coverage`: the smoke job measured by coverage.py."""
+    import importlib.util
+
+    from hfscan.errors import MissingDependencyError
+    from hfscan.harness.linecov import COVERAGE_JOB_FN
+
+    if job_fn or source != "config":
+        raise UsageError("--coverage measures the random-weight smoke job; it takes no --job-fn or --source")
+    if importlib.util.find_spec("coverage") is None:
+        raise MissingDependencyError("coverage", "coverage")
+    return COVERAGE_JOB_FN
 
 
 def _parse_checks(checks: str) -> tuple[str, ...]:
@@ -71,7 +122,7 @@ def explain(model_type, fmt, no_cache):
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--include-subconfigs", is_flag=True, help="Count sub-config types (e.g. clip_vision_model) too.")
-@click.option("--store", type=click.Path(dir_okay=False), default=None, help="Store whose latest run's failures to group (default: $HFSCAN_HOME/hfscan.sqlite).")
+@click.option("--store", type=STORE, default=None, help="Store whose latest run's failures to group (default: $HFSCAN_HOME/hfscan.sqlite).")
 @click.pass_context
 def gaps(ctx, fmt, include_subconfigs, store):
     """Model types that are unclassified or ambiguous, or failed in the latest run, grouped; exit 1 when there are any."""
@@ -95,9 +146,9 @@ def hub() -> None:
 @click.argument("model_types", nargs=-1)
 @click.option("--max-models", type=click.IntRange(1), default=500, show_default=True, help="Models listed per type (counts are lower bounds past it).")
 @click.option("--max-retries", type=click.IntRange(0), default=5, show_default=True, help="Retries of a rate-limited or failed request.")
-@click.option("--backoff", type=click.FloatRange(0), default=1.0, show_default=True, help="First wait before a retry, in seconds (doubles each time).")
+@click.option("--backoff", type=Positive(0, inclusive=True), default=1.0, show_default=True, help="First wait before a retry, in seconds (doubles each time).")
 @click.option("--no-remote-code", is_flag=True, help="Skip listing custom-code architectures transformers lacks.")
-@click.option("--store", type=click.Path(dir_okay=False), default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
+@click.option("--store", type=STORE, default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
 def hub_sync(model_types, max_models, max_retries, backoff, no_remote_code, store):
     """Fetch Hub metadata for every model type (or those named) into the store."""
     from hfscan.hubsync import sync_command
@@ -114,22 +165,26 @@ def hub_sync(model_types, max_models, max_retries, backoff, no_remote_code, stor
 @click.option("--checks", default="smoke", show_default=True,
               help="Comma-separated checks and presets (smoke, all, ...: see hfscan/data/checks.toml).")
 @click.option("--jobs", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="number of cores", help="Worker processes.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True, help="Seconds per job before it is killed.")
-@click.option("--mem-cap", type=click.FloatRange(min=64), default=None, help="MB of memory a worker may use before its job is killed as oom (default: a share of RAM, at most 4096).")
+@click.option("--timeout", type=Positive(0.1, inclusive=True), default=120.0, show_default=True, help="Seconds per job before it is killed.")
+@click.option("--mem-cap", type=Positive(64, inclusive=True), default=None, help="MB of memory a worker may use before its job is killed as oom (default: a share of RAM, at most 4096).")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True)
 @click.option("--fresh", is_flag=True, help="Ignore stored results; run everything again.")
-@click.option("--store", type=click.Path(dir_okay=False), default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
+@click.option("--store", type=STORE, default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
 @click.option("--overrides", type=click.Path(dir_okay=False), default=None, help="Your overrides TOML, merged over the shipped one.")
 @click.option("--source", type=click.Choice(["config", "checkpoint"]), default="config", show_default=True, help="Random weights from the config, or the pinned tiny checkpoint `hub sync` stored (from the HF cache).")
 @click.option("--download", is_flag=True, help="With --source checkpoint: fetch checkpoints missing from the HF cache first.")
+@click.option("--coverage", "line_coverage", is_flag=True,
+              help="Record the share of each type's modeling-code lines its checks ran (needs coverage.py).")
 @click.option("--job-fn", default=None, hidden=True, help="module:function run for each job (testing hook).")
 @click.pass_context
-def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_cap, device, dtype, fresh, store, overrides, source, download, job_fn):
+def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_cap, device, dtype, fresh, store, overrides, source, download, line_coverage, job_fn):
     """Smoke-test model types in isolated workers and store every result."""
     from hfscan.pipeline import RunRequest, run_command
 
     chosen = _parse_checks(checks)
+    if line_coverage:
+        job_fn = _coverage_job_fn(job_fn, source)
     request = RunRequest(
         model_types=model_types, priority=priority, family=family, tasks=tasks, checks=chosen, jobs=jobs,
         timeout_s=timeout, device=device, dtype=dtype, fresh=fresh, store=store, mem_cap_mb=mem_cap,
@@ -146,7 +201,7 @@ def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_ca
 @click.option("--since", default=None, help="Compare with the latest run at least this much older: 7d, 2w, 12h.")
 @click.option("--compare", "compare_to", type=int, default=None, help="Compare with this run id.")
 @click.option("--fail-on-regression", is_flag=True, help="Exit 1 when a model type that passed in the baseline fails now.")
-@click.option("--store", type=click.Path(dir_okay=False), default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
+@click.option("--store", type=STORE, default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
 @click.pass_context
 def report(ctx, fmt, output, run_id, weekly, since, compare_to, fail_on_regression, store):
     """Coverage report of a run as Markdown, HTML, JSON or JUnit XML, with changes since a baseline run."""
@@ -160,7 +215,7 @@ def report(ctx, fmt, output, run_id, weekly, since, compare_to, fail_on_regressi
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--store", type=click.Path(dir_okay=False), default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
+@click.option("--store", type=STORE, default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
 def history(fmt, store):
     """Every stored run: when, on which versions, and its pass rate."""
     from hfscan.reports.report import history_command

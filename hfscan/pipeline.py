@@ -19,12 +19,14 @@ from typing import Callable
 
 from hfscan import __version__
 from hfscan.cache.store import Store, now
+from hfscan.errors import StoreError
 from hfscan.classifiers import Classification, classify_all
 from hfscan.harness.devices import resolve_device
 from hfscan.harness.keys import DEFAULT_JOB_FN
 from hfscan.harness.records import CHECKS, FAILING, CheckResult, Job, RunInfo, Status
 from hfscan.harness.runner import Runner, RunnerOptions, RunOutcome
 from hfscan.harness.selection import Selection, select
+from hfscan.harness.shrink.ruleset import rules as shrink_rules
 from hfscan.hubsync import CHECKPOINT_JOB_FN, checkpoint_jobs, usage_tiers
 from hfscan.paths import default_store_path
 from hfscan.scanner.discover import discover
@@ -111,6 +113,22 @@ def plan(
     return jobs, unplanned
 
 
+def override_entries(jobs: list[Job], user_file: str | None) -> list[tuple[str, str, str, str, str]]:
+    """(hash, model type, reason, source file, entry JSON) of every override the jobs apply, for the store.
+
+    An entry hfscan does not ship comes from the user's file (its path, absolute, is the source)."""
+    from hfscan.harness.overrides import Override, load_overrides
+
+    shipped = {o.hash for o in load_overrides().values()}
+    out = {}
+    for job in jobs:
+        if job.override and job.override_hash and job.override_hash not in out:
+            entry = Override.from_json(job.override)
+            source = "hfscan/data/overrides.toml" if job.override_hash in shipped or not user_file else os.path.abspath(user_file)
+            out[job.override_hash] = (job.override_hash, entry.model_type, entry.reason, source, job.override)
+    return list(out.values())
+
+
 def longest_first(jobs: list[Job], store: Store) -> list[Job]:
     """Jobs by how long they took in the latest run, longest (and never-run) first, so no long job ends a sweep alone."""
     latest = store.latest_run()
@@ -126,6 +144,7 @@ def run_sweep(
     on_job: Callable[[Job, list[CheckResult]], None] = lambda job, results: None,
 ) -> RunSummary:
     """Run a sweep and store every result as it finishes; ``on_start(total jobs)`` then ``on_job`` per job."""
+    shrink_rules()  # validated before any job: a broken rules file is one line and exit status 2, not N failures
     inventory = discover()
     classifications = classify_all(inventory)
     families = {mt: c.family for mt, c in classifications.items()}
@@ -150,6 +169,7 @@ def run_sweep(
             device_name=device.name, dtype=request.dtype, args=json.dumps(asdict(request), sort_keys=True),
         ))
         assert run.id is not None
+        store.put_overrides(override_entries(jobs, request.overrides))
         for r in unplanned:
             store.add_result(run.id, r)
         on_start(len(jobs))
@@ -159,7 +179,10 @@ def run_sweep(
                 lookup=None if request.fresh else store.lookup_many,
             )
         except BaseException:
-            store.finish_run(run.id, "interrupted")
+            try:
+                store.finish_run(run.id, "interrupted")
+            except StoreError:
+                pass  # the store takes no writes (read-only, disk full): the first error says so
             raise
         store.finish_run(run.id, "interrupted" if outcome.interrupted else "finished")
         run = store.run(run.id)
@@ -187,5 +210,10 @@ def run_command(request: RunRequest) -> int:
     if o.interrupted:
         left = sum(1 for r in summary.results if r.status is Status.INTERRUPTED)
         notes.append(f"interrupted: finished results are kept, {left} checks left; run the same command again to resume")
+    from hfscan.reports.linecov import line_coverage, summary_line
+
+    coverage_note = summary_line(line_coverage(summary.results))
+    if coverage_note:
+        notes.append(coverage_note)
     print_summary(list(summary.results), summary.families, notes)
     return summary.exit_code

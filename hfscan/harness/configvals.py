@@ -23,7 +23,8 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from hfscan.harness.inputs import free_token_id
-from hfscan.harness.shrink import is_config, config_tree, rules
+from hfscan.harness.configtree import TOKEN_ID_SUFFIXES, config_tree, is_config
+from hfscan.harness.shrink.ruleset import rules
 
 #: How often one attempt may fill values and try again.
 MAX_FILL_ROUNDS = 8
@@ -32,8 +33,6 @@ _PER_LABEL = re.compile(r"\b(class|classes|label|labels|category|categories)\b",
 #: A name with attribute reads (``self.config.x``), and a getattr of one with a literal name.
 _CHAIN = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _GETATTR = re.compile(r"getattr\(\s*([A-Za-z_][\w.]*)\s*,\s*[\"'](\w+)[\"']")
-#: A special token's id (a free id of the vocabulary fills it).
-_TOKEN_SUFFIXES = ("_token_id", "_token_index")
 
 
 def _unset(cfg: Any, attr: str) -> bool:
@@ -263,7 +262,7 @@ def candidates(cfg: Any, attr: str, root: Any = None, model: Any = None, hints: 
             out.append(getattr(cfg, follows))
     out.extend(getattr(c, attr) for _, c in config_tree(root if root is not None else cfg)
                if c is not cfg and not _unset(c, attr))
-    if attr.endswith(_TOKEN_SUFFIXES) and model is not None:
+    if attr.endswith(TOKEN_ID_SUFFIXES) and model is not None:  # one special token: a free id
         out.append(free_token_id(model, cfg))
     kind = _kind(_annotation(cfg, attr))
     width = _suffix_value(cfg, attr) if not kind or kind.startswith(("int", "float")) else None

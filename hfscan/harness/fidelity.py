@@ -242,11 +242,12 @@ def full_config(config_class: Any, overrides: dict | None = None, filled: dict |
     new)`` changes of the shrink report) where the default left the value unset (None): values a model needs
     that only a checkpoint sets, such as a forecast length, which the shrinker supplied."""
     from hfscan.harness import shrink
+    from hfscan.harness.shrink.rebuild import _add_optional_towers, _instantiate
 
     report = shrink.ShrinkReport()
-    cfg = shrink._instantiate(config_class, report)  # noqa: SLF001 - the shrinker's own starting point
+    cfg = _instantiate(config_class, report)  # the shrinker's own starting point
     if isinstance(config_class, type):
-        shrink._add_optional_towers(cfg, report)  # noqa: SLF001
+        _add_optional_towers(cfg, report)
     for path, old, new in set_unset or ():
         node, *_, attr = [cfg, *path.split(".")]
         for part in path.split(".")[:-1]:

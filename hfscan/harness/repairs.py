@@ -19,7 +19,7 @@ from typing import Any, Callable
 from hfscan.harness.attempt import Attempt
 from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_one, forward_params,
                                    frame_tokens, patch_axes, with_axes, with_axis)
-from hfscan.harness.shrink import config_tree
+from hfscan.harness.configtree import config_tree
 
 #: One input repair: (attempt, error message, failing source line, values so far) -> updates, or None.
 Repair = Callable[[Attempt, str, str, dict], "dict | None"]

@@ -27,7 +27,8 @@ from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.registry import (BUILTIN, CheckContext, CheckSpec, NotApplicable, not_applicable, registry,
                                      unmet_requirement)
 from hfscan.harness.repairs import repair_inputs
-from hfscan.harness.shrink import config_tree, levels, text_config, tiny_config
+from hfscan.harness.configtree import TOKEN_ID_SUFFIXES, config_tree, text_config
+from hfscan.harness.shrink import levels, tiny_config
 
 
 @lru_cache(maxsize=1)
@@ -216,7 +217,7 @@ def _padding_index(config: Any, model_class: Any, report: Any) -> None:
     tree = config_tree(config)
     unset = [(p, c) for p, c in tree if "pad_token_id" in vars(c) and c.pad_token_id is None]
     taken = {v for _, c in tree for a, v in vars(c).items()
-             if a.endswith(("_token_id", "_token_index")) and isinstance(v, int) and not isinstance(v, bool)}
+             if a.endswith(TOKEN_ID_SUFFIXES) and isinstance(v, int) and not isinstance(v, bool)}
     free = next(i for i in range(len(taken) + 1) if i not in taken)
     for path, c in unset:
         c.pad_token_id = free
@@ -304,8 +305,9 @@ def _failure(job: Job, check: str, a: Attempt, override: Override | None, detail
     message = (str(exc).strip().splitlines() or [""])[0][:500]
     if expected:
         message = f"expected: {override.xfail} | {message}"
-    return _base(job, check, status=status, stage=a.stage, error_type=type(exc).__name__, message=message,
-                 traceback=a.tb, param_count=a.param_count, duration_s=sum(a.durations.values()),
+    error_type = getattr(exc, "error_type", None) or type(exc).__name__  # a capture names the tool's own error
+    return _base(job, check, status=status, stage=a.stage, error_type=error_type, message=message, traceback=a.tb,
+                 param_count=a.param_count, duration_s=sum(a.durations.values()),
                  details=json.dumps(details))
 
 

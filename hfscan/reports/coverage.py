@@ -29,9 +29,20 @@ TierOf = Callable[[str], str]
 
 
 
+SHIPPED_SOURCE = "hfscan/data/overrides.toml"
+
+
 def shipped_override_reasons() -> dict[str, str]:
     """{override hash: reason} of the overrides hfscan ships."""
     return {o.hash: o.reason for o in load_overrides().values()}
+
+
+def override_origins(stored: Mapping[str, Mapping[str, str]]) -> dict[str, tuple[str, str]]:
+    """{override hash: (reason, source file)}: the shipped overrides, and every entry a run stored (a user's own)."""
+    out = {h: (reason, SHIPPED_SOURCE) for h, reason in shipped_override_reasons().items()}
+    for h, entry in stored.items():
+        out.setdefault(h, (str(entry.get("reason") or ""), str(entry.get("source") or "")))
+    return out
 
 
 @dataclass(frozen=True)
@@ -64,9 +75,10 @@ class OverrideUse:
 
     model_type: str
     override_hash: str
-    reason: str  # from the shipped overrides file; "" for an override it does not hold (a user's file)
+    reason: str  # from the shipped overrides file or the user's file the run stored; "" when the store does not say
     checks: tuple[str, ...]
     coverage: Coverage
+    source: str = ""  # the overrides file it came from (SHIPPED_SOURCE or the user's file); "" when unknown
 
 
 @dataclass(frozen=True)
@@ -154,7 +166,7 @@ def summarize(
     run: RunInfo,
     results: Iterable[CheckResult],
     tier_of: TierOf = default_tier_of,
-    override_reasons: Mapping[str, str] | None = None,
+    override_reasons: Mapping[str, str | tuple[str, str]] | None = None,
 ) -> RunCoverage:
     """Fold a run's check results into one row per model type."""
     results = list(results)
@@ -165,13 +177,15 @@ def summarize(
     seen_checks = {r.check for r in results}
     checks = tuple(c for c in CHECKS if c in seen_checks) + tuple(sorted(seen_checks - set(CHECKS)))
     reasons = shipped_override_reasons() if override_reasons is None else override_reasons
+    origins = {h: (v, SHIPPED_SOURCE) if isinstance(v, str) else v for h, v in reasons.items()}
     overrides = tuple(
         OverrideUse(
             model_type=row.model_type,
             override_hash=row.override_hash,
-            reason=reasons.get(row.override_hash, ""),
+            reason=origins.get(row.override_hash, ("", ""))[0],
             checks=tuple(sorted({r.check for r in per_type[row.model_type] if r.override_applied})),
             coverage=row.coverage,
+            source=origins.get(row.override_hash, ("", ""))[1],
         )
         for row in rows
         if row.override_hash

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.markup import escape
 
 from hfscan.classifiers.graph import Family, FamilyGraph, default_graph
 from hfscan.classifiers.records import Classification
+from hfscan.terminal import console, styled
 
 
 def _conditions(fam: Family, found: set[str]) -> str:
@@ -30,26 +29,23 @@ def _short(value: object, limit: int = 40) -> str:
 
 def print_explanation(c: Classification, graph: FamilyGraph | None = None) -> None:
     graph = graph or default_graph()
-    out = Console(soft_wrap=True, highlight=False)
+    out = console(soft_wrap=True)
     found = set(c.trait_names)
-    head = f"[bold]{c.model_type}[/bold]"
-    if c.parents:
-        head += f"  (sub-config of {', '.join(c.parents)})"
-    out.print(head)
+    out.print(styled((c.model_type, "bold"), f"  (sub-config of {', '.join(c.parents)})" if c.parents else ""))
     if c.outcome == "classified":
-        out.print(f"  family: [bold]{c.family}[/bold]  category: {c.category}  template: {c.template}")
+        out.print(styled("  family: ", (str(c.family), "bold"), f"  category: {c.category}  template: {c.template}"))
     else:
-        out.print(f"  [yellow]{c.outcome}[/yellow]: {escape(c.reason)}")
+        out.print(styled("  ", (c.outcome, "yellow"), f": {c.reason}"))
     out.print("  traits:")
     values = [_short(t.value) for t in c.traits]
     width = max((len(t.name) for t in c.traits), default=0)
     vwidth = max((len(v) for v in values), default=0)
     for t, value in zip(c.traits, values):
-        out.print(f"    {t.name:<{width}}  {escape(value):<{vwidth}}  {escape(t.source)}")
+        out.print(f"    {t.name:<{width}}  {value:<{vwidth}}  {t.source}")
     if not c.traits:
         out.print("    (none)")
     for source, error in c.source_errors:
-        out.print(f"    [red]could not read {escape(source)}[/red]: {escape(error)}")
+        out.print(styled("    ", (f"could not read {source}", "red"), f": {error}"))
     if c.path:
         out.print("  path:")
     elif c.outcome == "unclassified":
@@ -62,7 +58,7 @@ def print_explanation(c: Classification, graph: FamilyGraph | None = None) -> No
         out.print("  rivals:")
         width = max(len(r.family) for r in c.rivals)
         for r in c.rivals:
-            out.print(f"    {r.family:<{width}}  {escape(r.reason)}")
+            out.print(f"    {r.family:<{width}}  {r.reason}")
 
 
 def explain_command(model_type: str, fmt: str, use_cache: bool = True) -> None:

@@ -8,10 +8,8 @@ by jinja2 templates under ``templates/`` (:func:`render`).  JSON follows
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -19,15 +17,18 @@ from pathlib import Path
 
 import click
 import jinja2
-from rich.console import Console
+from markupsafe import Markup
 from rich.table import Table
 
 from hfscan.cache.store import Store
 from hfscan.errors import UsageError
 from hfscan.harness.records import FAILING, Coverage, RunInfo, Status
 from hfscan.paths import default_store_path
+from hfscan.terminal import console
 from hfscan.reports import charts
-from hfscan.reports.coverage import CATEGORIES, RunCoverage, TierOf, TypeRow, default_tier_of, shipped_override_reasons, summarize
+from hfscan.reports.capture import CaptureCause, capture_causes
+from hfscan.reports.linecov import histogram, line_coverage, summary_line
+from hfscan.reports.coverage import CATEGORIES, RunCoverage, TierOf, TypeRow, SHIPPED_SOURCE, default_tier_of, override_origins, summarize
 from hfscan.reports.history import Comparison, TrendPoint, baseline_before, compare, parse_since, trend
 
 SCHEMA = "hfscan.report/1"
@@ -46,6 +47,8 @@ class Report:
     comparison: Comparison | None
     baseline_note: str  # why there is no comparison although one was asked for ("" otherwise)
     trend: tuple[TrendPoint, ...]
+    capture: tuple[CaptureCause, ...] = ()  # graph capture causes ranked by the architectures they block
+    line_coverage: dict | None = None  # {model type: share of its modeling lines run}, from `run --coverage`
 
 
 def build_report(
@@ -60,8 +63,9 @@ def build_report(
     run = store.run(run_id) if run_id is not None else store.latest_run()
     if run is None:
         raise UsageError(f"no runs in {store.path}; run `hfscan run` first")
-    reasons = shipped_override_reasons()
-    current = summarize(run, store.results(run.id), tier_of, reasons)
+    reasons = override_origins(store.overrides())
+    results = store.results(run.id)
+    current = summarize(run, results, tier_of, reasons)
     baseline, note = None, ""
     if compare_to is not None:
         baseline = store.run(compare_to)
@@ -70,7 +74,8 @@ def build_report(
         if baseline is None:
             note = f"no stored run started at least {_age(since)} before run {run.id}; nothing to compare with"
     comparison = compare(current, summarize(baseline, store.results(baseline.id), tier_of, reasons)) if baseline else None
-    return Report(current, comparison, note, trend(store, until=run))
+    return Report(current, comparison, note, trend(store, until=run), tuple(capture_causes(results)),
+                  line_coverage(results))
 
 
 def _age(delta: timedelta) -> str:
@@ -124,7 +129,7 @@ def to_json(report: Report) -> dict:
             for g in cov.failure_groups
         ],
         "overrides": [
-            {"model_type": o.model_type, "override_hash": o.override_hash, "reason": o.reason, "checks": list(o.checks), "coverage": str(o.coverage)}
+            {"model_type": o.model_type, "override_hash": o.override_hash, "reason": o.reason, "source": o.source, "checks": list(o.checks), "coverage": str(o.coverage)}
             for o in cov.overrides
         ],
         "comparison": None if cmp is None else {
@@ -136,6 +141,8 @@ def to_json(report: Report) -> dict:
             "removed": list(cmp.removed),
         },
         "baseline_note": report.baseline_note,
+        "capture_causes": [c.to_json() for c in report.capture],
+        "line_coverage": report.line_coverage or {},
         "trend": [
             {"run_id": p.run.id, "started_at": p.run.started_at, "transformers_version": p.run.transformers_version,
              "torch_version": p.run.torch_version, "model_types": p.model_types, "passing": p.passing, "pass_rate": round(p.pass_rate, 4)}
@@ -147,6 +154,15 @@ def to_json(report: Report) -> dict:
 # -- templates --------------------------------------------------------------
 _JUNIT_SKIPPED = frozenset({Status.SKIPPED, Status.XFAIL, Status.INTERRUPTED})
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: What no report carries: control characters but tab and newline (NUL, ESC, CR, DEL, C1), surrogates, non-characters.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _printable(value: object) -> object:
+    """A value as a template prints it, control characters dropped (markup safety is autoescape's job)."""
+    if isinstance(value, Markup):  # already safe (an SVG chart, a filter's output): stays Markup
+        return Markup(_UNPRINTABLE.sub("", value))
+    return _UNPRINTABLE.sub("", value) if isinstance(value, str) else value
 
 
 def _xml_text(value: object) -> str:
@@ -188,9 +204,11 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
+        finalize=_printable,  # every printed value, in every format: no control bytes from a store
     )
     env.filters.update(xml=_xml_text, md=_md_cell, slug=_slug, percent=_percent)
-    env.globals.update(junit_counts=_junit_counts, Status=Status, failing=FAILING, junit_skipped=_JUNIT_SKIPPED)
+    env.globals.update(junit_counts=_junit_counts, Status=Status, failing=FAILING, junit_skipped=_JUNIT_SKIPPED,
+                       shipped_source=SHIPPED_SOURCE)
     return env
 
 
@@ -214,23 +232,16 @@ def render(report: Report, fmt: str) -> str:
         bar_width=charts.BAR_WIDTH,
         colors=charts.COLORS,
         trend_pad=charts.PAD,
+        coverage_line=summary_line(report.line_coverage or {}),
+        coverage_histogram=histogram(report.line_coverage or {}),
     )
 
 
 def write_output(text: str, output: str | Path) -> None:
-    """Write ``text`` to ``output`` atomically (a failed write leaves the old file whole)."""
-    path = Path(output)
-    tmp: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """Write ``text`` to ``output``: a regular file atomically, a device or FIFO in place (:mod:`hfscan.fileio`)."""
+    from hfscan.fileio import write_text
+
+    write_text(output, text)
 
 
 # -- commands -----------------------------------------------------------------
@@ -293,4 +304,4 @@ def history_command(store_path: str | None, fmt: str) -> None:
     for r in rows:
         table.add_row(str(r["run_id"]), r["started_at"], r["status"], r["transformers_version"], str(r["torch_version"]),
                       r["device"], str(r["model_types"]), str(r["passing"]), _percent(r["pass_rate"]), r["label"])
-    Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)
+    console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)

@@ -698,6 +698,7 @@ def discover(use_cache: bool = True) -> Inventory:
     """The inventory of the installed transformers, from the on-disk cache when valid."""
     if not use_cache:
         return scan()
+    from hfscan.fileio import write_text
     from hfscan.paths import cache_dir
 
     path = cache_dir("discover") / f"{_cache_key()}.json"
@@ -707,9 +708,7 @@ def discover(use_cache: bool = True) -> Inventory:
         except (ValueError, KeyError, TypeError):
             pass  # a damaged cache is rebuilt, never trusted
     inventory = scan()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(inventory.to_json()))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(inventory.to_json()))
     return inventory
 
 

@@ -15,7 +15,7 @@ from transformers import BertConfig, Dinov2Config, EncoderDecoderConfig, LlavaCo
 from transformers import VisionTextDualEncoderConfig
 
 from hfscan.harness.inputs import Context, _config_args, _feature_input
-from hfscan.harness.shrink import ShrinkReport, _documented_config, _init_fields, _instantiate, _Shrinker, levels
+from hfscan.harness.shrink import ShrinkReport, State, _documented_config, _init_fields, _instantiate, levels
 from hfscan.harness.shrink import tiny_config
 
 older = pytest.mark.skipif(dataclasses.is_dataclass(Dinov2Config), reason="configs are dataclasses here (5.x)")
@@ -38,11 +38,11 @@ def test_the_fields_of_a_config_that_is_no_dataclass_are_its_constructor_argumen
 def test_a_value_every_config_holds_is_left_alone_where_the_class_does_not_declare_it():
     cfg = _OldStyle()
     cfg.problem_type = "regression"  # set by the base config class on every config (4.x: generation's top_k too)
-    shrinker = _Shrinker(levels()[0], ShrinkReport())
-    shrinker.set(cfg, "", "problem_type", None)
-    shrinker.set(cfg, "", "hidden_size", 8)
+    state = State(levels()[0])
+    state.set(cfg, "", "problem_type", None)
+    state.set(cfg, "", "hidden_size", 8)
     assert (cfg.problem_type, cfg.hidden_size) == ("regression", 8)
-    assert shrinker.report.shrunk == [("hidden_size", 32, 8)]
+    assert state.report().shrunk == [("hidden_size", 32, 8)]
 
 
 def test_each_config_of_a_list_of_sub_configs_is_shrunk():

@@ -105,11 +105,11 @@ def test_one_general_rule_moves_a_whole_failure_group(inventory, monkeypatch):
     types = ["gptj", "codegen"]
     jobs = [plan_jobs(inventory.get(t), checks=("build", "forward"))[0] for t in types]
     real = shrink.rules()
-    monkeypatch.setattr(shrink, "rules", lambda: _without_attr(real, "rotary_dim"))
+    monkeypatch.setattr(shrink.ruleset, "rules", lambda: _without_attr(real, "rotary_dim"))
     broken = [_results(j)["forward"] for j in jobs]
     assert all(r.status == Status.FAILED and r.stage == "forward" for r in broken)
     assert len({r.error_type for r in broken}) == 1
-    monkeypatch.setattr(shrink, "rules", lambda: real)
+    monkeypatch.setattr(shrink.ruleset, "rules", lambda: real)
     fixed = [_results(j)["forward"] for j in jobs]
     assert all(r.status == Status.PASSED for r in fixed), [(r.model_type, r.message) for r in fixed]
     assert json.loads(fixed[0].details)["shrink"]["shrunk"]["rotary_dim"][1] <= 8

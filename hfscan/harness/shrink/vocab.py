@@ -1,0 +1,119 @@
+"""Vocabulary passes: vocabularies cut (``vocab`` rules), special-token ids moved inside the cut vocabulary,
+codebooks kept below them (``[codes_below_ids]``) and vocabularies laid out in ranges (``[vocab_ranges]``)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from hfscan.harness.configtree import (dotted, is_placeholder_token, special_tokens, token_ids, vocab_attrs,
+                                      vocab_sizes, walk)
+from hfscan.harness.shrink import ruleset
+from hfscan.harness.shrink.state import State
+from hfscan.harness.shrink.values import _int_list, _is_int
+
+
+def _vocab(st: State, cfg: Any, path: str, attrs: dict) -> None:
+    """Cap the vocabulary; the smallest new vocabulary bounds every special-token id."""
+    for rule in st.rules_of("vocab"):
+        for attr in rule["attrs"]:
+            old = attrs.get(attr)
+            if _is_int(old) and old > rule["max"]:
+                st.set(cfg, path, attr, rule["max"])
+                st.vocab = min(st.vocab or old, rule["max"])
+
+
+def equal_vocabularies(st: State, root: Any) -> None:
+    """Where a vocabulary of the tree was cut, the smaller ones rise to the cut size: every vocabulary of a
+    tiny tree holds the same ids, so ids one part produces (a decoder's argmax) embed in another (a speech
+    encoder whose default vocabulary is smaller than the decoder's)."""
+    if not st.vocab:
+        return
+    for path, node in walk(root):
+        for attr in st.vocabs & vars(node).keys():
+            if _is_int(vars(node)[attr]) and 0 < vars(node)[attr] < st.vocab:
+                st.set(node, path, attr, st.vocab)
+
+
+def remap_tokens(st: State, root: Any) -> None:
+    """Move special-token ids beyond the new vocabulary inside it, across the whole tree.
+
+    Ids are moved to free slots from the top of the vocabulary down, in
+    order, so distinct ids stay distinct and an id shared by two
+    sub-configs maps to the same new id.
+    """
+    if not st.vocab:
+        return
+    nodes = list(walk(root))
+    ids = sorted(token_ids(nodes))
+    low = {i for i in ids if i < st.vocab}
+    free = [i for i in range(st.vocab - 1, -1, -1) if i not in low]
+    remap = dict(zip([i for i in ids if i >= st.vocab], free))
+    for path, node in nodes:
+        for attr, value in special_tokens(node).items():
+            if _is_int(value) and value in remap:
+                st.set(node, path, attr, remap[value])
+            elif _int_list(value) and any(i in remap for i in value):
+                st.set(node, path, attr, type(value)(remap.get(i, i) for i in value))
+    # a placeholder token the config declares but leaves unset (a checkpoint's tokenizer sets it)
+    free = [i for i in free if i not in remap.values()]
+    for path, node in nodes:
+        for attr, value in vars(node).items():
+            if value is None and is_placeholder_token(attr) and free:
+                st.set(node, path, attr, free.pop(0))
+    st.remap = remap
+
+
+def codes_below_ids(st: State, original: Any, root: Any) -> None:
+    """A codebook (``[codes_below_ids]``) no larger than the smallest vocabulary of the original tree may hold
+    codes that are token ids (an image generator writes its VQ codes into the text ids); it keeps fitting: at
+    most the smallest vocabulary of the tiny tree, and below the new ids of the special tokens that came after
+    its codes (a power of two where it was one)."""
+    old_nodes = list(walk(original))
+    vocabs, new_vocabs = vocab_sizes(original), vocab_sizes(root)
+    if not (vocabs and st.vocab):
+        return
+    ids, nodes = token_ids(old_nodes), dict(walk(root))
+    for path, old_node in old_nodes:
+        for attr in ruleset.rules().get("codes_below_ids", {}).get("attrs", ()):
+            size, node = vars(old_node).get(attr), nodes.get(path)
+            if node is None or not (_is_int(size) and 0 < size <= min(vocabs) and _is_int(vars(node).get(attr))):
+                continue
+            bound = min([*new_vocabs, *(st.remap.get(i, i) for i in ids if i >= size)])
+            if size & (size - 1) == 0 and bound > 0:  # a power of two (a validator may insist) stays one
+                bound = 1 << (bound.bit_length() - 1)
+            if vars(node)[attr] > bound > 0:
+                st.set(node, path, attr, bound)
+
+
+def _vocab_ranges(st: State) -> None:
+    """A vocabulary laid out in ranges (``[vocab_ranges]``: attributes with its suffix are the offsets at which
+    ranges of codes start, e.g. an image tokenizer's codes placed after the text tokens). Where the cut vocabulary
+    no longer reaches the last offset, it is laid out in the same ranges again: the first range (the text tokens)
+    as long as the cut vocabulary, a later range as long as a value of the tree that was cut (its codebook) as
+    long as that value now is, any other range as long as before; the offsets and the vocabulary size follow.
+    Runs before the rebuild, so that a validator checking the layout sees it whole."""
+    original, cfg = st.original, st.cfg
+    suffix = ruleset.rules().get("vocab_ranges", {}).get("suffix")
+    if not suffix:
+        return
+    vocabs = set(vocab_attrs())
+    cut = [(p, old) for p, old, new in st.shrunk if _is_int(old) and _is_int(new) and new < old]
+    old_nodes = dict(walk(original))
+    for path, node in walk(cfg):
+        old_node = old_nodes.get(path)
+        offsets = sorted((v, a) for a, v in vars(old_node or node).items()
+                         if a.endswith(suffix) and _is_int(v) and v > 0)
+        holders = [(p, n, a) for p, n in walk(node) for a in sorted(vocabs & vars(n).keys())
+                   if offsets and _is_int(vars(n)[a]) and _is_int(dotted(old_node, f"{p}{a}"))
+                   and vars(n)[a] <= offsets[-1][0] < dotted(old_node, f"{p}{a}")]  # cut below the last range
+        if not holders:
+            continue
+        sub_path, holder, attr = holders[0]
+        bounds = [0] + [v for v, _ in offsets] + [dotted(old_node, f"{sub_path}{attr}")]
+        lengths = [b - a for a, b in zip(bounds, bounds[1:])]
+        new = [vars(holder)[attr]] + [next((dotted(cfg, p) for p, o in cut if o == length), length)  # as it ends
+                                      for length in lengths[1:]]
+        for (_, name), start in zip(offsets, itertools.accumulate(new)):
+            st.set(node, path, name, start)
+        st.set(holder, f"{path}{sub_path}", attr, sum(new))
