@@ -295,7 +295,7 @@ def check(source: str, weights: bool = False, allow_pickle: bool = False, trust_
         from hfscan.harness.checkpoint import run_checkpoint
 
         results += run_checkpoint(replace(job, source="checkpoint", checkpoint=str(config_path.parent)),
-                                  config_path.parent, allow_pickle, trust_remote_code)
+                                  config_path.parent, allow_pickle, trust_remote_code, all_weights=True)
     return CheckReport(
         source=source, config_path=str(config_path), model_type=record.model_type, config_class=type(config).__name__,
         family=classification.family, template=classification.template, model_class=model_class, task=task,
