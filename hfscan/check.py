@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hfscan.errors import UnknownModelTypeError, UsageError
-from hfscan.harness.records import CHECKS, CheckResult, Job, Status
+from hfscan.records import CHECKS, CheckResult, Job, Status
 
 #: Config keys that describe a saved file, not the architecture: never copied onto the tiny config.
 _FILE_KEYS = frozenset({"transformers_version", "architectures", "_name_or_path", "dtype", "torch_dtype"})

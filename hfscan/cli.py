@@ -10,7 +10,7 @@ import click
 from hfscan import __version__
 from hfscan.errors import HfscanError, UsageError
 from hfscan.harness.devices import DEVICES, DTYPES
-from hfscan.harness.records import CHECKS
+from hfscan.records import CHECKS
 
 
 class _Group(click.Group):
@@ -170,27 +170,49 @@ def hub_sync(model_types, max_models, max_retries, backoff, no_remote_code, stor
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True)
 @click.option("--fresh", is_flag=True, help="Ignore stored results; run everything again.")
+@click.option("--reuse-failures", is_flag=True, help="Keep stored crashed, timeout and oom results (retried by default).")
 @click.option("--store", type=STORE, default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
 @click.option("--overrides", type=click.Path(dir_okay=False), default=None, help="Your overrides TOML, merged over the shipped one.")
 @click.option("--source", type=click.Choice(["config", "checkpoint"]), default="config", show_default=True, help="Random weights from the config, or the pinned tiny checkpoint `hub sync` stored (from the HF cache).")
 @click.option("--download", is_flag=True, help="With --source checkpoint: fetch checkpoints missing from the HF cache first.")
 @click.option("--coverage", "line_coverage", is_flag=True,
               help="Record the share of each type's modeling-code lines its checks ran (needs coverage.py).")
+@click.option("--shard", "shard_spec", default=None, metavar="K/N|auto/N|auto",
+              help="Run only shard K of N (balanced by the stored durations); auto: K from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID.")
+@click.option("--plan", "plan_fmt", type=click.Choice(["table", "json"]), is_flag=False, flag_value="table", default=None,
+              help="With --shard: print the split into N shards (table, or json) and run nothing.")
 @click.option("--job-fn", default=None, hidden=True, help="module:function run for each job (testing hook).")
 @click.pass_context
-def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_cap, device, dtype, fresh, store, overrides, source, download, line_coverage, job_fn):
+def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_cap, device, dtype, fresh, reuse_failures, store,
+        overrides, source, download, line_coverage, shard_spec, plan_fmt, job_fn):
     """Smoke-test model types in isolated workers and store every result."""
-    from hfscan.pipeline import RunRequest, run_command
+    from hfscan.harness.shard import parse_shard
+    from hfscan.pipeline import RunRequest, plan_command, run_command
 
     chosen = _parse_checks(checks)
     if line_coverage:
         job_fn = _coverage_job_fn(job_fn, source)
+    spec = parse_shard(shard_spec, os.environ) if shard_spec is not None else None
+    if plan_fmt and spec is None:
+        raise UsageError("--plan needs --shard K/N (the number of shards to plan)")
     request = RunRequest(
         model_types=model_types, priority=priority, family=family, tasks=tasks, checks=chosen, jobs=jobs,
-        timeout_s=timeout, device=device, dtype=dtype, fresh=fresh, store=store, mem_cap_mb=mem_cap,
-        overrides=overrides, source=source, download=download, **({"job_fn": job_fn} if job_fn else {}),
+        timeout_s=timeout, device=device, dtype=dtype, fresh=fresh, reuse_failures=reuse_failures, store=store,
+        mem_cap_mb=mem_cap, overrides=overrides, source=source, download=download,
+        shard=(spec.index, spec.count) if spec else None, **({"job_fn": job_fn} if job_fn else {}),
     )
-    ctx.exit(run_command(request))
+    ctx.exit(plan_command(request, plan_fmt) if plan_fmt else run_command(request))
+
+
+@cli.command()
+@click.argument("stores", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--into", "into", required=True, type=click.Path(dir_okay=False), help="Store that receives the merged run (created if absent; keeps its history).")
+@click.pass_context
+def merge(ctx, stores, into):
+    """Merge the shard runs of STORES (the latest in each) into one run in --into."""
+    from hfscan.cache.merge import merge_command
+
+    ctx.exit(merge_command(stores, into))
 
 
 @cli.command()
@@ -205,12 +227,15 @@ def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_ca
 @click.pass_context
 def report(ctx, fmt, output, run_id, weekly, since, compare_to, fail_on_regression, store):
     """Coverage report of a run as Markdown, HTML, JSON or JUnit XML, with changes since a baseline run."""
+    from hfscan.harness.overrides import shipped_override_reasons
+    from hfscan.harness.selection import tier_of
     from hfscan.reports.report import report_command
 
     if weekly and since:
         raise UsageError("--weekly and --since are exclusive (--weekly is --since 7d)")
     ctx.exit(report_command(store, fmt, output, run_id=run_id, since="7d" if weekly else since,
-                            compare_to=compare_to, fail_on_regression=fail_on_regression))
+                            compare_to=compare_to, fail_on_regression=fail_on_regression, tier_of=tier_of,
+                            override_reasons=shipped_override_reasons()))
 
 
 @cli.command()

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 
 from hfscan.cache.store import Store
 from hfscan.errors import DataFileError
-from hfscan.harness.records import CheckResult, Job, Status
+from hfscan.records import CheckResult, Job, Status
 from hfscan.scanner.hub import HubClient, HubError, HubTypeInfo, HubUnreachableError
 
 try:

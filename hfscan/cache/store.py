@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from hfscan.errors import StoreError
-from hfscan.harness.records import CheckResult, RunInfo, Status
+from hfscan.records import CheckResult, RunInfo, Status
 
 SCHEMA_VERSION = 1
 
@@ -217,6 +217,21 @@ class Store:
             )
         return RunInfo(**{**asdict(info), "id": cur.lastrowid})
 
+    def add_run(self, info: RunInfo, results: Iterable[CheckResult]) -> RunInfo:
+        """A whole run and its results in one transaction (a merge): all of it is stored, or none."""
+        data = {k: v for k, v in asdict(info).items() if k != "id"}
+        stamp = now()
+        with self._tx():
+            cur = self.conn.execute(
+                f"INSERT INTO runs ({', '.join(data)}) VALUES ({', '.join('?' * len(data))})", tuple(data.values())
+            )
+            self.conn.executemany(
+                f"INSERT INTO results (run_id, {', '.join(_RESULT_COLUMNS)}, created_at) "
+                f"VALUES (?, {', '.join('?' * len(_RESULT_COLUMNS))}, ?)",
+                [(cur.lastrowid, *self._result_row(r), stamp) for r in results],
+            )
+        return RunInfo(**{**asdict(info), "id": cur.lastrowid})
+
     def finish_run(self, run_id: int, status: str = "finished") -> None:
         with self._tx():
             self.conn.execute("UPDATE runs SET finished_at=?, status=? WHERE id=?", (now(), status, run_id))
@@ -269,21 +284,25 @@ class Store:
 
     # -- results ----------------------------------------------------------
     def add_result(self, run_id: int, result: CheckResult) -> None:
-        row = self._result_row(result)
+        self.add_results(run_id, [result])
+
+    def add_results(self, run_id: int, results: Iterable[CheckResult]) -> None:
+        """Store results in one transaction (all or none)."""
+        stamp = now()
+        rows = [(run_id, *self._result_row(r), stamp) for r in results]
+        if not rows:
+            return
         with self._tx():
-            self.conn.execute(
+            self.conn.executemany(
                 f"INSERT INTO results (run_id, {', '.join(_RESULT_COLUMNS)}, created_at) "
                 f"VALUES (?, {', '.join('?' * len(_RESULT_COLUMNS))}, ?)",
-                (run_id, *row, now()),
+                rows,
             )
 
     @staticmethod
     def _result_row(r: CheckResult) -> tuple:
-        d = asdict(r)
-        d["check_name"] = d.pop("check")
-        d["status"] = str(r.status)
-        d["reused"] = int(r.reused)
-        return tuple(d[c] for c in _RESULT_COLUMNS)
+        special = {"check_name": r.check, "status": str(r.status), "reused": int(r.reused)}
+        return tuple(special[c] if c in special else getattr(r, c) for c in _RESULT_COLUMNS)
 
     @staticmethod
     def _result(row: sqlite3.Row) -> CheckResult:

@@ -114,7 +114,8 @@ class Context:
         """Random token ids inside the vocabulary that are never a special token."""
         torch = self.torch
         vocab = self.vocab
-        allowed = [i for i in range(min(vocab, 4096)) if i not in self.special_ids()] or [0]
+        special = self.special_ids()  # once: it walks the whole config tree
+        allowed = [i for i in range(min(vocab, 4096)) if i not in special] or [0]
         idx = torch.randint(0, len(allowed), shape)
         return torch.tensor(allowed)[idx]
 
@@ -1037,12 +1038,21 @@ def _mm_token_types(ctx: Context):
     return types
 
 
+#: The documented type of an integer tensor.
+_INTEGER_TENSOR = re.compile(r"\b(?:Long|Int)Tensor\b")
+
+
 @builder("bbox")
 def _bbox(ctx: Context):
+    """Boxes (x0, y0, x1, y1) per token on the 0-1000 grid layout models embed; normalized to 0-1 floats where
+    forward() documents no integer tensor (a model that scales and embeds them as sines: floats keep the model's
+    dtype, where integers times a Python float become float32)."""
     ids = ctx.built.get("input_ids")
     seq = ids.shape[1] if ids is not None else SEQ
     xy = ctx.torch.randint(0, 500, (BATCH, seq, 2))
-    return ctx.torch.cat([xy, xy + ctx.torch.randint(1, 500, (BATCH, seq, 2))], dim=-1).clamp(max=1000)
+    boxes = ctx.torch.cat([xy, xy + ctx.torch.randint(1, 500, (BATCH, seq, 2))], dim=-1).clamp(max=1000)
+    doc = documented_arg(ctx.model, "bbox")
+    return boxes if not doc or _INTEGER_TENSOR.search(doc) else boxes.float() / 1000
 
 
 @builder("past_values", "past_time_features", "past_observed_mask", "future_time_features", "future_values")

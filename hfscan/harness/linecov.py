@@ -6,7 +6,7 @@ a module is imported (module and class bodies, ``def`` and decorator lines) coun
 once for many jobs, so only the lines inside functions say what a job exercised. Each result the job yields carries
 the coverage measured so far (``details["coverage"]``: per file, its runnable lines and the line numbers run), so the
 job's last result holds the job's figure, a crash mid-job keeps what was measured before it, and the jobs of one type
-(``--tasks all``) add up to the union of their lines (:func:`share`).
+(``--tasks all``) add up to the union of their lines (:func:`hfscan.reports.linecov.share`).
 """
 
 from __future__ import annotations
@@ -56,18 +56,6 @@ def measured(cov: Any, files: list[str]) -> dict:
         body = {ln for ln in statements if ln in runtime}
         out[f"{Path(path).parent.name}/{Path(path).name}"] = {"lines": len(body), "run": sorted(body - set(missing))}
     return {"files": out}
-
-
-def share(coverages: list[dict]) -> float | None:
-    """The share of modeling lines run by any of ``coverages`` (several jobs of one type: their union)."""
-    lines: dict[str, int] = {}
-    run: dict[str, set[int]] = {}
-    for c in coverages:
-        for name, f in (c.get("files") or {}).items():
-            lines[name] = f.get("lines", 0)
-            run.setdefault(name, set()).update(f.get("run", ()))
-    total = sum(lines.values())
-    return round(sum(len(v) for v in run.values()) / total, 4) if total else None
 
 
 def run_job(job: Job) -> Iterator[CheckResult]:

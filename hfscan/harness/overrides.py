@@ -191,3 +191,8 @@ def load_overrides(user_file: str | Path | None = None, known_types: Iterable[st
 
         version = installed("transformers")
     return {model_type: o for model_type, o in merged.items() if o.applies_to(version)}
+
+
+def shipped_override_reasons() -> dict[str, str]:
+    """{override hash: reason} of the overrides hfscan ships (reports name the reason of each that applied)."""
+    return {o.hash: o.reason for o in load_overrides().values()}

@@ -61,6 +61,39 @@ def print_explanation(c: Classification, graph: FamilyGraph | None = None) -> No
             out.print(f"    {r.family:<{width}}  {r.reason}")
 
 
+def check_rows(record: object, c: Classification) -> list[dict]:
+    """Each registered check for the type's representative class: whether it applies (the job's conditions), why
+    not, and its rule as data says it (what it also requires of the built model)."""
+    from hfscan.harness.registry import not_applicable, registry
+    from hfscan.harness.smoke import is_generative, plan_jobs
+
+    try:
+        jobs = plan_jobs(record, template=c.template, checks=registry().names)
+    except Exception:  # noqa: BLE001 - a type that cannot be planned is explained without its checks
+        return []
+    if not jobs:
+        return []
+    job = jobs[0]
+    generative = is_generative(job.template, job.task)
+    rows = []
+    for spec in registry().checks.values():
+        reason = not_applicable(spec, job, generative)
+        rows.append({"check": spec.name, "class": job.model_class, "applies": reason is None, "reason": reason or "",
+                     "rule": spec.rule_text()})
+    return rows
+
+
+def print_checks(rows: list[dict]) -> None:
+    if not rows:
+        return
+    out = console(soft_wrap=True)
+    out.print(f"  checks ({rows[0]['class']}):")
+    width = max(len(r["check"]) for r in rows)
+    for r in rows:
+        mark = "applies" if r["applies"] else f"does not apply: {r['reason']}"
+        out.print(styled(f"    {r['check']:<{width}}  {mark}  ", (f"({r['rule']})", "dim")))
+
+
 def explain_command(model_type: str, fmt: str, use_cache: bool = True) -> None:
     """`hfscan explain`: classify one model type and print why it landed where it did."""
     import json
@@ -70,7 +103,9 @@ def explain_command(model_type: str, fmt: str, use_cache: bool = True) -> None:
 
     inventory = discover(use_cache=use_cache)
     c = classify(inventory.get(model_type), inventory, use_cache=use_cache)
+    checks = check_rows(inventory.get(model_type), c)
     if fmt == "json":
-        print(json.dumps(c.to_json(), indent=2))
+        print(json.dumps({**c.to_json(), "checks": checks}, indent=2))
     else:
         print_explanation(c)
+        print_checks(checks)

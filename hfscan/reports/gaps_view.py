@@ -46,10 +46,10 @@ def print_lowest_coverage(coverage: dict[str, float], limit: int = 20) -> None:
         return
     from hfscan.reports.linecov import summary_line
 
-    c = Console(soft_wrap=True, highlight=False)
-    c.print(f"\n[bold]{escape(summary_line(coverage) or '')}[/bold]")
+    c = console(soft_wrap=True)
+    c.print(styled("\n", (summary_line(coverage) or "", "bold")))
     for mt, s in list(coverage.items())[:limit]:
-        c.print(f"  {s:6.1%}  {escape(mt)}")
+        c.print(f"  {s:6.1%}  {mt}")
 
 
 def latest_results(store_path: str | None) -> list:
@@ -72,10 +72,10 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
     import json
 
     from hfscan.classifiers import classify_all
-    from hfscan.harness.records import coverage_by_model_type
+    from hfscan.records import coverage_by_model_type
     from hfscan.reports.capture import capture_causes
+    from hfscan.reports.gaps import build_gaps, coverage_gaps, declared_gaps, failure_gaps
     from hfscan.reports.linecov import line_coverage
-    from hfscan.reports.gaps import build_gaps, coverage_gaps, failure_gaps
     from hfscan.scanner.discover import discover
 
     inventory = discover()
@@ -83,7 +83,7 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
     results = [r for r in latest_results(store) if r.model_type in considered]
     coverage = coverage_by_model_type(results)
     gaps = build_gaps(inventory, classify_all(inventory), include_subconfigs=include_subconfigs,
-                      extra=[*failure_gaps(results), *coverage_gaps(results, coverage)],
+                      extra=[*failure_gaps(results), *coverage_gaps(results, coverage), *declared_gaps(results)],
                       coverage=coverage if results else None)
     causes = capture_causes(results)
     lines = line_coverage(results)

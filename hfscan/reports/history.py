@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from hfscan.cache.store import Store
 from hfscan.errors import UsageError
-from hfscan.harness.records import Coverage, RunInfo, coverage_by_model_type
+from hfscan.records import Coverage, RunInfo, coverage_by_model_type
 from hfscan.reports.coverage import PASSING, RunCoverage, count, pass_rate
 
 #: Categories a model type can regress from: it ran, fully or with a part left out.

@@ -10,8 +10,19 @@ import statistics
 from collections import defaultdict
 from typing import Iterable
 
-from hfscan.harness.linecov import share
-from hfscan.harness.records import CheckResult
+from hfscan.records import CheckResult
+
+
+def share(coverages: list[dict]) -> float | None:
+    """The share of modeling lines run by any of ``coverages`` (several jobs of one type: their union)."""
+    lines: dict[str, int] = {}
+    run: dict[str, set[int]] = {}
+    for c in coverages:
+        for name, f in (c.get("files") or {}).items():
+            lines[name] = f.get("lines", 0)
+            run.setdefault(name, set()).update(f.get("run", ()))
+    total = sum(lines.values())
+    return round(sum(len(v) for v in run.values()) / total, 4) if total else None
 
 
 def line_coverage(results: Iterable[CheckResult]) -> dict[str, float]:

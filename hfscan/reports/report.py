@@ -13,6 +13,7 @@ import sys
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from functools import lru_cache
+from typing import Mapping
 from pathlib import Path
 
 import click
@@ -22,16 +23,17 @@ from rich.table import Table
 
 from hfscan.cache.store import Store
 from hfscan.errors import UsageError
-from hfscan.harness.records import FAILING, Coverage, RunInfo, Status
+from hfscan.records import FAILING, Coverage, RunInfo, Status
 from hfscan.paths import default_store_path
 from hfscan.terminal import console
 from hfscan.reports import charts
 from hfscan.reports.capture import CaptureCause, capture_causes
+from hfscan.reports.coverage import (CATEGORIES, SHIPPED_SOURCE, RunCoverage, TierOf, TypeRow, override_origins,
+                                     summarize, untiered)
 from hfscan.reports.linecov import histogram, line_coverage, summary_line
-from hfscan.reports.coverage import CATEGORIES, RunCoverage, TierOf, TypeRow, SHIPPED_SOURCE, default_tier_of, override_origins, summarize
 from hfscan.reports.history import Comparison, TrendPoint, baseline_before, compare, parse_since, trend
 
-SCHEMA = "hfscan.report/1"
+SCHEMA = "hfscan.report/2"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "report.schema.json"
 #: format -> its template (JSON is written directly)
 FORMATS: dict[str, str | None] = {"md": "report.md.j2", "html": "report.html.j2", "json": None, "junit": "junit.xml.j2"}
@@ -56,14 +58,16 @@ def build_report(
     run_id: int | None = None,
     since: timedelta | None = None,
     compare_to: int | None = None,
-    tier_of: TierOf = default_tier_of,
+    tier_of: TierOf = untiered,
+    override_reasons: Mapping[str, str] | None = None,
 ) -> Report:
     """The report of ``run_id`` (default: the latest run), compared with ``compare_to`` or the
-    latest run at least ``since`` older, when either is given."""
+    latest run at least ``since`` older, when either is given.  ``tier_of`` and ``override_reasons`` (override
+    hash to reason) come from the harness's data; the caller hands them in, so reports import no harness."""
     run = store.run(run_id) if run_id is not None else store.latest_run()
     if run is None:
         raise UsageError(f"no runs in {store.path}; run `hfscan run` first")
-    reasons = override_origins(store.overrides())
+    reasons = override_origins(store.overrides(), override_reasons)
     results = store.results(run.id)
     current = summarize(run, results, tier_of, reasons)
     baseline, note = None, ""
@@ -112,7 +116,7 @@ def _change_json(change) -> dict:
 
 
 def to_json(report: Report) -> dict:
-    """The report as one JSON object (schema ``hfscan.report/1``, see ``data/report.schema.json``)."""
+    """The report as one JSON object (schema ``hfscan.report/2``, see ``data/report.schema.json``)."""
     cov, cmp = report.coverage, report.comparison
     totals = cov.totals
     return {
@@ -124,6 +128,13 @@ def to_json(report: Report) -> dict:
         "by_family": {k: _counts_json(v) for k, v in cov.by("family").items()},
         "by_tier": {k: _counts_json(v) for k, v in cov.by("tier").items()},
         "model_types": [_row_json(r) for r in cov.rows],
+        "by_check": {c.check: {"counts": dict(c.counts), "ran": c.ran, "passed": c.passed, "pass_rate": round(c.rate, 4)}
+                     for c in cov.check_rates},
+        "declared_vs_observed": [
+            {"model_type": m.model_type, "check": m.check, "flag": m.flag, "declared": m.declared,
+             "observed": m.observed, "text": m.text}
+            for m in cov.mismatches
+        ],
         "failure_groups": [
             {"kind": g.kind, "reason": g.reason, "count": len(g.model_types), "model_types": list(g.model_types)}
             for g in cov.failure_groups
@@ -261,6 +272,8 @@ def report_command(
     since: str | None = None,
     compare_to: int | None = None,
     fail_on_regression: bool = False,
+    tier_of: TierOf = untiered,
+    override_reasons: Mapping[str, str] | None = None,
 ) -> int:
     """``hfscan report``: render, write, and return the exit status (1 for a regression when asked)."""
     if since is not None and compare_to is not None:
@@ -269,7 +282,8 @@ def report_command(
         raise UsageError("--fail-on-regression needs a baseline: add --weekly, --since or --compare")
     age = parse_since(since) if since is not None else None
     with open_store(store_path) as store:
-        report = build_report(store, run_id=run_id, since=age, compare_to=compare_to)
+        report = build_report(store, run_id=run_id, since=age, compare_to=compare_to, tier_of=tier_of,
+                              override_reasons=override_reasons)
     text = render(report, fmt)
     if output in (None, "-"):
         click.echo(text, nl=False)

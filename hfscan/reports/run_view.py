@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hfscan.harness.records import FAILING, CheckResult, Coverage, Job, coverage_by_model_type, coverage_of
+from hfscan.records import FAILING, CheckResult, Coverage, Job, coverage_by_model_type, coverage_of
 from hfscan.terminal import console as plain_console, styled
 
 

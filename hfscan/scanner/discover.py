@@ -73,6 +73,11 @@ def installed_versions() -> tuple[str, str | None]:
     return tf, version("torch")
 
 
+def installation_key() -> str:
+    """A name for the installed transformers (and torch, and hfscan): what caches derived from its source key on."""
+    return _cache_key()
+
+
 def _cache_key() -> str:
     tf, torch = installed_versions()
     spec = importlib.util.find_spec("transformers")

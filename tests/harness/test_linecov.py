@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from hfscan.harness.linecov import runtime_lines, share
+from hfscan.harness.linecov import runtime_lines
+from hfscan.reports.linecov import share
 
 
 def test_runtime_lines_are_the_statements_inside_functions(tmp_path):
