@@ -232,10 +232,34 @@ def _smoke(config: Any, job: Job) -> tuple[list[CheckResult], Any, Any]:
     for level in levels():
         tiny, report = tiny_config(config, level=level)
         override = Override(job.model_type, "hfscan check: the checkpoint's own config, shrunk", config=_tiny_values(tiny))
-        results = list(run_job(replace(job, override=override.to_json())))
+        smoke_checks = tuple(c for c in job.checks if c != "fidelity")  # the job's override is the tiny config:
+        results = list(run_job(replace(job, checks=smoke_checks, override=override.to_json())))  # compared below
         if all(r.status in (Status.PASSED, Status.PARTIAL) for r in results if r.check in ("build", "forward")):
             break
+    if "fidelity" in job.checks:
+        results.append(_fidelity(job, config, tiny, results))
     return [r.with_(override_hash=None) for r in results], tiny, report
+
+
+def _fidelity(job: Job, config: Any, tiny: Any, results: list[CheckResult]) -> CheckResult:
+    """The tiny model keeps every module class and layer kind of the checkpoint's full-size model (both built on
+    the meta device from their configs: the tiny one as the smoke test built it)."""
+    from hfscan.harness.fidelity import FidelitySkip, compare_configs
+    from hfscan.harness.smoke import _model_class
+
+    base = dict(model_type=job.model_type, check="fidelity", model_class=job.model_class, task=job.task,
+                family=job.family, source=job.source)
+    if not any(r.check == "build" and r.status == Status.PASSED for r in results):
+        return CheckResult(status=Status.SKIPPED, message="needs build", **base)
+    try:
+        comparison = compare_configs(_model_class(job.model_class, job.model_type), config, tiny)
+    except FidelitySkip as exc:
+        return CheckResult(status=Status.SKIPPED, message=f"not applicable: {exc}", **base)
+    details = json.dumps({"fidelity": comparison.details()})
+    if comparison.ok:
+        return CheckResult(status=Status.PASSED, details=details, **base)
+    return CheckResult(status=Status.FAILED, stage="fidelity", error_type="CheckFailure", message=comparison.message(),
+                       details=details, **base)
 
 
 # -- the command -----------------------------------------------------------------------
@@ -276,7 +300,7 @@ def _steps(config_path: Path, weights: bool, allow_pickle: bool, trust_remote_co
         from hfscan.harness.checkpoint import run_checkpoint
 
         yield from run_checkpoint(replace(job, source="checkpoint", checkpoint=str(config_path.parent)),
-                                  config_path.parent, allow_pickle, trust_remote_code)
+                                  config_path.parent, allow_pickle, trust_remote_code, all_weights=True)
 
 
 def _assemble(source: str, config_path: Path, results: list[CheckResult]) -> CheckReport:

@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Iterable
 
 #: Checks in the order they run; a later check needs the earlier ones to pass.
-CHECKS = ("build", "forward", "save-load", "generate")
+CHECKS = ("build", "forward", "fidelity", "save-load", "generate")
 
 
 class Status(str, Enum):

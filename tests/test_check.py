@@ -31,6 +31,21 @@ EXPECTED = {
     "google--vit-base-patch16-224": {"activation": "gelu"},
     "openai--clip-vit-base-patch32": {"text_config.activation": "quick_gelu", "vision_config.activation": "quick_gelu"},
     "facebook--wav2vec2-base-960h": {"activation": "gelu"},
+    "deepseek-ai--DeepSeek-V3": {"sparse_moe": True, "rope_type": ("yarn",), "tied_embeddings": False},
+    "Qwen--Qwen3-30B-A3B": {"gqa_ratio": 8.0, "tied_embeddings": False},
+    "microsoft--Phi-3.5-mini-instruct": {"rope_type": ("longrope",), "sliding_window": True},
+    "Qwen--Qwen2-VL-2B-Instruct": {"text_config.gqa_ratio": 6.0, "text_config.rope_type": ("default", "mrope")},
+    "Qwen--Qwen2.5-VL-3B-Instruct": {"text_config.gqa_ratio": 8.0, "text_config.rope_type": ("default", "mrope")},
+    "facebook--sam-vit-base": {"vision_config.activation": "gelu", "mask_decoder_config.activation": "relu"},
+    "meta-llama--Llama-3.2-11B-Vision": {"text_config.gqa_ratio": 4.0, "text_config.rope_type": ("llama3",)},
+    "tiiuae--falcon-7b": {"tied_embeddings": True},
+    "ai21labs--Jamba-v0.1": {"gqa_ratio": 4.0, "sparse_moe": True},
+}
+
+#: Configs whose tiny model does not run yet, with the cause (their structure is still checked).
+KNOWN_FAILURES = {
+    "Qwen--Qwen2-VL-2B-Instruct": "forward: 'Image features and image tokens do not match' (the vision tower's "
+                                  "hidden_size 1536 differs from embed_dim 1280; also on main before fidelity)",
 }
 
 def test_every_shipped_config_has_expectations():
@@ -38,9 +53,10 @@ def test_every_shipped_config_has_expectations():
     assert len(EXPECTED) >= 12
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_FAILURES[n], strict=True))
+                                  if n in KNOWN_FAILURES else n for n in sorted(EXPECTED)])
 def test_check_keeps_variant_and_runs(name):
-    report = check(str(CONFIGS / f"{name}.json"), checks=("build", "forward"))
+    report = check(str(CONFIGS / f"{name}.json"), checks=("build", "forward", "fidelity"))
     traits = {t: (before, after) for t, before, after in report.traits}
     for trait, value in EXPECTED[name].items():
         assert traits[trait][0] == value, f"{trait} read from the checkpoint"
@@ -49,6 +65,8 @@ def test_check_keeps_variant_and_runs(name):
     statuses = {r.check: r.status for r in report.results}
     assert statuses["build"] == Status.PASSED and statuses["forward"] in (Status.PASSED, Status.PARTIAL)
     assert statuses["variant"] == Status.PASSED
+    fidelity = next(r for r in report.results if r.check == "fidelity")  # every layer kind of the checkpoint kept
+    assert fidelity.status == Status.PASSED, fidelity.message
     assert report.shrunk, "a full-size config must be shrunk"
     forward = next(r for r in report.results if r.check == "forward")
     assert forward.param_count < 5_000_000  # the random-weight model is tiny

@@ -106,8 +106,10 @@ def _failed(job: Job, check: str, stage: str, exc: BaseException, t0: float, not
                    message=message, traceback=traceback.format_exc(), duration_s=time.perf_counter() - t0)
 
 
-def run_checkpoint(job: Job, directory: Path, allow_pickle: bool = False, trust_remote_code: bool = False) -> Iterator[CheckResult]:
-    """``build`` (load the real weights) then ``forward`` (processor-built inputs, asserted outputs)."""
+def run_checkpoint(job: Job, directory: Path, allow_pickle: bool = False, trust_remote_code: bool = False,
+                   all_weights: bool = False) -> Iterator[CheckResult]:
+    """``build`` (load the real weights) then ``forward`` (processor-built inputs, asserted outputs); with
+    ``all_weights`` (``hfscan check --weights``), build fails where a weight was newly initialised."""
     import torch
     import transformers
 
@@ -117,8 +119,11 @@ def run_checkpoint(job: Job, directory: Path, allow_pickle: bool = False, trust_
     t0 = time.perf_counter()
     try:
         cls = getattr(transformers, job.model_class)
-        model = cls.from_pretrained(directory, local_files_only=True, use_safetensors=None if allow_pickle else True,
-                                    trust_remote_code=trust_remote_code).eval()
+        model, info = cls.from_pretrained(directory, local_files_only=True, use_safetensors=None if allow_pickle else True,
+                                          trust_remote_code=trust_remote_code, output_loading_info=True)
+        model.eval()
+        if all_weights:
+            _all_weights_loaded(info)
     except Exception as exc:  # noqa: BLE001 - a failing checkpoint is a result
         note = " (pickled weights are refused unless --allow-pickle)" if not allow_pickle and "safetensors" in str(exc).lower() else ""
         yield _failed(job, "build", "load", exc, t0, note)
@@ -146,6 +151,18 @@ def run_checkpoint(job: Job, directory: Path, allow_pickle: bool = False, trust_
         return
     yield _result(job, "forward", status=Status.PASSED, duration_s=time.perf_counter() - t0, param_count=params,
                   details=json.dumps({"checkpoint": job.checkpoint, "inputs": C.shapes_of(inputs), "outputs": C.shapes_of(first)}))
+
+
+def _all_weights_loaded(info: dict) -> None:
+    """Every weight of the model came from the checkpoint: none was newly initialised (missing from it, or
+    there with another shape), else a CheckFailure at ``load`` naming them."""
+    from hfscan.harness.checks import CheckFailure
+
+    fresh = sorted(info.get("missing_keys") or ()) + sorted(str(k[0]) if isinstance(k, (list, tuple)) else str(k)
+                                                           for k in info.get("mismatched_keys") or ())
+    if fresh:
+        shown = ", ".join(fresh[:5]) + (f" (+{len(fresh) - 5})" if len(fresh) > 5 else "")
+        raise CheckFailure(f"{len(fresh)} weight(s) newly initialised, not in the checkpoint: {shown}", stage="load")
 
 
 def local_snapshot(pinned: str) -> Path:

@@ -391,8 +391,9 @@ def _registered_check(job: Job, spec: CheckSpec, a: Attempt, override: Override 
         return _base(job, spec.name, status=Status.SKIPPED, message=f"needs {needs}")
     if spec.run == BUILTIN:
         return _builtin(job, spec.name, a, override, details)
-    if a.error is not None:  # every other check runs only on an attempt that built and ran
-        return _failure(job, spec.name, a, override, details)
+    if a.error is not None and ("forward" in spec.needs or a.model is None):  # a check that needs forward runs
+        return _failure(job, spec.name, a, override, details)  # only on an attempt that ran; one that needs
+    # only build (fidelity: the model's structure) runs on the model that was built
     lacking = unmet_requirement(spec, a.model, a.entry, set(forward_params(a.model))) if a.model is not None else None
     if lacking:
         return _base(job, spec.name, status=Status.SKIPPED, message=f"not applicable: {lacking}")

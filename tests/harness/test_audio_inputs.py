@@ -21,7 +21,7 @@ def test_features_a_causal_convolution_pads_before_reading_channels_first_are_sw
     assert forward.detail["inputs"]["input_features"][1] == VoxtralRealtimeEncoderConfig().num_mel_bins
 
 
-def _inputs(model_type: str, model_class: str, task: str = "base"):
+def _inputs(model_type: str, model_class: str, task: str = "base", values: dict | None = None):
     import torch
     import transformers
     from transformers import CONFIG_MAPPING
@@ -30,7 +30,7 @@ def _inputs(model_type: str, model_class: str, task: str = "base"):
     from hfscan.harness.shrink import tiny_config
     from hfscan.harness.smoke import templates
 
-    cfg, _ = tiny_config(CONFIG_MAPPING[model_type])
+    cfg, _ = tiny_config(CONFIG_MAPPING[model_type], values)
     torch.manual_seed(0)
     model = getattr(transformers, model_class)(cfg).eval()
     inputs, report = build_inputs(model, cfg, task, templates()["default"])
@@ -40,7 +40,9 @@ def _inputs(model_type: str, model_class: str, task: str = "base"):
 
 
 def test_documented_shapes_in_brackets_with_config_expressions_are_sized_from_the_config():
-    cfg, inputs, report, out = _inputs("muse_glimmer_assistant", "MuseGlimmerAssistantModel")
+    # a window as long as context and block together: with a shorter one (the shrinker's, so that the sliding
+    # mask masks) this drafter's attention fails on its mask's size (transformers 5.24.0), a failure of its own
+    cfg, inputs, report, out = _inputs("muse_glimmer_assistant", "MuseGlimmerAssistantModel", values={"sliding_window": 64})
     assert not report.unknown_required
     # `[batch_size, config.block_size, dim]` and `[batch_size, ..., dim * len(config.target_layer_ids)]`
     assert inputs["noise_embeds"].shape == (2, cfg.block_size, cfg.hidden_size)

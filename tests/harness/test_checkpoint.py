@@ -56,6 +56,18 @@ def test_missing_processor_and_pickle_are_failures_with_the_stage(tmp_path):
     assert "forward" not in refused
 
 
+def test_weights_a_class_initialises_anew_fail_build(tmp_path):
+    from transformers import BertConfig
+
+    folder = save_tiny(tmp_path / "bert", BertConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                                     num_attention_heads=2))
+    strict = lambda cls: {r.check: r for r in run_checkpoint(_job("bert", cls), folder, all_weights=True)}  # noqa: E731
+    assert strict("BertModel")["build"].status == Status.PASSED
+    results = strict("BertForSequenceClassification")  # its head is not in the checkpoint
+    assert results["build"].status == Status.FAILED and results["build"].stage == "load"
+    assert "newly initialised" in results["build"].message and "classifier" in results["build"].message
+
+
 @pytest.mark.parametrize("seconds", [1.0, 0.5])
 def test_samples_are_generated(seconds):
     from hfscan.harness.checkpoint import SAMPLE_RATE, sample_audio, sample_image

@@ -40,7 +40,7 @@ def test_xfail_check_must_name_a_check():
     from hfscan.harness.registry import registry
 
     assert str(err) == f"my.toml:4: [gpt2] xfail_check must be one of {', '.join(registry().names)}"
-    assert ", ".join(("build", "forward", "save-load", "generate")) in str(err)
+    assert ", ".join(("build", "forward", "fidelity", "save-load", "generate")) in str(err)
     assert parse('[gpt2]\nreason = "x"\nxfail = "bug"\nxfail_check = "build"\n', "my.toml", KNOWN)["gpt2"].expects_failure("build")
 
 

@@ -20,7 +20,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 def test_the_shipped_registry_validates_and_smoke_is_the_default_four():
     reg = load_registry(CHECKS_FILE)
-    assert reg.presets["smoke"] == ("build", "forward", "save-load", "generate")
+    assert reg.presets["smoke"] == ("build", "forward", "fidelity", "save-load", "generate")
     assert set(reg.presets["all"]) >= set(reg.presets["smoke"])
     assert reg.names[:2] == ("build", "forward")
 

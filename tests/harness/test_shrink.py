@@ -41,7 +41,8 @@ def test_a_grouped_query_ratio_above_the_head_cap_is_kept():
 def test_an_instance_keeps_its_variant_values():
     original = MistralConfig(sliding_window=1234, hidden_act="gelu", tie_word_embeddings=True)
     cfg, report = tiny_config(original)
-    assert (cfg.sliding_window, cfg.hidden_act, cfg.tie_word_embeddings) == (1234, "gelu", True)
+    assert (cfg.hidden_act, cfg.tie_word_embeddings) == ("gelu", True)
+    assert cfg.sliding_window == 4  # still a window, now shorter than the 8-token test input: its mask masks
     kept = dict(report.kept)
     assert kept["sliding_window"] == 1234 and kept["hidden_act"] == "gelu"
     assert original.hidden_size == 4096  # the input config is not touched
@@ -564,3 +565,30 @@ def test_a_value_the_validator_rejects_is_changed_to_one_it_accepts():
     assert cfg.esmc_config.head_dim == 8  # a validator that accepts the cut value keeps it
     cfg, _ = tiny_config(GPTNeoConfig)  # only a restored depth would satisfy it: the depth stays cut
     assert cfg.num_layers == 2
+
+
+def test_layer_kinds_that_combine_several_per_layer_sources_each_keep_a_layer():
+    from transformers import AfmoeConfig, DeepseekV3Config, MllamaTextConfig
+
+    def combos(cfg):  # (attention type, dense or sparse) of every layer
+        return {(t, i < cfg.num_dense_layers) for i, t in enumerate(cfg.layer_types)}
+
+    full = AfmoeConfig()
+    tiny, _ = tiny_config(AfmoeConfig)
+    assert combos(tiny) == combos(full) and len(combos(full)) == 3  # a dense sliding layer, sparse sliding, sparse full
+    tiny, _ = tiny_config(DeepseekV3Config)  # the first 3 of 61 layers dense: one dense layer, then a sparse one
+    assert 0 < tiny.first_k_dense_replace < tiny.num_hidden_layers
+    tiny, _ = tiny_config(MllamaTextConfig)  # cross-attention layers at 8 of 40 indices: a self-attention layer stays
+    assert 0 < len(tiny.cross_attention_layers) < tiny.num_hidden_layers
+
+
+def test_a_sliding_window_is_shorter_than_the_test_input_and_longrope_factors_follow_the_head():
+    from transformers import Phi3Config
+
+    half = 3072 // 32 // 2
+    cfg, _ = tiny_config(Phi3Config(sliding_window=2047, rope_scaling={
+        "type": "longrope", "short_factor": [1.0] * half, "long_factor": [2.0] * half},
+        original_max_position_embeddings=4096, max_position_embeddings=131072))
+    assert cfg.sliding_window < 8
+    rotary_half = cfg.head_dim // 2 if getattr(cfg, "head_dim", None) else cfg.hidden_size // cfg.num_attention_heads // 2
+    assert len(cfg.rope_parameters["long_factor"]) == len(cfg.rope_parameters["short_factor"]) == rotary_half

@@ -96,14 +96,16 @@ def test_a_capped_kept_value_is_capped_as_the_rules_say_and_reported_kept():
 
 
 def test_a_pass_that_tries_to_change_a_kept_value_leaves_it(monkeypatch):
-    """A size rule naming a kept value (here a cap on the sliding window) does not change it."""
+    """A size rule naming a kept value (here a cap on the rotary base) does not change it."""
     from hfscan.harness.shrink import ruleset
 
     real = ruleset.rules()
-    rules = {**real, "rule": [*real["rule"], {"kind": "cap", "max": 4, "attrs": ["sliding_window"]}]}
+    rules = {**real, "rule": [*real["rule"], {"kind": "cap", "max": 4, "attrs": ["max_position_embeddings"]}]}
+    rules["keep"] = {**real["keep"], "attrs": [*real["keep"]["attrs"], "max_position_embeddings"]}
     monkeypatch.setattr(ruleset, "rules", lambda: rules)
     cfg, report = tiny_config(MistralConfig)
-    assert cfg.sliding_window == 4096 and not any(p == "sliding_window" for p, _, _ in report.shrunk)
+    assert cfg.max_position_embeddings == MistralConfig().max_position_embeddings
+    assert not any(p == "max_position_embeddings" for p, _, _ in report.shrunk)
     assert cfg.hidden_size == 32  # the other rules did run
 
 

@@ -81,7 +81,7 @@ def test_missing_optional_packages_are_named():
 def test_real_tiny_models_pass_every_check(inventory, model_type, template):
     [job] = plan_jobs(inventory.get(model_type), template=template)
     results = _results(job)
-    expected = {"build", "forward", "save-load"} | ({"generate"} if smoke.is_generative(template, job.task) else set())
+    expected = {"build", "forward", "fidelity", "save-load"} | ({"generate"} if smoke.is_generative(template, job.task) else set())
     assert set(results) == expected
     for check, r in results.items():
         assert r.status == Status.PASSED, (check, r.stage, r.message)

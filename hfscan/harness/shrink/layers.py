@@ -11,6 +11,7 @@ from typing import Any
 
 from hfscan.harness.configtree import depth_attrs, is_config, text_config, walk
 from hfscan.harness.shrink import ruleset
+from hfscan.harness.shrink import kinds as K
 from hfscan.harness.shrink.handlers import _heads, _sizes
 from hfscan.harness.shrink.state import State, _init_fields
 from hfscan.harness.shrink.values import (_cut_pattern, _depth_parts, _hashable, _int_list, _is_int, _pattern,
@@ -56,13 +57,15 @@ def _layer_kinds(st: State, attrs: dict, depth: int) -> int:
     """How many layers the per-layer patterns and layer-index lists of this depth need (at most 4)."""
     kinds = 1
     for attr, value in attrs.items():
-        if _positions(st, attr, value, depth) is not None:
-            kinds = max(kinds, 1 if _is_int(value) else len(set(value)))
+        positions = _positions(st, attr, value, depth)
+        if positions is not None:
+            kinds = max(kinds, 1 if _is_int(value) else K.index_list_kinds(positions, depth, attr in K.kind_indices()))
         elif _pattern(value, depth) and depth > 1:
             try:
                 kinds = max(kinds, len(set(value)) + sum(list(value).count(k) > 1 for k in _shared_kinds()))
             except TypeError:  # unhashable items
                 continue
+    kinds = max(kinds, len(K.joint_kinds(attrs, depth, st.layer_indices, st.stage_indices)))
     return min(kinds, 4)
 
 
@@ -106,6 +109,10 @@ def _per_layer(st: State, cfg: Any, path: str, attrs: dict, old: int, new: int) 
             kinds = _part_kinds(st, attrs, old, 0, old - n)
             st.set(cfg, path, attr, max(1, min(new - kinds, round(n * new / old))))
             tail = (n, vars(cfg)[attr])
+    kept = K.joint_positions(attrs, old, new, st.layer_indices, st.stage_indices) if not tail else None
+    if kept:
+        _cut_jointly(st, cfg, path, attrs, old, kept)
+        return
     for attr, value in attrs.items():
         if tail and _pattern(value, old) and old > new and old > 1:
             current = vars(cfg)[attr]
@@ -118,10 +125,36 @@ def _per_layer(st: State, cfg: Any, path: str, attrs: dict, old: int, new: int) 
         elif positions is not None:
             offset = int(attr in st.stage_indices)
             stem = [0] if offset and 0 in value else []
-            moved = [p + offset for p in _rescale_indices(positions, old, new)]
+            moved = [p + offset for p in _rescale_indices(positions, old, new, attr in K.kind_indices())]
             st.set(cfg, path, attr, type(value)(stem + moved))
         elif _pattern(value, old) and old > new and old > 1:
             st.set(cfg, path, attr, _cut_pattern(vars(cfg)[attr], new), reshape=True)  # as the size rules left it
+
+
+def _cut_jointly(st: State, cfg: Any, path: str, attrs: dict, old: int, kept: list[int]) -> None:
+    """Per-layer lists cut to the layers ``kept`` (a layer of each joint kind, :func:`.kinds.joint_positions`),
+    kind-selecting index lists moved onto the kept layers they name, leading counts to the kept layers they
+    cover; other index lists (hooks) rescaled as usual."""
+    new = len(kept)
+    for attr in K.leading_layers():
+        count = attrs.get(attr)
+        if _is_int(count) and 0 < count < old:
+            st.set(cfg, path, attr, sum(i < count for i in kept))
+    for attr, value in attrs.items():
+        positions = _positions(st, attr, value, old)
+        offset = int(attr in st.stage_indices)
+        if positions is not None and attr in K.kind_indices() and not _is_int(value):
+            named = set(positions)
+            st.set(cfg, path, attr, type(value)([j + offset for j, i in enumerate(kept) if i in named]))
+        elif positions is not None and _is_int(value):
+            st.set(cfg, path, attr, _rescale_indices(positions, old, new)[0])
+        elif positions is not None:
+            stem = [0] if offset and 0 in value else []
+            st.set(cfg, path, attr, type(value)(stem + [p + offset for p in _rescale_indices(positions, old, new)]))
+        elif _pattern(value, old) and old > new and old > 1:
+            current = list(vars(cfg)[attr])  # as the size rules left it
+            cut = [current[i] for i in kept]
+            st.set(cfg, path, attr, "".join(cut) if isinstance(value, str) else type(value)(cut), reshape=True)
 
 
 def _mirrored_indices(st: State, cfg: Any, path: str, attrs: dict) -> None:

@@ -87,12 +87,14 @@ def _split_evenly(parts: list[int], total: int) -> list[int]:
     return new
 
 
-def _rescale_indices(value: Any, old: int, new: int) -> list[int]:
-    """Layer indices of a depth-``old`` stack moved into depth ``new``, distinct ones kept distinct."""
+def _rescale_indices(value: Any, old: int, new: int, kinds: bool = False) -> list[int]:
+    """Layer indices of a depth-``old`` stack moved into depth ``new``, distinct ones kept distinct; indices that
+    select a layer kind (``kinds``) and named some layers only leave a layer unnamed where ``new`` allows."""
     distinct = sorted(set(value))
+    room = new - 1 if kinds and len(distinct) < old and new > 1 else new
     scaled = sorted({min(new - 1, x * new // old) for x in distinct})
-    if len(scaled) < min(len(distinct), new):
-        scaled = list(range(new - min(len(distinct), new), new))
+    if len(scaled) < min(len(distinct), room) or len(scaled) > room:
+        scaled = list(range(new - min(len(distinct), room), new))
     return scaled
 
 

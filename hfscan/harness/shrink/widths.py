@@ -97,8 +97,21 @@ def _rope_sections(st: State, cfg: Any, path: str, attrs: dict) -> None:
                 new = _split_evenly(list(value), half)
                 st.record(f"{path}{name}.{key}", value if key in params else None, new)
                 params[key] = new
+            _rope_factor_lists(st, params, f"{path}{name}", old_half, half)
         if top and now.get(attr) is None:
             st.set(cfg, path, attr, {"rope_type": "default", **top})
+
+
+def _rope_factor_lists(st: State, params: dict, name: str, old_half: int, half: int) -> None:
+    """Rotary factor lists with one factor per frequency (``[rope_factor_lists]``: longrope's short and long
+    factors), as long as half the old rotary width: resampled to half the new one, so the rope type keeps its
+    parameters (its validator checks their length)."""
+    for key in ruleset.rules().get("rope_factor_lists", {}).get("keys", ()):
+        value = params.get(key)
+        if isinstance(value, (list, tuple)) and len(value) == old_half and 0 < half < old_half:
+            new = [value[i * old_half // half] for i in range(half)]
+            st.record(f"{name}.{key}", list(value), new)
+            params[key] = new
 
 
 def _rope_per_layer_type(st: State, cfg: Any, path: str) -> None:
