@@ -46,52 +46,85 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
     ctx = Context(model=model, config=config, task=task, torch=torch, params=params, counts=dict(counts or {}),
                   framed=set(framed or ()))
     report = InputReport()
-    # modality inputs first (placeholder counts need them), then text, then the rest
-    # what feature extractors take first: modality inputs, their grids, and a Q-Former's own text
-    order = [p for p in params if MODALITY_OF.get(p) not in (None, "text") or p.endswith("grid_thw")]
-    feats = feature_args(model)
-    order += [p for p in params if p in feats and p not in order]
-    order += [p for p in params if p == "input_ids"]
-    order += [p for p in params if p not in order]
-    time_series = _time_series_inputs(ctx, params)
-    tower_needs = feature_args(model, required=True) | pixel_tower_args(model)
-    alternatives = _alternative_inputs(ctx)
+    order = _build_order(model, params)
+    plan = _Plan(time_series=_time_series_inputs(ctx, params),
+                 tower_needs=feature_args(model, required=True) | pixel_tower_args(model),
+                 alternatives=_alternative_inputs(ctx), values=values or {}, with_labels=with_labels,
+                 task_tables=task_tables, first=next(iter(order), None))
     for name in order:
-        param = params[name]
-        if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
-            continue
-        if values and name in values:
-            if values[name] is not None:  # None leaves the input out
-                ctx.built[name] = _as_tensor(torch, values[name])
-                ctx.given.add(name)
-        elif name in alternatives:
-            continue  # taken only instead of another input fed
-        elif name in time_series:
-            ctx.built[name] = time_series[name]
-        elif name == "input_ids":
-            ctx.built[name] = _input_ids(ctx)
-        elif name == "labels":
-            if with_labels:
-                labels = _labels(ctx, task_tables)
-                if labels is not None:
-                    ctx.built[name] = labels
-        elif name in BUILDERS and (value := BUILDERS[name](ctx)) is not None:
-            ctx.built[name] = value
-        elif param.default is inspect.Parameter.empty:
-            value = _required_value(ctx, name, first=name == next(iter(order), None))
-            if value is None:
-                report.unknown_required.append(name)
-            else:
-                ctx.built[name] = value
-        elif (name in tower_needs or documented_required(model, name)) and \
-                (value := documented_tensor(ctx, name)) is not None:
-            ctx.built[name] = value  # optional in forward() but required by a tower or, as documented, by forward()
+        _build_input(ctx, plan, report, name)
     if not any(isinstance(v, torch.Tensor) for v in ctx.built.values()):  # every argument optional, none known:
         for name in order:  # the inputs forward()'s docstring shapes (a trajectory's states, actions, rewards)
             value = None if values and name in values else documented_tensor(ctx, name)
             if value is not None:
                 ctx.built[name] = value
-    for name in params:
+    _report_modalities(ctx, report)
+    ordered = {k: ctx.built[k] for k in params if k in ctx.built}
+    return ordered, report
+
+
+def _build_order(model: Any, params: dict) -> list[str]:
+    """forward()'s arguments in the order they are built: modality inputs first (placeholder counts need them),
+    then what feature extractors take (modality inputs, their grids, and a Q-Former's own text), then text, then
+    the rest."""
+    order = [p for p in params if MODALITY_OF.get(p) not in (None, "text") or p.endswith("grid_thw")]
+    feats = feature_args(model)
+    order += [p for p in params if p in feats and p not in order]
+    order += [p for p in params if p == "input_ids"]
+    order += [p for p in params if p not in order]
+    return order
+
+
+@dataclass
+class _Plan:
+    """What :func:`build_inputs` settles before building any argument."""
+
+    time_series: dict  # the time-series inputs, built together
+    tower_needs: set  # optional arguments a feature method or vision tower requires
+    alternatives: set  # inputs taken only instead of another one fed
+    values: dict  # given values (an override's, a repair's)
+    with_labels: bool
+    task_tables: dict
+    first: str | None  # the first argument built
+
+
+def _build_input(ctx: Context, plan: _Plan, report: InputReport, name: str) -> None:
+    """Build one argument into ``ctx.built`` (a given value, a builder's, a required one's fallback), or note it
+    in ``report`` as required and unknown."""
+    param, values, model = ctx.params[name], plan.values, ctx.model
+    if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+        return
+    if values and name in values:
+        if values[name] is not None:  # None leaves the input out
+            ctx.built[name] = _as_tensor(ctx.torch, values[name])
+            ctx.given.add(name)
+    elif name in plan.alternatives:
+        return  # taken only instead of another input fed
+    elif name in plan.time_series:
+        ctx.built[name] = plan.time_series[name]
+    elif name == "input_ids":
+        ctx.built[name] = _input_ids(ctx)
+    elif name == "labels":
+        if plan.with_labels:
+            labels = _labels(ctx, plan.task_tables)
+            if labels is not None:
+                ctx.built[name] = labels
+    elif name in BUILDERS and (value := BUILDERS[name](ctx)) is not None:
+        ctx.built[name] = value
+    elif param.default is inspect.Parameter.empty:
+        value = _required_value(ctx, name, first=name == plan.first)
+        if value is None:
+            report.unknown_required.append(name)
+        else:
+            ctx.built[name] = value
+    elif (name in plan.tower_needs or documented_required(model, name)) and \
+            (value := documented_tensor(ctx, name)) is not None:
+        ctx.built[name] = value  # optional in forward() but required by a tower or, as documented, by forward()
+
+
+def _report_modalities(ctx: Context, report: InputReport) -> None:
+    """The modalities forward() accepts and those fed, in ``report``."""
+    for name in ctx.params:
         modality = MODALITY_OF.get(name)
         if modality and modality not in report.accepted:
             report.accepted.append(modality)
@@ -99,8 +132,6 @@ def build_inputs(model: Any, config: Any, task: str, task_tables: dict, values: 
             report.fed.append(modality)
     if "inputs_embeds" in ctx.built and "text" in report.accepted and "text" not in report.fed:
         report.fed.append("text")  # the tokens, fed as their embeddings
-    ordered = {k: ctx.built[k] for k in params if k in ctx.built}
-    return ordered, report
 
 
 def build_one(model: Any, config: Any, name: str) -> Any:

@@ -9,6 +9,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from hfscan.harness import configtree
+
 
 BATCH = 2
 SEQ = 8
@@ -51,30 +53,14 @@ class Context:
     given: set = field(default_factory=set)  # inputs given as values (an override's, a repair's), not built
 
     def find(self, *names: str, default: Any = None, where: str = "any") -> Any:
-        """The first attribute of ``names`` set on the config or (breadth first) a sub-config."""
-        for cfg in self._configs(where):
+        """The first attribute of ``names`` set on the config or (breadth first) a sub-config, the ``where``
+        modality's parts first (:func:`configtree.nearest_first`)."""
+        for cfg in configtree.nearest_first(self.config, where):
             for name in names:
                 value = getattr(cfg, name, None)
                 if value is not None and not callable(value):
                     return value
         return default
-
-    def _configs(self, where: str):
-        from transformers import PretrainedConfig
-
-        prefer = {"text": ("text_config", "decoder", "language_config", "llm_config"),
-                  "vision": ("vision_config", "encoder", "backbone_config", "image_config", "visual"),
-                  "audio": ("audio_config", "encoder", "speech_config")}.get(where, ())
-        queue = [getattr(self.config, p) for p in prefer if isinstance(getattr(self.config, p, None), PretrainedConfig)]
-        queue.append(self.config)
-        seen = []
-        while queue:
-            cfg = queue.pop(0)
-            if any(cfg is s for s in seen):
-                continue
-            seen.append(cfg)
-            yield cfg
-            queue.extend(v for v in vars(cfg).values() if isinstance(v, PretrainedConfig))
 
     @property
     def vocab(self) -> int:
@@ -87,13 +73,8 @@ class Context:
         return int(self.find("vocab_size", default=64, where="text"))
 
     def special_ids(self) -> set[int]:
-        out: set[int] = set()
-        for cfg in self._configs("any"):
-            for attr, value in vars(cfg).items():
-                if attr.endswith(("_token_id", "_token_index", "_token_ids")):
-                    values = value if isinstance(value, (list, tuple)) else [value]
-                    out.update(v for v in values if _is_int(v))
-        return out
+        """Every special-token id the config tree holds (:func:`configtree.token_ids`)."""
+        return configtree.token_ids(configtree.config_tree(self.config))
 
     def tokens(self, *shape: int):
         """Random token ids inside the vocabulary that are never a special token."""

@@ -8,7 +8,9 @@ import inspect
 import re
 from typing import Any
 
-from hfscan.harness.inputs.context import BATCH, Context, MODALITY_OF, SEQ, _input_embeddings, _is_int, _model_placement, builder, to_device
+from hfscan.harness.configtree import TOKEN_ID_SUFFIXES, is_placeholder_token
+from hfscan.harness.inputs.context import (BATCH, MODALITY_OF, SEQ, Context, _input_embeddings, _is_int,
+                                           _model_placement, builder, to_device)
 from hfscan.harness.inputs.documented import documented_dims
 from hfscan.harness.inputs.signature import _needs_text, feature_args, feature_fn
 
@@ -85,14 +87,22 @@ def _config_args(ctx: Context, params: dict[str, inspect.Parameter], given: dict
     return {n: value for n in required if n not in given and (value := ctx.find(n)) is not None}
 
 
+def _token_attrs(modality: str) -> tuple[str, ...]:
+    """The config attributes that may hold a modality's placeholder token id (``image_token_id``,
+    ``image_token_index``: :data:`configtree.TOKEN_ID_SUFFIXES`)."""
+    attrs = tuple(f"{modality}_token{suffix.removeprefix('_token')}" for suffix in TOKEN_ID_SUFFIXES)
+    assert all(is_placeholder_token(a) for a in attrs), attrs
+    return attrs
+
+
 #: The config attributes that may hold the image placeholder token.
-IMAGE_TOKEN = ("image_token_id", "image_token_index")
+IMAGE_TOKEN = _token_attrs("image")
 #: (placeholder token attributes, modality for get_<modality>_features, feature argument)
 PLACEHOLDERS = (
     (IMAGE_TOKEN, "image", "pixel_values"),
-    (("video_token_id", "video_token_index"), "video", "pixel_values_videos"),
-    (("audio_token_id", "audio_token_index"), "audio", "input_features"),
-    (("audio_token_id", "audio_token_index"), "audio", "input_values"),
+    (_token_attrs("video"), "video", "pixel_values_videos"),
+    (_token_attrs("audio"), "audio", "input_features"),
+    (_token_attrs("audio"), "audio", "input_values"),
 )
 
 

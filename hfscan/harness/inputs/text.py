@@ -83,7 +83,8 @@ def _decoder_ids(ctx: Context):
         codebooks = getattr(decoder, "num_channels", None)  # documented codebook rows: the decoder's channels
     codebooks = codebooks if isinstance(codebooks, int) and codebooks > 1 else 1
     doc = _doc(ctx.model)
-    if codebooks > 1 and re.search(r"\bdecoder_input_ids \(`[^`]*`[^)]*?of shape `\([^)]*\)\s+or \([^)]*, num_codebooks\)", doc):
+    if codebooks > 1 and re.search(r"\bdecoder_input_ids \(`[^`]*`[^)]*?of shape `\([^)]*\)\s+or "
+                                   r"\([^)]*, num_codebooks\)", doc):
         return ctx.tokens(BATCH, SEQ, codebooks)  # the documented unflattened form, which the model reads natively
     return ctx.tokens(BATCH * codebooks, SEQ)
 

@@ -26,9 +26,11 @@ def _time_series_inputs(ctx: Context, params: dict) -> dict:
     channels = int(ctx.find("input_size", "num_input_channels", default=1) or 1)
     time_feats = int(ctx.find("num_time_features", default=0) or 0)
     univariate = channels == 1 and "input_size" in vars(ctx.config)
-    doc = _doc(ctx.model)  # one series per sample: documented as
-    series = len(documented_dims(ctx.model, "past_values") or ()) == 2 or re.search(  # (batch_size, sequence_length)
-        r"\bpast_values \(`([\w.]+\.)?(Sequence|list)\[", doc)  # or as a sequence of 1-D series (the rows of a 2-D tensor)
+    doc = _doc(ctx.model)
+    # one series per sample: documented as (batch_size, sequence_length), or as a sequence of 1-D series (the rows
+    # of a 2-D tensor)
+    series = len(documented_dims(ctx.model, "past_values") or ()) == 2 or re.search(
+        r"\bpast_values \(`([\w.]+\.)?(Sequence|list)\[", doc)
     shape = (BATCH, past) if univariate or series else (BATCH, past, channels)
     out = {"past_values": torch.randn(*shape)}
     if "past_observed_mask" in params:
