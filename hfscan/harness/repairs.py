@@ -125,8 +125,8 @@ def swapped_features(a: Attempt, message: str, line: str, values: dict) -> dict 
     padded the last axis first).
 
     Reads: "expected input[B, T, <any>] to have F channels", B, T, F the built features' shape.
-    Example: "Given groups=1, weight of size [8, 16, 3], expected input[2, 30, 16] to have 16 channels, but got 30
-    channels instead".
+    Example: "Given groups=1, weight of size [8, 16, 3], expected input[2, 64, 18] to have 16 channels, but got 64
+    channels instead" (features of 64 frames, 16 wide, padded by 2 on the last axis).
     Could read instead: the in_channels of the first Conv1d the features reach, equal to their width."""
     feats = _unfixed_input(a, values, "input_features")
     if feats is None or feats.dim() != 3:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+
+import pytest
 import torch
 import transformers
 from transformers import PretrainedConfig, XCLIPVisionConfig
@@ -87,3 +90,116 @@ def test_the_placeholder_count_a_models_check_names_is_read_in_either_wording():
                 "Image features and image tokens do not match: tokens: 2, features 8"):
         a = Attempt(level="tiny")
         assert repairs.placeholder_counts(a, msg, "", {}) == {} and a.counts == {"image": 8}
+
+
+# --- every repair on the example message its docstring gives ------------------------------------------------------
+
+
+def _example(repair) -> tuple[str, str]:
+    """The example message a repair's docstring gives (``Example: "..."``), and the failing source line where it
+    gives one (``raised at ``...````)."""
+    doc = " ".join(line.strip() for line in repair.__doc__.splitlines())
+    example = doc.split("Example: ", 1)[1]
+    message = example[1:example.index('"', 1)] if example.startswith('"') else ""
+    line = example.split("raised at ``", 1)[1].split("``", 1)[0] if "raised at ``" in example else ""
+    return message, line
+
+
+class _Takes(torch.nn.Module):
+    """A model whose forward() takes the named inputs (the repairs build them as hfscan builds them)."""
+
+    def __init__(self, *names: str, table: int = 0):
+        super().__init__()
+        self.names = names
+        self.embed = torch.nn.Embedding(table, 4) if table else None
+        params = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                    annotation="torch.BoolTensor | None" if n.endswith("mask") else inspect._empty)
+                  for n in names]
+        self.forward = lambda **kw: None
+        self.forward.__signature__ = inspect.Signature(params)
+
+    def get_input_embeddings(self):
+        return self.embed
+
+
+def _shapes(updates: dict) -> dict:
+    return {k: None if v is None else tuple(v.shape) for k, v in updates.items()}
+
+
+AUDIO = PretrainedConfig(num_mel_bins=16)
+IMAGES = PretrainedConfig(image_size=16, num_channels=3, patch_size=4)
+
+#: repair -> (attempt, the updates it makes of its example, as shapes; {} for a change to the attempt)
+EXAMPLES = {
+    "unpacked_mask": (lambda: Attempt(level="tiny", model=_Takes("pixel_values", "pixel_attention_mask")),
+                      {"pixel_attention_mask": (BATCH, 1)}),
+    "missing_axis": (lambda: Attempt(level="tiny", model=_Takes("pixel_values"), config=IMAGES),
+                     {"pixel_values": (BATCH, 2, 3, 16, 16)}),
+    "short_of_axes": (lambda: Attempt(level="tiny", model=_Takes("input_features"), config=AUDIO),
+                      {"input_features": (BATCH, 1, 1, 64, 16)}),
+    "swapped_features": (lambda: Attempt(level="tiny", model=_Takes("input_features"), config=AUDIO),
+                         {"input_features": (BATCH, 16, 64)}),
+    "padded_to_multiple": (lambda: Attempt(level="tiny", inputs={"input_values": torch.zeros(BATCH, 100)}),
+                           {"input_values": (BATCH, 120)}),
+    "parallel_streams": (lambda: Attempt(level="tiny", inputs={"input_ids": torch.zeros(BATCH, 7, dtype=torch.long)}),
+                         {"input_ids": (BATCH, 7, 4)}),
+    "features_as_long_as_audio": (
+        lambda: Attempt(level="tiny", inputs={"input_features": torch.zeros(BATCH, 30, 16),
+                                              "input_values": torch.zeros(BATCH, 8000)}),
+        {"input_features": (BATCH, 12, 16)}),
+    "wider_features": (lambda: Attempt(level="tiny", inputs={"input_features": torch.zeros(BATCH, 30, 16)}),
+                       {"input_features": (BATCH, 30, 64)}),
+    "embedded_ids": (lambda: Attempt(level="tiny", model=_Takes("input_ids", "inputs_embeds", table=16),
+                                     inputs={"input_ids": torch.zeros(BATCH, 3, dtype=torch.long)}),
+                     {"input_ids": None, "inputs_embeds": (BATCH, 3, 4)}),
+    "exclusive_input": (lambda: Attempt(level="tiny", inputs={"input_ids": torch.zeros(BATCH, 3),
+                                                              "inputs_embeds": torch.zeros(BATCH, 3, 4)}),
+                        {"inputs_embeds": None}),
+    "needed_input": (lambda: Attempt(level="tiny", model=_Head(), config=PretrainedConfig(feat_dim=6)),
+                     {"region_feats": (BATCH, 8, 6)}),
+    "linear_patches": (lambda: Attempt(level="tiny", model=_Takes("pixel_values"), config=IMAGES),
+                       {"pixel_values": (BATCH, 16, 48)}),
+    "rows_per_sample": (lambda: Attempt(level="tiny", inputs={"pixel_values": torch.zeros(8, 32)}),
+                        {"pixel_values": (BATCH, 4, 32)}),
+    "frames_in_batch": (lambda: Attempt(level="tiny", config=XCLIPVisionConfig(num_frames=8),
+                                        inputs={"pixel_values": torch.rand(BATCH, 3, 8, 8)}),
+                        {"pixel_values": (BATCH * 8, 3, 8, 8)}),
+    "resized_images": (lambda: Attempt(level="tiny", inputs={"pixel_values": torch.rand(BATCH, 3, 32, 16)}),
+                       {"pixel_values": (BATCH, 3, 16, 16)}),
+    "framed_placeholders": (lambda: Attempt(level="tiny", counts={"image": 8},
+                                            config=PretrainedConfig(image_start_token_id=5, image_end_token_id=6)),
+                            {}),
+    "placeholder_counts": (lambda: Attempt(level="tiny"), {}),
+}
+
+
+def test_every_repair_has_an_example_case():
+    assert sorted(r.__name__ for r in REPAIRS) == sorted(EXAMPLES)
+
+
+@pytest.mark.parametrize("repair", REPAIRS, ids=lambda r: r.__name__)
+def test_each_repair_fixes_the_example_its_docstring_gives(repair):
+    """Built from the repair's own example message: the repair applies to it, and to nothing else."""
+    message, line = _example(repair)
+    make, expected = EXAMPLES[repair.__name__]
+    assert message, f"{repair.__name__} gives no example message"
+    updates = repair(make(), message, line, {})
+    assert updates is not None and _shapes(updates) == expected
+    assert repair(make(), "an error no repair reads", line, {}) is None
+
+
+def test_the_example_changes_to_the_attempt_are_made():
+    """framed_placeholders and placeholder_counts change the attempt's placeholders (their updates are {})."""
+    for repair, seen in ((repairs.framed_placeholders, lambda a: a.framed == {"image"}),
+                         (repairs.placeholder_counts, lambda a: a.counts == {"audio": 12})):
+        a = EXAMPLES[repair.__name__][0]()
+        assert repair(a, _example(repair)[0], "", {}) == {} and seen(a)
+
+
+def test_every_wording_resized_images_reads():
+    a = Attempt(level="tiny", inputs={"pixel_values": torch.rand(BATCH, 3, 8, 8)})
+    small = repairs.resized_images(a, "Calculated output size: (8x0x1). Output size is too small", "", {})
+    assert _shapes(small) == {"pixel_values": (BATCH, 3, 16, 8)}
+    named = repairs.resized_images(a, "Image size 8x8 is too small for the patch size", "", {})
+    assert _shapes(named) == {"pixel_values": (BATCH, 3, 16, 16)}
+    assert repairs.resized_images(a, "Image size 4x4 is too small", "", {}) is None  # no image of that size
