@@ -28,6 +28,10 @@ Repair = Callable[[Attempt, str, str, dict], "dict | None"]
 _MATMUL_SHAPES = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 #: "batch_size, max_num_cameras = pixel_attention_mask.shape": a source line that unpacks an input's axes.
 _UNPACKED_SHAPE = re.compile(r"([\w\s,]+?)\s*=\s*(\w+)\.shape\s*$")
+#: "The size of tensor a (A) must match the size of tensor b (B) at non-singleton dimension D": an elementwise
+#: operation of two tensors whose sizes differ on one axis.
+_SIZE_MISMATCH = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at "
+                            r"non-singleton dimension (\d+)\b")
 #: Modality inputs that may need an extra axis (images per sample, channels), tried in this order.
 _AXIS_INPUTS = ("pixel_values", "input_features", "input_values")
 
@@ -166,11 +170,17 @@ def parallel_streams(a: Attempt, message: str, line: str, values: dict) -> dict 
     ids = a.inputs.get("input_ids")
     if "input_ids" in values or ids is None or ids.dim() != 2:
         return None
-    m = re.search(rf"size of tensor a \({ids.shape[1]}\) must match the size of tensor b \((\d+)\) at "
-                  r"non-singleton dimension 1\b", message)
-    if not m or int(m.group(1)) < 2:
+    size = _size_mismatch(message)
+    if size is None or size[0] != ids.shape[1] or size[2] != 1 or size[1] < 2:
         return None
-    return {"input_ids": ids.unsqueeze(-1).repeat(1, 1, int(m.group(1)))}
+    return {"input_ids": ids.unsqueeze(-1).repeat(1, 1, size[1])}
+
+
+def _size_mismatch(message: str) -> tuple[int, int, int] | None:
+    """(size of a, size of b, dimension) of the first elementwise size mismatch the error names; None where it
+    names none."""
+    m = _SIZE_MISMATCH.search(message)
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
 
 
 def features_as_long_as_audio(a: Attempt, message: str, line: str, values: dict) -> dict | None:
@@ -208,10 +218,9 @@ def wider_features(a: Attempt, message: str, line: str, values: dict) -> dict | 
     width = feats.shape[-1]
     m = _MATMUL_SHAPES.search(message)
     got, wants = (int(m.group(2)), int(m.group(3))) if m else (0, 0)
-    m = re.search(rf"size of tensor a \((\d+)\) must match the size of tensor b \({width}\) at non-singleton "
-                  rf"dimension {feats.dim() - 1}\b", message)
-    if m:
-        got, wants = width, int(m.group(1))
+    size = _size_mismatch(message)
+    if size is not None and size[1:] == (width, feats.dim() - 1):
+        got, wants = width, size[0]
     if not got or got == wants or (width * wants) % got:
         return None
     import torch
