@@ -194,7 +194,8 @@ EXAMPLES = {
                          {"input_features": (BATCH, 16, 64)}),
     "padded_to_multiple": (lambda msg: Attempt(level="tiny", inputs={"input_values": torch.zeros(BATCH, 100)}),
                            {"input_values": (BATCH, 120)}),
-    "parallel_streams": (lambda msg: Attempt(level="tiny", inputs={"input_ids": torch.zeros(BATCH, 7, dtype=torch.long)}),
+    "parallel_streams": (lambda msg: Attempt(level="tiny",
+                                             inputs={"input_ids": torch.zeros(BATCH, 7, dtype=torch.long)}),
                          {"input_ids": (BATCH, 7, 4)}),
     "features_as_long_as_audio": (
         lambda msg: Attempt(level="tiny", inputs={"input_features": torch.zeros(BATCH, 30, 16),
