@@ -50,6 +50,20 @@ def discover(model_type, fmt, task, pattern, no_cache, with_hub, families):
                      with_hub=with_hub, with_families=families)
 
 
+def _coverage_job_fn(job_fn: str | None, source: str) -> str:
+    """The job function of `run --coverage`: the smoke job measured by coverage.py."""
+    import importlib.util
+
+    from hfscan.errors import MissingDependencyError
+    from hfscan.harness.linecov import COVERAGE_JOB_FN
+
+    if job_fn or source != "config":
+        raise UsageError("--coverage measures the random-weight smoke job; it takes no --job-fn or --source")
+    if importlib.util.find_spec("coverage") is None:
+        raise MissingDependencyError("coverage", "coverage")
+    return COVERAGE_JOB_FN
+
+
 def _parse_checks(checks: str) -> tuple[str, ...]:
     """Check and preset names (``smoke``, ``all``, ...) -> the checks, in the registry's order."""
     from hfscan.harness.registry import registry
@@ -123,13 +137,17 @@ def hub_sync(model_types, max_models, max_retries, backoff, no_remote_code, stor
 @click.option("--overrides", type=click.Path(dir_okay=False), default=None, help="Your overrides TOML, merged over the shipped one.")
 @click.option("--source", type=click.Choice(["config", "checkpoint"]), default="config", show_default=True, help="Random weights from the config, or the pinned tiny checkpoint `hub sync` stored (from the HF cache).")
 @click.option("--download", is_flag=True, help="With --source checkpoint: fetch checkpoints missing from the HF cache first.")
+@click.option("--coverage", "line_coverage", is_flag=True,
+              help="Record the share of each type's modeling-code lines its checks ran (needs coverage.py).")
 @click.option("--job-fn", default=None, hidden=True, help="module:function run for each job (testing hook).")
 @click.pass_context
-def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_cap, device, dtype, fresh, store, overrides, source, download, job_fn):
+def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_cap, device, dtype, fresh, store, overrides, source, download, line_coverage, job_fn):
     """Smoke-test model types in isolated workers and store every result."""
     from hfscan.pipeline import RunRequest, run_command
 
     chosen = _parse_checks(checks)
+    if line_coverage:
+        job_fn = _coverage_job_fn(job_fn, source)
     request = RunRequest(
         model_types=model_types, priority=priority, family=family, tasks=tasks, checks=chosen, jobs=jobs,
         timeout_s=timeout, device=device, dtype=dtype, fresh=fresh, store=store, mem_cap_mb=mem_cap,

@@ -189,5 +189,10 @@ def run_command(request: RunRequest) -> int:
     if o.interrupted:
         left = sum(1 for r in summary.results if r.status is Status.INTERRUPTED)
         notes.append(f"interrupted: finished results are kept, {left} checks left; run the same command again to resume")
+    from hfscan.reports.linecov import line_coverage, summary_line
+
+    coverage_note = summary_line(line_coverage(summary.results))
+    if coverage_note:
+        notes.append(coverage_note)
     print_summary(list(summary.results), summary.families, notes)
     return summary.exit_code

@@ -306,8 +306,9 @@ def _failure(job: Job, check: str, a: Attempt, override: Override | None, detail
     message = (str(exc).strip().splitlines() or [""])[0][:500]
     if expected:
         message = f"expected: {override.xfail} | {message}"
-    return _base(job, check, status=status, stage=a.stage, error_type=type(exc).__name__, message=message,
-                 traceback=a.tb, param_count=a.param_count, duration_s=sum(a.durations.values()),
+    error_type = getattr(exc, "error_type", None) or type(exc).__name__  # a capture names the tool's own error
+    return _base(job, check, status=status, stage=a.stage, error_type=error_type, message=message, traceback=a.tb,
+                 param_count=a.param_count, duration_s=sum(a.durations.values()),
                  details=json.dumps(details))
 
 

@@ -29,6 +29,33 @@ def print_gaps(gaps: Gaps) -> None:
         c.print(f"   types:  {', '.join(g.model_types)}")
 
 
+def print_capture_causes(causes: list, limit: int = 20) -> None:
+    """Graph capture causes ranked by how many architectures each blocks, with the model lines they stop at."""
+    if not causes:
+        return
+    c = Console(soft_wrap=True, highlight=False)
+    c.print(f"\n[bold]graph capture: {len(causes)} cause(s), the one blocking most architectures first[/bold]")
+    for i, cause in enumerate(causes[:limit], 1):
+        c.print(f"{i}. {cause.check} {cause.kind}: {escape(cause.cause)}: {len(cause.model_types)} architecture(s)")
+        c.print(f"   types:  {escape(', '.join(cause.model_types))}")
+        if cause.frames:
+            c.print(f"   at:     {escape(', '.join(cause.frames[:6]))}{' ...' if len(cause.frames) > 6 else ''}")
+    if len(causes) > limit:
+        c.print(f"... {len(causes) - limit} more in --format json")
+
+
+def print_lowest_coverage(coverage: dict[str, float], limit: int = 20) -> None:
+    """The model types whose checks ran the least of their modeling code, lowest first (`run --coverage`)."""
+    if not coverage:
+        return
+    from hfscan.reports.linecov import summary_line
+
+    c = Console(soft_wrap=True, highlight=False)
+    c.print(f"\n[bold]{escape(summary_line(coverage) or '')}[/bold]")
+    for mt, s in list(coverage.items())[:limit]:
+        c.print(f"  {s:6.1%}  {escape(mt)}")
+
+
 def latest_results(store_path: str | None) -> list:
     """The results of the newest run in the store; none when there is no store yet."""
     from pathlib import Path
@@ -50,6 +77,8 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
 
     from hfscan.classifiers import classify_all
     from hfscan.harness.records import coverage_by_model_type
+    from hfscan.reports.capture import capture_causes
+    from hfscan.reports.linecov import line_coverage
     from hfscan.reports.gaps import build_gaps, coverage_gaps, failure_gaps
     from hfscan.scanner.discover import discover
 
@@ -60,8 +89,13 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
     gaps = build_gaps(inventory, classify_all(inventory), include_subconfigs=include_subconfigs,
                       extra=[*failure_gaps(results), *coverage_gaps(results, coverage)],
                       coverage=coverage if results else None)
+    causes = capture_causes(results)
+    lines = line_coverage(results)
     if fmt == "json":
-        print(json.dumps(gaps.to_json(), indent=2))
+        print(json.dumps({**gaps.to_json(), "capture_causes": [c.to_json() for c in causes],
+                          "line_coverage": [{"model_type": mt, "share": s} for mt, s in lines.items()]}, indent=2))
     else:
         print_gaps(gaps)
+        print_capture_causes(causes)
+        print_lowest_coverage(lines)
     return 1 if gaps.model_types else 0

@@ -27,6 +27,8 @@ from hfscan.errors import UsageError
 from hfscan.harness.records import FAILING, Coverage, RunInfo, Status
 from hfscan.paths import default_store_path
 from hfscan.reports import charts
+from hfscan.reports.capture import CaptureCause, capture_causes
+from hfscan.reports.linecov import histogram, line_coverage, summary_line
 from hfscan.reports.coverage import CATEGORIES, RunCoverage, TierOf, TypeRow, default_tier_of, shipped_override_reasons, summarize
 from hfscan.reports.history import Comparison, TrendPoint, baseline_before, compare, parse_since, trend
 
@@ -46,6 +48,8 @@ class Report:
     comparison: Comparison | None
     baseline_note: str  # why there is no comparison although one was asked for ("" otherwise)
     trend: tuple[TrendPoint, ...]
+    capture: tuple[CaptureCause, ...] = ()  # graph capture causes ranked by the architectures they block
+    line_coverage: dict | None = None  # {model type: share of its modeling lines run}, from `run --coverage`
 
 
 def build_report(
@@ -61,7 +65,8 @@ def build_report(
     if run is None:
         raise UsageError(f"no runs in {store.path}; run `hfscan run` first")
     reasons = shipped_override_reasons()
-    current = summarize(run, store.results(run.id), tier_of, reasons)
+    results = store.results(run.id)
+    current = summarize(run, results, tier_of, reasons)
     baseline, note = None, ""
     if compare_to is not None:
         baseline = store.run(compare_to)
@@ -70,7 +75,8 @@ def build_report(
         if baseline is None:
             note = f"no stored run started at least {_age(since)} before run {run.id}; nothing to compare with"
     comparison = compare(current, summarize(baseline, store.results(baseline.id), tier_of, reasons)) if baseline else None
-    return Report(current, comparison, note, trend(store, until=run))
+    return Report(current, comparison, note, trend(store, until=run), tuple(capture_causes(results)),
+                  line_coverage(results))
 
 
 def _age(delta: timedelta) -> str:
@@ -136,6 +142,8 @@ def to_json(report: Report) -> dict:
             "removed": list(cmp.removed),
         },
         "baseline_note": report.baseline_note,
+        "capture_causes": [c.to_json() for c in report.capture],
+        "line_coverage": report.line_coverage or {},
         "trend": [
             {"run_id": p.run.id, "started_at": p.run.started_at, "transformers_version": p.run.transformers_version,
              "torch_version": p.run.torch_version, "model_types": p.model_types, "passing": p.passing, "pass_rate": round(p.pass_rate, 4)}
@@ -214,6 +222,8 @@ def render(report: Report, fmt: str) -> str:
         bar_width=charts.BAR_WIDTH,
         colors=charts.COLORS,
         trend_pad=charts.PAD,
+        coverage_line=summary_line(report.line_coverage or {}),
+        coverage_histogram=histogram(report.line_coverage or {}),
     )
 
 

@@ -1,0 +1,97 @@
+"""Modeling-code line coverage of one job: the share of its model type's modeling module lines that its checks ran.
+
+``hfscan run --coverage`` runs jobs through :func:`run_job`, which wraps the smoke job function in a coverage.py
+measurement restricted to the modeling modules of the tested class's package (``modeling_*.py``). Lines that run when
+a module is imported (module and class bodies, ``def`` and decorator lines) count as run: a worker imports a module
+once for many jobs, so only the lines inside functions say what a job exercised. Each result the job yields carries
+the coverage measured so far (``details["coverage"]``: per file, its runnable lines and the line numbers run), so the
+job's last result holds the job's figure, a crash mid-job keeps what was measured before it, and the jobs of one type
+(``--tasks all``) add up to the union of their lines (:func:`share`).
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+from hfscan.harness.records import CheckResult, Job
+
+#: The job function `hfscan run --coverage` uses (part of the reuse key, like every job function).
+COVERAGE_JOB_FN = "hfscan.harness.linecov:run_job"
+
+
+def modeling_files(model_class: type) -> list[str]:
+    """The modeling modules of the package that defines ``model_class``."""
+    import inspect
+
+    source = inspect.getsourcefile(model_class)
+    if not source:
+        return []
+    package = Path(source).parent
+    return sorted(str(p) for p in package.glob("modeling_*.py"))
+
+
+@lru_cache(maxsize=None)
+def runtime_lines(path: str) -> frozenset[int]:
+    """Lines of statements inside function bodies: those only a call runs (not the import)."""
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for stmt in node.body:
+                for sub in ast.walk(stmt):
+                    if isinstance(sub, ast.stmt):
+                        lines.add(sub.lineno)
+    return frozenset(lines)
+
+
+def measured(cov: Any, files: list[str]) -> dict:
+    """Per modeling file: its runnable lines (inside functions) and those run, from coverage.py's analysis."""
+    out = {}
+    for path in files:
+        _, statements, _, missing, _ = cov.analysis2(path)
+        runtime = runtime_lines(path)
+        body = {ln for ln in statements if ln in runtime}
+        out[f"{Path(path).parent.name}/{Path(path).name}"] = {"lines": len(body), "run": sorted(body - set(missing))}
+    return {"files": out}
+
+
+def share(coverages: list[dict]) -> float | None:
+    """The share of modeling lines run by any of ``coverages`` (several jobs of one type: their union)."""
+    lines: dict[str, int] = {}
+    run: dict[str, set[int]] = {}
+    for c in coverages:
+        for name, f in (c.get("files") or {}).items():
+            lines[name] = f.get("lines", 0)
+            run.setdefault(name, set()).update(f.get("run", ()))
+    total = sum(lines.values())
+    return round(sum(len(v) for v in run.values()) / total, 4) if total else None
+
+
+def run_job(job: Job) -> Iterator[CheckResult]:
+    """The smoke job function with the modeling modules' line coverage recorded in every result's details."""
+    import json
+
+    import coverage
+
+    from hfscan.harness import smoke
+
+    try:
+        files = modeling_files(smoke._model_class(job.model_class, job.model_type))
+    except Exception:  # noqa: BLE001 - no class to measure: the job runs (and reports why) unmeasured
+        files = []
+    if not files:
+        yield from smoke.run_job(job)
+        return
+    cov = coverage.Coverage(data_file=None, include=files, branch=False, config_file=False)
+    cov.start()
+    try:
+        for result in smoke.run_job(job):
+            cov.stop()
+            details = {**result.detail, "coverage": measured(cov, files)}
+            yield result.with_(details=json.dumps(details))
+            cov.start()
+    finally:
+        cov.stop()

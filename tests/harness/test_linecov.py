@@ -1,0 +1,52 @@
+"""`hfscan run --coverage`: the share of a type's modeling-code lines its checks ran, measured by coverage.py."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from hfscan.harness.linecov import runtime_lines, share
+
+
+def test_runtime_lines_are_the_statements_inside_functions(tmp_path):
+    src = tmp_path / "modeling_x.py"
+    src.write_text("import os\n\nclass A:\n    x = 1\n\n    def f(self):\n        y = 2\n        return y\n\n"
+                   "def g():\n    return 3\n")
+    assert runtime_lines(str(src)) == frozenset({7, 8, 11})
+
+
+def test_share_is_the_union_of_the_jobs_lines():
+    a = {"files": {"m/modeling_m.py": {"lines": 10, "run": [1, 2, 3]}}}
+    b = {"files": {"m/modeling_m.py": {"lines": 10, "run": [3, 4]}}}
+    assert share([a]) == 0.3 and share([a, b]) == 0.4
+    assert share([]) is None
+
+
+@pytest.mark.slow
+def test_a_job_that_runs_more_of_the_model_covers_more_lines():
+    from hfscan.classifiers import classify_all
+    from hfscan.harness import linecov, smoke
+    from hfscan.scanner.discover import discover
+
+    inventory = discover()
+    job = smoke.plan_jobs(inventory.get("llama"), template=classify_all(inventory)["llama"].template)[0]
+
+    def last(checks):
+        results = list(linecov.run_job(replace(job, checks=checks)))
+        assert all("coverage" in r.detail for r in results)
+        return share([results[-1].detail["coverage"]])
+
+    built_and_ran = last(("build", "forward"))
+    everything = last(("build", "forward", "save-load", "generate"))
+    assert 0 < built_and_ran < everything <= 1
+    assert "llama/modeling_llama.py" in list(linecov.run_job(replace(job, checks=("build",))))[0].detail["coverage"]["files"]
+
+
+def test_coverage_is_a_usage_error_with_another_job_source():
+    from click.testing import CliRunner
+
+    from hfscan.cli import cli
+
+    res = CliRunner().invoke(cli, ["run", "bert", "--coverage", "--source", "checkpoint"])
+    assert res.exit_code == 2 and "--coverage measures the random-weight smoke job" in res.output

@@ -1,0 +1,43 @@
+"""Reports and gaps show modeling-code line coverage, lowest first."""
+
+from __future__ import annotations
+
+import json
+
+from hfscan.harness.records import CheckResult, Status
+from hfscan.reports.linecov import histogram, line_coverage, summary_line
+
+
+def _result(mt: str, run: list[int], lines: int = 10) -> CheckResult:
+    cov = {"files": {f"{mt}/modeling_{mt}.py": {"lines": lines, "run": run}}}
+    return CheckResult(mt, "forward", Status.PASSED, details=json.dumps({"coverage": cov}))
+
+
+def test_types_are_ordered_lowest_first_and_summarised():
+    cov = line_coverage([_result("a", [1, 2, 3, 4, 5, 6, 7, 8]), _result("b", [1]), CheckResult("c", "build", Status.PASSED)])
+    assert list(cov.items()) == [("b", 0.1), ("a", 0.8)]
+    assert summary_line(cov) == "modeling-code line coverage: median 45.0% over 2 types (lowest: b 10%, a 80%)"
+    assert [b["count"] for b in histogram(cov)] == [0, 1, 0, 0, 0, 0, 0, 0, 1, 0]
+    assert summary_line({}) is None
+
+
+def test_every_report_format_shows_line_coverage(tmp_path):
+    import jsonschema
+
+    from hfscan.cache.store import Store
+    from hfscan.harness.records import RunInfo
+    from hfscan.reports.report import SCHEMA_PATH, build_report, render
+
+    with Store(tmp_path / "s.sqlite") as store:
+        run = store.begin_run(RunInfo(id=None, started_at="2026-12-01T00:00:00", hfscan_version="0", python_version="3",
+                                      torch_version="2", transformers_version="5"))
+        store.add_result(run.id, _result("alpha", [1, 2]))
+        store.add_result(run.id, _result("beta", [1, 2, 3, 4, 5]))
+        store.finish_run(run.id, "finished")
+        report = build_report(store)
+    data = json.loads(render(report, "json"))
+    jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text()))
+    assert data["line_coverage"] == {"alpha": 0.2, "beta": 0.5}
+    assert "| alpha | 20.0% |" in render(report, "md")
+    html = render(report, "html")
+    assert 'id="coverage-histogram"' in html and 'id="line-coverage"' in html
