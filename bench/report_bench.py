@@ -22,7 +22,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from hfscan.cache.store import Store
-from hfscan.harness.records import CHECKS, CheckResult, RunInfo, Status
+from hfscan.records import CHECKS, CheckResult, RunInfo, Status
+from hfscan.harness.overrides import shipped_override_reasons
+from hfscan.harness.selection import tier_of
 from hfscan.reports.report import FORMATS, build_report, render
 
 _MIX = ((Status.PASSED, 80), (Status.FAILED, 8), (Status.SKIPPED, 6), (Status.XFAIL, 3), (Status.PARTIAL, 2), (Status.CRASHED, 1))
@@ -66,7 +68,7 @@ def main() -> None:
 
         with Store(path) as store:
             t0 = time.perf_counter()
-            report = build_report(store, since=timedelta(days=7))
+            report = build_report(store, since=timedelta(days=7), tier_of=tier_of, override_reasons=shipped_override_reasons())
             print(f"build_report (in process):            {time.perf_counter() - t0:.2f} s "
                   f"({len(report.comparison.regressions)} regressions)")
             for fmt in FORMATS:

@@ -7,6 +7,7 @@ unchanged rerun: the same `hfscan run` in a fresh process, everything reused.
 
     python bench/sweep_bench.py                      # build+forward of every model type
     python bench/sweep_bench.py --priority high --checks build,forward,save-load,generate
+    python bench/sweep_bench.py --checks smoke,consistency    # presets too, as `hfscan run --checks`
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from hfscan.harness.records import Coverage, Status, coverage_by_model_type
+from hfscan.harness.registry import registry
+from hfscan.records import Coverage, Status, coverage_by_model_type
 from hfscan.pipeline import RunRequest, run_sweep
 from hfscan.scanner.discover import discover
 
@@ -34,7 +36,7 @@ def _pct(values: list[float], q: float) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--priority", default="all", choices=["high", "medium", "low", "all"])
-    ap.add_argument("--checks", default="build,forward")
+    ap.add_argument("--checks", default="build,forward", help="checks and presets (smoke, consistency, all)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...), as `hfscan run --device`")
@@ -46,7 +48,7 @@ def main() -> None:
     if store.exists():
         ap.error(f"{store} exists; the benchmark measures a sweep into a fresh store")
     request = RunRequest(
-        model_types=tuple(args.model_types), priority=args.priority, checks=tuple(args.checks.split(",")),
+        model_types=tuple(args.model_types), priority=args.priority, checks=registry().resolve(args.checks),
         jobs=args.jobs, timeout_s=args.timeout, device=args.device, store=str(store),
     )
     t0 = time.perf_counter()
@@ -82,8 +84,15 @@ def main() -> None:
         print(f"                            over 1M: {sum(c > 1e6 for c in counts)}   over 20M: {sum(c > 20e6 for c in counts)}")
     print(f"workers started             {first.outcome.workers_started}")
     by = Counter((r.check, str(r.status)) for r in first.results)
+    check_s: dict[str, float] = defaultdict(float)
+    for r in first.results:
+        check_s[r.check] += r.duration_s
     for check in request.checks:
-        print(f"  {check:<12} " + "  ".join(f"{s} {n}" for (c, s), n in sorted(by.items()) if c == check))
+        ran = sum(n for (c, s), n in by.items() if c == check and s not in ("skipped", "interrupted"))
+        ok = by[(check, "passed")] + by[(check, "partial")]
+        rate = f"pass rate {100 * ok / ran:5.1f}% of {ran:<4}" if ran else "pass rate   –          "
+        print(f"  {check:<14} {rate} {check_s[check]:7.1f} s in all   "
+              + "  ".join(f"{s} {n}" for (c, s), n in sorted(by.items()) if c == check))
     if top_level:
         print(f"top-level forward passed    {len(forward_ok & top_level)}/{len(top_level)} = {100 * len(forward_ok & top_level) / len(top_level):.1f}%")
     # Issue 5's measure: every check that applies passed (forward among them), no override; over all the checks

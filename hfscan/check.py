@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hfscan.errors import UnknownModelTypeError, UsageError
-from hfscan.harness.records import CHECKS, CheckResult, Job, Status
+from hfscan.records import CHECKS, CheckResult, Job, Status
 
 #: Config keys that describe a saved file, not the architecture: never copied onto the tiny config.
 _FILE_KEYS = frozenset({"transformers_version", "architectures", "_name_or_path", "dtype", "torch_dtype"})
@@ -93,13 +93,18 @@ def read_config(path: Path, trust_remote_code: bool = False) -> Any:
     """The transformers config of a ``config.json``; unknown types and rejected configs are usage errors."""
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
+    from hfscan.fileio import read_text
+
+    text = read_text(path)  # unreadable or not UTF-8: file:line, exit 2
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data = json.loads(text)
+    except ValueError as exc:
         raise UsageError(f"{path}: not a readable JSON config ({exc})") from None
     if not isinstance(data, dict) or not data.get("model_type"):
         raise UsageError(f"{path}: config has no model_type")
     model_type = data["model_type"]
+    if not isinstance(model_type, str):
+        raise UsageError(f"{path}: model_type must be a string, not {type(model_type).__name__} ({json.dumps(model_type)[:80]})")
     if model_type not in CONFIG_MAPPING:
         if data.get("auto_map"):
             hint = "running custom code is not supported by hfscan check" if trust_remote_code else "never run without --trust-remote-code"

@@ -10,7 +10,7 @@ import click
 from hfscan import __version__
 from hfscan.errors import HfscanError, UsageError
 from hfscan.harness.devices import DEVICES, DTYPES
-from hfscan.harness.records import CHECKS
+from hfscan.records import CHECKS
 
 
 class _Group(click.Group):
@@ -31,6 +31,43 @@ def cli() -> None:
 
 
 FORMATS = click.Choice(["table", "json", "csv"])
+
+
+class Positive(click.ParamType):
+    """A finite number above ``minimum`` (``nan`` and ``inf`` would switch a limit off: refused)."""
+
+    name = "number"
+
+    def __init__(self, minimum: float = 0.0, inclusive: bool = False):
+        self.minimum, self.inclusive = minimum, inclusive
+
+    def convert(self, value, param, ctx):
+        import math
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        ok = number >= self.minimum if self.inclusive else number > self.minimum
+        if not math.isfinite(number) or not ok:
+            self.fail(f"{value!r} is not a finite number {'>=' if self.inclusive else '>'} {self.minimum:g}", param, ctx)
+        return number
+
+
+class StorePath(click.Path):
+    """A store file on disk: SQLite's in-memory and temporary databases (``:memory:``, ``""``) would lose every result."""
+
+    def __init__(self):
+        super().__init__(dir_okay=False)
+
+    def convert(self, value, param, ctx):
+        text = str(value)
+        if not text.strip() or text.startswith(":memory:") or text.lower().startswith("file:"):
+            self.fail(f"{text!r} is not a file: results must be stored on disk", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+STORE = StorePath()
 
 
 @cli.command()
@@ -85,7 +122,7 @@ def explain(model_type, fmt, no_cache):
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--include-subconfigs", is_flag=True, help="Count sub-config types (e.g. clip_vision_model) too.")
-@click.option("--store", type=click.Path(dir_okay=False), default=None, help="Store whose latest run's failures to group (default: $HFSCAN_HOME/hfscan.sqlite).")
+@click.option("--store", type=STORE, default=None, help="Store whose latest run's failures to group (default: $HFSCAN_HOME/hfscan.sqlite).")
 @click.pass_context
 def gaps(ctx, fmt, include_subconfigs, store):
     """Model types that are unclassified or ambiguous, or failed in the latest run, grouped; exit 1 when there are any."""
@@ -109,9 +146,9 @@ def hub() -> None:
 @click.argument("model_types", nargs=-1)
 @click.option("--max-models", type=click.IntRange(1), default=500, show_default=True, help="Models listed per type (counts are lower bounds past it).")
 @click.option("--max-retries", type=click.IntRange(0), default=5, show_default=True, help="Retries of a rate-limited or failed request.")
-@click.option("--backoff", type=click.FloatRange(0), default=1.0, show_default=True, help="First wait before a retry, in seconds (doubles each time).")
+@click.option("--backoff", type=Positive(0, inclusive=True), default=1.0, show_default=True, help="First wait before a retry, in seconds (doubles each time).")
 @click.option("--no-remote-code", is_flag=True, help="Skip listing custom-code architectures transformers lacks.")
-@click.option("--store", type=click.Path(dir_okay=False), default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
+@click.option("--store", type=STORE, default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
 def hub_sync(model_types, max_models, max_retries, backoff, no_remote_code, store):
     """Fetch Hub metadata for every model type (or those named) into the store."""
     from hfscan.hubsync import sync_command
@@ -128,32 +165,54 @@ def hub_sync(model_types, max_models, max_retries, backoff, no_remote_code, stor
 @click.option("--checks", default="smoke", show_default=True,
               help="Comma-separated checks and presets (smoke, all, ...: see hfscan/data/checks.toml).")
 @click.option("--jobs", type=click.IntRange(1), default=os.cpu_count() or 1, show_default="number of cores", help="Worker processes.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True, help="Seconds per job before it is killed.")
-@click.option("--mem-cap", type=click.FloatRange(min=64), default=None, help="MB of memory a worker may use before its job is killed as oom (default: a share of RAM, at most 4096).")
+@click.option("--timeout", type=Positive(0.1, inclusive=True), default=120.0, show_default=True, help="Seconds per job before it is killed.")
+@click.option("--mem-cap", type=Positive(64, inclusive=True), default=None, help="MB of memory a worker may use before its job is killed as oom (default: a share of RAM, at most 4096).")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True)
 @click.option("--fresh", is_flag=True, help="Ignore stored results; run everything again.")
-@click.option("--store", type=click.Path(dir_okay=False), default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
+@click.option("--reuse-failures", is_flag=True, help="Keep stored crashed, timeout and oom results (retried by default).")
+@click.option("--store", type=STORE, default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
 @click.option("--overrides", type=click.Path(dir_okay=False), default=None, help="Your overrides TOML, merged over the shipped one.")
 @click.option("--source", type=click.Choice(["config", "checkpoint"]), default="config", show_default=True, help="Random weights from the config, or the pinned tiny checkpoint `hub sync` stored (from the HF cache).")
 @click.option("--download", is_flag=True, help="With --source checkpoint: fetch checkpoints missing from the HF cache first.")
 @click.option("--coverage", "line_coverage", is_flag=True,
               help="Record the share of each type's modeling-code lines its checks ran (needs coverage.py).")
+@click.option("--shard", "shard_spec", default=None, metavar="K/N|auto/N|auto",
+              help="Run only shard K of N (balanced by the stored durations); auto: K from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID.")
+@click.option("--plan", "plan_fmt", type=click.Choice(["table", "json"]), is_flag=False, flag_value="table", default=None,
+              help="With --shard: print the split into N shards (table, or json) and run nothing.")
 @click.option("--job-fn", default=None, hidden=True, help="module:function run for each job (testing hook).")
 @click.pass_context
-def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_cap, device, dtype, fresh, store, overrides, source, download, line_coverage, job_fn):
+def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_cap, device, dtype, fresh, reuse_failures, store,
+        overrides, source, download, line_coverage, shard_spec, plan_fmt, job_fn):
     """Smoke-test model types in isolated workers and store every result."""
-    from hfscan.pipeline import RunRequest, run_command
+    from hfscan.harness.shard import parse_shard
+    from hfscan.pipeline import RunRequest, plan_command, run_command
 
     chosen = _parse_checks(checks)
     if line_coverage:
         job_fn = _coverage_job_fn(job_fn, source)
+    spec = parse_shard(shard_spec, os.environ) if shard_spec is not None else None
+    if plan_fmt and spec is None:
+        raise UsageError("--plan needs --shard K/N (the number of shards to plan)")
     request = RunRequest(
         model_types=model_types, priority=priority, family=family, tasks=tasks, checks=chosen, jobs=jobs,
-        timeout_s=timeout, device=device, dtype=dtype, fresh=fresh, store=store, mem_cap_mb=mem_cap,
-        overrides=overrides, source=source, download=download, **({"job_fn": job_fn} if job_fn else {}),
+        timeout_s=timeout, device=device, dtype=dtype, fresh=fresh, reuse_failures=reuse_failures, store=store,
+        mem_cap_mb=mem_cap, overrides=overrides, source=source, download=download,
+        shard=(spec.index, spec.count) if spec else None, **({"job_fn": job_fn} if job_fn else {}),
     )
-    ctx.exit(run_command(request))
+    ctx.exit(plan_command(request, plan_fmt) if plan_fmt else run_command(request))
+
+
+@cli.command()
+@click.argument("stores", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--into", "into", required=True, type=click.Path(dir_okay=False), help="Store that receives the merged run (created if absent; keeps its history).")
+@click.pass_context
+def merge(ctx, stores, into):
+    """Merge the shard runs of STORES (the latest in each) into one run in --into."""
+    from hfscan.cache.merge import merge_command
+
+    ctx.exit(merge_command(stores, into))
 
 
 @cli.command()
@@ -164,21 +223,24 @@ def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_ca
 @click.option("--since", default=None, help="Compare with the latest run at least this much older: 7d, 2w, 12h.")
 @click.option("--compare", "compare_to", type=int, default=None, help="Compare with this run id.")
 @click.option("--fail-on-regression", is_flag=True, help="Exit 1 when a model type that passed in the baseline fails now.")
-@click.option("--store", type=click.Path(dir_okay=False), default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
+@click.option("--store", type=STORE, default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
 @click.pass_context
 def report(ctx, fmt, output, run_id, weekly, since, compare_to, fail_on_regression, store):
     """Coverage report of a run as Markdown, HTML, JSON or JUnit XML, with changes since a baseline run."""
+    from hfscan.harness.overrides import shipped_override_reasons
+    from hfscan.harness.selection import tier_of
     from hfscan.reports.report import report_command
 
     if weekly and since:
         raise UsageError("--weekly and --since are exclusive (--weekly is --since 7d)")
     ctx.exit(report_command(store, fmt, output, run_id=run_id, since="7d" if weekly else since,
-                            compare_to=compare_to, fail_on_regression=fail_on_regression))
+                            compare_to=compare_to, fail_on_regression=fail_on_regression, tier_of=tier_of,
+                            override_reasons=shipped_override_reasons()))
 
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--store", type=click.Path(dir_okay=False), default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
+@click.option("--store", type=STORE, default=None, help="SQLite store file (default: $HFSCAN_HOME/hfscan.sqlite).")
 def history(fmt, store):
     """Every stored run: when, on which versions, and its pass rate."""
     from hfscan.reports.report import history_command

@@ -54,3 +54,9 @@ class MissingDependencyError(HfscanError):
         hint = f" (pip install 'hfscan[{extra}]')" if extra else f" (pip install {package})"
         super().__init__(f"missing dependency: {package}{hint}")
         self.package = package
+
+
+class MergeError(HfscanError):
+    """Shard runs that cannot be merged (different stacks or splits, conflicting results): nothing is written."""
+
+    exit_code = 2

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 
 from hfscan.cache.store import Store
 from hfscan.errors import DataFileError
-from hfscan.harness.records import CheckResult, Job, Status
+from hfscan.records import CheckResult, Job, Status
 from hfscan.scanner.hub import HubClient, HubError, HubTypeInfo, HubUnreachableError
 
 try:
@@ -87,8 +87,14 @@ def sync(
 
 
 def stored_hub(store: Store) -> dict[str, HubTypeInfo]:
-    """What the last syncs stored, by model type (no network)."""
-    return {mt: HubTypeInfo.from_json({**d, "model_type": mt}) for mt, d in store.hub().items()}
+    """What the last syncs stored, by model type (no network); a row of the wrong shape is reported corrupt and left out."""
+    out = {}
+    for mt, d in store.hub().items():
+        try:
+            out[mt] = HubTypeInfo.from_json({**d, "model_type": mt})
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            store.hub_corrupt(mt, f"not Hub metadata hfscan can read: {type(exc).__name__}: {exc}"[:200])
+    return out
 
 
 def stored_hub_at(path: str | Path | None = None) -> dict[str, HubTypeInfo]:
@@ -139,21 +145,21 @@ def tiers_from_hub(hub: dict[str, dict], thresholds: dict[str, int]) -> dict[str
 def sync_command(model_types: tuple[str, ...], max_models: int, max_retries: int, backoff_s: float, remote_code: bool,
                  store: str | None = None) -> SyncReport:
     """``hfscan hub sync``: sync with a progress bar, print what happened; errors after storing what was fetched."""
-    from rich.console import Console
     from rich.progress import Progress
 
     from hfscan.paths import default_store_path
     from hfscan.scanner.discover import discover
     from hfscan.scanner.hub import HubLimits
+    from hfscan.terminal import console as plain_console
 
     inventory = discover()
     todo = [inventory.get(mt).model_type for mt in model_types] if model_types else list(inventory.model_types)
     client = HubClient(max_retries=max_retries, backoff_s=backoff_s, limits=HubLimits(max_models=max_models))
-    console = Console(stderr=True)
+    console = plain_console(stderr=True)
     with Store(store or default_store_path()) as db, Progress(console=console, transient=True) as bar:
         task = bar.add_task("hub sync", total=len(todo))
         report = sync(db, todo, client, inventory.model_types, remote_code, progress=lambda mt: bar.advance(task))
-    out = Console(soft_wrap=True)
+    out = plain_console(soft_wrap=True)
     out.print(f"hub sync: {len(report.fetched)} of {len(todo)} model types stored from {client.api.endpoint}")
     if remote_code and report.stopped is None:
         out.print(f"remote-code architectures transformers lacks: {', '.join(report.remote_code) or 'none'}")
@@ -195,7 +201,7 @@ def usage_tiers(store_path: str | Path, thresholds: dict[str, int] | None = None
     if not Path(store_path).exists():
         return None
     with Store(store_path) as store:
-        hub = store.hub()
+        hub = {mt: {"downloads": i.downloads, "remote_code": i.remote_code} for mt, i in stored_hub(store).items()}
     tiers = tiers_from_hub(hub, thresholds or load_thresholds())
     if not tiers:
         return None

@@ -19,7 +19,15 @@ def default_store_path() -> Path:
 
 
 def cache_dir(kind: str) -> Path:
-    """A directory for derived, rebuildable data (discovery and trait caches)."""
+    """A directory for derived, rebuildable data (discovery and trait caches); one that cannot be made is a usage error."""
     d = home() / "cache" / kind
-    d.mkdir(parents=True, exist_ok=True)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        if not os.access(d, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as exc:
+        from hfscan.errors import UsageError
+
+        why = "not a directory" if isinstance(exc, (FileExistsError, NotADirectoryError)) else (exc.strerror or str(exc))
+        raise UsageError(f"HFSCAN_HOME {home()}: cannot make {d} ({why}); set HFSCAN_HOME to a writable directory") from None
     return d

@@ -19,17 +19,20 @@ from typing import Callable
 
 from hfscan import __version__
 from hfscan.cache.store import Store, now
+from hfscan.errors import StoreError
 from hfscan.classifiers import Classification, classify_all
 from hfscan.harness.devices import resolve_device
 from hfscan.harness.keys import DEFAULT_JOB_FN
-from hfscan.harness.records import CHECKS, FAILING, CheckResult, Job, RunInfo, Status
+from hfscan.records import CHECKS, FAILING, CheckResult, Job, RunInfo, Status
 from hfscan.harness.runner import Runner, RunnerOptions, RunOutcome
 from hfscan.harness.selection import Selection, select
 from hfscan.harness.shrink.ruleset import rules as shrink_rules
 from hfscan.hubsync import CHECKPOINT_JOB_FN, checkpoint_jobs, usage_tiers
-from hfscan.paths import default_store_path
+from hfscan.paths import cache_dir, default_store_path
 from hfscan.scanner.discover import discover
 from hfscan.scanner.records import Inventory
+from hfscan.harness.shard import ShardSpec
+from hfscan.sharding import balance_run, plan_json, print_plan, shard_args, split_for, take_shard
 
 #: Exit status of a sweep stopped by Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
@@ -49,12 +52,14 @@ class RunRequest:
     device: str = "auto"
     dtype: str = "float32"
     fresh: bool = False
+    reuse_failures: bool = False  # keep stored crashed / timeout / oom results instead of retrying them
     store: str | None = None
     mem_cap_mb: float | None = None
     overrides: str | None = None  # the user's overrides file, merged over the shipped one
     job_fn: str = DEFAULT_JOB_FN
     source: str = "config"  # "config": random weights; "checkpoint": the pinned tiny checkpoint `hub sync` stored
     download: bool = False  # fetch missing checkpoints into the Hugging Face cache first (source "checkpoint")
+    shard: tuple[int, int] | None = None  # (K, N): run only shard K of N (see hfscan.sharding)
 
 
 @dataclass(frozen=True)
@@ -85,17 +90,18 @@ def plan(
     from hfscan.harness.smoke import plan_jobs
 
     overrides = load_overrides(request.overrides, inventory.model_types)
+    cache = plan_cache()
     jobs: list[Job] = []
     unplanned: list[CheckResult] = []
     for mt in selection.model_types:
         c = classifications.get(mt)
         family = c.family if c else None
+        record, override = inventory.get(mt), overrides.get(mt)
+        args = dict(template=c.template if c else None, tasks=request.tasks, checks=request.checks, device=device,
+                    dtype=request.dtype, timeout_s=request.timeout_s)
+        key = cache.entry_key(record, override=override.to_json() if override else None, **args)
         try:
-            planned = plan_jobs(
-                inventory.get(mt), template=c.template if c else None, tasks=request.tasks,
-                checks=request.checks, device=device, dtype=request.dtype, timeout_s=request.timeout_s,
-                overrides=overrides,
-            )
+            planned = cache.jobs(key, lambda: plan_jobs(record, overrides=overrides, **args))
         except Exception as exc:  # a planning bug must not end the sweep: record it for this type
             unplanned += [
                 CheckResult(mt, check, Status.FAILED, family=family, stage="plan", error_type=type(exc).__name__,
@@ -109,7 +115,35 @@ def plan(
                 for check in request.checks
             ]
         jobs += [replace(j, family=j.family or family) for j in planned]
+    cache.save()
     return jobs, unplanned
+
+
+def override_entries(jobs: list[Job], user_file: str | None) -> list[tuple[str, str, str, str, str]]:
+    """(hash, model type, reason, source file, entry JSON) of every override the jobs apply, for the store.
+
+    An entry hfscan does not ship comes from the user's file (its path, absolute, is the source)."""
+    from hfscan.harness.overrides import Override, load_overrides
+
+    shipped = {o.hash for o in load_overrides().values()}
+    out = {}
+    for job in jobs:
+        if job.override and job.override_hash and job.override_hash not in out:
+            entry = Override.from_json(job.override)
+            source = "hfscan/data/overrides.toml" if job.override_hash in shipped or not user_file else os.path.abspath(user_file)
+            out[job.override_hash] = (job.override_hash, entry.model_type, entry.reason, source, job.override)
+    return list(out.values())
+
+
+def plan_cache() -> "PlanCache":
+    """The plan cache of this transformers installation and this harness (none when ``HFSCAN_NO_PLAN_CACHE``)."""
+    from hfscan.harness.keys import code_digest
+    from hfscan.harness.plancache import PlanCache
+    from hfscan.scanner.discover import installation_key
+
+    if os.environ.get("HFSCAN_NO_PLAN_CACHE"):
+        return PlanCache(None)
+    return PlanCache(cache_dir("plan") / f"{installation_key()}-{code_digest()}.json")
 
 
 def longest_first(jobs: list[Job], store: Store) -> list[Job]:
@@ -121,6 +155,18 @@ def longest_first(jobs: list[Job], store: Store) -> list[Job]:
     return sorted(jobs, key=lambda j: -took.get((j.model_type, j.model_class), math.inf))
 
 
+def selected(request: RunRequest) -> tuple[Inventory, dict[str, Classification], Selection]:
+    """The inventory, every type's classification, and the model types the request selects."""
+    inventory = discover()
+    classifications = classify_all(inventory)
+    selection = select(
+        inventory, request.model_types, request.priority, request.family,
+        families={mt: c.path for mt, c in classifications.items()},
+        tiers=usage_tiers(request.store or default_store_path()),  # None (shipped tiers) until `hub sync` stored usage
+    )
+    return inventory, classifications, selection
+
+
 def run_sweep(
     request: RunRequest,
     on_start: Callable[[int], None] = lambda total: None,
@@ -128,14 +174,8 @@ def run_sweep(
 ) -> RunSummary:
     """Run a sweep and store every result as it finishes; ``on_start(total jobs)`` then ``on_job`` per job."""
     shrink_rules()  # validated before any job: a broken rules file is one line and exit status 2, not N failures
-    inventory = discover()
-    classifications = classify_all(inventory)
+    inventory, classifications, selection = selected(request)
     families = {mt: c.family for mt, c in classifications.items()}
-    selection = select(
-        inventory, request.model_types, request.priority, request.family,
-        families={mt: c.path for mt, c in classifications.items()},
-        tiers=usage_tiers(request.store or default_store_path()),  # None (shipped tiers) until `hub sync` stored usage
-    )
     device = resolve_device(request.device)
     jobs, unplanned = plan(inventory, selection, classifications, request, device.kind)
     job_fn = request.job_fn
@@ -143,29 +183,62 @@ def run_sweep(
         jobs, skipped = checkpoint_jobs(jobs, request.store or default_store_path(), request.download)
         unplanned += skipped
         job_fn = CHECKPOINT_JOB_FN if job_fn == DEFAULT_JOB_FN else job_fn
-    runner = Runner(RunnerOptions(jobs=request.jobs, job_fn=job_fn, mem_cap_mb=request.mem_cap_mb))
+    runner = Runner(RunnerOptions(jobs=request.jobs, job_fn=job_fn, mem_cap_mb=request.mem_cap_mb,
+                                  reuse_failures=request.reuse_failures))
     with Store(request.store or default_store_path()) as store:
+        extra: dict = {}
+        if request.shard:
+            spec = ShardSpec(*request.shard)
+            the_split = split_for(store, selection.model_types, families, spec.count)
+            jobs, unplanned = take_shard(spec, the_split, jobs, unplanned)
+            extra = shard_args(spec, the_split, families)
         jobs = longest_first(jobs, store)  # before this run begins: the latest run is the previous one
         run = store.begin_run(RunInfo(
             id=None, started_at=now(), hfscan_version=__version__, python_version=platform.python_version(),
             torch_version=runner.torch_version, transformers_version=runner.tf_version, device=device.kind,
-            device_name=device.name, dtype=request.dtype, args=json.dumps(asdict(request), sort_keys=True),
+            device_name=device.name, dtype=request.dtype, args=json.dumps({**asdict(request), **extra}, sort_keys=True),
+            label=f"shard {request.shard[0]}/{request.shard[1]}" if request.shard else "",
         ))
         assert run.id is not None
-        for r in unplanned:
-            store.add_result(run.id, r)
+        store.put_overrides(override_entries(jobs, request.overrides))
+        writer = ResultWriter(store, run.id)
+        writer.pending += unplanned
         on_start(len(jobs))
         try:
-            outcome = runner.run(
-                jobs, on_result=lambda r: store.add_result(run.id, r), on_job=on_job,
-                lookup=None if request.fresh else store.lookup_many,
-            )
+            outcome = runner.run(jobs, on_result=writer.add, on_job=on_job,
+                                 lookup=None if request.fresh else store.lookup_many)
         except BaseException:
-            store.finish_run(run.id, "interrupted")
+            try:
+                writer.flush()
+                store.finish_run(run.id, "interrupted")
+            except StoreError:
+                pass  # the store takes no writes (read-only, disk full): the first error says so
             raise
+        writer.flush()
         store.finish_run(run.id, "interrupted" if outcome.interrupted else "finished")
         run = store.run(run.id)
     return RunSummary(run, selection, tuple(jobs), (*unplanned, *outcome.results), families, outcome)
+
+
+class ResultWriter:
+    """Commits each result as it finishes; results reused from the store (and unplanned ones), which come all
+    at once before any worker starts, are committed together in one transaction before the next fresh one."""
+
+    def __init__(self, store: Store, run_id: int):
+        self.store, self.run_id = store, run_id
+        self.pending: list[CheckResult] = []
+
+    def add(self, result: CheckResult) -> None:
+        if result.reused:
+            self.pending.append(result)
+            return
+        self.flush()
+        self.store.add_result(self.run_id, result)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.store.add_results(self.run_id, self.pending)
+            self.pending = []
 
 
 def _terminate_as_interrupt(signum: int, frame: object) -> None:
@@ -184,6 +257,9 @@ def run_command(request: RunRequest) -> int:
         signal.signal(signal.SIGTERM, previous)
         progress.stop()
     notes = summary.selection.missing_lines()
+    if request.shard:
+        mine = len({r.model_type for r in summary.results})
+        notes.append(f"shard {request.shard[0]}/{request.shard[1]}: {mine} of {len(summary.selection.model_types)} selected model types")
     o = summary.outcome
     notes.append(f"run {summary.run.id}: {o.ran_jobs} jobs run, {o.reused_jobs} reused from the store ({request.store or default_store_path()})")
     if o.interrupted:
@@ -196,3 +272,16 @@ def run_command(request: RunRequest) -> int:
         notes.append(coverage_note)
     print_summary(list(summary.results), summary.families, notes)
     return summary.exit_code
+
+
+def plan_command(request: RunRequest, fmt: str) -> int:
+    """`hfscan run --shard K/N --plan`: print the split of the selection into N shards; nothing runs."""
+    assert request.shard is not None
+    _, classifications, selection = selected(request)
+    families = {mt: c.family for mt, c in classifications.items()}
+    spec = ShardSpec(*request.shard)
+    with Store(request.store or default_store_path()) as store:
+        the_split = split_for(store, selection.model_types, families, spec.count)
+        basis = balance_run(store)
+    print_plan(plan_json(spec, the_split, basis), fmt)
+    return 0

@@ -32,3 +32,11 @@ def classifications(inventory):
     from hfscan.classifiers import classify_all
 
     return classify_all(inventory)
+
+
+@pytest.fixture(scope="session")
+def tiny_sweep(_hfscan_home, tmp_path_factory):
+    """One real, unsharded run of a few cheap model types (build, forward): the reference for sharded runs."""
+    from tests import shard_jobs
+
+    return shard_jobs.reference_run(tmp_path_factory.mktemp("tiny-sweep") / "reference.sqlite")

@@ -154,3 +154,16 @@ def test_a_broken_overrides_file_is_a_usage_error(tmp_path):
     done = _run("bert", "--overrides", str(bad), "--store", str(tmp_path / "s.sqlite"))
     assert done.returncode == 2 and "mine.toml" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "s.sqlite").exists() or not Store(tmp_path / "s.sqlite").runs()
+
+
+def test_a_stored_crash_is_retried_unless_reuse_failures(tmp_path):
+    store = tmp_path / "s.sqlite"
+    crashed = _run("bert", *FAKE, "--store", str(store), HFSCAN_TEST_BEHAVIOUR="segfault")
+    assert crashed.returncode == 1, crashed.stdout + crashed.stderr
+    kept = _run("bert", *FAKE, "--store", str(store), "--reuse-failures")
+    assert kept.returncode == 1 and "0 jobs run, 1 reused" in kept.stdout
+    retried = _run("bert", *FAKE, "--store", str(store))
+    assert retried.returncode == 0 and "1 jobs run, 0 reused" in retried.stdout
+    with Store(store) as s:
+        statuses = [{r.status for r in s.results(run.id) if r.check == "build"} for run in s.runs()]
+    assert statuses == [{Status.CRASHED}, {Status.CRASHED}, {Status.PASSED}]

@@ -37,3 +37,37 @@ def test_jobs_run_longest_first_by_the_latest_run(tmp_path):
         for mt, cls, took in (("a", "A", 0.1), ("b", "B", 2.0), ("b", "B", 1.0), ("c", "C", 0.5)):
             store.add_result(run.id, CheckResult(mt, "build", Status.PASSED, model_class=cls, duration_s=took))
         assert [j.model_type for j in longest_first(jobs, store)] == ["new", "b", "c", "a"]
+
+
+def test_an_unchanged_rerun_plans_from_the_cache_and_a_changed_argument_plans_again(inventory, monkeypatch, tmp_path):
+    import hfscan.harness.smoke as smoke
+    import hfscan.pipeline as pipeline
+    from hfscan.harness.plancache import PlanCache
+
+    monkeypatch.setattr(pipeline, "plan_cache", lambda: PlanCache(tmp_path / "plan.json"))
+    classifications = classify_all(inventory)
+    request = RunRequest(model_types=("bert", "gpt2"), checks=("build", "forward"), timeout_s=7)
+    selection = select(inventory, request.model_types)
+    first, _ = plan(inventory, selection, classifications, request, "cpu")
+    assert (tmp_path / "plan.json").is_file()
+
+    def no_planning(*args, **kwargs):
+        raise AssertionError("planned again")
+
+    monkeypatch.setattr(smoke, "plan_jobs", no_planning)
+    again, unplanned = plan(inventory, selection, classifications, request, "cpu")
+    assert again == first and not unplanned
+    changed, unplanned = plan(inventory, selection, classifications, RunRequest(**{**request.__dict__, "timeout_s": 8}),
+                              "cpu")
+    assert not changed and {r.stage for r in unplanned} == {"plan"}  # a miss plans (here: the stub refuses)
+
+
+def test_the_plan_cache_is_named_by_the_installation_and_the_harness(monkeypatch):
+    import hfscan.pipeline as pipeline
+    from hfscan.harness.keys import code_digest
+    from hfscan.scanner.discover import installation_key
+
+    path = pipeline.plan_cache().path
+    assert path.name == f"{installation_key()}-{code_digest()}.json"
+    monkeypatch.setenv("HFSCAN_NO_PLAN_CACHE", "1")
+    assert pipeline.plan_cache().path is None

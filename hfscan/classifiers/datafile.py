@@ -32,10 +32,9 @@ def toml_error(exc: Exception) -> tuple[int | None, str]:
 
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """(parsed table, source text); a missing or malformed file raises DataFileError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataFileError(str(path), None, f"cannot read: {exc.strerror or exc}") from None
+    from hfscan.fileio import read_text
+
+    text = read_text(path)
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hfscan import __version__
 from hfscan.classifiers.records import Scalar
+from hfscan.fileio import write_text
 from hfscan.scanner.records import Inventory, ModelTypeRecord
 
 SCHEMA = "hfscan.facts/1"
@@ -160,9 +160,7 @@ def load_facts(inventory: Inventory, use_cache: bool = True) -> dict[str, Facts]
     missing = [r for r in inventory if r.model_type not in facts]
     if missing:
         facts.update((r.model_type, extract(r)) for r in missing)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({mt: f.to_json() for mt, f in facts.items()}))
-        os.replace(tmp, path)
+        write_text(path, json.dumps({mt: f.to_json() for mt, f in facts.items()}))
     return {mt: facts[mt] for mt in inventory.model_types}
 
 

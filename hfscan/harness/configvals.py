@@ -89,8 +89,17 @@ def _frame_sources(filename: str, lineno: int) -> tuple[ast.AST | None, str, str
     assigns = [n for n in ast.walk(func) if isinstance(n, (ast.Assign, ast.AnnAssign)) and n.lineno < lineno] \
         if func is not None else []
     assigns += [n for n in ast.walk(owner) if isinstance(n, ast.Assign) and n not in assigns
-                and any(ast.unparse(t).startswith("self.") for t in n.targets)] if owner is not None else []
+                and any(map(_self_attribute, n.targets))] if owner is not None else []
     return stmt, text, "".join(_segment(filename, n) for n in assigns)
+
+
+def _self_attribute(target: ast.expr) -> bool:
+    """Whether an assignment target is written ``self.<...>`` (``self.x``, ``self.x.y``, ``self.x[0]``), as
+    ``ast.unparse(target).startswith("self.")`` says, without unparsing every target of a class."""
+    node, above = target, None
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node, above = node.func if isinstance(node, ast.Call) else node.value, node
+    return isinstance(node, ast.Name) and node.id == "self" and isinstance(above, ast.Attribute)
 
 
 def _call_defaults(stmt: ast.AST | None, scope: dict) -> dict[str, Any]:

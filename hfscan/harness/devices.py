@@ -32,12 +32,27 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine() or "cpu"
 
 
+def _cpu_only_build() -> bool:
+    """Whether the installed torch is a CPU-only build (its version's local label says ``+cpu``): such a build
+    has no CUDA or XPU, so ``auto`` needs no torch import to pick the CPU (MPS aside, on macOS)."""
+    import importlib.metadata
+    import sys
+
+    try:
+        local = importlib.metadata.version("torch").partition("+")[2]
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return local == "cpu" and sys.platform != "darwin"
+
+
 def _available(kind: str) -> str | None:
     """The device's name when torch can use it, else None."""
-    import torch
-
     if kind == "cpu":
         return _cpu_name()
+    if _cpu_only_build():
+        return None
+    import torch
+
     if kind == "cuda" and torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
     if kind == "mps" and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():

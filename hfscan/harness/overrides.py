@@ -158,12 +158,9 @@ def _key_line(lines: list[str], key: str) -> int | None:
 
 
 def load_file(path: str | Path, known_types: Iterable[str] | None = None) -> dict[str, Override]:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataFileError(str(p), None, f"cannot read: {exc.strerror or exc}") from None
-    return parse(text, str(p), known_types)
+    from hfscan.fileio import read_text
+
+    return parse(read_text(path), str(path), known_types)
 
 
 def load_overrides(user_file: str | Path | None = None, known_types: Iterable[str] | None = None,
@@ -194,3 +191,8 @@ def load_overrides(user_file: str | Path | None = None, known_types: Iterable[st
 
         version = installed("transformers")
     return {model_type: o for model_type, o in merged.items() if o.applies_to(version)}
+
+
+def shipped_override_reasons() -> dict[str, str]:
+    """{override hash: reason} of the overrides hfscan ships (reports name the reason of each that applied)."""
+    return {o.hash: o.reason for o in load_overrides().values()}

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Callable, Sequence
 
-from hfscan.harness.keys import DEFAULT_JOB_FN, result_key
-from hfscan.harness.records import CheckResult, Job, Status
+from hfscan.harness.keys import DEFAULT_JOB_FN, code_digest, result_key
+from hfscan.records import CheckResult, Job, Status
 from hfscan.harness.worker import PRELOAD, load_job_fn, proc_status_mb, worker_main
 from hfscan.scanner.discover import installed_versions
 
@@ -52,7 +52,11 @@ class RunnerOptions:
     preload: tuple[str, ...] = PRELOAD
     poll_s: float = 0.05
     startup_timeout_s: float = 300.0
+    reuse_failures: bool = False  # reuse stored crashed / timeout / oom results too (interrupted ones never)
 
+
+#: Stored statuses a rerun runs again by default: what the sweep's conditions caused more than the model.
+RETRIED = frozenset({Status.CRASHED, Status.TIMEOUT, Status.OOM, Status.INTERRUPTED})
 
 @dataclass(frozen=True)
 class RunOutcome:
@@ -125,6 +129,18 @@ class _Slot:
         self.kill()
 
 
+def worker_context(options: RunnerOptions):
+    """How workers start: forked from a server process that imported torch, transformers and the job function's
+    module once (a replaced worker then starts in milliseconds instead of importing them again); spawned where
+    there is no fork server.  Either way a worker is a fresh process of its own, and this process imports no
+    torch.  The server starts with the first worker and keeps this process's environment of that moment."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([*options.preload, options.job_fn.partition(":")[0]])
+    return ctx
+
+
 def _signal_name(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
         try:
@@ -142,9 +158,16 @@ class Runner:
         load_job_fn(self.options.job_fn)  # a bad path fails here, once, not in every worker
         self.mem_cap_mb = self.options.mem_cap_mb or default_mem_cap_mb(self.options.jobs)
         self.tf_version, self.torch_version = installed_versions()
+        self.digest = code_digest(self.options.job_fn)
 
     def key(self, job: Job, check: str) -> str:
-        return result_key(job, check, self.tf_version, self.torch_version, self.options.job_fn)
+        return result_key(job, check, self.tf_version, self.torch_version, self.options.job_fn, self.digest)
+
+    def reusable(self, result: CheckResult | None) -> bool:
+        """Whether a stored result may stand for this run (a crash, timeout or oom is retried unless asked)."""
+        if result is None or result.status is Status.INTERRUPTED:
+            return False
+        return self.options.reuse_failures or result.status not in RETRIED
 
     def run(
         self,
@@ -161,7 +184,7 @@ class Runner:
         reused = 0
         for i, job in enumerate(jobs):
             keys = [self.key(job, c) for c in job.checks]
-            if job.checks and all(k in stored for k in keys):
+            if job.checks and all(self.reusable(stored.get(k)) for k in keys):
                 reused += 1
                 for k in keys:
                     self._report(stored[k].with_(reused=True))
@@ -173,7 +196,7 @@ class Runner:
         peaks: list[float] = []
         started = 0
         interrupted = False
-        ctx = mp.get_context("spawn")
+        ctx = worker_context(self.options)
         try:
             while todo or any(s.job for s in slots):
                 for s in [s for s in slots if s.job is None and not s.proc.is_alive()]:

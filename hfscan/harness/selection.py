@@ -49,7 +49,9 @@ def load_tiers(path: str | Path | None = None) -> dict[str, tuple[str, ...]]:
     """{tier: listed model types} from the shipped priorities file or ``path``."""
     if path is None:
         return _shipped_tiers()
-    return _load(Path(path).read_text(), str(path))
+    from hfscan.fileio import read_text
+
+    return _load(read_text(path), str(path))
 
 
 @functools.lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
 import tempfile
 import time
@@ -20,6 +21,8 @@ from hfscan.harness import checks as C
 from hfscan.harness.attempt import Attempt
 from hfscan.harness.configvals import Fills
 from hfscan.harness.declared import declaring_classes, documented_classes, exported_classes
+from hfscan.harness.failures import (ConfigRejected, FailedAfterRepair, HarnessFailure, MissingPackage, NoInputBuilder,
+                                     cause_of)
 from hfscan.harness.inputs import (BATCH, MODALITY_OF, build_inputs, build_one, documented_rows, entry_name,
                                    fed_submodule, forward_params, to_device)
 from hfscan.harness.overrides import Override, load_overrides, load_toml
@@ -232,11 +235,12 @@ def _inputs_and_forward(job: Job, a: Attempt, values: dict, dtype: Any) -> None:
     inputs, a.input_report = build_inputs(a.model, a.config, job.task, templates()["default"], values,
                                           counts=a.counts, framed=a.framed)
     if a.input_report.unknown_required:
-        raise TypeError(f"no input builder for required forward() argument(s) "
-                        f"{', '.join(a.input_report.unknown_required)}")
+        names = ", ".join(a.input_report.unknown_required)
+        raise NoInputBuilder(f"no input builder for required forward() argument(s) {names}", names)
     a.inputs = to_device(inputs, job.device, dtype)
     a.stage = "forward"
     a.entry = entry_name(a.model)
+    a.rng = _rng_state(job.device)
     with torch.no_grad():
         a.output = _run(a.model, a.config, a.inputs)
 
@@ -294,12 +298,31 @@ def _base(job: Job, check: str, **kw: Any) -> CheckResult:
                        family=job.family, override_hash=job.override_hash, source=job.source, **kw)
 
 
-def _failure(job: Job, check: str, a: Attempt, override: Override | None, details: dict) -> CheckResult:
-    exc = a.error
-    assert exc is not None
+def typed_failure(exc: BaseException, stage: str, repairs: list) -> HarnessFailure | None:
+    """The kind of failure ``exc`` is, where hfscan knows it (None where it does not), its cause being ``exc``."""
+    if isinstance(exc, HarnessFailure):
+        return exc
     pkg = missing_package(exc)
     if pkg:
-        return _base(job, check, status=Status.SKIPPED, stage=a.stage, message=_skip_message(pkg),
+        typed: HarnessFailure = MissingPackage(str(exc), pkg)
+    elif stage == "config":
+        typed = ConfigRejected(str(exc), type(exc).__name__)
+    elif repairs and stage in ("inputs", "forward", "assert"):
+        typed = FailedAfterRepair(str(exc), ", ".join(repairs))
+    else:
+        return None
+    typed.__cause__ = exc
+    return typed
+
+
+def _failure(job: Job, check: str, a: Attempt, override: Override | None, details: dict) -> CheckResult:
+    assert a.error is not None
+    typed = typed_failure(a.error, a.stage, a.repairs)
+    exc = cause_of(typed) if typed is not None else a.error
+    if typed is not None:
+        details = {**details, **typed.details()}
+    if isinstance(typed, MissingPackage):
+        return _base(job, check, status=Status.SKIPPED, stage=a.stage, message=_skip_message(typed.subject),
                      error_type=type(exc).__name__, details=json.dumps(details))
     expected = override is not None and override.expects_failure(check)
     status = Status.XFAIL if expected else Status.FAILED
@@ -427,25 +450,55 @@ def _forward_result(job: Job, a: Attempt, details: dict, override: Override | No
 
 
 def check_save_load(ctx: CheckContext) -> None:
-    """save-load: the model saved with save_pretrained and loaded with from_pretrained gives the same outputs."""
+    """save-load: the model saved by ``save_pretrained`` and built again from that directory by ``from_pretrained``
+    gives the outputs the model gave: the reloaded one is run on the forward check's inputs from the random state
+    that output was computed from (a model that runs differently the first time is compared as before: both
+    models run again from one seed)."""
     import torch
 
-    job, a = ctx.job, ctx.attempt
-
+    job, a, tol = ctx.job, ctx.attempt, ctx.tolerance
     cls = type(a.model)
-    with tempfile.TemporaryDirectory(prefix="hfscan-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="hfscan-", dir=scratch_dir()) as tmp:
         a.model.save_pretrained(tmp)
         try:
             reloaded = cls.from_pretrained(tmp).to(job.device).to(getattr(torch, job.dtype)).eval()
         except Exception as exc:
             raise C.CheckFailure(f"from_pretrained: {type(exc).__name__}: {exc}", stage="load") from exc
     with torch.no_grad():
+        if a.rng is not None:
+            _set_rng_state(a.rng)
+            after = _run(reloaded, a.config, a.inputs)
+            try:
+                C.check_same(a.output, after, atol=tol.atol, rtol=tol.rtol)
+                return
+            except C.CheckFailure:
+                pass
         torch.manual_seed(0)
         before = _run(a.model, a.config, a.inputs)
         torch.manual_seed(0)
         after = _run(reloaded, a.config, a.inputs)
-    tol = ctx.tolerance
     C.check_same(before, after, atol=tol.atol, rtol=tol.rtol)
+
+
+def scratch_dir() -> str | None:
+    """Where save-load writes its checkpoint: memory-backed /dev/shm where there is one, else the default tmp."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK) else None
+
+
+def _rng_state(device: str) -> tuple:
+    import torch
+
+    cuda = torch.cuda.get_rng_state() if device.startswith("cuda") and torch.cuda.is_available() else None
+    return torch.get_rng_state(), cuda
+
+
+def _set_rng_state(state: tuple) -> None:
+    import torch
+
+    cpu, cuda = state
+    torch.set_rng_state(cpu)
+    if cuda is not None:
+        torch.cuda.set_rng_state(cuda)
 
 
 def check_generate(ctx: CheckContext) -> None:

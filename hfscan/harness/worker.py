@@ -10,7 +10,8 @@ The parent (``harness.runner``) talks to it over a pipe.  Parent to worker:
 ``("done", job_id)``                    the job function returned
 
 The worker ignores Ctrl-C (the parent decides what happens) and dies with its
-parent, so killing a sweep leaves no orphans behind.
+parent (the fork server, which exits with the sweep, or the sweep itself), so
+killing a sweep leaves no orphans behind.
 """
 
 from __future__ import annotations
@@ -121,10 +122,13 @@ def _run_one(conn: Connection, job_id: int, job: Job, fn: JobFn) -> None:
 
 
 def worker_main(conn: Connection, job_fn: str, preload: tuple[str, ...] = PRELOAD) -> None:
-    """Entry point of a worker process (spawn context)."""
+    """Entry point of a worker process (forked from the runner's fork server, else spawned)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    # load checkpoints on this thread: a worker runs one torch thread, and transformers' loader threads only
+    # contend with it (and with the other workers) for the cores
+    os.environ.setdefault("HF_DEACTIVATE_ASYNC_LOAD", "1")
     warnings.simplefilter("ignore")  # results carry what matters; warnings would only garble the progress bar
     for module in preload:
         importlib.import_module(module)

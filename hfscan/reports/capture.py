@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
-from hfscan.harness.records import FAILING, CheckResult, Status
+from hfscan.records import FAILING, CheckResult, Status
 from hfscan.reports.gaps import error_signature
 
 CAPTURE_CHECKS = ("compile", "export", "onnx", "openvino", "executorch")

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from hfscan.harness.records import Coverage
+from hfscan.records import Coverage
 from hfscan.reports.coverage import CATEGORIES
 from hfscan.reports.history import TrendPoint
 

@@ -7,10 +7,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
-from hfscan.harness.overrides import load_overrides
-from hfscan.harness.records import CHECKS, FAILING, CheckResult, Coverage, RunInfo, Status, coverage_of
-from hfscan.harness.selection import tier_of as default_tier_of
-from hfscan.reports.gaps import GapGroup, failure_gaps
+from hfscan.records import CHECKS, FAILING, CheckResult, Coverage, RunInfo, Status, coverage_of
+from hfscan.reports.gaps import GapGroup, declared_mismatches, failure_gaps
 
 #: Categories in the order every report lists them.
 CATEGORIES: tuple[Coverage, ...] = tuple(Coverage)
@@ -26,12 +24,22 @@ _CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")  # ANSI
 
 TierOf = Callable[[str], str]
 
+SHIPPED_SOURCE = "hfscan/data/overrides.toml"
 
 
+def untiered(model_type: str) -> str:
+    """The tier of every model type when the caller names no tiers (the harness's priorities are its data)."""
+    return "low"
 
-def shipped_override_reasons() -> dict[str, str]:
-    """{override hash: reason} of the overrides hfscan ships."""
-    return {o.hash: o.reason for o in load_overrides().values()}
+
+def override_origins(stored: Mapping[str, Mapping[str, str]], shipped: Mapping[str, str] | None = None
+                     ) -> dict[str, tuple[str, str]]:
+    """{override hash: (reason, source file)}: the shipped overrides (``shipped``: hash to reason, handed in by the
+    caller, since reports import no harness), and every entry a run stored (a user's own)."""
+    out = {h: (reason, SHIPPED_SOURCE) for h, reason in (shipped or {}).items()}
+    for h, entry in stored.items():
+        out.setdefault(h, (str(entry.get("reason") or ""), str(entry.get("source") or "")))
+    return out
 
 
 @dataclass(frozen=True)
@@ -64,9 +72,36 @@ class OverrideUse:
 
     model_type: str
     override_hash: str
-    reason: str  # from the shipped overrides file; "" for an override it does not hold (a user's file)
+    reason: str  # from the shipped overrides file or the user's file the run stored; "" when the store does not say
     checks: tuple[str, ...]
     coverage: Coverage
+    source: str = ""  # the overrides file it came from (SHIPPED_SOURCE or the user's file); "" when unknown
+
+
+@dataclass(frozen=True)
+class CheckRate:
+    """One check over a run: its results by status, and the share of those that ran that passed."""
+
+    check: str
+    counts: Mapping[str, int]  # status -> results
+    ran: int  # results neither skipped nor interrupted
+    passed: int  # passed or partial
+
+    @property
+    def rate(self) -> float:
+        return self.passed / self.ran if self.ran else 0.0
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A class flag a check's observation contradicted."""
+
+    model_type: str
+    check: str
+    flag: str
+    declared: object
+    observed: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -78,6 +113,8 @@ class RunCoverage:
     rows: tuple[TypeRow, ...]
     failure_groups: tuple[GapGroup, ...]  # unexpected failures, grouped as `hfscan gaps` groups them
     overrides: tuple[OverrideUse, ...]
+    check_rates: tuple[CheckRate, ...] = ()
+    mismatches: tuple[Mismatch, ...] = ()
 
     @property
     def totals(self) -> dict[Coverage, int]:
@@ -153,8 +190,8 @@ def _row(model_type: str, results: list[CheckResult], tier_of: TierOf) -> TypeRo
 def summarize(
     run: RunInfo,
     results: Iterable[CheckResult],
-    tier_of: TierOf = default_tier_of,
-    override_reasons: Mapping[str, str] | None = None,
+    tier_of: TierOf = untiered,
+    override_reasons: Mapping[str, str | tuple[str, str]] | None = None,
 ) -> RunCoverage:
     """Fold a run's check results into one row per model type."""
     results = list(results)
@@ -163,18 +200,47 @@ def summarize(
         per_type[r.model_type].append(r)
     rows = tuple(_row(mt, per_type[mt], tier_of) for mt in sorted(per_type))
     seen_checks = {r.check for r in results}
-    checks = tuple(c for c in CHECKS if c in seen_checks) + tuple(sorted(seen_checks - set(CHECKS)))
-    reasons = shipped_override_reasons() if override_reasons is None else override_reasons
+    order = [*CHECKS, *_registered()]
+    checks = tuple(dict.fromkeys(c for c in order if c in seen_checks)) + tuple(sorted(seen_checks - set(order)))
+    reasons = override_reasons or {}
+    origins = {h: (v, SHIPPED_SOURCE) if isinstance(v, str) else v for h, v in reasons.items()}
     overrides = tuple(
         OverrideUse(
             model_type=row.model_type,
             override_hash=row.override_hash,
-            reason=reasons.get(row.override_hash, ""),
+            reason=origins.get(row.override_hash, ("", ""))[0],
             checks=tuple(sorted({r.check for r in per_type[row.model_type] if r.override_applied})),
             coverage=row.coverage,
+            source=origins.get(row.override_hash, ("", ""))[1],
         )
         for row in rows
         if row.override_hash
     )
+    mismatches = tuple(Mismatch(mt, check, m["flag"], m["declared"], str(m["observed"]), str(m["text"]))
+                       for mt, check, m in declared_mismatches(results))
     return RunCoverage(run=run, checks=checks, rows=rows, failure_groups=tuple(failure_gaps(results)),
-                       overrides=overrides)
+                       overrides=overrides, check_rates=check_rates(results, checks), mismatches=mismatches)
+
+
+def _registered() -> tuple[str, ...]:
+    """The registry's checks in run order (none when the data file cannot be read: the report still renders)."""
+    from hfscan.harness.registry import registry
+
+    try:
+        return registry().names
+    except Exception:  # noqa: BLE001 - a broken data file is reported by the commands that run checks
+        return ()
+
+
+def check_rates(results: Iterable[CheckResult], checks: Iterable[str]) -> tuple[CheckRate, ...]:
+    """Per check: results by status, how many ran (not skipped nor interrupted) and passed (or partial)."""
+    by: dict[str, Counter] = defaultdict(Counter)
+    for r in results:
+        by[r.check][r.status] += 1
+    out = []
+    for check in checks:
+        c = by.get(check, Counter())
+        ran = sum(n for s, n in c.items() if s not in (Status.SKIPPED, Status.INTERRUPTED))
+        out.append(CheckRate(check, {str(s): c[s] for s in Status if c[s]}, ran,
+                             c[Status.PASSED] + c[Status.PARTIAL]))
+    return tuple(out)

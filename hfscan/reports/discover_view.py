@@ -9,12 +9,13 @@ from rich.console import Console
 from rich.table import Table
 
 from hfscan.scanner.records import Inventory, ModelTypeRecord
+from hfscan.terminal import console, styled
 
 CSV_FIELDS = ("model_type", "config_class", "module", "tasks", "processors", "parents", "parts", "deprecated", "unmapped_classes")
 
 
 def _console() -> Console:
-    return Console(soft_wrap=False)
+    return console(soft_wrap=False)
 
 
 def print_table(inventory: Inventory, records: Iterable[ModelTypeRecord], extra: dict[str, dict[str, str]] | None = None) -> None:
@@ -44,9 +45,9 @@ def print_table(inventory: Inventory, records: Iterable[ModelTypeRecord], extra:
 
 def print_record(record: ModelTypeRecord) -> None:
     c = _console()
-    c.print(f"[bold]{record.model_type}[/bold]  {record.config_class}  ({record.config_module or record.module})")
+    c.print(styled((record.model_type, "bold"), f"  {record.config_class}  ({record.config_module or record.module})"))
     if record.deprecated:
-        c.print("  [yellow]deprecated[/yellow]")
+        c.print(styled("  ", ("deprecated", "yellow")))
     if record.config_error:
         c.print(f"  config error: {record.config_error}")
     c.print("  tasks:")
@@ -128,7 +129,7 @@ def discover_command(
         if with_families:
             out.print(f"  family: {labels[model_type]}")
         if model_type in hub_info:
-            out.print(f"  hub: {hub_line(hub_info[model_type])}", markup=False)
+            out.print(f"  hub: {hub_line(hub_info[model_type])}")
         return
     records = filter_records(inventory, task=task, pattern=pattern)
     if fmt == "json":

@@ -3,7 +3,8 @@
 The worklist, in order: classification gaps (unclassified and ambiguous types),
 failures of the latest run grouped by stage and error signature, then the types
 that did not fail but are not generic passes either: partial passes, expected
-failures, passes that needed an override, and skips (grouped by reason).
+failures, passes that needed an override, and skips (grouped by reason); last,
+the class flags a consistency check found contradicted (declared vs observed).
 Groups are plain records; :func:`build_gaps` takes the harness groups through
 ``extra`` and the per-type coverage through ``coverage``.
 """
@@ -17,7 +18,7 @@ from typing import Iterable, Mapping
 
 from hfscan.classifiers.graph import FamilyGraph, default_graph
 from hfscan.classifiers.records import Classification
-from hfscan.harness.records import FAILING, CheckResult, Coverage, Status
+from hfscan.records import FAILING, CheckResult, Coverage, Status
 from hfscan.scanner.records import Inventory
 
 SCHEMA = "hfscan.gaps/1"
@@ -140,12 +141,29 @@ def error_signature(result: CheckResult, limit: int = 160) -> str:
     return f"{result.error_type or result.status}: {line}" if line else str(result.error_type or result.status)
 
 
+#: Failure kinds the harness records (``failure_kind`` in a result's details) whose subject alone names the gap
+#: (the missing package, the arguments no input builder makes); for the others the error signature is kept too.
+SUBJECT_KINDS = frozenset({"missing-package", "no-input-builder"})
+
+
+def failure_reason(result: CheckResult) -> str:
+    """What a failure is grouped by: the kind of failure the harness recorded with its subject (and, where the
+    subject alone does not say what failed, the error signature), else the error signature alone."""
+    detail = result.detail
+    kind, subject = detail.get("failure_kind"), detail.get("failure_subject")
+    if not kind:
+        return error_signature(result)
+    head = f"{kind}: {subject}" if subject else str(kind)
+    return head if kind in SUBJECT_KINDS else f"{head} | {error_signature(result)}"
+
+
 def failure_gaps(results: Iterable[CheckResult]) -> list[GapGroup]:
-    """Failed, crashed, timed-out and out-of-memory checks grouped by (stage, error signature), largest first."""
+    """Failed, crashed, timed-out and out-of-memory checks grouped by stage and the failure's kind (else its
+    error signature), largest first."""
     groups: dict[tuple[str, str], dict[str, None]] = defaultdict(dict)
     for r in results:
         if r.status in FAILING:
-            groups[(f"{r.status} at {r.stage or r.check}", error_signature(r))].setdefault(r.model_type, None)
+            groups[(f"{r.status} at {r.stage or r.check}", failure_reason(r))].setdefault(r.model_type, None)
     out = [GapGroup(kind, reason, (), tuple(sorted(types))) for (kind, reason), types in groups.items()]
     return sorted(out, key=lambda g: (-len(g.model_types), g.kind, g.reason))
 
@@ -163,7 +181,7 @@ _NOT_GENERIC = (
 def coverage_gaps(results: Iterable[CheckResult], coverage: Mapping[str, Coverage]) -> list[GapGroup]:
     """Partial passes, expected failures, passes with an override and skips, each grouped by its reason.
 
-    ``coverage`` is each type's category (see ``harness.records.coverage_by_model_type``);
+    ``coverage`` is each type's category (see ``records.coverage_by_model_type``);
     unexpected failures are left to :func:`failure_gaps`.  Within a category the
     largest group comes first.
     """
@@ -183,3 +201,29 @@ def coverage_gaps(results: Iterable[CheckResult], coverage: Mapping[str, Coverag
         out += sorted((GapGroup(str(category), reason, (), tuple(types)) for reason, types in groups.items()),
                       key=lambda g: (-len(g.model_types), g.reason))
     return out
+
+
+# -- declared vs observed --------------------------------------------------
+DECLARED_KIND = "declared vs observed"
+
+
+def declared_mismatches(results: Iterable[CheckResult]) -> list[tuple[str, str, dict]]:
+    """(model type, check, finding) for every class flag a check's observation contradicted (the ``mismatches``
+    a consistency check stores in its details: ``{"flag", "declared", "observed", "text"}``)."""
+    out = []
+    for r in results:
+        seen = r.detail.get(r.check)
+        for m in seen.get("mismatches", ()) if isinstance(seen, dict) else ():
+            if isinstance(m, dict) and {"flag", "declared", "observed", "text"} <= set(m):
+                out.append((r.model_type, r.check, m))
+    return out
+
+
+def declared_gaps(results: Iterable[CheckResult]) -> list[GapGroup]:
+    """Declared-vs-observed findings grouped by flag, declaration and what was observed, largest first."""
+    groups: dict[str, dict[str, None]] = defaultdict(dict)
+    for model_type, check, m in declared_mismatches(results):
+        said = "declares" if m["declared"] else "does not declare"
+        groups[f"{check}: {said} {m['flag']}, observed: {m['observed']}"].setdefault(model_type, None)
+    out = [GapGroup(DECLARED_KIND, reason, (), tuple(sorted(types))) for reason, types in groups.items()]
+    return sorted(out, key=lambda g: (-len(g.model_types), g.reason))

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.markup import escape
-
 from hfscan.reports.gaps import Gaps
+from hfscan.terminal import console, styled
 
 
 def print_gaps(gaps: Gaps) -> None:
-    c = Console(soft_wrap=True, highlight=False)
+    c = console(soft_wrap=True)
     scope = "model types" if gaps.include_subconfigs else "top-level model types"
     n = len(gaps.model_types)
     if not n:
         c.print(f"no gaps: all {gaps.considered} {scope} are classified (transformers {gaps.transformers_version})")
         return
-    c.print(
-        f"[bold]{n} of {gaps.considered} {scope} ({gaps.fraction:.1%}) have gaps[/bold], "
-        f"in {len(gaps.groups)} group(s) · transformers {gaps.transformers_version}"
-    )
+    c.print(styled((f"{n} of {gaps.considered} {scope} ({gaps.fraction:.1%}) have gaps", "bold"),
+                   f", in {len(gaps.groups)} group(s) · transformers {gaps.transformers_version}"))
     if gaps.coverage:
         c.print("coverage: " + " · ".join(f"{cat} {k}" for cat, k in gaps.coverage.items()))
     for i, g in enumerate(gaps.groups, 1):
         traits = ", ".join(g.traits) or "(no deciding trait found)"
-        c.print(f"\n[bold]{i}. {g.kind}[/bold] ({len(g.model_types)}): {escape(g.reason)}")
+        c.print(styled(f"\n", (f"{i}. {g.kind}", "bold"), f" ({len(g.model_types)}): {g.reason}"))
         if g.kind in ("unclassified", "ambiguous"):
             c.print(f"   traits: {traits}")
         c.print(f"   types:  {', '.join(g.model_types)}")
@@ -33,13 +29,13 @@ def print_capture_causes(causes: list, limit: int = 20) -> None:
     """Graph capture causes ranked by how many architectures each blocks, with the model lines they stop at."""
     if not causes:
         return
-    c = Console(soft_wrap=True, highlight=False)
-    c.print(f"\n[bold]graph capture: {len(causes)} cause(s), the one blocking most architectures first[/bold]")
+    c = console(soft_wrap=True)
+    c.print(styled("\n", (f"graph capture: {len(causes)} cause(s), the one blocking most architectures first", "bold")))
     for i, cause in enumerate(causes[:limit], 1):
-        c.print(f"{i}. {cause.check} {cause.kind}: {escape(cause.cause)}: {len(cause.model_types)} architecture(s)")
-        c.print(f"   types:  {escape(', '.join(cause.model_types))}")
+        c.print(f"{i}. {cause.check} {cause.kind}: {cause.cause}: {len(cause.model_types)} architecture(s)")
+        c.print(f"   types:  {', '.join(cause.model_types)}")
         if cause.frames:
-            c.print(f"   at:     {escape(', '.join(cause.frames[:6]))}{' ...' if len(cause.frames) > 6 else ''}")
+            c.print(f"   at:     {', '.join(cause.frames[:6])}{' ...' if len(cause.frames) > 6 else ''}")
     if len(causes) > limit:
         c.print(f"... {len(causes) - limit} more in --format json")
 
@@ -50,10 +46,10 @@ def print_lowest_coverage(coverage: dict[str, float], limit: int = 20) -> None:
         return
     from hfscan.reports.linecov import summary_line
 
-    c = Console(soft_wrap=True, highlight=False)
-    c.print(f"\n[bold]{escape(summary_line(coverage) or '')}[/bold]")
+    c = console(soft_wrap=True)
+    c.print(styled("\n", (summary_line(coverage) or "", "bold")))
     for mt, s in list(coverage.items())[:limit]:
-        c.print(f"  {s:6.1%}  {escape(mt)}")
+        c.print(f"  {s:6.1%}  {mt}")
 
 
 def latest_results(store_path: str | None) -> list:
@@ -76,10 +72,10 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
     import json
 
     from hfscan.classifiers import classify_all
-    from hfscan.harness.records import coverage_by_model_type
+    from hfscan.records import coverage_by_model_type
     from hfscan.reports.capture import capture_causes
+    from hfscan.reports.gaps import build_gaps, coverage_gaps, declared_gaps, failure_gaps
     from hfscan.reports.linecov import line_coverage
-    from hfscan.reports.gaps import build_gaps, coverage_gaps, failure_gaps
     from hfscan.scanner.discover import discover
 
     inventory = discover()
@@ -87,7 +83,7 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
     results = [r for r in latest_results(store) if r.model_type in considered]
     coverage = coverage_by_model_type(results)
     gaps = build_gaps(inventory, classify_all(inventory), include_subconfigs=include_subconfigs,
-                      extra=[*failure_gaps(results), *coverage_gaps(results, coverage)],
+                      extra=[*failure_gaps(results), *coverage_gaps(results, coverage), *declared_gaps(results)],
                       coverage=coverage if results else None)
     causes = capture_causes(results)
     lines = line_coverage(results)

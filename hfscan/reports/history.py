@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from hfscan.cache.store import Store
 from hfscan.errors import UsageError
-from hfscan.harness.records import Coverage, RunInfo, coverage_by_model_type
+from hfscan.records import Coverage, RunInfo, coverage_by_model_type
 from hfscan.reports.coverage import PASSING, RunCoverage, count, pass_rate
 
 #: Categories a model type can regress from: it ran, fully or with a part left out.
@@ -22,7 +22,10 @@ def parse_since(text: str) -> timedelta:
     m = _SINCE.match(text or "")
     if not m:
         raise UsageError(f"--since {text!r}: expected a number and a unit, e.g. 7d, 2w or 12h")
-    return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+    try:
+        return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+    except OverflowError:
+        raise UsageError(f"--since {text!r}: too long ago (at most {timedelta.max.days} days)") from None
 
 
 def parse_time(iso: str) -> datetime:
@@ -36,7 +39,10 @@ def parse_time(iso: str) -> datetime:
 
 def baseline_before(store: Store, run: RunInfo, age: timedelta) -> RunInfo | None:
     """The latest run started at least ``age`` before ``run``."""
-    cutoff = (parse_time(run.started_at) - age).astimezone(timezone.utc)
+    try:
+        cutoff = (parse_time(run.started_at) - age).astimezone(timezone.utc)
+    except OverflowError:  # before the year 1: no run is that old
+        return None
     candidates = [r for r in store.runs() if r.id != run.id and parse_time(r.started_at) <= cutoff]
     return max(candidates, key=lambda r: (parse_time(r.started_at), r.id), default=None)
 

@@ -8,31 +8,32 @@ by jinja2 templates under ``templates/`` (:func:`render`).  JSON follows
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from functools import lru_cache
+from typing import Mapping
 from pathlib import Path
 
 import click
 import jinja2
-from rich.console import Console
+from markupsafe import Markup
 from rich.table import Table
 
 from hfscan.cache.store import Store
 from hfscan.errors import UsageError
-from hfscan.harness.records import FAILING, Coverage, RunInfo, Status
+from hfscan.records import FAILING, Coverage, RunInfo, Status
 from hfscan.paths import default_store_path
+from hfscan.terminal import console
 from hfscan.reports import charts
 from hfscan.reports.capture import CaptureCause, capture_causes
+from hfscan.reports.coverage import (CATEGORIES, SHIPPED_SOURCE, RunCoverage, TierOf, TypeRow, override_origins,
+                                     summarize, untiered)
 from hfscan.reports.linecov import histogram, line_coverage, summary_line
-from hfscan.reports.coverage import CATEGORIES, RunCoverage, TierOf, TypeRow, default_tier_of, shipped_override_reasons, summarize
 from hfscan.reports.history import Comparison, TrendPoint, baseline_before, compare, parse_since, trend
 
-SCHEMA = "hfscan.report/1"
+SCHEMA = "hfscan.report/2"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "report.schema.json"
 #: format -> its template (JSON is written directly)
 FORMATS: dict[str, str | None] = {"md": "report.md.j2", "html": "report.html.j2", "json": None, "junit": "junit.xml.j2"}
@@ -57,14 +58,16 @@ def build_report(
     run_id: int | None = None,
     since: timedelta | None = None,
     compare_to: int | None = None,
-    tier_of: TierOf = default_tier_of,
+    tier_of: TierOf = untiered,
+    override_reasons: Mapping[str, str] | None = None,
 ) -> Report:
     """The report of ``run_id`` (default: the latest run), compared with ``compare_to`` or the
-    latest run at least ``since`` older, when either is given."""
+    latest run at least ``since`` older, when either is given.  ``tier_of`` and ``override_reasons`` (override
+    hash to reason) come from the harness's data; the caller hands them in, so reports import no harness."""
     run = store.run(run_id) if run_id is not None else store.latest_run()
     if run is None:
         raise UsageError(f"no runs in {store.path}; run `hfscan run` first")
-    reasons = shipped_override_reasons()
+    reasons = override_origins(store.overrides(), override_reasons)
     results = store.results(run.id)
     current = summarize(run, results, tier_of, reasons)
     baseline, note = None, ""
@@ -113,7 +116,7 @@ def _change_json(change) -> dict:
 
 
 def to_json(report: Report) -> dict:
-    """The report as one JSON object (schema ``hfscan.report/1``, see ``data/report.schema.json``)."""
+    """The report as one JSON object (schema ``hfscan.report/2``, see ``data/report.schema.json``)."""
     cov, cmp = report.coverage, report.comparison
     totals = cov.totals
     return {
@@ -125,12 +128,19 @@ def to_json(report: Report) -> dict:
         "by_family": {k: _counts_json(v) for k, v in cov.by("family").items()},
         "by_tier": {k: _counts_json(v) for k, v in cov.by("tier").items()},
         "model_types": [_row_json(r) for r in cov.rows],
+        "by_check": {c.check: {"counts": dict(c.counts), "ran": c.ran, "passed": c.passed, "pass_rate": round(c.rate, 4)}
+                     for c in cov.check_rates},
+        "declared_vs_observed": [
+            {"model_type": m.model_type, "check": m.check, "flag": m.flag, "declared": m.declared,
+             "observed": m.observed, "text": m.text}
+            for m in cov.mismatches
+        ],
         "failure_groups": [
             {"kind": g.kind, "reason": g.reason, "count": len(g.model_types), "model_types": list(g.model_types)}
             for g in cov.failure_groups
         ],
         "overrides": [
-            {"model_type": o.model_type, "override_hash": o.override_hash, "reason": o.reason, "checks": list(o.checks), "coverage": str(o.coverage)}
+            {"model_type": o.model_type, "override_hash": o.override_hash, "reason": o.reason, "source": o.source, "checks": list(o.checks), "coverage": str(o.coverage)}
             for o in cov.overrides
         ],
         "comparison": None if cmp is None else {
@@ -155,6 +165,15 @@ def to_json(report: Report) -> dict:
 # -- templates --------------------------------------------------------------
 _JUNIT_SKIPPED = frozenset({Status.SKIPPED, Status.XFAIL, Status.INTERRUPTED})
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: What no report carries: control characters but tab and newline (NUL, ESC, CR, DEL, C1), surrogates, non-characters.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _printable(value: object) -> object:
+    """A value as a template prints it, control characters dropped (markup safety is autoescape's job)."""
+    if isinstance(value, Markup):  # already safe (an SVG chart, a filter's output): stays Markup
+        return Markup(_UNPRINTABLE.sub("", value))
+    return _UNPRINTABLE.sub("", value) if isinstance(value, str) else value
 
 
 def _xml_text(value: object) -> str:
@@ -196,9 +215,11 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
+        finalize=_printable,  # every printed value, in every format: no control bytes from a store
     )
     env.filters.update(xml=_xml_text, md=_md_cell, slug=_slug, percent=_percent)
-    env.globals.update(junit_counts=_junit_counts, Status=Status, failing=FAILING, junit_skipped=_JUNIT_SKIPPED)
+    env.globals.update(junit_counts=_junit_counts, Status=Status, failing=FAILING, junit_skipped=_JUNIT_SKIPPED,
+                       shipped_source=SHIPPED_SOURCE)
     return env
 
 
@@ -228,19 +249,10 @@ def render(report: Report, fmt: str) -> str:
 
 
 def write_output(text: str, output: str | Path) -> None:
-    """Write ``text`` to ``output`` atomically (a failed write leaves the old file whole)."""
-    path = Path(output)
-    tmp: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """Write ``text`` to ``output``: a regular file atomically, a device or FIFO in place (:mod:`hfscan.fileio`)."""
+    from hfscan.fileio import write_text
+
+    write_text(output, text)
 
 
 # -- commands -----------------------------------------------------------------
@@ -260,6 +272,8 @@ def report_command(
     since: str | None = None,
     compare_to: int | None = None,
     fail_on_regression: bool = False,
+    tier_of: TierOf = untiered,
+    override_reasons: Mapping[str, str] | None = None,
 ) -> int:
     """``hfscan report``: render, write, and return the exit status (1 for a regression when asked)."""
     if since is not None and compare_to is not None:
@@ -268,7 +282,8 @@ def report_command(
         raise UsageError("--fail-on-regression needs a baseline: add --weekly, --since or --compare")
     age = parse_since(since) if since is not None else None
     with open_store(store_path) as store:
-        report = build_report(store, run_id=run_id, since=age, compare_to=compare_to)
+        report = build_report(store, run_id=run_id, since=age, compare_to=compare_to, tier_of=tier_of,
+                              override_reasons=override_reasons)
     text = render(report, fmt)
     if output in (None, "-"):
         click.echo(text, nl=False)
@@ -303,4 +318,4 @@ def history_command(store_path: str | None, fmt: str) -> None:
     for r in rows:
         table.add_row(str(r["run_id"]), r["started_at"], r["status"], r["transformers_version"], str(r["torch_version"]),
                       r["device"], str(r["model_types"]), str(r["passing"]), _percent(r["pass_rate"]), r["label"])
-    Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)
+    console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)

@@ -9,20 +9,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hfscan.harness.records import FAILING, CheckResult, Coverage, Job, coverage_by_model_type, coverage_of
+from hfscan.records import FAILING, CheckResult, Coverage, Job, coverage_by_model_type, coverage_of
+from hfscan.terminal import console as plain_console, styled
 
 
 class RunProgress:
     """A progress bar over jobs; the description counts jobs by coverage category."""
 
     def __init__(self, console: Console | None = None):
-        self.console = console or Console(stderr=True)
+        self.console = console or plain_console(stderr=True)
         self.counts: Counter[Coverage] = Counter()
         self.progress = Progress(
             TextColumn("[bold]hfscan run"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -68,13 +69,13 @@ def print_summary(
     results: list[CheckResult], families: dict[str, str | None], notes: list[str], console: Console | None = None
 ) -> None:
     """The family table, then failures (one line each) and notes (missing tier entries, reuse)."""
-    console = console or Console()
+    console = console or plain_console()
     console.print(summary_table(results, families))
     failing = [r for r in results if r.status in FAILING]
     for r in failing[:50]:
         first_line = (r.message or "").strip().split("\n")[0][:160]
-        console.print(f"[red]{r.status}[/red] {r.model_type} {r.model_class} {r.check} at {r.stage}: {r.error_type}: {first_line}", highlight=False)
+        console.print(styled((str(r.status), "red"), f" {r.model_type} {r.model_class} {r.check} at {r.stage}: {r.error_type}: {first_line}"))
     if len(failing) > 50:
         console.print(f"... and {len(failing) - 50} more failures (hfscan gaps groups them)")
     for note in notes:
-        console.print(note, highlight=False)
+        console.print(note)

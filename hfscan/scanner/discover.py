@@ -72,6 +72,11 @@ def installed_versions() -> tuple[str, str | None]:
     return tf, version("torch")
 
 
+def installation_key() -> str:
+    """A name for the installed transformers (and torch, and hfscan): what caches derived from its source key on."""
+    return _cache_key()
+
+
 def _cache_key() -> str:
     tf, torch = installed_versions()
     spec = importlib.util.find_spec("transformers")
@@ -358,6 +363,7 @@ def discover(use_cache: bool = True) -> Inventory:
     """The inventory of the installed transformers, from the on-disk cache when valid."""
     if not use_cache:
         return scan()
+    from hfscan.fileio import write_text
     from hfscan.paths import cache_dir
 
     path = cache_dir("discover") / f"{_cache_key()}.json"
@@ -367,9 +373,7 @@ def discover(use_cache: bool = True) -> Inventory:
         except (ValueError, KeyError, TypeError):
             pass  # a damaged cache is rebuilt, never trusted
     inventory = scan()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(inventory.to_json()))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(inventory.to_json()))
     return inventory
 
 

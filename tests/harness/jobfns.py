@@ -4,7 +4,8 @@
 name, from $HFSCAN_TEST_BEHAVIOUR, default ``ok``): ``ok`` runs a real
 torch computation and checks it, ``segfault`` reads address 0, ``hang`` sleeps
 forever, ``blowup`` allocates memory until the parent's cap kills it, ``raise``
-breaks the job-function contract by raising, ``slow`` takes a while per check.
+breaks the job-function contract by raising, ``slow`` takes a while per check, ``markup`` fails with an
+error text rich would read as markup.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def _real_check(job: Job, check: str) -> CheckResult:
     )
 
 
-BEHAVIOURS = ("ok", "segfault", "hang", "blowup", "raise", "slow", "sigkill")
+BEHAVIOURS = ("ok", "segfault", "hang", "blowup", "raise", "slow", "sigkill", "markup")
+#: The error a ``markup`` job reports: text that rich would read as markup, a closing tag first.
+MARKUP_MESSAGE = "[/x] expected input of shape [batch, seq_len] :warning: [red]"
 
 
 def behaving(job: Job) -> Iterator[CheckResult]:
@@ -57,6 +60,11 @@ def behaving(job: Job) -> Iterator[CheckResult]:
             raise RuntimeError("contract broken")
         elif behaviour == "slow":
             time.sleep(1.0)
+        elif behaviour == "markup":
+            yield CheckResult(model_type=job.model_type, check=check, status=Status.FAILED, model_class=job.model_class,
+                              task=job.task, family=job.family, stage="forward", error_type="ValueError",
+                              message=MARKUP_MESSAGE)
+            continue
         yield _real_check(job, check)
 
 

@@ -166,3 +166,20 @@ def test_an_undeclared_special_token_gets_a_free_id_of_the_vocabulary():
     token = candidates(cfg, "vision_start_token_id", cfg, model)[0]
     assert token < cfg.vocab_size and token not in (cfg.bos_token_id, cfg.eos_token_id, cfg.pad_token_id)
     assert candidates(cfg, "vision_start_token_id", cfg) == []  # no model, no vocabulary to choose from
+
+
+def test_self_attribute_targets_are_those_unparse_writes_self_dot():
+    import ast
+    import inspect
+
+    import transformers.modeling_utils
+    import transformers.models.bert.modeling_bert
+
+    from hfscan.harness.configvals import _self_attribute
+
+    sources = [inspect.getsource(transformers.modeling_utils), inspect.getsource(transformers.models.bert.modeling_bert),
+               "self.a, b = 1, 2\n[self.a] = x\nself.a.b = 1\nself.x[0] = 1\nself[0].x = 1\nself = 1\n"
+               "*self.a, b = x\nself.a = b = 1\nselfish.x = 1\n"]
+    targets = [t for src in sources for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Assign) for t in n.targets]
+    assert sum(map(_self_attribute, targets)) > 100
+    assert [_self_attribute(t) for t in targets] == [ast.unparse(t).startswith("self.") for t in targets]

@@ -81,3 +81,17 @@ def test_cli_rejects_an_unknown_check_with_exit_2():
     res = CliRunner().invoke(cli, ["run", "bert", "--checks", "forwrd"])
     assert res.exit_code == 2
     assert "unknown check 'forwrd'" in res.output
+
+
+def test_the_consistency_preset_is_in_all_and_every_check_has_a_tolerance_or_none_needed():
+    reg = registry()
+    consistency = set(reg.presets["consistency"])
+    assert {"attention", "batch", "cache", "backward", "dtype"} <= consistency
+    assert consistency <= set(reg.presets["all"]) and "attention-flex" in reg.presets["all"]
+    assert "attention-flex" not in consistency  # it compiles per shape: kept out of the timed preset
+    for name in ("attention", "batch", "cache", "backward"):
+        assert reg.checks[name].tolerance("float32").atol > 0
+    assert reg.checks["dtype"].tolerance("bfloat16").rtol > 0
+    for spec in reg.checks.values():
+        if spec.run != "builtin":
+            assert callable(spec.function())

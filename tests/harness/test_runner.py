@@ -66,7 +66,7 @@ def test_crash_hang_and_blowup_are_recorded_and_the_sweep_goes_on(misbehaving_sw
 def test_stored_results_are_reused_and_fresh_ones_are_not(misbehaving_sweep):
     jobs, first, _, _ = misbehaving_sweep
     stored = {r.key: r for r in first.results}
-    runner = _runner()
+    runner = _runner(reuse_failures=True)  # crashed, timeout and oom results too: by default they are retried
     outcome = runner.run(jobs, lookup=lambda keys: {k: stored[k] for k in keys if k in stored})
     assert outcome.reused_jobs == len(jobs) and outcome.ran_jobs == 0 and outcome.workers_started == 0
     assert all(r.reused for r in outcome.results)
@@ -74,6 +74,8 @@ def test_stored_results_are_reused_and_fresh_ones_are_not(misbehaving_sweep):
     partial = {k: v for k, v in stored.items() if v.model_type != "a"}
     again = runner.run(jobs[:1], lookup=lambda keys: {k: partial[k] for k in keys if k in partial})
     assert again.ran_jobs == 1 and not any(r.reused for r in again.results)
+    retried = {r.model_type for r in first.results if not _runner().reusable(r)}
+    assert retried == {"seg", "hang", "blow", "killed"}  # what a default rerun runs again
 
 
 def test_ctrl_c_marks_the_rest_interrupted():

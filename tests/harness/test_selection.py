@@ -68,3 +68,16 @@ def test_cpu_is_always_there_and_an_absent_accelerator_is_a_clear_error():
         assert err.value.exit_code == 2
     with pytest.raises(UsageError, match="unknown device"):
         resolve_device("tpu")
+
+
+def test_auto_on_a_cpu_only_torch_build_imports_no_torch():
+    import importlib.metadata
+    import subprocess
+    import sys
+
+    if not importlib.metadata.version("torch").endswith("+cpu"):
+        pytest.skip("torch is not a CPU-only build here")
+    code = ("import sys; from hfscan.harness.devices import resolve_device; d = resolve_device('auto'); "
+            "print(d.kind, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["cpu", "False"]

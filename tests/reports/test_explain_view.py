@@ -27,3 +27,17 @@ def test_ambiguous_and_unclassified_views(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "unclassified: no top-level category holds" in out
     assert "could not read config: TypeError: boom" in out and "(none)" in out
+
+
+def test_explain_prints_each_check_and_whether_it_applies(inventory, classifications, capsys):
+    from hfscan.reports.explain_view import check_rows, print_checks
+
+    rows = {r["check"]: r for r in check_rows(inventory.get("bert"), classifications["bert"])}
+    assert rows["attention"]["applies"] and "model entry = forward" in rows["attention"]["rule"]
+    assert not rows["cache"]["applies"] and "not generative" in rows["cache"]["reason"]
+    assert {"backward", "batch", "dtype"} <= {c for c, r in rows.items() if r["applies"]}
+    gpt2 = {r["check"]: r for r in check_rows(inventory.get("gpt2"), classifications["gpt2"])}
+    assert gpt2["cache"]["applies"]
+    print_checks(list(rows.values()))
+    out = capsys.readouterr().out
+    assert "checks (BertForMaskedLM)" in out and "does not apply: the class's task 'masked-lm' is not generative" in out

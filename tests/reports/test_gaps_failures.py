@@ -97,3 +97,29 @@ def test_gaps_json_counts_every_coverage_category(tmp_path, inventory):
     kinds = {g["kind"]: g["model_types"] for g in data["groups"]}
     assert kinds["pass with override"] == ["beit"] and kinds["skipped"] == ["detr"]
     assert "bert" not in {mt for g in data["groups"] for mt in g["model_types"]}
+
+
+def _typed(mt: str, message: str, kind: str, subject: str, etype: str = "TypeError"):
+    details = json.dumps({"failure_kind": kind, "failure_subject": subject})
+    return CheckResult(mt, "forward", Status.FAILED, stage="inputs", error_type=etype, message=message, details=details)
+
+
+def test_failures_the_harness_typed_group_by_their_kind_not_their_text():
+    results = [
+        _typed("a", "no input builder for required forward() argument(s) trajectory, rewards", "no-input-builder",
+               "trajectory, rewards", etype="NoInputBuilder"),
+        _typed("b", "reworded: nothing makes trajectory, rewards 12", "no-input-builder", "trajectory, rewards",
+               etype="NoInputBuilder"),
+        _typed("c", "no input builder for required forward() argument(s) boxes", "no-input-builder", "boxes",
+               etype="NoInputBuilder"),
+        _typed("d", "size 3 != 4", "failed-after-repair", "swap_axes", etype="RuntimeError"),
+        _typed("e", "size 5 != 6", "failed-after-repair", "swap_axes", etype="RuntimeError"),
+        _typed("f", "other 5", "failed-after-repair", "swap_axes", etype="RuntimeError"),
+    ]
+    groups = {g.reason: g.model_types for g in failure_gaps(results)}
+    assert groups == {
+        "no-input-builder: trajectory, rewards": ("a", "b"),
+        "no-input-builder: boxes": ("c",),
+        "failed-after-repair: swap_axes | RuntimeError: size N != N": ("d", "e"),
+        "failed-after-repair: swap_axes | RuntimeError: other N": ("f",),
+    }

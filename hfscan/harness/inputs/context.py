@@ -80,7 +80,8 @@ class Context:
         """Random token ids inside the vocabulary that are never a special token."""
         torch = self.torch
         vocab = self.vocab
-        allowed = [i for i in range(min(vocab, 4096)) if i not in self.special_ids()] or [0]
+        special = self.special_ids()  # once: it walks the whole config tree
+        allowed = [i for i in range(min(vocab, 4096)) if i not in special] or [0]
         idx = torch.randint(0, len(allowed), shape)
         return torch.tensor(allowed)[idx]
 

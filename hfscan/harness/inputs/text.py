@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from hfscan.harness.inputs.context import BATCH, Builder, Context, SEQ, builder
-from hfscan.harness.inputs.documented import _documented_size, documented_dims, documented_tensor
+from hfscan.harness.inputs.documented import _documented_size, documented_arg, documented_dims, documented_tensor
 from hfscan.harness.inputs.signature import _doc
 
 
@@ -96,12 +96,21 @@ def _decoder_values(ctx: Context):
     return documented_tensor(ctx, "decoder_input_values")
 
 
+#: The documented type of an integer tensor.
+_INTEGER_TENSOR = re.compile(r"\b(?:Long|Int)Tensor\b")
+
+
 @builder("bbox")
 def _bbox(ctx: Context):
+    """Boxes (x0, y0, x1, y1) per token on the 0-1000 grid layout models embed; normalized to 0-1 floats where
+    forward() documents no integer tensor (a model that scales and embeds them as sines: floats keep the model's
+    dtype, where integers times a Python float become float32)."""
     ids = ctx.built.get("input_ids")
     seq = ids.shape[1] if ids is not None else SEQ
     xy = ctx.torch.randint(0, 500, (BATCH, seq, 2))
-    return ctx.torch.cat([xy, xy + ctx.torch.randint(1, 500, (BATCH, seq, 2))], dim=-1).clamp(max=1000)
+    boxes = ctx.torch.cat([xy, xy + ctx.torch.randint(1, 500, (BATCH, seq, 2))], dim=-1).clamp(max=1000)
+    doc = documented_arg(ctx.model, "bbox")
+    return boxes if not doc or _INTEGER_TENSOR.search(doc) else boxes.float() / 1000
 
 
 def _labels(ctx: Context, tasks: dict) -> Any:

@@ -1,0 +1,216 @@
+"""The consistency checks on real tiny models: each passes on a sound model and FAILS on one deliberately broken
+(an attention path perturbed, samples that leak into each other, a cache that drops a step, NaN gradients, a layer
+that computes otherwise under gradient checkpointing, half precision that drifts), so none passes vacuously."""
+
+from __future__ import annotations
+
+import pytest
+
+from hfscan.harness.consistency.compare import assert_close, compare
+from hfscan.harness.records import Job, Status
+from hfscan.harness.smoke import run_job
+
+BERT = ("bert", "BertForMaskedLM", "masked-lm", "text-encoder")
+GPT2 = ("gpt2", "GPT2LMHeadModel", "causal-lm", "causal-lm")
+LLAMA = ("llama", "LlamaForCausalLM", "causal-lm", "causal-lm")
+
+
+def _result(model: tuple, check: str):
+    model_type, cls, task, template = model
+    job = Job(model_type, cls, task, checks=("build", "forward", check), template=template)
+    return {r.check: r for r in run_job(job)}[check]
+
+
+@pytest.fixture
+def global_hook():
+    """Registers a global forward hook (torch's public API) for one test and removes it after."""
+    import torch
+
+    handles = []
+    yield lambda fn: handles.append(torch.nn.modules.module.register_module_forward_hook(fn))
+    for h in handles:
+        h.remove()
+
+
+def _first(output):
+    return output[0] if isinstance(output, tuple) else output
+
+
+# -- compare ---------------------------------------------------------------------------------------------------------
+
+def test_compare_gives_the_largest_difference_and_where():
+    import torch
+
+    ref = {"logits": torch.zeros(2, 3, 4), "pooled": torch.ones(2)}
+    out = {"logits": torch.zeros(2, 3, 4), "pooled": torch.ones(2)}
+    out["logits"][1, 2, 3] = 0.5
+    diff, problem = compare(ref, out, atol=1e-3, rtol=0)
+    assert diff.abs == 0.5 and diff.where == "logits[1, 2, 3]" and diff.compared == 2
+    assert "max abs diff 0.5" in problem and "logits[1, 2, 3]" in problem
+    with pytest.raises(AssertionError, match=r"sdpa: max abs diff 0\.5 .* at logits\[1, 2, 3\]"):
+        assert_close(ref, out, 1e-3, 0, "sdpa", "attention")
+    assert compare(ref, ref, 0, 0)[1] is None
+    out["pooled"] = torch.tensor([1.0, float("nan")])
+    assert "pooled[1] is nan" in compare(ref, out, 1, 1)[1]
+    assert "one side only" in compare(ref, {"logits": ref["logits"]}, 1, 1)[1]
+
+
+def test_compare_leaves_out_masked_positions():
+    import torch
+
+    ref, out = torch.zeros(2, 4), torch.zeros(2, 4)
+    out[1, 3] = 9.0
+    keep = torch.ones(2, 4, dtype=torch.bool)
+    keep[1, 3] = False
+    assert compare(ref, out, 0, 0, positions=lambda name, t: keep)[1] is None
+    assert compare(ref, out, 0, 0)[1] is not None
+
+
+# -- attention -------------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_attention_passes_and_records_declared_implementations():
+    r = _result(BERT, "attention")
+    assert r.status == Status.PASSED, r.message
+    seen = r.detail["attention"]
+    assert seen["padded"] and seen["declared"]["_supports_sdpa"] is True
+    assert seen["implementations"]["sdpa"]["observed"].startswith("matches eager")
+
+
+@pytest.mark.slow
+def test_attention_fails_when_the_sdpa_path_is_perturbed(monkeypatch):
+    from transformers.modeling_utils import AttentionInterface
+
+    original = AttentionInterface._global_mapping["sdpa"]
+
+    def perturbed(*args, **kwargs):
+        out, weights = original(*args, **kwargs)
+        return out + 0.05, weights
+
+    monkeypatch.setitem(AttentionInterface._global_mapping, "sdpa", perturbed)
+    r = _result(BERT, "attention")
+    assert r.status == Status.FAILED and r.stage == "attention"
+    assert "declares sdpa: differs from eager" in r.message and "max abs diff" in r.message
+    [found] = r.detail["attention"]["mismatches"]
+    assert found["flag"] == "_supports_sdpa" and found["declared"] is True
+
+
+# -- batch -----------------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model,side", [(BERT, "right"), (GPT2, "left")])
+def test_batch_passes_with_padding_on_the_side_the_model_reads(model, side):
+    r = _result(model, "batch")
+    assert r.status == Status.PASSED, r.message
+    assert r.detail["batch"]["padded"] == side
+
+
+@pytest.mark.slow
+def test_batch_fails_when_samples_leak_into_each_other(global_hook):
+    import torch
+
+    def leak(module, args, output):  # every embedding row sees the batch's mean: a sample is not alone
+        if isinstance(module, torch.nn.Embedding) and output.dim() == 3:
+            return output + 0.5 * output.mean(0, keepdim=True)
+        return None
+
+    global_hook(leak)
+    r = _result(BERT, "batch")
+    assert r.status == Status.FAILED and r.stage == "batch"
+    assert "alone vs in the batch" in r.message and "max abs diff" in r.message
+
+
+# -- cache -----------------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_cache_passes_for_each_cache_kind_the_class_supports():
+    r = _result(LLAMA, "cache")
+    assert r.status == Status.PASSED, r.message
+    kinds = r.detail["cache"]["kinds"]
+    assert set(kinds) == {"default", "static"} and kinds["static"]["cache"].startswith("StaticCache")
+    assert r.detail["cache"]["generate"]["same"] is True
+
+
+@pytest.mark.slow
+def test_cache_fails_when_the_cache_drops_a_step(monkeypatch):
+    from transformers.cache_utils import DynamicLayer
+
+    original = DynamicLayer.update
+
+    def forgetful(self, key_states, value_states, *args, **kwargs):
+        if key_states.shape[-2] == 1 and getattr(self, "is_initialized", False):  # a decoding step: not stored
+            import torch
+
+            return torch.cat([self.keys, key_states], -2)[..., :-1, :], torch.cat([self.values, value_states], -2)[..., :-1, :]
+        return original(self, key_states, value_states, *args, **kwargs)
+
+    monkeypatch.setattr(DynamicLayer, "update", forgetful)
+    r = _result(GPT2, "cache")
+    assert r.status == Status.FAILED and r.stage == "cache"
+    assert "default cache" in r.message and "vs one forward" in r.message
+
+
+# -- backward --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_backward_passes_with_checkpointing_equal():
+    r = _result(BERT, "backward")
+    assert r.status == Status.PASSED, r.message
+    seen = r.detail["backward"]
+    assert seen["loss"] == "loss" and seen["parameters"] > 0 and "checkpointing" in seen
+
+
+@pytest.mark.slow
+def test_backward_fails_on_nan_gradients(global_hook):
+    import torch
+
+    def poison(module, args, output):
+        t = _first(output)
+        if isinstance(module, torch.nn.Linear) and module.training and t.requires_grad:
+            t.register_hook(lambda g: g * float("nan"))
+        return None
+
+    global_hook(poison)
+    r = _result(BERT, "backward")
+    assert r.status == Status.FAILED and r.stage == "backward"
+    assert "is not finite" in r.message
+
+
+@pytest.mark.slow
+def test_backward_fails_when_a_layer_computes_otherwise_under_checkpointing(global_hook):
+    from transformers.modeling_layers import GradientCheckpointingLayer
+
+    def drift(module, args, output):  # a checkpointed layer's output scaled
+        if isinstance(module, GradientCheckpointingLayer) and module.gradient_checkpointing and module.training:
+            t = _first(output)
+            return (t * 1.5, *output[1:]) if isinstance(output, tuple) else t * 1.5
+        return None
+
+    global_hook(drift)
+    r = _result(BERT, "backward")
+    assert r.status == Status.FAILED and "gradient checkpointing differ" in r.message
+    assert r.detail["backward"]["mismatches"][0]["flag"] == "supports_gradient_checkpointing"
+
+
+# -- dtype -----------------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_dtype_passes_in_bfloat16():
+    r = _result(BERT, "dtype")
+    assert r.status == Status.PASSED, r.message
+    assert r.detail["dtype"]["dtype"] == "bfloat16"
+
+
+@pytest.mark.slow
+def test_dtype_fails_when_half_precision_drifts(global_hook):
+    import torch
+
+    def drift(module, args, output):
+        if isinstance(module, torch.nn.Linear) and output.dtype == torch.bfloat16:
+            return output + 0.5
+        return None
+
+    global_hook(drift)
+    r = _result(BERT, "dtype")
+    assert r.status == Status.FAILED and r.stage == "dtype"
+    assert "bfloat16 vs float32" in r.message and "max abs diff" in r.message
