@@ -16,6 +16,19 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
+#: Where a TOML syntax error is: tomllib ends its message with "(at line N, column M)" (Python 3.14 also gives
+#: it as ``lineno``).
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)$")
+
+
+def toml_error(exc: Exception) -> tuple[int | None, str]:
+    """The line a TOML syntax error names (None where it names none: "at end of document") and what is wrong,
+    without the position."""
+    text = str(exc)
+    m = _TOML_POSITION.search(text)
+    line = getattr(exc, "lineno", None) or (int(m.group(1)) if m else None)
+    return line, text[: m.start()].strip() if m else text
+
 
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """(parsed table, source text); a missing or malformed file raises DataFileError."""
@@ -25,8 +38,7 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        raise DataFileError(str(path), int(m.group(1)) if m else None, f"invalid TOML: {exc}") from None
+        raise DataFileError(str(path), toml_error(exc)[0], f"invalid TOML: {exc}") from None
 
 
 def line_of(text: str, table: str, name: str) -> int | None:

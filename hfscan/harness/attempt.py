@@ -26,4 +26,5 @@ class Attempt:
     framed: set = field(default_factory=set)  # modalities whose placeholders are image tokens in their frame
     entry: str = "forward"  # the method the model ran through (generate for a class with no forward())
     repairs: list = field(default_factory=list)  # the input repairs applied, in order (names in repairs.REPAIRS)
+    raised: BaseException | None = None  # the forward() error the input repairs read (the latest)
     rng: Any = None  # the random number generators' state the output was computed from (save-load reruns it)

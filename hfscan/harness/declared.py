@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from functools import lru_cache
 
-from hfscan.scanner.discover import package_exports, source_tree
+from hfscan.scanner.source import package_exports, source_tree
 
 
 def declaring_classes(package: str, config_class: str) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
+from hfscan.classifiers.datafile import toml_error
 from hfscan.errors import DataFileError
 from hfscan.harness.registry import registry
 
@@ -103,8 +104,7 @@ def parse(text: str, source: str, known_types: Iterable[str] | None = None) -> d
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        raise DataFileError(source, int(m.group(1)) if m else None, f"not valid TOML: {exc}") from None
+        raise DataFileError(source, toml_error(exc)[0], f"not valid TOML: {exc}") from None
     lines = text.splitlines()
     known = set(known_types) if known_types is not None else None
     out: dict[str, Override] = {}

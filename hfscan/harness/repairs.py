@@ -8,12 +8,19 @@ where its change is to the attempt's placeholder counts, or ``None`` when it doe
 :func:`repair_inputs` applies the first of :data:`REPAIRS` that fits.
 
 Most read the error's text: each docstring names the text, an example message, and the signature or
-docstring fact that could one day replace the text match.
+docstring fact that could one day replace the text match.  Those that read an argument check of forward() (an
+``if`` comparing arguments with None, then ``raise``) read the check itself, not its message: the raising ``if``
+of ``a.raised`` in its function's parsed source, and the values of the names it compares in the raising frame
+(:func:`raising_test`).
 """
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
 import re
+import textwrap
 from typing import Any, Callable
 
 from hfscan.harness.attempt import Attempt
@@ -28,6 +35,10 @@ Repair = Callable[[Attempt, str, str, dict], "dict | None"]
 _MATMUL_SHAPES = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 #: "batch_size, max_num_cameras = pixel_attention_mask.shape": a source line that unpacks an input's axes.
 _UNPACKED_SHAPE = re.compile(r"([\w\s,]+?)\s*=\s*(\w+)\.shape\s*$")
+#: "The size of tensor a (A) must match the size of tensor b (B) at non-singleton dimension D": an elementwise
+#: operation of two tensors whose sizes differ on one axis.
+_SIZE_MISMATCH = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at "
+                            r"non-singleton dimension (\d+)\b")
 #: Modality inputs that may need an extra axis (images per sample, channels), tried in this order.
 _AXIS_INPUTS = ("pixel_values", "input_features", "input_values")
 
@@ -125,8 +136,8 @@ def swapped_features(a: Attempt, message: str, line: str, values: dict) -> dict 
     padded the last axis first).
 
     Reads: "expected input[B, T, <any>] to have F channels", B, T, F the built features' shape.
-    Example: "Given groups=1, weight of size [8, 16, 3], expected input[2, 30, 16] to have 16 channels, but got 30
-    channels instead".
+    Example: "Given groups=1, weight of size [8, 16, 3], expected input[2, 64, 18] to have 16 channels, but got 64
+    channels instead" (features of 64 frames, 16 wide, padded by 2 on the last axis).
     Could read instead: the in_channels of the first Conv1d the features reach, equal to their width."""
     feats = _unfixed_input(a, values, "input_features")
     if feats is None or feats.dim() != 3:
@@ -166,11 +177,17 @@ def parallel_streams(a: Attempt, message: str, line: str, values: dict) -> dict 
     ids = a.inputs.get("input_ids")
     if "input_ids" in values or ids is None or ids.dim() != 2:
         return None
-    m = re.search(rf"size of tensor a \({ids.shape[1]}\) must match the size of tensor b \((\d+)\) at "
-                  r"non-singleton dimension 1\b", message)
-    if not m or int(m.group(1)) < 2:
+    size = _size_mismatch(message)
+    if size is None or size[0] != ids.shape[1] or size[2] != 1 or size[1] < 2:
         return None
-    return {"input_ids": ids.unsqueeze(-1).repeat(1, 1, int(m.group(1)))}
+    return {"input_ids": ids.unsqueeze(-1).repeat(1, 1, size[1])}
+
+
+def _size_mismatch(message: str) -> tuple[int, int, int] | None:
+    """(size of a, size of b, dimension) of the first elementwise size mismatch the error names; None where it
+    names none."""
+    m = _SIZE_MISMATCH.search(message)
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
 
 
 def features_as_long_as_audio(a: Attempt, message: str, line: str, values: dict) -> dict | None:
@@ -208,10 +225,9 @@ def wider_features(a: Attempt, message: str, line: str, values: dict) -> dict | 
     width = feats.shape[-1]
     m = _MATMUL_SHAPES.search(message)
     got, wants = (int(m.group(2)), int(m.group(3))) if m else (0, 0)
-    m = re.search(rf"size of tensor a \((\d+)\) must match the size of tensor b \({width}\) at non-singleton "
-                  rf"dimension {feats.dim() - 1}\b", message)
-    if m:
-        got, wants = width, int(m.group(1))
+    size = _size_mismatch(message)
+    if size is not None and size[1:] == (width, feats.dim() - 1):
+        got, wants = width, size[0]
     if not got or got == wants or (width * wants) % got:
         return None
     import torch
@@ -223,12 +239,14 @@ def embedded_ids(a: Attempt, message: str, line: str, values: dict) -> dict | No
     """Token embeddings instead of ids, for a model that takes its tokens as embeddings only: the ids through the
     model's own input embedding where that is one table, else shaped as forward()'s docstring documents them.
 
-    Reads: "`input_ids` is expected to be `None`", or "has no attribute 'embed_tokens'" (no table of its own).
-    Example: "'FooModel' object has no attribute 'embed_tokens'".
+    Reads: the ``if`` that raised, where it tests ``input_ids is not None`` alone (the model refuses the ids), or
+    an AttributeError for the attribute ``embed_tokens`` (the model has no table of its own).
+    Example: "`input_ids` is expected to be `None`".
     Could read instead: a model whose get_input_embeddings() is None while forward() takes inputs_embeds."""
     import torch
 
-    wants = re.search(r"`?input_ids`? is expected to be `?None`?|has no attribute 'embed_tokens'", message)
+    wants = raising_test(a.raised) == {"input_ids": False} or (
+        isinstance(a.raised, AttributeError) and getattr(a.raised, "name", None) == "embed_tokens")
     ids = a.inputs.get("input_ids")
     if not wants or ids is None or {"input_ids", "inputs_embeds"} & values.keys() \
             or "inputs_embeds" not in forward_params(a.model):
@@ -245,27 +263,27 @@ def exclusive_input(a: Attempt, message: str, line: str, values: dict) -> dict |
     """Of two alternative inputs the model takes only one of, the one to leave out: the one hfscan built (the
     later of the two when it built both).
 
-    Reads: "cannot specify both X and Y".
-    Example: "You cannot specify both input_ids and inputs_embeds at the same time".
-    Could read instead: forward()'s docstring, which calls one the alternative of the other."""
-    m = re.search(r"cannot specify both `?(\w+)`? and `?(\w+)`?", message)
-    if not m:
+    Reads: the ``if`` that raised, where it compares two or more inputs with None and every one was given
+    (``if input_ids is not None and inputs_embeds is not None: raise ...``).
+    Example: "You cannot specify both input_ids and inputs_embeds at the same time"."""
+    given = [name for name, none in raising_test(a.raised).items() if not none]
+    if len(given) < 2:
         return None
-    built = [n for n in (m.group(2), m.group(1)) if n in a.inputs and n not in values]
+    built = [n for n in reversed(given) if n in a.inputs and n not in values]
     return {built[0]: None} if built else None
 
 
 def needed_input(a: Attempt, message: str, line: str, values: dict) -> dict | None:
     """An argument forward() declares optional but needs after all, built as its docstring documents it.
 
-    Reads: "`X` cannot be `None`", "`X` must be provided", "X must be given".
-    Example: "`region_feats` cannot be `None`".
-    Could read instead: forward()'s docstring entry for the argument, which does not say "optional"."""
-    m = re.search(r"`?(\w+)`? (?:cannot be `?None`?|must be provided|must be given)", message)
-    if not m or m.group(1) in values or m.group(1) not in forward_params(a.model):
+    Reads: the ``if`` that raised, where it compares one argument of forward() that is None with None (``if
+    region_feats is None: raise ...``).
+    Example: "`region_feats` cannot be `None`"."""
+    missing = [name for name, none in raising_test(a.raised).items() if none]
+    if len(missing) != 1 or missing[0] in values or missing[0] not in forward_params(a.model):
         return None
-    tensor = build_documented(a.model, a.config, m.group(1))
-    return {m.group(1): tensor} if tensor is not None else None
+    tensor = build_documented(a.model, a.config, missing[0])
+    return {missing[0]: tensor} if tensor is not None else None
 
 
 def linear_patches(a: Attempt, message: str, line: str, values: dict) -> dict | None:
@@ -428,6 +446,42 @@ def _modality_of_placeholders(a: Attempt, count: int) -> str | None:
         token = next((getattr(a.config, n) for n in attrs if isinstance(getattr(a.config, n, None), int)), None)
         if ids is not None and token is not None and arg in a.inputs and int((ids == token).sum()) == count:
             return modality
+    return None
+
+
+def raising_test(exc: BaseException | None) -> dict[str, bool]:
+    """{name: whether it is None} for each name that the ``if`` whose body raised ``exc`` compares with None
+    (``if input_ids is not None and inputs_embeds is not None: raise ...``), read from the raising function's
+    parsed source and its frame; {} where ``exc`` was not raised so (or its source cannot be read)."""
+    tb = getattr(exc, "__traceback__", None)
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return {}
+    frame = tb.tb_frame
+    test = _raising_if(frame.f_code, tb.tb_lineno)
+    if test is None:
+        return {}
+    names = [c.left.id for c in ast.walk(test) if isinstance(c, ast.Compare) and isinstance(c.left, ast.Name)
+             and len(c.ops) == 1 and isinstance(c.ops[0], (ast.Is, ast.IsNot))
+             and isinstance(c.comparators[0], ast.Constant) and c.comparators[0].value is None]
+    return {n: frame.f_locals[n] is None for n in dict.fromkeys(names) if n in frame.f_locals}
+
+
+@functools.lru_cache(maxsize=256)
+def _raising_if(code: Any, lineno: int) -> ast.expr | None:
+    """The test of the ``if`` whose body holds, as its own statement, the ``raise`` at ``lineno`` of ``code``'s
+    source; None where there is none."""
+    try:
+        lines, start = inspect.getsourcelines(code)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    at = lineno - (start or 1) + 1  # the line in the parsed source
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and any(isinstance(s, ast.Raise) and s.lineno <= at <= s.end_lineno
+                                            for s in node.body):
+            return node.test
     return None
 
 

@@ -8,12 +8,12 @@ in the selection's ``missing`` list and reported as "not in transformers X.Y".
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Mapping
 
+from hfscan.classifiers.datafile import toml_error
 from hfscan.errors import DataFileError, UsageError
 from hfscan.scanner.records import Inventory
 
@@ -30,9 +30,8 @@ def _load(text: str, path: str) -> dict[str, tuple[str, ...]]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"\(at line (\d+), column \d+\)$", str(exc))
-        what = str(exc)[: m.start()].strip() if m else str(exc)
-        raise DataFileError(path, int(m.group(1)) if m else None, what) from None
+        line, what = toml_error(exc)
+        raise DataFileError(path, line, what) from None
     tiers = data.get("tiers")
     if not isinstance(tiers, dict):
         raise DataFileError(path, None, "missing [tiers] table")

@@ -175,6 +175,7 @@ def _attempt(job: Job, level: Any, override: Override | None, filled: dict | Non
                 _inputs_and_forward(job, a, values, dtype)
                 break
             except (ValueError, RuntimeError, IndexError, AttributeError) as exc:
+                a.raised = exc
                 repair = repair_inputs(a, str(exc), values, _failing_line(exc)) if repairs_left else None
                 if repair is None:
                     raise

@@ -105,3 +105,15 @@ def test_trait_rule_defects_are_load_errors(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(DataFileError, match=message):
         load_rules(path)
+
+
+def test_a_toml_syntax_errors_line_and_description_are_read_from_tomllib():
+    import tomllib
+
+    from hfscan.classifiers.datafile import toml_error
+
+    for text, line in (("a = 1\nb = \n", 2), ("a = [1,\n", None)):
+        with pytest.raises(tomllib.TOMLDecodeError) as info:
+            tomllib.loads(text)
+        found, what = toml_error(info.value)
+        assert found == line and what and "(at line" not in what

@@ -26,11 +26,23 @@ def test_parts_by_modality_and_sub():
 
 @pytest.mark.parametrize("config_class", [LlavaConfig, WhisperConfig, BertConfig])
 @pytest.mark.parametrize("where", ["any", "text", "vision", "audio"])
-def test_nearest_first_is_the_order_input_builders_look_values_up_in(config_class, where):
-    """The walk inputs.Context.find makes (its breadth-first order, the modality's parts first)."""
+def test_input_builders_look_values_up_nearest_first(config_class, where):
+    """inputs.Context.find returns the value of the first config of nearest_first that sets it: the modality's
+    parts first, then the root and its sub-configs breadth first."""
     cfg = config_class()
+    order = list(T.nearest_first(cfg, where))
+    assert order[0] is (T.parts(cfg, where) or [cfg])[0] and len({id(c) for c in order}) == len(order)
     ctx = Context(model=None, config=cfg, task="base", torch=None)
-    assert [id(c) for c in T.nearest_first(cfg, where)] == [id(c) for c in ctx._configs(where)]
+    for name in ("hidden_size", "d_model", "vocab_size", "image_size", "num_mel_bins", "no_such_attribute"):
+        first = next((getattr(c, name) for c in order if getattr(c, name, None) is not None), "default")
+        assert ctx.find(name, default="default", where=where) == first
+
+
+def test_input_builders_special_ids_are_the_trees_token_ids():
+    cfg = LlavaConfig()
+    cfg.text_config.eos_token_id = [7, 9]
+    ctx = Context(model=None, config=cfg, task="base", torch=None)
+    assert ctx.special_ids() == T.token_ids(T.config_tree(cfg)) and {7, 9, cfg.image_token_id} <= ctx.special_ids()
 
 
 def test_special_tokens_one_definition():

@@ -14,7 +14,8 @@ import torch
 from transformers import BertConfig, Dinov2Config, EncoderDecoderConfig, LlavaConfig, PretrainedConfig
 from transformers import VisionTextDualEncoderConfig
 
-from hfscan.harness.inputs import Context, _config_args, _feature_input
+from hfscan.harness.inputs import Context
+from hfscan.harness.inputs.placeholders import _config_args, _feature_input
 from hfscan.harness.shrink import ShrinkReport, State, _documented_config, _init_fields, _instantiate, levels
 from hfscan.harness.shrink import tiny_config
 

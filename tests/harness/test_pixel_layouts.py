@@ -167,7 +167,8 @@ def test_images_get_a_patch_grid_the_projector_has_queries_for():
 def test_a_videos_patch_grid_spans_the_frames_the_model_merges():
     from transformers import Ernie4_5_VLMoeConfig, Qwen2VLConfig
 
-    from hfscan.harness.inputs import Context, _grid
+    from hfscan.harness.inputs import Context
+    from hfscan.harness.inputs.vision import _grid
 
     for config_class in (Ernie4_5_VLMoeConfig, Qwen2VLConfig):
         cfg, _ = tiny_config(config_class)

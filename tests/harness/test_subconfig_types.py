@@ -26,7 +26,8 @@ def test_a_text_config_built_alone_gets_the_rotary_sections_its_composite_would_
 def test_a_tower_without_a_feature_extractor_of_its_own_takes_its_composites():
     """dots3_note_audio_encoder has no feature extractor of its own; dots3_note's lays mel features out first,
     (batch, 128 mels, frames), which the tower's conv stem reads (a (frames, mels) layout fails its linear)."""
-    from hfscan.harness.inputs import _composite_types, extractor_features_first, extractor_width
+    from hfscan.harness.inputs import extractor_features_first, extractor_width
+    from hfscan.harness.inputs.audio import _composite_types
     from hfscan.harness.records import Job, Status
     from hfscan.harness.smoke import run_job
 

@@ -7,6 +7,7 @@ from transformers.models.auto import configuration_auto, modeling_auto
 
 from hfscan.errors import UnknownModelTypeError
 from hfscan.scanner import discover as discover_module
+from hfscan.scanner import source as source_module
 from hfscan.scanner.discover import discover, filter_records, scan
 from hfscan.scanner.records import Inventory
 from hfscan.scanner.tasks import task_from_mapping_name
@@ -162,7 +163,7 @@ def test_tables_evaluated_from_source_match_the_imported_ones(module, attr):
     import importlib
 
     name = f"transformers.models.auto.{module}"
-    values = discover_module._evaluate(name, [attr])
+    values = source_module._evaluate(name, [attr])
     imported = getattr(importlib.import_module(name), attr)
     # compared as plain containers: a table transformers fills from a set has no stable order
     assert type(values[attr]) is type(imported)
@@ -177,7 +178,7 @@ def test_module_names_from_source_match_transformers_function():
 
 
 def test_an_evaluated_function_that_fails_is_imported_instead(monkeypatch):
-    evaluate = discover_module._evaluate
+    evaluate = source_module._evaluate
 
     def broken_function(module, names, *args):
         values = evaluate(module, names, *args)
@@ -185,7 +186,7 @@ def test_an_evaluated_function_that_fails_is_imported_instead(monkeypatch):
             values["model_type_to_module_name"] = lambda key: {}[key]
         return values
 
-    monkeypatch.setattr(discover_module, "_evaluate", broken_function)
+    monkeypatch.setattr(source_module, "_evaluate", broken_function)
     tables = discover_module.auto_tables()
     assert tables.module_names["bert"] == configuration_auto.model_type_to_module_name("bert")
     assert len(tables.module_names) == len(configuration_auto.CONFIG_MAPPING_NAMES)
@@ -193,7 +194,7 @@ def test_an_evaluated_function_that_fails_is_imported_instead(monkeypatch):
 
 def test_evaluating_source_runs_only_what_the_names_need():
     """The processor table is completed at import time, without importing the processing stack."""
-    values = discover_module._evaluate("transformers.models.auto.image_processing_auto", ["IMAGE_PROCESSOR_MAPPING_NAMES", "NO_SUCH_NAME"])
+    values = source_module._evaluate("transformers.models.auto.image_processing_auto", ["IMAGE_PROCESSOR_MAPPING_NAMES", "NO_SUCH_NAME"])
     assert list(values) == ["IMAGE_PROCESSOR_MAPPING_NAMES"]
     from transformers.models.auto import auto_mappings
 
@@ -204,9 +205,9 @@ def test_evaluating_source_runs_only_what_the_names_need():
 
 def test_everything_falls_back_to_importing_when_no_source_can_be_read(monkeypatch, reference):
     def unreadable(module):
-        raise discover_module._Unresolved(module)
+        raise source_module._Unresolved(module)
 
-    monkeypatch.setattr(discover_module, "_parse", unreadable)
+    monkeypatch.setattr(source_module, "_parse", unreadable)
     assert scan().to_json() == reference
 
 
@@ -214,15 +215,15 @@ def test_modules_whose_source_cannot_be_read_are_imported_one_by_one(monkeypatch
     """Half the modules read from source, half imported: the result must not change."""
     import zlib
 
-    parse = discover_module._parse
+    parse = source_module._parse
     refused: list[str] = []
 
     def every_other(module):
         if zlib.crc32(module.encode()) % 2:
             refused.append(module)
-            raise discover_module._Unresolved(module)
+            raise source_module._Unresolved(module)
         return parse(module)
 
-    monkeypatch.setattr(discover_module, "_parse", every_other)
+    monkeypatch.setattr(source_module, "_parse", every_other)
     assert scan().to_json() == reference
     assert any(".configuration_" in m for m in refused) and any(m.startswith("transformers.models.auto.") for m in refused)
