@@ -148,7 +148,10 @@ def worker_main(conn: Connection, job_fn: str, preload: tuple[str, ...] = PRELOA
     fn = load_job_fn(job_fn)
     _init_device(device)
     _release_memory()
-    conn.send(("ready", os.getpid(), proc_status_mb("self", "VmRSS")))  # its baseline, before any job runs
+    try:
+        conn.send(("ready", os.getpid(), proc_status_mb("self", "VmRSS")))  # its baseline, before any job runs
+    except OSError:  # the parent stopped (Ctrl-C) while this worker started: nothing to report to
+        return
     while True:
         try:
             msg = conn.recv()

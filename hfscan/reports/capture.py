@@ -41,7 +41,7 @@ def capture_causes(results: Iterable[CheckResult]) -> list[CaptureCause]:
             continue
         observed = r.detail.get(r.check) or {}
         if r.status in FAILING:
-            key = (r.check, "failure", f"{observed.get('category') or r.error_type}: {_signature(r)}")
+            key = (r.check, "failure", _cause(r, observed.get("category")))
             types[key].add(r.model_type)
             if observed.get("frame"):
                 frames[key].add(observed["frame"])
@@ -61,6 +61,14 @@ _SYMBOLS = re.compile(r"\b[su]\d+\b")
 
 def _signature(result: CheckResult) -> str:
     return _SYMBOLS.sub("<sym>", error_signature(result))
+
+
+def _cause(result: CheckResult, category: str | None) -> str:
+    """``category: what the tool said`` (sizes, names and symbols masked), the category written once."""
+    said = _signature(result).split(": ", 1)[-1]  # less the error type
+    if category and said.startswith(f"{category}: "):
+        said = said[len(category) + 2:]
+    return f"{category or result.error_type}: {said}"
 
 
 def _masked(reason: str, model_type: str) -> str:

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import click
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from hfscan.cache.store import Store
+from hfscan.terminal import console
 from hfscan.records import Coverage, RunInfo, Status
 from hfscan.reports.coverage import CATEGORIES, PASSING, RunCoverage, TypeRow, pass_rate, summarize
 from hfscan.reports.history import WORKING, Comparison, compare
@@ -116,9 +115,9 @@ def print_versions(rows: Sequence[VersionRow], fmt: str) -> None:
     for col in ("transformers", "torch", "run", "types", *map(str, CATEGORIES), "pass rate"):
         table.add_column(col, justify="left" if col in ("transformers", "torch") else "right")
     for r in rows:
-        table.add_row(escape(r.run.transformers_version), escape(str(r.run.torch_version)), str(r.run.id), str(r.model_types),
+        table.add_row(r.run.transformers_version, str(r.run.torch_version), str(r.run.id), str(r.model_types),
                       *(str(r.totals[c]) for c in CATEGORIES), f"{100 * r.pass_rate:.1f}%")
-    Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)
+    console(soft_wrap=False, width=None if sys.stdout.isatty() else 200).print(table)
 
 
 # -- per-type diffs -------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import functools
 import importlib.util
 import re
 
-from hfscan.scanner.discover import _source_path, package_exports
+from hfscan.scanner.source import _source_path, package_exports
 
 _IMPORT = re.compile(r"^(?:from\s+(\S+)\s+import|import\s+([\w.]+))", re.M)
 _FROM_IMPORT = re.compile(r"^from\s+(\.*[\w.]*)\s+import\s+(\([^)]*\)|[^\n]*)", re.M)

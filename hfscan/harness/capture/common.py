@@ -146,10 +146,12 @@ class CaptureFailure(CheckFailure):
     def __init__(self, exc: BaseException, stage: str, observed: dict):
         root = _root(exc)
         said = _first_line(root)
-        message = str(exc) if isinstance(exc, OutputsDiffer) else f"{category(exc)}: {type(root).__name__}: {said}"
+        kind = getattr(exc, "category", None) or category(exc)
+        own = isinstance(exc, CheckFailure)  # hfscan's own assertion: its message says it all
+        message = str(exc) if own else f"{kind}: {type(root).__name__}: {said}"
         super().__init__(message, stage=getattr(exc, "stage", None) or stage)
         self.error_type = type(root).__name__
-        self.observed = {"category": category(exc), "frame": model_frame(exc), **observed}
+        self.observed = {"category": kind, "frame": model_frame(exc), **observed}
 
 
 def _root(exc: BaseException) -> BaseException:

@@ -52,6 +52,7 @@ def check_compile(ctx: CheckContext) -> dict:
         first = (observed.get("break_reasons") or [{}])[0]
         err = CheckFailure(f"declares _can_compile_fullgraph, but forward has {observed['breaks']} graph break(s): "
                            f"{first.get('reason', '?')} at {first.get('frame') or '?'}", stage="compile")
+        err.category = "graph break in a class that declares a full graph"  # type: ignore[attr-defined]
         raise classified(err, "compile", **observed)
     torch._dynamo.reset()
     return observed
