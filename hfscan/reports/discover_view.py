@@ -114,12 +114,8 @@ def discover_command(
 
             classified = classify_all(inventory, use_cache=use_cache)
     hub_info = stored_hub_at()
-    families: dict[str, str | None] = {}
-    labels: dict[str, str] = {}
-    if with_families:
-        for mt, c in classified.items():
-            families[mt] = c.family
-            labels[mt] = c.family or f"({c.outcome})"
+    families = {mt: c.family for mt, c in classified.items()}
+    labels = {mt: c.family or f"({c.outcome})" for mt, c in classified.items()}
 
     def as_json(record: ModelTypeRecord) -> dict:
         return {**record.to_json(), **({"family": families.get(record.model_type)} if with_families else {})}
