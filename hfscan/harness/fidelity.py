@@ -282,11 +282,25 @@ def full_model(model_class: Any, config: Any) -> Any:
     import torch
 
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), _no_init_weights():
             return model_class(config)
     except Exception as exc:  # noqa: BLE001 - e.g. .item() on a meta tensor in __init__
         line = (str(exc).strip().splitlines() or [""])[0][:200]
         raise FidelitySkip(f"fidelity: could not build the full model on meta: {type(exc).__name__}: {line}") from exc
+
+
+def _no_init_weights() -> Any:
+    """transformers' switch that skips weight initialisation (meta tensors hold no values to initialise: only the
+    modules matter here), where the installed version has it; else nothing."""
+    import contextlib
+    import importlib
+
+    for module in ("transformers.initialization", "transformers.modeling_utils"):
+        try:
+            return getattr(importlib.import_module(module), "no_init_weights")()
+        except (ImportError, AttributeError):
+            continue
+    return contextlib.nullcontext()
 
 
 def compare_configs(model_class: Any, full: Any, tiny: Any) -> Comparison:
