@@ -8,7 +8,7 @@ import io
 import logging
 import re
 import traceback
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from hfscan.harness.checks import CheckFailure, tensors_of
 
@@ -108,34 +108,42 @@ def compare(reference: Any, got: Any, atol: float, rtol: float, what: str) -> di
     return {k: float(f"{v:.3g}") for k, v in worst.items()}
 
 
-def category(exc: BaseException) -> str:
-    """The failure category of ``exc`` (see :data:`CATEGORIES`), else its type's name."""
-    names: list[str] = []
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, then the exception it was raised from or during, and so on (each once)."""
     seen: set[int] = set()
     e: BaseException | None = exc
     while e is not None and id(e) not in seen:
         seen.add(id(e))
-        names += [c.__name__ for c in type(e).__mro__]
+        yield e
         e = e.__cause__ or e.__context__
+
+
+def category(exc: BaseException) -> str:
+    """The failure category of ``exc`` (see :data:`CATEGORIES`), else its type's name."""
+    names = {c.__name__ for e in _chain(exc) for c in type(e).__mro__}
     for types, label in CATEGORIES:
         if any(t in names for t in types):
             return label
     return type(exc).__name__
 
 
+def model_line(frames: Iterable[Any]) -> str | None:
+    """``models/<type>/modeling_<type>.py:LINE`` of the innermost of ``frames`` (FrameSummary objects) that lies in
+    a transformers modeling module, or None."""
+    found = None
+    for frame in frames:
+        path = frame.filename.replace("\\", "/")
+        if "/transformers/models/" in path:
+            found = f"{path.split('/transformers/', 1)[1]}:{frame.lineno}"
+    return found
+
+
 def model_frame(exc: BaseException) -> str | None:
     """``models/<type>/modeling_<type>.py:LINE``: the innermost frame of the exception (or its chain) that lies in a
     transformers modeling module, where the capture stopped in the model's own code."""
-    seen: set[int] = set()
-    e: BaseException | None = exc
     found = None
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        for frame in traceback.extract_tb(e.__traceback__):
-            path = frame.filename.replace("\\", "/")
-            if "/transformers/models/" in path:
-                found = f"{path.split('/transformers/', 1)[1]}:{frame.lineno}"
-        e = e.__cause__ or e.__context__
+    for e in _chain(exc):
+        found = model_line(traceback.extract_tb(e.__traceback__)) or found
     return found
 
 
@@ -155,11 +163,9 @@ class CaptureFailure(CheckFailure):
 
 
 def _root(exc: BaseException) -> BaseException:
-    seen: set[int] = set()
-    while id(exc) not in seen and (exc.__cause__ or exc.__context__) is not None:
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return exc
+    """The innermost exception of ``exc``'s chain."""
+    *_, root = _chain(exc)
+    return root
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hfscan.harness.capture.common import capture_inputs, classified, compare, doubled_batch, quiet
+from hfscan.harness.capture.common import capture_inputs, classified, compare, doubled_batch, model_line, quiet
 from hfscan.harness.checks import CheckFailure
 from hfscan.harness.inputs import BATCH
 from hfscan.harness.registry import CheckContext
@@ -93,9 +93,6 @@ def _break_reasons(model: Any, inputs: dict, limit: int = 8) -> list[dict]:
         explanation = torch._dynamo.explain(model)(**inputs)
     reasons = []
     for br in explanation.break_reasons[:limit]:
-        frames = [f for f in br.user_stack if "/transformers/models/" in f.filename.replace("\\", "/")]
-        frame = (f"{frames[-1].filename.replace(chr(92), '/').split('/transformers/', 1)[1]}:{frames[-1].lineno}"
-                 if frames else None)
-        reasons.append({"reason": (br.reason or "").strip().splitlines()[0][:300], "frame": frame})
+        reasons.append({"reason": (br.reason or "").strip().splitlines()[0][:300], "frame": model_line(br.user_stack)})
     return reasons
 
