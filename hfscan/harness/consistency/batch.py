@@ -1,5 +1,9 @@
 """batch: a batch of two different samples (padded where the model takes a text mask: on the right for encoders, on
-the left for decoders) gives each sample the outputs it gives alone, on its unpadded positions."""
+the left for decoders that take position ids) gives each sample the outputs it gives alone, on its unpadded positions.
+
+Not compared: losses (reduced over the batch) and outputs that change with the seed alone (noise drawn for the whole
+batch); a padded sample's pooled outputs are recorded, not failed, where its sequence outputs agree (the pooling reads
+a padded position). No output left to compare: not applicable."""
 
 from __future__ import annotations
 
