@@ -44,7 +44,9 @@ def print_capture_rates(rates: dict[str, dict[str, dict]]) -> None:
     """Capture pass rates per family (passed/ran of each capture check that ran), then all families together."""
     if not rates:
         return
-    checks = list(rates)
+    from hfscan.reports.capture import CAPTURE_CHECKS
+
+    checks = [c for c in CAPTURE_CHECKS if c in rates]
     families = sorted({f for fams in rates.values() for f in fams})
     c = console(soft_wrap=True)
     c.print(styled("\n", ("graph capture pass rates per family (passed/ran)", "bold")))
