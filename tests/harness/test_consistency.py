@@ -214,3 +214,53 @@ def test_dtype_fails_when_half_precision_drifts(global_hook):
     r = _result(BERT, "dtype")
     assert r.status == Status.FAILED and r.stage == "dtype"
     assert "bfloat16 vs float32" in r.message and "max abs diff" in r.message
+
+
+def test_to_half_keeps_the_modules_the_class_pins_in_float32():
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from hfscan.harness.consistency.common import to_half
+
+    model = BertModel(BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37,
+                                 vocab_size=99))
+    model._keep_in_fp32_modules_strict = {"pooler"}
+    model._keep_in_fp32_modules = {"encoder.*.output.dense"}
+    bf16 = to_half(model, torch.bfloat16)
+    assert bf16.pooler.dense.weight.dtype == torch.float32
+    assert bf16.encoder.layer[0].output.dense.weight.dtype == torch.bfloat16  # _keep_in_fp32_modules: float16 only
+    assert bf16.embeddings.word_embeddings.weight.dtype == torch.bfloat16
+    fp16 = to_half(model, torch.float16)
+    assert fp16.encoder.layer[0].output.dense.weight.dtype == torch.float32
+    assert model.pooler.dense.weight.dtype == torch.float32 and model.embeddings.word_embeddings.weight.dtype == \
+        torch.float32  # the original untouched
+
+
+@pytest.mark.slow
+def test_dtype_passes_where_the_class_pins_its_router_in_float32():
+    r = _result(("inkling2_text", "Inkling2ForCausalLM", "causal-lm", "causal-lm"), "dtype")
+    assert r.status == Status.PASSED, r.message
+
+
+@pytest.mark.slow
+def test_dtype_fails_where_the_class_pins_modules_but_half_precision_drifts(global_hook):
+    import torch
+
+    def drift(module, args, output):
+        if isinstance(module, torch.nn.Linear) and isinstance(output, torch.Tensor) and \
+                output.dtype == torch.bfloat16:
+            return output + 0.5
+        return None
+
+    global_hook(drift)
+    r = _result(("inkling2_text", "Inkling2ForCausalLM", "causal-lm", "causal-lm"), "dtype")
+    assert r.status == Status.FAILED and "bfloat16 vs float32" in r.message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("check", ["dtype", "backward"])
+def test_consistency_runs_with_the_forwards_use_cache(check):
+    """xLSTM's forward with its default use_cache=True builds a cache sized for one batch layout; the checks run
+    with the forward's use_cache=False, as the forward check did."""
+    r = _result(("xlstm", "xLSTMForCausalLM", "causal-lm", "causal-lm"), check)
+    assert r.status == Status.PASSED, r.message

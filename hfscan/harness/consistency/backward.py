@@ -20,7 +20,7 @@ def check_backward(ctx: CheckContext) -> dict:
     a = ctx.attempt
     common.needs_forward(a)
     model, tol = a.model, ctx.tolerance
-    inputs = {k: v for k, v in a.inputs.items() if k != "use_cache"}
+    inputs = dict(a.inputs)  # use_cache=False as the forward ran (a cache is no part of a training step)
     flags = declared(model)
     seen: dict[str, Any] = {"declared": {k: v for k, v in flags.items() if k == "supports_gradient_checkpointing"},
                             "mismatches": []}

@@ -4,7 +4,6 @@ inputs (floating ones cast alike) to finite outputs within tolerance of float32'
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
@@ -28,7 +27,7 @@ def check_dtype(ctx: CheckContext) -> dict:
     tol = ctx.spec.tolerance(half_name)
     inputs = common.plain_inputs(a)
     ref = common.run(a.model, inputs)
-    model = copy.deepcopy(a.model).to(half)
+    model = common.to_half(a.model, half)
     try:
         out = common.run(model, to_device(inputs, job.device, half))
     except Exception as exc:  # noqa: BLE001 - that half precision does not run is the finding
