@@ -42,6 +42,7 @@ class NotApplicable(Exception):
 class Tolerance:
     atol: float
     rtol: float
+    rounding: float = 0.0  # dtype: also within this many times the error that rounding weights and inputs alone gives
 
 
 @dataclass(frozen=True)
@@ -137,11 +138,11 @@ def _tolerances(path: Path, line: int | None, name: str, raw: Any) -> tuple[tupl
         raise DataFileError(str(path), line, f"check {name!r}: tolerance must be a table of dtypes")
     out = []
     for dtype, tol in raw.items():
-        if not isinstance(tol, dict) or set(tol) != {"atol", "rtol"} or not all(
+        if not isinstance(tol, dict) or not {"atol", "rtol"} <= set(tol) <= {"atol", "rtol", "rounding"} or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in tol.values()):
             raise DataFileError(str(path), line, f"check {name!r}: tolerance.{dtype} must be "
-                                                 "{atol = number >= 0, rtol = number >= 0}")
-        out.append((dtype, Tolerance(float(tol["atol"]), float(tol["rtol"]))))
+                                                 "{atol = number >= 0, rtol = number >= 0[, rounding = number >= 0]}")
+        out.append((dtype, Tolerance(float(tol["atol"]), float(tol["rtol"]), float(tol.get("rounding", 0.0)))))
     return tuple(out)
 
 

@@ -264,3 +264,90 @@ def test_consistency_runs_with_the_forwards_use_cache(check):
     with the forward's use_cache=False, as the forward check did."""
     r = _result(("xlstm", "xLSTMForCausalLM", "causal-lm", "causal-lm"), check)
     assert r.status == Status.PASSED, r.message
+
+
+LW_DETR = Job(model_type="lw_detr", model_class="LwDetrForObjectDetection", task="object-detection",
+              checks=("build", "forward", "dtype"))
+
+
+@pytest.mark.slow
+def test_dtype_judges_a_hard_decision_model_against_what_rounding_alone_moves():
+    """LW-DETR selects its queries by top-k over scores: rounding the weights and inputs to bfloat16, every operation
+    still float32, already moves its boxes about as far as bfloat16 arithmetic does; that is within tolerance."""
+    r = {r.check: r for r in run_job(LW_DETR)}["dtype"]
+    assert r.status == Status.PASSED, r.message
+    seen = r.detail["dtype"]
+    if seen["relative_error"] > 5e-2:
+        assert seen["relative_error"] <= seen["tolerance"] <= 3 * seen["rounding_error"]
+
+
+@pytest.mark.slow
+def test_dtype_still_fails_a_hard_decision_model_whose_half_precision_drifts(global_hook):
+    import torch
+
+    def drift(module, args, output):
+        if isinstance(module, torch.nn.Linear) and isinstance(output, torch.Tensor) and \
+                output.dtype == torch.bfloat16:
+            return output + 0.5
+        return None
+
+    global_hook(drift)
+    r = {r.check: r for r in run_job(LW_DETR)}["dtype"]
+    assert r.status == Status.FAILED and "rounding weights and inputs alone" in r.message, r.message
+
+
+@pytest.mark.slow
+def test_dtype_records_integer_outputs_and_skips_a_model_with_only_integer_outputs():
+    r = {r.check: r for r in run_job(Job(model_type="wavtokenizer_encoder", model_class="WavTokenizerEncoderModel",
+                                         task="base", checks=("build", "forward", "dtype")))}["dtype"]
+    assert r.status == Status.SKIPPED and "all integer" in r.message
+
+
+def test_backward_surrogate_loss_leaves_out_masked_fills_but_not_nan():
+    import torch
+
+    from hfscan.harness.consistency.backward import _mean_unmasked
+
+    t = torch.tensor([1.0, 3.0, torch.finfo(torch.float32).min, float("-inf")], requires_grad=True)
+    loss = _mean_unmasked(t)
+    assert loss.item() == 2.0
+    loss.backward()
+    assert torch.isfinite(t.grad).all()
+    assert torch.isnan(_mean_unmasked(torch.tensor([1.0, float("nan"), float("-inf")])))
+
+
+def _backward_of(model_type: str, cls: str, task: str):
+    from hfscan.harness.overrides import load_overrides
+
+    override = load_overrides().get(model_type)  # the shipped entry the planner gives the job (chameleon's map)
+    job = Job(model_type=model_type, model_class=cls, task=task, checks=("build", "forward", "backward"),
+              override=override.to_json() if override else None)
+    return {r.check: r for r in run_job(job)}["backward"]
+
+
+@pytest.mark.slow
+def test_backward_trains_a_model_whose_logits_carry_masked_fills():
+    """Chameleon fills the logits of its image tokens with finfo.min (never predicted): their mean overflowed to
+    -inf; the surrogate loss leaves the fills out."""
+    r = _backward_of("chameleon", "ChameleonForConditionalGeneration", "image-text-to-text")
+    assert r.status == Status.PASSED, r.message
+
+
+@pytest.mark.slow
+def test_backward_still_fails_a_masked_model_whose_output_is_nan(global_hook):
+    import torch
+
+    def poison(module, args, output):
+        if isinstance(module, torch.nn.Linear) and module.training and isinstance(output, torch.Tensor):
+            return output * float("nan")
+        return None
+
+    global_hook(poison)
+    r = _backward_of("chameleon", "ChameleonForConditionalGeneration", "image-text-to-text")
+    assert r.status == Status.FAILED and r.stage == "backward", r.message
+
+
+@pytest.mark.slow
+def test_backward_does_not_apply_to_a_frozen_model():
+    r = _backward_of("flava_image_codebook", "FlavaImageCodebook", "base")
+    assert r.status == Status.SKIPPED and "frozen" in r.message
