@@ -67,9 +67,27 @@ class CheckSpec:
 
     def rule_text(self) -> str:
         """The applicability rule in words, for ``hfscan explain`` and the README."""
-        parts = [f"{k} = {v}" for k, v in self.applies] + [f"model {k} = {v}" for k, v in self.requires]
+        parts = [f"{k} = {_words(v, k)}" for k, v in self.applies] + \
+            [f"model {k} = {_words(v, k)}" for k, v in self.requires]
         needs = f"needs {', '.join(self.needs)}" if self.needs else "needs nothing"
         return f"{needs}; " + ("; ".join(parts) if parts else "applies to every job")
+
+
+#: Rule keys whose list means "every one of these" (the others: "one of these").
+_ALL_OF = {"methods", "class_flags"}
+
+
+def _words(value: Any, key: str = "") -> str:
+    """A rule's value as a reader writes it: a list "a, b and c" (every one, for methods and class flags) or
+    "a, b or c" (one of them), a flag "yes"/"no", never Python's ``('a', 'b')``."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        names = [_words(v) for v in value]
+        if len(names) <= 1:
+            return names[0] if names else "(none)"
+        return f"{', '.join(names[:-1])} {'and' if key in _ALL_OF else 'or'} {names[-1]}"
+    return str(value)
 
 
 @dataclass(frozen=True)

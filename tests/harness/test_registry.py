@@ -99,3 +99,13 @@ def test_the_consistency_preset_is_in_all_and_every_check_has_a_tolerance_or_non
     for spec in reg.checks.values():
         if spec.run != "builtin":
             assert callable(spec.function())
+
+
+def test_rule_text_reads_as_words_not_python_tuples(tmp_path):
+    body = ('[check.a]\nsummary = "x"\nrun = "builtin"\nstage = "a"\n'
+            'applies = { tasks = ["causal-lm", "masked-lm"], generative = true }\n'
+            'requires = { methods = ["generate", "forward"], forward_takes = ["labels"] }\n')
+    text = load_registry(_write(tmp_path, body)).checks["a"].rule_text()
+    assert "(" not in text and "'" not in text, text
+    assert "tasks = causal-lm or masked-lm" in text and "generative = yes" in text
+    assert "model methods = generate and forward" in text and "model forward_takes = labels" in text
