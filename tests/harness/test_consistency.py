@@ -266,23 +266,22 @@ def test_consistency_runs_with_the_forwards_use_cache(check):
     assert r.status == Status.PASSED, r.message
 
 
-LW_DETR = Job(model_type="lw_detr", model_class="LwDetrForObjectDetection", task="object-detection",
-              checks=("build", "forward", "dtype"))
+GLM_IMAGE = Job(model_type="glm_image", model_class="GlmImageModel", task="base", checks=("build", "forward", "dtype"))
 
 
 @pytest.mark.slow
-def test_dtype_judges_a_hard_decision_model_against_what_rounding_alone_moves():
-    """LW-DETR selects its queries by top-k over scores: rounding the weights and inputs to bfloat16, every operation
-    still float32, already moves its boxes about as far as bfloat16 arithmetic does; that is within tolerance."""
-    r = {r.check: r for r in run_job(LW_DETR)}["dtype"]
+def test_dtype_judges_a_model_against_what_rounding_alone_moves():
+    """GLM-Image's tiny model moves its hidden states by 29% of their norm in bfloat16, and by as much with only its
+    weights and inputs rounded to bfloat16 and every operation in float32: the arithmetic adds nothing; within
+    tolerance."""
+    r = {r.check: r for r in run_job(GLM_IMAGE)}["dtype"]
     assert r.status == Status.PASSED, r.message
     seen = r.detail["dtype"]
-    if seen["relative_error"] > 5e-2:
-        assert seen["relative_error"] <= seen["tolerance"] <= 3 * seen["rounding_error"]
+    assert seen["relative_error"] > 5e-2 and seen["relative_error"] <= seen["tolerance"] <= 3 * seen["rounding_error"]
 
 
 @pytest.mark.slow
-def test_dtype_still_fails_a_hard_decision_model_whose_half_precision_drifts(global_hook):
+def test_dtype_still_fails_a_sensitive_model_whose_half_precision_drifts(global_hook):
     import torch
 
     def drift(module, args, output):
@@ -292,7 +291,7 @@ def test_dtype_still_fails_a_hard_decision_model_whose_half_precision_drifts(glo
         return None
 
     global_hook(drift)
-    r = {r.check: r for r in run_job(LW_DETR)}["dtype"]
+    r = {r.check: r for r in run_job(GLM_IMAGE)}["dtype"]
     assert r.status == Status.FAILED and "rounding weights and inputs alone" in r.message, r.message
 
 
