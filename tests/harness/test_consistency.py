@@ -350,3 +350,15 @@ def test_backward_still_fails_a_masked_model_whose_output_is_nan(global_hook):
 def test_backward_does_not_apply_to_a_frozen_model():
     r = _backward_of("flava_image_codebook", "FlavaImageCodebook", "base")
     assert r.status == Status.SKIPPED and "frozen" in r.message
+
+
+def test_dtype_records_integer_outputs_and_compares_the_floating_ones():
+    import torch
+
+    from hfscan.harness.consistency.dtype import _integer_outputs
+
+    ref = {"logits": torch.ones(2), "codes": torch.tensor([1, 2, 3, 4])}
+    assert _integer_outputs(ref, {"logits": torch.ones(2), "codes": torch.tensor([1, 2, 3, 0])}) == {"codes": 0.75}
+    assert _integer_outputs({"codes": torch.tensor([1])}, {"codes": torch.tensor([2])}) is None  # only integers
+    mixed = {"out": (torch.ones(2), torch.tensor([1]))}  # an integer part of an output holding floats: compared
+    assert _integer_outputs(mixed, mixed) == {}

@@ -75,12 +75,12 @@ def _integer_outputs(ref: Any, out: Any) -> dict[str, float] | None:
     a, b = tensors_of(ref), tensors_of(out)
     if a and not any(t.is_floating_point() or t.is_complex() for t in a.values()):
         return None
+    floating = {n.split(".")[0] for n, t in a.items() if t.is_floating_point() or t.is_complex()}
     agree: dict[str, float] = {}
     for name, t in a.items():
-        u = b.get(name)
-        if t.is_floating_point() or t.is_complex() or u is None or tuple(u.shape) != tuple(t.shape):
-            continue
-        top = name.split(".")[0]
+        u, top = b.get(name), name.split(".")[0]
+        if top in floating or u is None or tuple(u.shape) != tuple(t.shape):
+            continue  # an integer part of an output that holds floats too is compared with it, exactly
         agree[top] = float((t.cpu() == u.cpu()).float().mean()) if t.numel() else 1.0
     return agree
 
