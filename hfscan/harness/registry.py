@@ -45,6 +45,7 @@ class NotApplicable(Exception):
 class Tolerance:
     atol: float
     rtol: float
+    rounding: float = 0.0  # dtype: also within this many times the error that rounding weights and inputs alone gives
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,27 @@ class CheckSpec:
 
     def rule_text(self) -> str:
         """The applicability rule in words, for ``hfscan explain`` and the README."""
-        parts = [f"{k} = {v}" for k, v in self.applies] + [f"model {k} = {v}" for k, v in self.requires]
+        parts = [f"{k} = {_words(v, k)}" for k, v in self.applies] + \
+            [f"model {k} = {_words(v, k)}" for k, v in self.requires]
         needs = f"needs {', '.join(self.needs)}" if self.needs else "needs nothing"
         return f"{needs}; " + ("; ".join(parts) if parts else "applies to every job")
+
+
+#: Rule keys whose list means "every one of these" (the others: "one of these").
+_ALL_OF = {"methods", "class_flags"}
+
+
+def _words(value: Any, key: str = "") -> str:
+    """A rule's value as a reader writes it: a list "a, b and c" (every one, for methods and class flags) or
+    "a, b or c" (one of them), a flag "yes"/"no", never Python's ``('a', 'b')``."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        names = [_words(v) for v in value]
+        if len(names) <= 1:
+            return names[0] if names else "(none)"
+        return f"{', '.join(names[:-1])} {'and' if key in _ALL_OF else 'or'} {names[-1]}"
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -141,11 +160,11 @@ def _tolerances(path: Path, line: int | None, name: str, raw: Any) -> tuple[tupl
         raise DataFileError(str(path), line, f"check {name!r}: tolerance must be a table of dtypes")
     out = []
     for dtype, tol in raw.items():
-        if not isinstance(tol, dict) or set(tol) != {"atol", "rtol"} or not all(
+        if not isinstance(tol, dict) or not {"atol", "rtol"} <= set(tol) <= {"atol", "rtol", "rounding"} or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in tol.values()):
             raise DataFileError(str(path), line, f"check {name!r}: tolerance.{dtype} must be "
-                                                 "{atol = number >= 0, rtol = number >= 0}")
-        out.append((dtype, Tolerance(float(tol["atol"]), float(tol["rtol"]))))
+                                                 "{atol = number >= 0, rtol = number >= 0[, rounding = number >= 0]}")
+        out.append((dtype, Tolerance(float(tol["atol"]), float(tol["rtol"]), float(tol.get("rounding", 0.0)))))
     return tuple(out)
 
 

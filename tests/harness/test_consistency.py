@@ -339,3 +339,151 @@ def test_dtype_fails_when_half_precision_drifts(global_hook):
     r = _result(BERT, "dtype")
     assert r.status == Status.FAILED and r.stage == "dtype"
     assert "bfloat16 vs float32" in r.message and "max abs diff" in r.message
+
+
+def test_to_half_keeps_the_modules_the_class_pins_in_float32():
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from hfscan.harness.consistency.common import to_half
+
+    model = BertModel(BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37,
+                                 vocab_size=99))
+    model._keep_in_fp32_modules_strict = {"pooler"}
+    model._keep_in_fp32_modules = {"encoder.*.output.dense"}
+    bf16 = to_half(model, torch.bfloat16)
+    assert bf16.pooler.dense.weight.dtype == torch.float32
+    assert bf16.encoder.layer[0].output.dense.weight.dtype == torch.bfloat16  # _keep_in_fp32_modules: float16 only
+    assert bf16.embeddings.word_embeddings.weight.dtype == torch.bfloat16
+    fp16 = to_half(model, torch.float16)
+    assert fp16.encoder.layer[0].output.dense.weight.dtype == torch.float32
+    assert model.pooler.dense.weight.dtype == torch.float32 and model.embeddings.word_embeddings.weight.dtype == \
+        torch.float32  # the original untouched
+
+
+@pytest.mark.slow
+def test_dtype_passes_where_the_class_pins_its_router_in_float32():
+    r = _result(("inkling2_text", "Inkling2ForCausalLM", "causal-lm", "causal-lm"), "dtype")
+    assert r.status == Status.PASSED, r.message
+
+
+@pytest.mark.slow
+def test_dtype_fails_where_the_class_pins_modules_but_half_precision_drifts(global_hook):
+    import torch
+
+    def drift(module, args, output):
+        if isinstance(module, torch.nn.Linear) and isinstance(output, torch.Tensor) and \
+                output.dtype == torch.bfloat16:
+            return output + 0.5
+        return None
+
+    global_hook(drift)
+    r = _result(("inkling2_text", "Inkling2ForCausalLM", "causal-lm", "causal-lm"), "dtype")
+    assert r.status == Status.FAILED and "bfloat16 vs float32" in r.message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("check", ["dtype", "backward"])
+def test_consistency_runs_with_the_forwards_use_cache(check):
+    """xLSTM's forward with its default use_cache=True builds a cache sized for one batch layout; the checks run
+    with the forward's use_cache=False, as the forward check did."""
+    r = _result(("xlstm", "xLSTMForCausalLM", "causal-lm", "causal-lm"), check)
+    assert r.status == Status.PASSED, r.message
+
+
+GLM_IMAGE = Job(model_type="glm_image", model_class="GlmImageModel", task="base", checks=("build", "forward", "dtype"))
+
+
+@pytest.mark.slow
+def test_dtype_judges_a_model_against_what_rounding_alone_moves():
+    """GLM-Image's tiny model moves its hidden states by 29% of their norm in bfloat16, and by as much with only its
+    weights and inputs rounded to bfloat16 and every operation in float32: the arithmetic adds nothing; within
+    tolerance."""
+    r = {r.check: r for r in run_job(GLM_IMAGE)}["dtype"]
+    assert r.status == Status.PASSED, r.message
+    seen = r.detail["dtype"]
+    assert seen["relative_error"] > 5e-2 and seen["relative_error"] <= seen["tolerance"] <= 3 * seen["rounding_error"]
+
+
+@pytest.mark.slow
+def test_dtype_still_fails_a_sensitive_model_whose_half_precision_drifts(global_hook):
+    import torch
+
+    def drift(module, args, output):
+        if isinstance(module, torch.nn.Linear) and isinstance(output, torch.Tensor) and \
+                output.dtype == torch.bfloat16:
+            return output + 0.5
+        return None
+
+    global_hook(drift)
+    r = {r.check: r for r in run_job(GLM_IMAGE)}["dtype"]
+    assert r.status == Status.FAILED and "rounding weights and inputs alone" in r.message, r.message
+
+
+@pytest.mark.slow
+def test_dtype_records_integer_outputs_and_skips_a_model_with_only_integer_outputs():
+    r = {r.check: r for r in run_job(Job(model_type="wavtokenizer_encoder", model_class="WavTokenizerEncoderModel",
+                                         task="base", checks=("build", "forward", "dtype")))}["dtype"]
+    assert r.status == Status.SKIPPED and "all integer" in r.message
+
+
+def test_backward_surrogate_loss_leaves_out_masked_fills_but_not_nan():
+    import torch
+
+    from hfscan.harness.consistency.backward import _mean_unmasked
+
+    t = torch.tensor([1.0, 3.0, torch.finfo(torch.float32).min, float("-inf")], requires_grad=True)
+    loss = _mean_unmasked(t)
+    assert loss.item() == 2.0
+    loss.backward()
+    assert torch.isfinite(t.grad).all()
+    assert torch.isnan(_mean_unmasked(torch.tensor([1.0, float("nan"), float("-inf")])))
+
+
+def _backward_of(model_type: str, cls: str, task: str):
+    from hfscan.harness.overrides import load_overrides
+
+    override = load_overrides().get(model_type)  # the shipped entry the planner gives the job (chameleon's map)
+    job = Job(model_type=model_type, model_class=cls, task=task, checks=("build", "forward", "backward"),
+              override=override.to_json() if override else None)
+    return {r.check: r for r in run_job(job)}["backward"]
+
+
+@pytest.mark.slow
+def test_backward_trains_a_model_whose_logits_carry_masked_fills():
+    """Chameleon fills the logits of its image tokens with finfo.min (never predicted): their mean overflowed to
+    -inf; the surrogate loss leaves the fills out."""
+    r = _backward_of("chameleon", "ChameleonForConditionalGeneration", "image-text-to-text")
+    assert r.status == Status.PASSED, r.message
+
+
+@pytest.mark.slow
+def test_backward_still_fails_a_masked_model_whose_output_is_nan(global_hook):
+    import torch
+
+    def poison(module, args, output):
+        if isinstance(module, torch.nn.Linear) and module.training and isinstance(output, torch.Tensor):
+            return output * float("nan")
+        return None
+
+    global_hook(poison)
+    r = _backward_of("chameleon", "ChameleonForConditionalGeneration", "image-text-to-text")
+    assert r.status == Status.FAILED and r.stage == "backward", r.message
+
+
+@pytest.mark.slow
+def test_backward_does_not_apply_to_a_frozen_model():
+    r = _backward_of("flava_image_codebook", "FlavaImageCodebook", "base")
+    assert r.status == Status.SKIPPED and "frozen" in r.message
+
+
+def test_dtype_records_integer_outputs_and_compares_the_floating_ones():
+    import torch
+
+    from hfscan.harness.consistency.dtype import _integer_outputs
+
+    ref = {"logits": torch.ones(2), "codes": torch.tensor([1, 2, 3, 4])}
+    assert _integer_outputs(ref, {"logits": torch.ones(2), "codes": torch.tensor([1, 2, 3, 0])}) == {"codes": 0.75}
+    assert _integer_outputs({"codes": torch.tensor([1])}, {"codes": torch.tensor([2])}) is None  # only integers
+    mixed = {"out": (torch.ones(2), torch.tensor([1]))}  # an integer part of an output holding floats: compared
+    assert _integer_outputs(mixed, mixed) == {}

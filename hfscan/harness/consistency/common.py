@@ -8,8 +8,9 @@ from typing import Any
 from hfscan.harness.inputs import BATCH, forward_params
 from hfscan.harness.registry import NotApplicable
 
-#: Inputs a comparison of outputs leaves out: targets (a loss mixes every sample and position) and cache switches.
-TARGETS = ("labels", "use_cache")
+#: Inputs a comparison of outputs leaves out: targets (a loss mixes every sample and position). The forward's
+#: ``use_cache=False`` stays: without it a model builds the cache it defaults to, a path the forward never ran.
+TARGETS = ("labels",)
 #: Positions of sample 1 that a padded mask masks.
 PAD = 2
 
@@ -38,6 +39,30 @@ def run(model: Any, inputs: dict, seed_value: int = 0) -> Any:
 def plain_inputs(a: Any) -> dict:
     """The attempt's forward inputs less its targets."""
     return {k: v for k, v in a.inputs.items() if k not in TARGETS}
+
+
+def to_half(model: Any, dtype: Any) -> Any:
+    """A copy of ``model`` in ``dtype`` as ``from_pretrained(dtype=...)`` gives it: the parameters and buffers the
+    class pins in float32 (``_keep_in_fp32_modules_strict`` for bfloat16 and float16, ``_keep_in_fp32_modules`` for
+    float16 too; patterns searched in the names, ``*`` any run, as modeling_utils.py ``_get_dtype_plan`` and
+    core_model_loading.py match them) stay float32."""
+    import copy
+    import re
+
+    import torch
+
+    half = copy.deepcopy(model).to(dtype)
+    patterns = set(getattr(model, "_keep_in_fp32_modules_strict", None) or ())
+    if dtype == torch.float16:
+        patterns |= set(getattr(model, "_keep_in_fp32_modules", None) or ())
+    if not patterns:
+        return half
+    pinned = re.compile("|".join(f"(?:{p.replace('*', '.*')})" for p in sorted(patterns)))
+    with torch.no_grad():
+        for name, t in [*half.named_parameters(), *half.named_buffers()]:
+            if t.is_floating_point() and pinned.search(name):
+                t.data = t.data.float()
+    return half
 
 
 def needs_forward(a: Any) -> None:
