@@ -33,8 +33,9 @@ def test_a_mapped_class_the_package_does_not_export_comes_from_the_modeling_modu
     assert not hasattr(transformers, "VoxtralRealtimeTextModel")
     cls = _model_class("VoxtralRealtimeTextModel", "voxtral_realtime_text")
     assert cls.__name__ == "VoxtralRealtimeTextModel" and cls.config_class.__name__ == "VoxtralRealtimeTextConfig"
-    with pytest.raises(LookupError):
+    with pytest.raises(AttributeError) as info:  # transformers' own error, not one of hfscan's
         _model_class("NoSuchModel", "voxtral_realtime_text")
+    assert "/hfscan/" not in info.traceback[-1].path.as_posix() and "NoSuchModel" in str(info.value)
 
 
 def test_a_shape_documented_in_the_argument_description_is_read():
