@@ -390,7 +390,7 @@ def resized_images(a: Attempt, message: str, line: str, values: dict) -> dict | 
 
 #: "Audio features and audio tokens do not match, tokens: 2, features: 12": a model's own placeholder check
 #: (transformers 4.50 words it "... do not match: tokens: 2, features 12").
-_PLACEHOLDER_CHECK = re.compile(r"(Image|Video|Audio) features and \w+ tokens do not match[:,] tokens: (\d+), "
+_PLACEHOLDER_CHECK = re.compile(r"(Image|Video|Audio)s? features and \w+ tokens do not match[:,] tokens: (\d+), "
                                 r"features:? (\d+)")
 
 

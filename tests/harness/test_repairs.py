@@ -142,6 +142,9 @@ def test_the_placeholder_count_a_models_check_names_is_read_in_either_wording():
                 "Image features and image tokens do not match: tokens: 2, features 8"):
         a = Attempt(level="tiny")
         assert repairs.placeholder_counts(a, msg, "", {}) == {} and a.counts == {"image": 8}
+    a = Attempt(level="tiny")  # 4.57's qwen2_vl: "Videos features and video tokens ..."
+    msg = "Videos features and video tokens do not match: tokens: 4, features 8"
+    assert repairs.placeholder_counts(a, msg, "", {}) == {} and a.counts == {"video": 8}
 
 
 # --- every repair on the example message its docstring gives ------------------------------------------------------
