@@ -13,6 +13,7 @@ import inspect
 import json
 import multiprocessing
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,6 +176,8 @@ def extract_many(records: list[ModelTypeRecord]) -> dict[str, Facts]:
     if len(records) < _PARALLEL_MIN or _cores() < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return _extract_chunk(records)
     theirs, ours = records[1::2], records[0::2]
+    for stream in (sys.stdout, sys.stderr):  # the child flushes what it inherits: nothing may be printed twice
+        stream.flush()
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
