@@ -1,0 +1,60 @@
+"""Facts read from where an error was raised instead of from its text: the frames of its traceback, their local
+variables, and the layer whose forward failed.
+
+An error's wording changes between releases; the frame that raised it holds the same facts as values (the
+tensor a layer was given, the backends a ``requires_backends`` call found missing). The regular expressions
+that are left over error text are in :mod:`hfscan.harness.errortext`.
+"""
+
+from __future__ import annotations
+
+from types import FrameType
+from typing import Any, Iterator
+
+
+def frames(exc: BaseException | None) -> Iterator[FrameType]:
+    """The frames of ``exc``'s traceback, innermost first."""
+    tb, stack = getattr(exc, "__traceback__", None), []
+    while tb is not None:
+        stack.append(tb.tb_frame)
+        tb = tb.tb_next
+    return reversed(stack)
+
+
+def chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """``exc`` and the errors it was raised from or while handling (``__cause__``, else ``__context__``)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def layer_input(exc: BaseException | None, kind: Any) -> tuple[Any, Any] | None:
+    """(layer, the tensor it was given) of the innermost frame of ``exc``'s traceback that runs a layer of type
+    ``kind`` (a method of it, ``self``, given a tensor ``input``: torch's Linear and Conv layers), where the
+    error was raised inside it; None where it was not."""
+    import torch
+
+    for frame in frames(exc):
+        layer, given = frame.f_locals.get("self"), frame.f_locals.get("input")
+        if isinstance(layer, kind) and isinstance(given, torch.Tensor):
+            return layer, given
+    return None
+
+
+def failed_backends(exc: BaseException | None) -> list[str]:
+    """The backends (transformers' names: ``timm``, ``vision``...) that transformers' ``requires_backends`` found
+    unavailable where it raised ``exc``, in the order it was asked for them; [] where it did not raise it."""
+    for frame in frames(exc):
+        if frame.f_code.co_name != "requires_backends" or "backends" not in frame.f_locals:
+            continue
+        mapping = frame.f_globals.get("BACKENDS_MAPPING", {})
+        backends = frame.f_locals["backends"]
+        out = []
+        for backend in backends if isinstance(backends, (list, tuple)) else [backends]:
+            available = getattr(backend, "is_satisfied", None) or mapping.get(backend, (None,))[0]
+            if available is not None and not available():
+                out.append(getattr(backend, "package_name", None) or str(backend))
+        return out
+    return []
