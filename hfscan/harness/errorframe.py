@@ -58,3 +58,33 @@ def failed_backends(exc: BaseException | None) -> list[str]:
                 out.append(getattr(backend, "package_name", None) or str(backend))
         return out
     return []
+
+
+def unpacked_axes(exc: BaseException | None) -> tuple[int, int] | None:
+    """(names, axes) where ``exc`` was raised by a line that unpacks a tensor's shape into too few or many names
+    (``batch, images, channels, height, width = pixel_values.shape``): the number of names, read from the parsed
+    line, and the number of axes of the tensor, read from the raising frame; None where it was not so raised."""
+    import ast
+    import linecache
+
+    import torch
+
+    tb = getattr(exc, "__traceback__", None)
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None or not isinstance(exc, ValueError):
+        return None
+    try:
+        tree = ast.parse(linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).strip())
+    except SyntaxError:
+        return None
+    node = tree.body[0] if tree.body else None
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple)
+            and isinstance(node.value, ast.Attribute) and node.value.attr == "shape"
+            and isinstance(node.value.value, ast.Name)):
+        return None
+    names = node.targets[0].elts
+    tensor = tb.tb_frame.f_locals.get(node.value.value.id)
+    if any(isinstance(n, ast.Starred) for n in names) or not isinstance(tensor, torch.Tensor):
+        return None
+    return (len(names), tensor.dim()) if len(names) != tensor.dim() else None

@@ -179,6 +179,10 @@ def _shapes(updates: dict) -> dict:
 
 
 AUDIO = PretrainedConfig(num_mel_bins=16)
+
+
+def _unpacks_five(input_features):
+    batch_size, num_images, num_channels, height, width = input_features.shape
 IMAGES = PretrainedConfig(image_size=16, num_channels=3, patch_size=4)
 
 #: repair -> (the attempt that meets its example message, the updates it makes, as shapes; {} for a change to
@@ -188,9 +192,11 @@ EXAMPLES = {
                       {"pixel_attention_mask": (BATCH, 1)}),
     "missing_axis": (lambda msg: Attempt(level="tiny", model=_Takes("pixel_values"), config=IMAGES),
                      {"pixel_values": (BATCH, 2, 3, 16, 16)}),
-    "short_of_axes": (lambda msg: Attempt(level="tiny", model=_Takes("input_features"), config=AUDIO),
+    "short_of_axes": (lambda msg: Attempt(level="tiny", model=_Takes("input_features"), config=AUDIO,
+                                          raised=_raised(_unpacks_five, input_features=torch.zeros(BATCH, 64, 16))),
                       {"input_features": (BATCH, 1, 1, 64, 16)}),
-    "swapped_features": (lambda msg: Attempt(level="tiny", model=_Takes("input_features"), config=AUDIO),
+    "swapped_features": (lambda msg: Attempt(level="tiny", model=_Takes("input_features"), config=AUDIO,
+                                             raised=_raised(torch.nn.Conv1d(16, 8, 3), input=torch.zeros(BATCH, 64, 18))),
                          {"input_features": (BATCH, 16, 64)}),
     "padded_to_multiple": (lambda msg: Attempt(level="tiny", inputs={"input_values": torch.zeros(BATCH, 100)}),
                            {"input_values": (BATCH, 120)}),
@@ -201,7 +207,8 @@ EXAMPLES = {
         lambda msg: Attempt(level="tiny", inputs={"input_features": torch.zeros(BATCH, 30, 16),
                                               "input_values": torch.zeros(BATCH, 8000)}),
         {"input_features": (BATCH, 12, 16)}),
-    "wider_features": (lambda msg: Attempt(level="tiny", inputs={"input_features": torch.zeros(BATCH, 30, 16)}),
+    "wider_features": (lambda msg: Attempt(level="tiny", inputs={"input_features": torch.zeros(BATCH, 30, 16)},
+                                           raised=_raised(torch.nn.Linear(64, 32), input=torch.zeros(BATCH, 30, 16))),
                        {"input_features": (BATCH, 30, 64)}),
     "embedded_ids": (lambda msg: Attempt(level="tiny", model=_Takes("input_ids", "inputs_embeds", table=16),
                                          inputs={"input_ids": torch.zeros(BATCH, 3, dtype=torch.long)},
@@ -214,7 +221,8 @@ EXAMPLES = {
     "needed_input": (lambda msg: Attempt(level="tiny", model=_Head(), config=PretrainedConfig(feat_dim=6),
                                          raised=_raised(_Head())),
                      {"region_feats": (BATCH, 8, 6)}),
-    "linear_patches": (lambda msg: Attempt(level="tiny", model=_Takes("pixel_values"), config=IMAGES),
+    "linear_patches": (lambda msg: Attempt(level="tiny", model=_Takes("pixel_values"), config=IMAGES,
+                                           raised=_raised(torch.nn.Linear(48, 32), input=torch.zeros(BATCH, 3, 16, 16))),
                        {"pixel_values": (BATCH, 16, 48)}),
     "rows_per_sample": (lambda msg: Attempt(level="tiny", inputs={"pixel_values": torch.zeros(8, 32)}),
                         {"pixel_values": (BATCH, 4, 32)}),
