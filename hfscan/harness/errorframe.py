@@ -65,26 +65,69 @@ def unpacked_axes(exc: BaseException | None) -> tuple[int, int] | None:
     (``batch, images, channels, height, width = pixel_values.shape``): the number of names, read from the parsed
     line, and the number of axes of the tensor, read from the raising frame; None where it was not so raised."""
     import ast
-    import linecache
 
     import torch
 
-    tb = getattr(exc, "__traceback__", None)
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if tb is None or not isinstance(exc, ValueError):
+    raised = _raising_statement(exc) if isinstance(exc, ValueError) else None
+    if raised is None:
         return None
-    try:
-        tree = ast.parse(linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).strip())
-    except SyntaxError:
-        return None
-    node = tree.body[0] if tree.body else None
+    node, frame = raised
     if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple)
             and isinstance(node.value, ast.Attribute) and node.value.attr == "shape"
             and isinstance(node.value.value, ast.Name)):
         return None
     names = node.targets[0].elts
-    tensor = tb.tb_frame.f_locals.get(node.value.value.id)
+    tensor = frame.f_locals.get(node.value.value.id)
     if any(isinstance(n, ast.Starred) for n in names) or not isinstance(tensor, torch.Tensor):
         return None
     return (len(names), tensor.dim()) if len(names) != tensor.dim() else None
+
+
+def _raising_statement(exc: BaseException | None) -> tuple[Any, FrameType] | None:
+    """(the parsed statement, its frame) of the line that raised ``exc`` (its innermost frame's), where that line
+    is one whole statement; None where it is not."""
+    import ast
+    import linecache
+
+    tb = getattr(exc, "__traceback__", None)
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return None
+    try:
+        tree = ast.parse(linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).strip())
+    except SyntaxError:
+        return None
+    return (tree.body[0], tb.tb_frame) if len(tree.body) == 1 else None
+
+
+def masked_assignment(exc: BaseException | None) -> tuple[int, int] | None:
+    """(rows given, rows selected) where ``exc`` was raised by an assignment through a boolean mask that selects
+    another number of rows than it was given (``inputs_embeds[audio_token_mask] = audio_embeds[codes_mask]``):
+    the mask's count and the given tensor's rows, read from the raising frame; None where it was not so raised."""
+    import ast
+
+    import torch
+
+    raised = _raising_statement(exc)
+    if raised is None:
+        return None
+    node, frame = raised
+
+    def value(expr: Any) -> Any:  # a local, or a local indexed by a local
+        if isinstance(expr, ast.Name):
+            return frame.f_locals.get(expr.id)
+        if isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Name):
+            base, index = value(expr.value), frame.f_locals.get(expr.slice.id)
+            return base[index] if isinstance(base, torch.Tensor) and isinstance(index, torch.Tensor) else None
+        return None
+
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript)
+            and isinstance(node.targets[0].slice, ast.Name)):
+        return None
+    mask, given = frame.f_locals.get(node.targets[0].slice.id), value(node.value)
+    if not (isinstance(mask, torch.Tensor) and mask.dtype == torch.bool and isinstance(given, torch.Tensor)
+            and given.dim() >= 1):
+        return None
+    selected = int(mask.sum())
+    return (given.shape[0], selected) if given.shape[0] != selected else None

@@ -23,8 +23,8 @@ class ErrorText:
     doc: str
 
 
-def _table(*entries: tuple[str, str, str]) -> dict[str, ErrorText]:
-    return {name: ErrorText(name, re.compile(pattern), doc) for name, pattern, doc in entries}
+def _table(*entries: tuple[str, str, str] | tuple[str, str, str, int]) -> dict[str, ErrorText]:
+    return {name: ErrorText(name, re.compile(pattern, *flags), doc) for name, pattern, doc, *flags in entries}
 
 
 #: name -> the wording and what it reads; the only regular expressions of hfscan over an upstream error's text.
@@ -52,9 +52,10 @@ PATTERNS: dict[str, ErrorText] = _table(
     ("placeholder_check", r"(Image|Video|Audio) features and \w+ tokens do not match[:,] tokens: (\d+), "
                           r"features:? (\d+)",
      "a model's own placeholder check (4.50 words it '...: tokens: T, features F'): (modality, tokens, features)"),
-    ("scattered_features", r"value tensor of shape \[(\d+), \d+\] cannot be broadcast to indexing result of shape "
-                           r"\[(\d+), \d+\]",
-     "features written into the placeholders' embeddings: (features, placeholders)"),
+    ("must_be", r"\b(\w+) must be (-?\d+|True|False|None), got (\S+?)[,.]?(?:\s|$)",
+     "a config validator that names the value a field must have: (field, value wanted, value got)"),
+    ("must_equal", r"`?([A-Za-z_][\w.]*)`? \((\d+)\) must equal\b.*\((\d+)\)\.?\s*$",
+     "a config validator that names the value a width must equal: (field path, value got, value wanted)", re.DOTALL),
 )
 
 

@@ -28,7 +28,7 @@ from hfscan.harness.attempt import Attempt
 from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_one, forward_params,
                                    frame_tokens, patch_axes, with_axes, with_axis)
 from hfscan.harness.configtree import config_tree
-from hfscan.harness.errorframe import layer_input, unpacked_axes
+from hfscan.harness.errorframe import layer_input, masked_assignment, unpacked_axes
 
 #: One input repair: (attempt, error message, failing source line, values so far) -> updates, or None.
 Repair = Callable[[Attempt, str, str, dict], "dict | None"]
@@ -413,18 +413,18 @@ def placeholder_counts(a: Attempt, message: str, line: str, values: dict) -> dic
     as they are). A count that is no multiple of the batch, or the one already used, does not apply.
 
     Reads: "<Modality> features and <x> tokens do not match, tokens: T, features: F", or, where the features are
-    written into the placeholders' embeddings, "value tensor of shape [F, D] cannot be broadcast to indexing
-    result of shape [T, D]" (the modality whose placeholders the ids hold T of).
+    written into the placeholders' embeddings, the raising assignment through a mask of T placeholders given F
+    rows (the modality whose placeholders the ids hold T of).
     Example: "Audio features and audio tokens do not match, tokens: 2, features: 12".
     Could read instead: the length of what the model's own get_<modality>_features returns for the inputs."""
     m = errortext.search("placeholder_check", message)
-    scattered = errortext.search("scattered_features", message)
+    scattered = masked_assignment(a.raised)
     if "input_ids" in values:
         return None
     if m:
         modality, features = m.group(1).lower(), int(m.group(3))
-    elif scattered and (modality := _modality_of_placeholders(a, int(scattered.group(2)))):
-        features = int(scattered.group(1))
+    elif scattered and (modality := _modality_of_placeholders(a, scattered[1])):
+        features = scattered[0]
     else:
         return None
     if a.counts.get(modality) == features or features % BATCH or not features:

@@ -18,6 +18,8 @@ ROOT = Path(errortext.__file__).resolve().parents[1]
 NOT_READING = {
     ("reports/gaps.py", "error_signature"): "masks addresses, paths, names and numbers to group failures",
     ("harness/capture/common.py", "_first_line"): "strips terminal colour codes before the first line is shown",
+    ("classifiers/datafile.py", "toml_error"): "Python's tomllib, not torch or transformers: the line of a syntax "
+                                               "error in a data file where the error has no lineno (before 3.14)",
 }
 
 #: Names that hold an exception or its text in hfscan's code.
@@ -95,9 +97,71 @@ def captured(name: str):
     return register
 
 
+def _upstream(module: str, message: str, fragment: str) -> str:
+    """``message`` as the sweep captured it from a tiny model of ``module``, after checking that the installed
+    transformers still raises it: ``fragment``, the message's constant part, is in the module's source."""
+    import importlib
+    import inspect
+
+    assert fragment in inspect.getsource(importlib.import_module(f"transformers.models.{module}")), module
+    return message
+
+
 @captured("size_mismatch")
 def _size_mismatch():
     return _message(lambda: torch.zeros(2, 7) + torch.zeros(2, 4)), ("7", "4", "1")
+
+
+@captured("mask_rows")
+def _mask_rows():
+    return _message(lambda: torch.zeros(32, 1176)[torch.ones(2, 1176, dtype=torch.bool)]), ("2", "1176", "32")
+
+
+@captured("axis_size")
+def _axis_size():
+    return _upstream("efficientloftr.modeling_efficientloftr",
+                     "Input must be a 5D tensor of shape (batch_size, 2, num_channels, height, width)",
+                     "Input must be a 5D tensor of shape (batch_size, 2, num_channels, height, width)"), ("2",)
+
+
+@captured("not_a_multiple")
+def _not_a_multiple():
+    return _upstream("muse_spark.modeling_muse_spark",
+                     "`input_values` length 8000 is not a multiple of 1920. Prepare the audio with "
+                     "`MuseSparkFeatureExtractor`, which pads up to a multiple of it.",
+                     "is not a multiple of "), ("input_values", "8000", "1920")
+
+
+@captured("image_too_small")
+def _image_too_small():
+    return _upstream("depth_pro.modeling_depth_pro",
+                     "Image size 96x96 is too small to be scaled with scaled_images_ratios=[0.25, 0.5, 1] when "
+                     "patch_size=96.", "is too small to be scaled "), ("96", "96")
+
+
+@captured("placeholder_check")
+def _placeholder_check():
+    return _upstream("granite4_vision.modeling_granite4_vision",
+                     "Image features and image tokens do not match, tokens: 1152, features: 104",
+                     "Image features and image tokens do not match, tokens: "), ("Image", "1152", "104")
+
+
+@captured("must_be")
+def _must_be():
+    from transformers import Gemma4AssistantConfig
+
+    with pytest.raises(Exception) as info:
+        Gemma4AssistantConfig()  # upstream: its default text config breaks its own validator
+    return f"{info.value} {info.value.__cause__ or ''}", ("hidden_size_per_layer_input", "0", "256")
+
+
+@captured("must_equal")
+def _must_equal():
+    from transformers import PocketTTSConfig
+
+    with pytest.raises(Exception) as info:
+        PocketTTSConfig(hidden_size=32)
+    return str(info.value.__cause__ or info.value), ("flow_head_config.condition_dim", "1024", "32")
 
 
 def test_every_pattern_is_fed_a_captured_message():

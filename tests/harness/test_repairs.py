@@ -273,3 +273,22 @@ def test_every_wording_resized_images_reads():
     named = repairs.resized_images(a, "Image size 8x8 is too small for the patch size", "", {})
     assert _shapes(named) == {"pixel_values": (BATCH, 3, 16, 16)}
     assert repairs.resized_images(a, "Image size 4x4 is too small", "", {}) is None  # no image of that size
+
+
+def _scatter(inputs_embeds, audio_token_mask, audio_embeds, audio_codes_mask):
+    inputs_embeds[audio_token_mask] = audio_embeds[audio_codes_mask]
+
+
+def test_the_placeholder_count_is_read_from_an_assignment_through_the_placeholders_mask():
+    """As csm writes its audio features into the audio placeholders' embeddings: 2 placeholders given 10 rows
+    (torch's own error, raised by the assignment; the counts read from the raising frame)."""
+    ids = torch.tensor([[5, 1, 2], [5, 1, 2]])
+    raised = _raised(_scatter, inputs_embeds=torch.zeros(BATCH, 3, 32), audio_token_mask=ids == 5,
+                     audio_embeds=torch.zeros(12, 32), audio_codes_mask=torch.arange(12) < 10)
+    assert "cannot be broadcast" in str(raised)
+    a = Attempt(level="tiny", config=PretrainedConfig(audio_token_id=5), raised=raised,
+                inputs={"input_ids": ids, "input_features": torch.zeros(BATCH, 8, 16)})
+    assert repairs.placeholder_counts(a, str(raised), "", {}) == {} and a.counts == {"audio": 10}
+    other = Attempt(level="tiny", config=PretrainedConfig(audio_token_id=5), raised=ValueError("no"),
+                    inputs={"input_ids": ids, "input_features": torch.zeros(BATCH, 8, 16)})
+    assert repairs.placeholder_counts(other, str(raised), "", {}) is None  # the text alone is not read
