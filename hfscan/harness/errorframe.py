@@ -131,3 +131,31 @@ def masked_assignment(exc: BaseException | None) -> tuple[int, int] | None:
         return None
     selected = int(mask.sum())
     return (given.shape[0], selected) if given.shape[0] != selected else None
+
+
+def view_sizes(exc: BaseException | None) -> list[int] | None:
+    """The sizes given to the ``view`` or ``reshape`` of the line that raised ``exc`` (``msg_token.view(batch_size,
+    self.num_frames, hidden_size)``), each a local of the raising frame, an attribute of one, or a number; None
+    where the line has no such call or a size is something else."""
+    import ast
+
+    raised = _raising_statement(exc) if isinstance(exc, RuntimeError) else None
+    if raised is None:
+        return None
+    node, frame = raised
+
+    def size(expr: Any) -> Any:
+        if isinstance(expr, ast.Constant):
+            return expr.value
+        if isinstance(expr, ast.Name):
+            return frame.f_locals.get(expr.id)
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id in frame.f_locals:
+            return getattr(frame.f_locals[expr.value.id], expr.attr, None)
+        return None
+
+    for call in ast.walk(node):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in ("view", "reshape"):
+            sizes = [size(arg) for arg in call.args]
+            if sizes and all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
+                return sizes
+    return None

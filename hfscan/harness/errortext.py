@@ -36,17 +36,9 @@ PATTERNS: dict[str, ErrorText] = _table(
      "the size of the axis after the batch where a model spells the shape it wants out"),
     ("not_a_multiple", r"`?(\w+)`? length (\d+) is not a multiple of (\d+)",
      "an input whose last axis must be a multiple of a frame: (input, length, frame)"),
-    ("cat_sizes", r"Sizes of tensors must match except in dimension \d+\. Expected size (\d+) but got size (\d+)",
-     "two tensors joined along one axis whose other axes differ: (expected size, size got)"),
     ("mask_rows", r"shape of the mask \[(\d+), (\d+)\] at index 0 does not match the shape of the indexed tensor "
                   r"\[(\d+), (\d+)",
      "a (batch, rows) mask that selected rows of a flat tensor: (batch, width, rows)"),
-    ("frames_view", r"shape '\[0, (\d+), \d+\]' is invalid",
-     "a view that divided the batch by the frames per video and found none: (frames)"),
-    ("image_size", r"Input image size \((\d+)\*(\d+)\) doesn't match model \((\d+)\*(\d+)\)",
-     "a patch embedding that checks the image size: (height, width got, height, width wanted)"),
-    ("output_too_small", r"Calculated output size: \(\d+x(\d+)x(\d+)\)\. Output size is too small",
-     "a pooling or convolution that shrank the image to nothing: (height, width out)"),
     ("image_too_small", r"\b[Ii]mage size (\d+)x(\d+) is too small\b",
      "a model that names the image size it finds too small: (height, width)"),
     ("placeholder_check", r"(Image|Video|Audio) features and \w+ tokens do not match[:,] tokens: (\d+), "

@@ -28,7 +28,7 @@ from hfscan.harness.attempt import Attempt
 from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_one, forward_params,
                                    frame_tokens, patch_axes, with_axes, with_axis)
 from hfscan.harness.configtree import config_tree
-from hfscan.harness.errorframe import layer_input, masked_assignment, unpacked_axes
+from hfscan.harness.errorframe import layer_input, masked_assignment, unpacked_axes, view_sizes
 
 #: One input repair: (attempt, error message, failing source line, values so far) -> updates, or None.
 Repair = Callable[[Attempt, str, str, dict], "dict | None"]
@@ -193,25 +193,6 @@ def _size_mismatch(message: str) -> tuple[int, int, int] | None:
     return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
 
 
-def features_as_long_as_audio(a: Attempt, message: str, line: str, values: dict) -> dict | None:
-    """Audio features (batch, frames, width) with as many frames as the model makes of the raw audio fed with
-    them, where it joins the two.
-
-    Reads: "Sizes of tensors must match except in dimension D. Expected size <frames> but got size <audio frames>".
-    Example: "Sizes of tensors must match except in dimension 2. Expected size 30 but got size 12 for tensor
-    number 1 in the list."
-    Could read instead: the frames the model's audio encoder makes of the raw audio (its convolutions' strides)."""
-    m = errortext.search("cat_sizes", message)
-    feats = a.inputs.get("input_features")
-    if not m or "input_features" in values or "input_values" not in a.inputs or feats is None or feats.dim() != 3:
-        return None
-    if feats.shape[1] != int(m.group(1)) or int(m.group(2)) < 1:
-        return None
-    import torch
-
-    return {"input_features": torch.randn(feats.shape[0], int(m.group(2)), feats.shape[2]) * 0.1}
-
-
 def wider_features(a: Attempt, message: str, line: str, values: dict) -> dict | None:
     """Audio features (batch, frames, width) resized to the width the layer that reads them wants: a linear
     layer's (width x wants / got: a front end that stacks frames, or convolutions that keep the width
@@ -334,58 +315,42 @@ def frames_in_batch(a: Attempt, message: str, line: str, values: dict) -> dict |
     """Images for a model that reads them as its videos' frames flattened into the batch: it divided the batch by
     the frames per video of its config (num_frames = F) and found none, so each sample gets F frames.
 
-    Reads: "shape '[0, F, D]' is invalid", F a num_frames of the config tree.
-    Example: "shape '[0, 8, 32]' is invalid for input of size 64".
-    Could read instead: forward()'s docstring shape of pixel_values, (batch_size * num_frames, ...)."""
+    Reads: the ``view`` (or ``reshape``) of the raising line, given the sizes (0, F, D), F a num_frames of the
+    config tree.
+    Example: "shape '[0, 8, 32]' is invalid for input of size 64" raised at
+    ``msg_token = msg_token.view(batch_size, self.num_frames, hidden_size)``."""
     import torch
 
-    m = errortext.search("frames_view", message)
+    sizes = view_sizes(a.raised)
     pixels = a.inputs.get("pixel_values")
-    if not m or "pixel_values" in values or getattr(pixels, "ndim", 0) != 4:
+    if not sizes or len(sizes) != 3 or sizes[0] != 0 or "pixel_values" in values or getattr(pixels, "ndim", 0) != 4:
         return None
-    frames = int(m.group(1))
+    frames = sizes[1]
     if frames < 2 or all(getattr(c, "num_frames", None) != frames for _, c in config_tree(a.config)):
         return None
     return {"pixel_values": torch.rand(pixels.shape[0] * frames, *pixels.shape[1:])}
 
 
 def resized_images(a: Attempt, message: str, line: str, values: dict) -> dict | None:
-    """Every image input (pixels, prompt images and masks) rescaled as the error asks: to the size the patch
-    embedding wants (a model that stacks a prompt image over the input image reads their sum, so each becomes
-    h / H of its height), twice as large on each side a pooling or convolution shrank to nothing, or, of the
-    size a model names as too small (each scaled copy must still hold a patch), twice as large on each side.
+    """The images of the size a model names as too small (each scaled copy must still hold a patch), twice as
+    large on each side.
 
-    Reads: "Input image size (H*W) doesn't match model (h*w)", "Calculated output size: (Cx0x1). Output size is
-    too small", "Image size HxW is too small".
-    Example: "Input image size (32*16) doesn't match model (16*16)."
-    Could read instead: the config's image_size and the input images' count per sample (the size the patch
-    embedding checks), or the pooling layers' kernels (the smallest size they keep)."""
+    Reads: "Image size HxW is too small".
+    Example: "Image size 16x16 is too small to be scaled with scaled_images_ratios=[0.25, 0.5, 1] when
+    patch_size=16."
+    Could read instead: the config's patch size and scaled image ratios (the smallest size they keep)."""
     import torch
 
-    fit = errortext.search("image_size", message)
-    small = errortext.search("output_too_small", message)
     named = errortext.search("image_too_small", message)
-    if fit:
-        got_h, got_w, want_h, want_w = map(int, fit.groups())
-        ratios = ((want_h, got_h), (want_w, got_w))
-    elif small:
-        ratios = tuple((2, 1) if int(side) < 1 else (1, 1) for side in small.groups())
-    elif named:
-        ratios = ((2, 1), (2, 1))
-    else:
+    if not named:
         return None
     out = {}
     for name, tensor in a.inputs.items():
-        if (fit and name in values) or not (isinstance(tensor, torch.Tensor) and tensor.dim() == 4
-                                            and tensor.is_floating_point()):
+        if not (isinstance(tensor, torch.Tensor) and tensor.dim() == 4 and tensor.is_floating_point()):
             continue
-        if named and list(tensor.shape[-2:]) != [int(x) for x in named.groups()]:
+        if list(tensor.shape[-2:]) != [int(x) for x in named.groups()]:
             continue  # only the images of the size named
-        sides = list(zip(tensor.shape[-2:], ratios))
-        new = [side * num // den for side, (num, den) in sides]
-        if any((side * num) % den for side, (num, den) in sides) or new == list(tensor.shape[-2:]):
-            continue
-        out[name] = torch.rand(*tensor.shape[:-2], *new)
+        out[name] = torch.rand(*tensor.shape[:-2], *(side * 2 for side in tensor.shape[-2:]))
     return out or None
 
 
@@ -482,7 +447,7 @@ def _raising_if(code: Any, lineno: int) -> ast.expr | None:
 #: Every input repair, in the order they are tried: the first that fits is applied.
 REPAIRS: tuple[Repair, ...] = (
     unpacked_mask, missing_axis, short_of_axes, swapped_features, padded_to_multiple, parallel_streams,
-    features_as_long_as_audio, wider_features, embedded_ids, exclusive_input, needed_input, linear_patches,
+    wider_features, embedded_ids, exclusive_input, needed_input, linear_patches,
     rows_per_sample, frames_in_batch, resized_images, framed_placeholders, placeholder_counts,
 )
 

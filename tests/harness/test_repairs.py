@@ -12,7 +12,7 @@ from transformers import PretrainedConfig, XCLIPVisionConfig
 from hfscan.harness import repairs
 from hfscan.harness.attempt import Attempt
 from hfscan.harness.inputs import BATCH
-from hfscan.harness.repairs import (REPAIRS, axis_size, exclusive_input, frames_in_batch, needed_input,
+from hfscan.harness.repairs import (REPAIRS, axis_size, exclusive_input, needed_input,
                                     repair_inputs, unpacked_mask)
 from hfscan.harness.shrink import tiny_config
 
@@ -101,13 +101,6 @@ def test_a_model_that_refuses_token_ids_is_fed_their_embeddings():
     assert repairs.embedded_ids(a, "", "", {}) is None
 
 
-def test_images_read_as_frames_in_the_batch_get_the_configs_frames_per_sample():
-    a = Attempt(level="tiny", config=XCLIPVisionConfig(num_frames=4), inputs={"pixel_values": torch.rand(2, 3, 8, 8)})
-    assert frames_in_batch(a, "shape '[0, 3, 32]' is invalid for input of size 64", "", {}) is None  # not num_frames
-    frames = frames_in_batch(a, "shape '[0, 4, 32]' is invalid for input of size 64", "", {})
-    assert frames["pixel_values"].shape[0] == 8
-
-
 def test_a_mask_the_failing_line_unpacks_is_built_with_as_many_axes():
     cfg, _ = tiny_config(transformers.PI0Config)
     torch.manual_seed(0)
@@ -181,6 +174,18 @@ def _shapes(updates: dict) -> dict:
 AUDIO = PretrainedConfig(num_mel_bins=16)
 
 
+class _Frames:
+    """As XCLIP's message attention reads its batch: videos of num_frames rows each."""
+
+    def __init__(self, num_frames):
+        self.num_frames = num_frames
+
+    def __call__(self, msg_token):
+        batch_time, hidden_size = msg_token.shape
+        batch_size = batch_time // self.num_frames
+        msg_token = msg_token.view(batch_size, self.num_frames, hidden_size)
+
+
 def _unpacks_five(input_features):
     batch_size, num_images, num_channels, height, width = input_features.shape
 IMAGES = PretrainedConfig(image_size=16, num_channels=3, patch_size=4)
@@ -203,10 +208,6 @@ EXAMPLES = {
     "parallel_streams": (lambda msg: Attempt(level="tiny",
                                              inputs={"input_ids": torch.zeros(BATCH, 7, dtype=torch.long)}),
                          {"input_ids": (BATCH, 7, 4)}),
-    "features_as_long_as_audio": (
-        lambda msg: Attempt(level="tiny", inputs={"input_features": torch.zeros(BATCH, 30, 16),
-                                              "input_values": torch.zeros(BATCH, 8000)}),
-        {"input_features": (BATCH, 12, 16)}),
     "wider_features": (lambda msg: Attempt(level="tiny", inputs={"input_features": torch.zeros(BATCH, 30, 16)},
                                            raised=_raised(torch.nn.Linear(64, 32), input=torch.zeros(BATCH, 30, 16))),
                        {"input_features": (BATCH, 30, 64)}),
@@ -227,10 +228,11 @@ EXAMPLES = {
     "rows_per_sample": (lambda msg: Attempt(level="tiny", inputs={"pixel_values": torch.zeros(8, 32)}),
                         {"pixel_values": (BATCH, 4, 32)}),
     "frames_in_batch": (lambda msg: Attempt(level="tiny", config=XCLIPVisionConfig(num_frames=8),
-                                        inputs={"pixel_values": torch.rand(BATCH, 3, 8, 8)}),
+                                            inputs={"pixel_values": torch.rand(BATCH, 3, 8, 8)},
+                                            raised=_raised(_Frames(8), msg_token=torch.zeros(BATCH, 32))),
                         {"pixel_values": (BATCH * 8, 3, 8, 8)}),
-    "resized_images": (lambda msg: Attempt(level="tiny", inputs={"pixel_values": torch.rand(BATCH, 3, 32, 16)}),
-                       {"pixel_values": (BATCH, 3, 16, 16)}),
+    "resized_images": (lambda msg: Attempt(level="tiny", inputs={"pixel_values": torch.rand(BATCH, 3, 16, 16)}),
+                       {"pixel_values": (BATCH, 3, 32, 32)}),
     "framed_placeholders": (lambda msg: Attempt(level="tiny", counts={"image": 8},
                                             config=PretrainedConfig(image_start_token_id=5, image_end_token_id=6)),
                             {}),
@@ -266,10 +268,8 @@ def test_the_example_changes_to_the_attempt_are_made():
         assert repair(a, message, "", {}) == {} and seen(a)
 
 
-def test_every_wording_resized_images_reads():
+def test_only_the_images_of_the_size_named_are_resized():
     a = Attempt(level="tiny", inputs={"pixel_values": torch.rand(BATCH, 3, 8, 8)})
-    small = repairs.resized_images(a, "Calculated output size: (8x0x1). Output size is too small", "", {})
-    assert _shapes(small) == {"pixel_values": (BATCH, 3, 16, 8)}
     named = repairs.resized_images(a, "Image size 8x8 is too small for the patch size", "", {})
     assert _shapes(named) == {"pixel_values": (BATCH, 3, 16, 16)}
     assert repairs.resized_images(a, "Image size 4x4 is too small", "", {}) is None  # no image of that size
