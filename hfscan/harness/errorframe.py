@@ -8,8 +8,29 @@ that are left over error text are in :mod:`hfscan.harness.errortext`.
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
+import textwrap
 from types import FrameType
 from typing import Any, Iterator
+
+
+@functools.lru_cache(maxsize=256)
+def _raising_if(code: Any, lineno: int) -> ast.expr | None:
+    """The test of the ``if`` whose body holds, as its own statement, the ``raise`` at ``lineno`` of ``code``'s
+    source; None where there is none."""
+    try:
+        lines, start = inspect.getsourcelines(code)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    at = lineno - (start or 1) + 1  # the line in the parsed source
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and any(isinstance(s, ast.Raise) and s.lineno <= at <= s.end_lineno
+                                            for s in node.body):
+            return node.test
+    return None
 
 
 def frames(exc: BaseException | None) -> Iterator[FrameType]:
@@ -158,4 +179,91 @@ def view_sizes(exc: BaseException | None) -> list[int] | None:
             sizes = [size(arg) for arg in call.args]
             if sizes and all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
                 return sizes
+    return None
+
+
+def _local_value(expr: Any, frame: FrameType) -> Any:
+    """The value of ``expr`` in ``frame`` where it is a number, a local, an attribute of one, or one of those
+    indexed by a number (``self.image_size[0]``); None for anything else (nothing is called)."""
+    import ast
+
+    if isinstance(expr, ast.Constant):
+        return expr.value
+    if isinstance(expr, ast.Name):
+        return frame.f_locals.get(expr.id)
+    if isinstance(expr, ast.Attribute):
+        base = _local_value(expr.value, frame)
+        return getattr(base, expr.attr, None) if base is not None and not isinstance(base, (int, float)) else None
+    if isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Constant):
+        base = _local_value(expr.value, frame)
+        try:
+            return base[expr.slice.value] if isinstance(base, (tuple, list)) else None
+        except (IndexError, TypeError):
+            return None
+    return None
+
+
+def joined_shapes(exc: BaseException | None) -> tuple[int, list[tuple[int, ...]]] | None:
+    """(axis, shapes of the tensors) of the ``torch.cat`` of the line that raised ``exc``, where it joins a list
+    of locals along a constant axis; None where the line has no such call."""
+    import ast
+
+    import torch
+
+    raised = _raising_statement(exc) if isinstance(exc, RuntimeError) else None
+    if raised is None:
+        return None
+    node, frame = raised
+    for call in ast.walk(node):
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "cat"
+                and call.args and isinstance(call.args[0], (ast.List, ast.Tuple))):
+            continue
+        dims = [k.value for k in call.keywords if k.arg == "dim"] or call.args[1:2]
+        axis = _local_value(dims[0], frame) if dims else 0
+        tensors = [_local_value(e, frame) for e in call.args[0].elts]
+        if isinstance(axis, int) and tensors and all(isinstance(t, torch.Tensor) for t in tensors):
+            return axis, [tuple(t.shape) for t in tensors]
+    return None
+
+
+def raising_comparisons(exc: BaseException | None) -> list[tuple[Any, Any]]:
+    """(left, right) of each ``!=`` comparison of the ``if`` whose body raised ``exc`` (``if height !=
+    self.image_size[0] or width != self.image_size[1]: raise ...``), as the raising frame holds them; [] where
+    ``exc`` was not raised so or an operand is no plain value."""
+    import ast
+
+    tb = getattr(exc, "__traceback__", None)
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    test = _raising_if(tb.tb_frame.f_code, tb.tb_lineno) if tb is not None else None
+    if test is None:
+        return []
+    pairs = [(_local_value(c.left, tb.tb_frame), _local_value(c.comparators[0], tb.tb_frame))
+             for c in ast.walk(test) if isinstance(c, ast.Compare) and len(c.ops) == 1
+             and isinstance(c.ops[0], ast.NotEq)]
+    return [] if any(v is None for pair in pairs for v in pair) else pairs
+
+
+def pooled_sides(exc: BaseException | None) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """(sides of the input, kernel) of a ``*pool2d`` call of the line that raised ``exc`` whose kernel is larger
+    than the input on some side (``F.avg_pool2d(hidden_state, (3, 2))`` of a 2 x 2 map); None otherwise."""
+    import ast
+
+    import torch
+
+    raised = _raising_statement(exc) if isinstance(exc, RuntimeError) else None
+    if raised is None:
+        return None
+    node, frame = raised
+    for call in ast.walk(node):
+        name = getattr(call.func, "attr", getattr(call.func, "id", "")) if isinstance(call, ast.Call) else ""
+        if not (name.endswith("pool2d") and len(call.args) >= 2):
+            continue
+        tensor, kernel = _local_value(call.args[0], frame), call.args[1]
+        sizes = tuple(_local_value(e, frame) for e in kernel.elts) if isinstance(kernel, ast.Tuple) else \
+            (_local_value(kernel, frame),) * 2
+        if isinstance(tensor, torch.Tensor) and tensor.dim() >= 3 and all(isinstance(s, int) for s in sizes):
+            sides = tuple(tensor.shape[-2:])
+            if any(side < k for side, k in zip(sides, sizes)):
+                return sides, sizes
     return None

@@ -17,10 +17,7 @@ of ``a.raised`` in its function's parsed source, and the values of the names it 
 from __future__ import annotations
 
 import ast
-import functools
-import inspect
 import re
-import textwrap
 from typing import Any, Callable
 
 from hfscan.harness import errortext
@@ -28,7 +25,8 @@ from hfscan.harness.attempt import Attempt
 from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_one, forward_params,
                                    frame_tokens, patch_axes, with_axes, with_axis)
 from hfscan.harness.configtree import config_tree
-from hfscan.harness.errorframe import layer_input, masked_assignment, unpacked_axes, view_sizes
+from hfscan.harness.errorframe import (_raising_if, joined_shapes, layer_input, masked_assignment, pooled_sides,
+                                      raising_comparisons, unpacked_axes, view_sizes)
 
 #: One input repair: (attempt, error message, failing source line, values so far) -> updates, or None.
 Repair = Callable[[Attempt, str, str, dict], "dict | None"]
@@ -193,6 +191,28 @@ def _size_mismatch(message: str) -> tuple[int, int, int] | None:
     return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
 
 
+def features_as_long_as_audio(a: Attempt, message: str, line: str, values: dict) -> dict | None:
+    """Audio features (batch, frames, width) with as many frames as the model makes of the raw audio fed with
+    them, where it joins the two.
+
+    Reads: the ``torch.cat`` of the raising line, given two tensors whose sizes differ on an axis it does not
+    join on (the frames made of the features, and of the audio).
+    Example: "Sizes of tensors must match except in dimension 1. Expected size 30 but got size 12 for tensor
+    number 1 in the list." raised at ``hidden_states = torch.cat([semantic, acoustic], dim=1)``."""
+    import torch
+
+    joined = joined_shapes(a.raised)
+    feats = a.inputs.get("input_features")
+    if not joined or "input_features" in values or "input_values" not in a.inputs or feats is None or feats.dim() != 3:
+        return None
+    axis, shapes = joined
+    differ = [(x[d], y[d]) for x, y in zip(shapes, shapes[1:]) if len(x) == len(y)
+              for d in range(len(x)) if d != axis % len(x) and x[d] != y[d]]
+    if not differ or feats.shape[1] != differ[0][0] or differ[0][1] < 1:
+        return None
+    return {"input_features": torch.randn(feats.shape[0], differ[0][1], feats.shape[2]) * 0.1}
+
+
 def wider_features(a: Attempt, message: str, line: str, values: dict) -> dict | None:
     """Audio features (batch, frames, width) resized to the width the layer that reads them wants: a linear
     layer's (width x wants / got: a front end that stacks frames, or convolutions that keep the width
@@ -332,25 +352,42 @@ def frames_in_batch(a: Attempt, message: str, line: str, values: dict) -> dict |
 
 
 def resized_images(a: Attempt, message: str, line: str, values: dict) -> dict | None:
-    """The images of the size a model names as too small (each scaled copy must still hold a patch), twice as
-    large on each side.
+    """Every image input (pixels, prompt images and masks) rescaled as the error asks: to the size the patch
+    embedding wants (a model that stacks a prompt image over the input image reads their sum, so each becomes
+    h / H of its height), twice as large on a side a pooling kernel is larger than, or, of the size a model
+    names as too small (each scaled copy must still hold a patch), twice as large on each side.
 
-    Reads: "Image size HxW is too small".
+    Reads: the raising ``if`` that compares the (height, width) it got with the two it wants, the ``*pool2d`` of
+    the raising line with a kernel larger than its input, or "Image size HxW is too small".
     Example: "Image size 16x16 is too small to be scaled with scaled_images_ratios=[0.25, 0.5, 1] when
     patch_size=16."
     Could read instead: the config's patch size and scaled image ratios (the smallest size they keep)."""
     import torch
 
+    sides = raising_comparisons(a.raised) if isinstance(a.raised, ValueError) else []
+    fit = len(sides) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for p in sides for v in p)
+    small = pooled_sides(a.raised)
     named = errortext.search("image_too_small", message)
-    if not named:
+    if fit:
+        ratios = tuple((want, got) for got, want in sides)
+    elif small:
+        ratios = tuple((2, 1) if side < k else (1, 1) for side, k in zip(*small))
+    elif named:
+        ratios = ((2, 1), (2, 1))
+    else:
         return None
     out = {}
     for name, tensor in a.inputs.items():
-        if not (isinstance(tensor, torch.Tensor) and tensor.dim() == 4 and tensor.is_floating_point()):
+        if (fit and name in values) or not (isinstance(tensor, torch.Tensor) and tensor.dim() == 4
+                                            and tensor.is_floating_point()):
             continue
-        if list(tensor.shape[-2:]) != [int(x) for x in named.groups()]:
+        if named and not (fit or small) and list(tensor.shape[-2:]) != [int(x) for x in named.groups()]:
             continue  # only the images of the size named
-        out[name] = torch.rand(*tensor.shape[:-2], *(side * 2 for side in tensor.shape[-2:]))
+        pairs = list(zip(tensor.shape[-2:], ratios))
+        new = [side * num // den for side, (num, den) in pairs]
+        if any((side * num) % den for side, (num, den) in pairs) or new == list(tensor.shape[-2:]):
+            continue
+        out[name] = torch.rand(*tensor.shape[:-2], *new)
     return out or None
 
 
@@ -427,27 +464,10 @@ def raising_test(exc: BaseException | None) -> dict[str, bool]:
     return {n: frame.f_locals[n] is None for n in dict.fromkeys(names) if n in frame.f_locals}
 
 
-@functools.lru_cache(maxsize=256)
-def _raising_if(code: Any, lineno: int) -> ast.expr | None:
-    """The test of the ``if`` whose body holds, as its own statement, the ``raise`` at ``lineno`` of ``code``'s
-    source; None where there is none."""
-    try:
-        lines, start = inspect.getsourcelines(code)
-        tree = ast.parse(textwrap.dedent("".join(lines)))
-    except (OSError, TypeError, SyntaxError):
-        return None
-    at = lineno - (start or 1) + 1  # the line in the parsed source
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and any(isinstance(s, ast.Raise) and s.lineno <= at <= s.end_lineno
-                                            for s in node.body):
-            return node.test
-    return None
-
-
 #: Every input repair, in the order they are tried: the first that fits is applied.
 REPAIRS: tuple[Repair, ...] = (
     unpacked_mask, missing_axis, short_of_axes, swapped_features, padded_to_multiple, parallel_streams,
-    wider_features, embedded_ids, exclusive_input, needed_input, linear_patches,
+    features_as_long_as_audio, wider_features, embedded_ids, exclusive_input, needed_input, linear_patches,
     rows_per_sample, frames_in_batch, resized_images, framed_placeholders, placeholder_counts,
 )
 

@@ -174,6 +174,25 @@ def _shapes(updates: dict) -> dict:
 AUDIO = PretrainedConfig(num_mel_bins=16)
 
 
+def _joins(semantic, acoustic):
+    hidden_states = torch.cat([semantic, acoustic], dim=1)
+
+
+class _Patches:
+    """As SegGPT's patch embedding checks the image size (a prompt image stacked over the input image)."""
+
+    image_size = (16, 16)
+
+    def __call__(self, pixel_values):
+        batch_size, num_channels, height, width = pixel_values.shape
+        if height != self.image_size[0] or width != self.image_size[1]:
+            raise ValueError(f"Input image size ({height}*{width}) doesn't match model (16*16).")
+
+
+def _pools(hidden_state):
+    hidden_state = torch.nn.functional.avg_pool2d(hidden_state, (3, 2))
+
+
 class _Frames:
     """As XCLIP's message attention reads its batch: videos of num_frames rows each."""
 
@@ -208,6 +227,11 @@ EXAMPLES = {
     "parallel_streams": (lambda msg: Attempt(level="tiny",
                                              inputs={"input_ids": torch.zeros(BATCH, 7, dtype=torch.long)}),
                          {"input_ids": (BATCH, 7, 4)}),
+    "features_as_long_as_audio": (
+        lambda msg: Attempt(level="tiny", inputs={"input_features": torch.zeros(BATCH, 30, 16),
+                                              "input_values": torch.zeros(BATCH, 8000)},
+                            raised=_raised(_joins, semantic=torch.zeros(BATCH, 4, 30), acoustic=torch.zeros(BATCH, 4, 12))),
+        {"input_features": (BATCH, 12, 16)}),
     "wider_features": (lambda msg: Attempt(level="tiny", inputs={"input_features": torch.zeros(BATCH, 30, 16)},
                                            raised=_raised(torch.nn.Linear(64, 32), input=torch.zeros(BATCH, 30, 16))),
                        {"input_features": (BATCH, 30, 64)}),
@@ -268,11 +292,22 @@ def test_the_example_changes_to_the_attempt_are_made():
         assert repair(a, message, "", {}) == {} and seen(a)
 
 
-def test_only_the_images_of_the_size_named_are_resized():
+def test_every_way_resized_images_reads():
+    """The raising ``if`` comparing the size got with the size wanted, a pooling kernel larger than its input
+    (both read from the raising frame), and the size a model names as too small."""
+    a = Attempt(level="tiny", inputs={"pixel_values": torch.rand(BATCH, 3, 32, 16)},
+                raised=_raised(_Patches(), pixel_values=torch.zeros(BATCH, 3, 32, 16)))
+    assert _shapes(repairs.resized_images(a, str(a.raised), "", {})) == {"pixel_values": (BATCH, 3, 16, 16)}
+    a = Attempt(level="tiny", inputs={"pixel_values": torch.rand(BATCH, 3, 8, 8)},
+                raised=_raised(_pools, hidden_state=torch.zeros(BATCH, 32, 2, 2)))
+    assert "Output size is too small" in str(a.raised)
+    assert _shapes(repairs.resized_images(a, str(a.raised), "", {})) == {"pixel_values": (BATCH, 3, 16, 8)}
     a = Attempt(level="tiny", inputs={"pixel_values": torch.rand(BATCH, 3, 8, 8)})
     named = repairs.resized_images(a, "Image size 8x8 is too small for the patch size", "", {})
     assert _shapes(named) == {"pixel_values": (BATCH, 3, 16, 16)}
     assert repairs.resized_images(a, "Image size 4x4 is too small", "", {}) is None  # no image of that size
+    a.raised = ValueError("Input image size (8*8) doesn't match model (16*16).")  # the text alone is not read
+    assert repairs.resized_images(a, str(a.raised), "", {}) is None
 
 
 def _scatter(inputs_embeds, audio_token_mask, audio_embeds, audio_codes_mask):
