@@ -175,7 +175,8 @@ def view_sizes(exc: BaseException | None) -> list[int] | None:
         return None
 
     for call in ast.walk(node):
-        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in ("view", "reshape"):
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                and call.func.attr in ("view", "reshape")):
             sizes = [size(arg) for arg in call.args]
             if sizes and all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
                 return sizes

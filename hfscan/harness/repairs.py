@@ -7,11 +7,12 @@ replaces one). It returns the updates to apply to ``values`` (``None`` for an in
 where its change is to the attempt's placeholder counts, or ``None`` when it does not apply.
 :func:`repair_inputs` applies the first of :data:`REPAIRS` that fits.
 
-Most read the error's text: each docstring names the text, an example message, and the signature or
-docstring fact that could one day replace the text match.  Those that read an argument check of forward() (an
-``if`` comparing arguments with None, then ``raise``) read the check itself, not its message: the raising ``if``
-of ``a.raised`` in its function's parsed source, and the values of the names it compares in the raising frame
-(:func:`raising_test`).
+Each reads, where it can, where the error was raised rather than what it says (:mod:`hfscan.harness.errorframe`):
+the layer whose forward failed and the tensor it was given, the raising line (a shape unpacked, an assignment
+through a mask, a ``view``, a ``torch.cat``, a pooling call) with the values of its frame, or the ``if`` that
+raised, read from its function's parsed source with the values of the names it compares in the raising frame
+(:func:`raising_test`). The few that still read the error's text use the named patterns of
+:mod:`hfscan.harness.errortext`; each docstring gives an example message.
 """
 
 from __future__ import annotations
