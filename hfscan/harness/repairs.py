@@ -7,38 +7,33 @@ replaces one). It returns the updates to apply to ``values`` (``None`` for an in
 where its change is to the attempt's placeholder counts, or ``None`` when it does not apply.
 :func:`repair_inputs` applies the first of :data:`REPAIRS` that fits.
 
-Most read the error's text: each docstring names the text, an example message, and the signature or
-docstring fact that could one day replace the text match.  Those that read an argument check of forward() (an
-``if`` comparing arguments with None, then ``raise``) read the check itself, not its message: the raising ``if``
-of ``a.raised`` in its function's parsed source, and the values of the names it compares in the raising frame
-(:func:`raising_test`).
+Each reads, where it can, where the error was raised rather than what it says (:mod:`hfscan.harness.errorframe`):
+the layer whose forward failed and the tensor it was given, the raising line (a shape unpacked, an assignment
+through a mask, a ``view``, a ``torch.cat``, a pooling call) with the values of its frame, or the ``if`` that
+raised, read from its function's parsed source with the values of the names it compares in the raising frame
+(:func:`raising_test`). The few that still read the error's text use the named patterns of
+:mod:`hfscan.harness.errortext`; each docstring gives an example message.
 """
 
 from __future__ import annotations
 
 import ast
-import functools
-import inspect
 import re
-import textwrap
 from typing import Any, Callable
 
+from hfscan.harness import errortext
 from hfscan.harness.attempt import Attempt
 from hfscan.harness.inputs import (BATCH, BUILDERS, PLACEHOLDERS, build_documented, build_one, forward_params,
                                    frame_tokens, patch_axes, with_axes, with_axis)
 from hfscan.harness.configtree import config_tree
+from hfscan.harness.errorframe import (_raising_if, joined_shapes, layer_input, masked_assignment, pooled_sides,
+                                      raising_comparisons, unpacked_axes, view_sizes)
 
 #: One input repair: (attempt, error message, failing source line, values so far) -> updates, or None.
 Repair = Callable[[Attempt, str, str, dict], "dict | None"]
 
-#: "mat1 and mat2 shapes cannot be multiplied (AxB and CxD)": a linear layer given the wrong width.
-_MATMUL_SHAPES = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 #: "batch_size, max_num_cameras = pixel_attention_mask.shape": a source line that unpacks an input's axes.
 _UNPACKED_SHAPE = re.compile(r"([\w\s,]+?)\s*=\s*(\w+)\.shape\s*$")
-#: "The size of tensor a (A) must match the size of tensor b (B) at non-singleton dimension D": an elementwise
-#: operation of two tensors whose sizes differ on one axis.
-_SIZE_MISMATCH = re.compile(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at "
-                            r"non-singleton dimension (\d+)\b")
 #: Modality inputs that may need an extra axis (images per sample, channels), tried in this order.
 _AXIS_INPUTS = ("pixel_values", "input_features", "input_values")
 
@@ -97,7 +92,7 @@ def missing_axis(a: Attempt, message: str, line: str, values: dict) -> dict | No
 
 def axis_size(message: str) -> int | None:
     """The size of the axis after the batch when the error spells the shape out: "(batch_size, 2, ...)"."""
-    m = re.search(r"\(batch_size, (\d+),", message)
+    m = errortext.search("axis_size", message)
     return int(m.group(1)) if m else None
 
 
@@ -106,44 +101,51 @@ def short_of_axes(a: Attempt, message: str, line: str, values: dict) -> dict | N
     convolution (tiles, images per sample, patch axes): flat patches get their (channels, patch, patch) axes
     back, as a patch convolution reads them; other inputs E - G axes of one after the batch.
 
-    Reads: "not enough values to unpack (expected E, got G)", "input to conv2d, but got input of size: [N, F]".
-    Example: "not enough values to unpack (expected 5, got 3)".
-    Could read instead: the failing line's unpacking of ``<input>.shape`` (its number of names) and the patch
-    embedding's convolution (its in_channels and kernel_size)."""
-    unpack = re.search(r"not enough values to unpack \(expected (\d+), got (\d+)\)", message)
-    conv = re.search(r"input to conv2d, but got input of size: \[(\d+), (\d+)\]", message)
-    if not (unpack or conv):
+    Reads: the line that raised, where it unpacks the input's shape into more names than it has axes (E names,
+    G axes), or the Conv2d whose forward raised, given a (N, F) tensor.
+    Example: "not enough values to unpack (expected 5, got 3)" raised at
+    ``batch_size, num_images, num_channels, height, width = input_features.shape``."""
+    import torch
+
+    unpack = unpacked_axes(a.raised)
+    conv = layer_input(a.raised, torch.nn.Conv2d)
+    conv = conv[1] if conv is not None and conv[1].dim() == 2 else None
+    if not (unpack and unpack[0] > unpack[1]) and conv is None:
         return None
     for name in (*_AXIS_INPUTS, "pixel_values_videos"):  # videos as flat patches alike
         tensor = _unfixed_input(a, values, name)
         if tensor is None:
             continue
         patches = patch_axes(a.config, tensor)
-        if conv:
-            if patches is not None and list(tensor.shape) == [int(conv.group(1)), int(conv.group(2))]:
+        if conv is not None:
+            if patches is not None and tensor.shape == conv.shape:
                 return {name: patches}
             continue
         if patches is not None:  # every image's patches one packed sequence where the model unpacks more axes
-            short = tensor.dim() + int(unpack.group(1)) - int(unpack.group(2)) - patches.dim()
+            short = tensor.dim() + unpack[0] - unpack[1] - patches.dim()
             return {name: patches.reshape(*[1] * short, *patches.shape) if short > 0 else patches}
-        return {name: with_axes(a.config, tensor, int(unpack.group(1)) - int(unpack.group(2)))}
+        return {name: with_axes(a.config, tensor, unpack[0] - unpack[1])}
     return None
 
 
 def swapped_features(a: Attempt, message: str, line: str, values: dict) -> dict | None:
     """Audio features with their last two axes swapped, for a model that reads them as (batch, features, time):
-    a convolution wants the feature axis as channels but got the time axis (a causal convolution may have
-    padded the last axis first).
+    a 1-D convolution that wants the feature axis as channels was given (batch, time, ...) (a causal convolution
+    may have padded the last axis first).
 
-    Reads: "expected input[B, T, <any>] to have F channels", B, T, F the built features' shape.
+    Reads: the Conv1d whose forward raised, given a tensor (B, T, ...) and taking F channels, B, T, F the built
+    features' shape.
     Example: "Given groups=1, weight of size [8, 16, 3], expected input[2, 64, 18] to have 16 channels, but got 64
-    channels instead" (features of 64 frames, 16 wide, padded by 2 on the last axis).
-    Could read instead: the in_channels of the first Conv1d the features reach, equal to their width."""
+    channels instead" (features of 64 frames, 16 wide, padded by 2 on the last axis)."""
+    import torch
+
     feats = _unfixed_input(a, values, "input_features")
-    if feats is None or feats.dim() != 3:
+    conv = layer_input(a.raised, torch.nn.Conv1d)
+    if feats is None or feats.dim() != 3 or conv is None:
         return None
+    layer, given = conv
     batch, time_, width = feats.shape
-    if not re.search(rf"expected input\[{batch}, {time_}, \d+\] to have {width} channels", message):
+    if given.dim() != 3 or tuple(given.shape[:2]) != (batch, time_) or layer.in_channels != width:
         return None
     return {"input_features": feats.transpose(1, 2).contiguous()}
 
@@ -155,7 +157,7 @@ def padded_to_multiple(a: Attempt, message: str, line: str, values: dict) -> dic
     Reads: "`<input>` length L is not a multiple of M".
     Example: "input_values length 100 is not a multiple of 40".
     Could read instead: the model's own feature extractor's frame length (its hop or ``pad_to_multiple_of``)."""
-    m = re.search(r"`?(\w+)`? length (\d+) is not a multiple of (\d+)", message)
+    m = errortext.search("not_a_multiple", message)
     tensor = a.inputs.get(m.group(1)) if m else None
     if m and tensor is None and m.group(1) in BUILDERS:  # raised while counting placeholders: not fed yet
         tensor = build_one(a.model, a.config, m.group(1))
@@ -186,7 +188,7 @@ def parallel_streams(a: Attempt, message: str, line: str, values: dict) -> dict 
 def _size_mismatch(message: str) -> tuple[int, int, int] | None:
     """(size of a, size of b, dimension) of the first elementwise size mismatch the error names; None where it
     names none."""
-    m = _SIZE_MISMATCH.search(message)
+    m = errortext.search("size_mismatch", message)
     return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
 
 
@@ -194,20 +196,22 @@ def features_as_long_as_audio(a: Attempt, message: str, line: str, values: dict)
     """Audio features (batch, frames, width) with as many frames as the model makes of the raw audio fed with
     them, where it joins the two.
 
-    Reads: "Sizes of tensors must match except in dimension D. Expected size <frames> but got size <audio frames>".
-    Example: "Sizes of tensors must match except in dimension 2. Expected size 30 but got size 12 for tensor
-    number 1 in the list."
-    Could read instead: the frames the model's audio encoder makes of the raw audio (its convolutions' strides)."""
-    m = re.search(r"Sizes of tensors must match except in dimension \d+\. Expected size (\d+) but got size (\d+)",
-                  message)
-    feats = a.inputs.get("input_features")
-    if not m or "input_features" in values or "input_values" not in a.inputs or feats is None or feats.dim() != 3:
-        return None
-    if feats.shape[1] != int(m.group(1)) or int(m.group(2)) < 1:
-        return None
+    Reads: the ``torch.cat`` of the raising line, given two tensors whose sizes differ on an axis it does not
+    join on (the frames made of the features, and of the audio).
+    Example: "Sizes of tensors must match except in dimension 1. Expected size 30 but got size 12 for tensor
+    number 1 in the list." raised at ``hidden_states = torch.cat([semantic, acoustic], dim=1)``."""
     import torch
 
-    return {"input_features": torch.randn(feats.shape[0], int(m.group(2)), feats.shape[2]) * 0.1}
+    joined = joined_shapes(a.raised)
+    feats = a.inputs.get("input_features")
+    if not joined or "input_features" in values or "input_values" not in a.inputs or feats is None or feats.dim() != 3:
+        return None
+    axis, shapes = joined
+    differ = [(x[d], y[d]) for x, y in zip(shapes, shapes[1:]) if len(x) == len(y)
+              for d in range(len(x)) if d != axis % len(x) and x[d] != y[d]]
+    if not differ or feats.shape[1] != differ[0][0] or differ[0][1] < 1:
+        return None
+    return {"input_features": torch.randn(feats.shape[0], differ[0][1], feats.shape[2]) * 0.1}
 
 
 def wider_features(a: Attempt, message: str, line: str, values: dict) -> dict | None:
@@ -215,23 +219,22 @@ def wider_features(a: Attempt, message: str, line: str, values: dict) -> dict | 
     layer's (width x wants / got: a front end that stacks frames, or convolutions that keep the width
     proportional), or an elementwise layer's own width on the last axis (features read as embeddings).
 
-    Reads: "mat1 and mat2 shapes cannot be multiplied (N x got and wants x M)", or "size of tensor a (wants) must
-    match the size of tensor b (<width>) at non-singleton dimension 2".
-    Example: "mat1 and mat2 shapes cannot be multiplied (60x16 and 64x32)".
-    Could read instead: the in_features (or width) of the first layer the features reach."""
+    Reads: the Linear whose forward raised (its in_features wants, the width it was given got), or "size of tensor
+    a (wants) must match the size of tensor b (<width>) at non-singleton dimension 2".
+    Example: "mat1 and mat2 shapes cannot be multiplied (60x16 and 64x32)"."""
+    import torch
+
     feats = a.inputs.get("input_features")
     if "input_features" in values or feats is None or feats.dim() != 3:
         return None
     width = feats.shape[-1]
-    m = _MATMUL_SHAPES.search(message)
-    got, wants = (int(m.group(2)), int(m.group(3))) if m else (0, 0)
+    linear = layer_input(a.raised, torch.nn.Linear)
+    got, wants = (linear[1].shape[-1], linear[0].in_features) if linear else (0, 0)
     size = _size_mismatch(message)
     if size is not None and size[1:] == (width, feats.dim() - 1):
         got, wants = width, size[0]
     if not got or got == wants or (width * wants) % got:
         return None
-    import torch
-
     return {"input_features": torch.randn(*feats.shape[:-1], width * wants // got) * 0.1}  # small, as built
 
 
@@ -290,16 +293,17 @@ def linear_patches(a: Attempt, message: str, line: str, values: dict) -> dict | 
     """Images (batch, channels, height, width) cut into rows of flattened patches, (batch, patches, channels x
     patch x patch), where a linear patch embedding read the image's width but wants the flattened patch.
 
-    Reads: "mat1 and mat2 shapes cannot be multiplied (N x <width> and <channels x patch x patch> x M)".
-    Example: "mat1 and mat2 shapes cannot be multiplied (96x16 and 48x32)".
-    Could read instead: the patch embedding's nn.Linear whose in_features is channels x patch x patch."""
-    m = _MATMUL_SHAPES.search(message)
-    if not m:
+    Reads: the Linear whose forward raised, given the images' width and taking channels x patch x patch.
+    Example: "mat1 and mat2 shapes cannot be multiplied (96x16 and 48x32)"."""
+    import torch
+
+    linear = layer_input(a.raised, torch.nn.Linear)
+    if linear is None:
         return None
     pixels = _unfixed_input(a, values, "pixel_values")
-    if pixels is None or pixels.dim() != 4 or pixels.shape[-1] != int(m.group(2)):
+    if pixels is None or pixels.dim() != 4 or pixels.shape[-1] != linear[1].shape[-1]:
         return None
-    rows = patch_axes(a.config, pixels.new_zeros(1, int(m.group(3))))  # the flattened patch it wants
+    rows = patch_axes(a.config, pixels.new_zeros(1, linear[0].in_features))  # the flattened patch it wants
     if rows is None:
         return None
     channels, ph, pw = rows.shape[1:]
@@ -317,8 +321,7 @@ def rows_per_sample(a: Attempt, message: str, line: str, values: dict) -> dict |
     Reads: "The shape of the mask [B, W] at index 0 does not match the shape of the indexed tensor [R, W...]".
     Example: "The shape of the mask [2, 32] at index 0 does not match the shape of the indexed tensor [8, 32]".
     Could read instead: forward()'s docstring shape of the input, (batch_size, num_patches, ...)."""
-    m = re.search(r"shape of the mask \[(\d+), (\d+)\] at index 0 does not match the shape of the indexed tensor "
-                  r"\[(\d+), (\d+)", message)
+    m = errortext.search("mask_rows", message)
     if not m:
         return None
     batch, width, rows = int(m.group(1)), int(m.group(2)), int(m.group(3))
@@ -333,16 +336,17 @@ def frames_in_batch(a: Attempt, message: str, line: str, values: dict) -> dict |
     """Images for a model that reads them as its videos' frames flattened into the batch: it divided the batch by
     the frames per video of its config (num_frames = F) and found none, so each sample gets F frames.
 
-    Reads: "shape '[0, F, D]' is invalid", F a num_frames of the config tree.
-    Example: "shape '[0, 8, 32]' is invalid for input of size 64".
-    Could read instead: forward()'s docstring shape of pixel_values, (batch_size * num_frames, ...)."""
+    Reads: the ``view`` (or ``reshape``) of the raising line, given the sizes (0, F, D), F a num_frames of the
+    config tree.
+    Example: "shape '[0, 8, 32]' is invalid for input of size 64" raised at
+    ``msg_token = msg_token.view(batch_size, self.num_frames, hidden_size)``."""
     import torch
 
-    m = re.search(r"shape '\[0, (\d+), \d+\]' is invalid", message)
+    sizes = view_sizes(a.raised)
     pixels = a.inputs.get("pixel_values")
-    if not m or "pixel_values" in values or getattr(pixels, "ndim", 0) != 4:
+    if not sizes or len(sizes) != 3 or sizes[0] != 0 or "pixel_values" in values or getattr(pixels, "ndim", 0) != 4:
         return None
-    frames = int(m.group(1))
+    frames = sizes[1]
     if frames < 2 or all(getattr(c, "num_frames", None) != frames for _, c in config_tree(a.config)):
         return None
     return {"pixel_values": torch.rand(pixels.shape[0] * frames, *pixels.shape[1:])}
@@ -351,24 +355,24 @@ def frames_in_batch(a: Attempt, message: str, line: str, values: dict) -> dict |
 def resized_images(a: Attempt, message: str, line: str, values: dict) -> dict | None:
     """Every image input (pixels, prompt images and masks) rescaled as the error asks: to the size the patch
     embedding wants (a model that stacks a prompt image over the input image reads their sum, so each becomes
-    h / H of its height), twice as large on each side a pooling or convolution shrank to nothing, or, of the
-    size a model names as too small (each scaled copy must still hold a patch), twice as large on each side.
+    h / H of its height), twice as large on a side a pooling kernel is larger than, or, of the size a model
+    names as too small (each scaled copy must still hold a patch), twice as large on each side.
 
-    Reads: "Input image size (H*W) doesn't match model (h*w)", "Calculated output size: (Cx0x1). Output size is
-    too small", "Image size HxW is too small".
-    Example: "Input image size (32*16) doesn't match model (16*16)."
-    Could read instead: the config's image_size and the input images' count per sample (the size the patch
-    embedding checks), or the pooling layers' kernels (the smallest size they keep)."""
+    Reads: the raising ``if`` that compares the (height, width) it got with the two it wants, the ``*pool2d`` of
+    the raising line with a kernel larger than its input, or "Image size HxW is too small".
+    Example: "Image size 16x16 is too small to be scaled with scaled_images_ratios=[0.25, 0.5, 1] when
+    patch_size=16."
+    Could read instead: the config's patch size and scaled image ratios (the smallest size they keep)."""
     import torch
 
-    fit = re.search(r"Input image size \((\d+)\*(\d+)\) doesn't match model \((\d+)\*(\d+)\)", message)
-    small = re.search(r"Calculated output size: \(\d+x(\d+)x(\d+)\)\. Output size is too small", message)
-    named = re.search(r"\b[Ii]mage size (\d+)x(\d+) is too small\b", message)
+    sides = raising_comparisons(a.raised) if isinstance(a.raised, ValueError) else []
+    fit = len(sides) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for p in sides for v in p)
+    small = pooled_sides(a.raised)
+    named = errortext.search("image_too_small", message)
     if fit:
-        got_h, got_w, want_h, want_w = map(int, fit.groups())
-        ratios = ((want_h, got_h), (want_w, got_w))
+        ratios = tuple((want, got) for got, want in sides)
     elif small:
-        ratios = tuple((2, 1) if int(side) < 1 else (1, 1) for side in small.groups())
+        ratios = tuple((2, 1) if side < k else (1, 1) for side, k in zip(*small))
     elif named:
         ratios = ((2, 1), (2, 1))
     else:
@@ -378,20 +382,14 @@ def resized_images(a: Attempt, message: str, line: str, values: dict) -> dict | 
         if (fit and name in values) or not (isinstance(tensor, torch.Tensor) and tensor.dim() == 4
                                             and tensor.is_floating_point()):
             continue
-        if named and list(tensor.shape[-2:]) != [int(x) for x in named.groups()]:
+        if named and not (fit or small) and list(tensor.shape[-2:]) != [int(x) for x in named.groups()]:
             continue  # only the images of the size named
-        sides = list(zip(tensor.shape[-2:], ratios))
-        new = [side * num // den for side, (num, den) in sides]
-        if any((side * num) % den for side, (num, den) in sides) or new == list(tensor.shape[-2:]):
+        pairs = list(zip(tensor.shape[-2:], ratios))
+        new = [side * num // den for side, (num, den) in pairs]
+        if any((side * num) % den for side, (num, den) in pairs) or new == list(tensor.shape[-2:]):
             continue
         out[name] = torch.rand(*tensor.shape[:-2], *new)
     return out or None
-
-
-#: "Audio features and audio tokens do not match, tokens: 2, features: 12": a model's own placeholder check
-#: (transformers 4.50 words it "... do not match: tokens: 2, features 12").
-_PLACEHOLDER_CHECK = re.compile(r"(Image|Video|Audio)s? features and \w+ tokens do not match[:,] tokens: (\d+), "
-                                r"features:? (\d+)")
 
 
 def framed_placeholders(a: Attempt, message: str, line: str, values: dict) -> dict | None:
@@ -402,7 +400,7 @@ def framed_placeholders(a: Attempt, message: str, line: str, values: dict) -> di
     Reads: "<Modality> features and <x> tokens do not match, tokens: 0, features: F".
     Example: "Image features and image tokens do not match, tokens: 0, features: 8".
     Could read instead: the placeholders counted before forward (none of the config's token in the ids fed)."""
-    m = _PLACEHOLDER_CHECK.search(message)
+    m = errortext.search("placeholder_check", message)
     if "input_ids" in values or not m or m.group(2) != "0":
         return None
     modality = m.group(1).lower()
@@ -418,19 +416,18 @@ def placeholder_counts(a: Attempt, message: str, line: str, values: dict) -> dic
     as they are). A count that is no multiple of the batch, or the one already used, does not apply.
 
     Reads: "<Modality> features and <x> tokens do not match, tokens: T, features: F", or, where the features are
-    written into the placeholders' embeddings, "value tensor of shape [F, D] cannot be broadcast to indexing
-    result of shape [T, D]" (the modality whose placeholders the ids hold T of).
+    written into the placeholders' embeddings, the raising assignment through a mask of T placeholders given F
+    rows (the modality whose placeholders the ids hold T of).
     Example: "Audio features and audio tokens do not match, tokens: 2, features: 12".
     Could read instead: the length of what the model's own get_<modality>_features returns for the inputs."""
-    m = _PLACEHOLDER_CHECK.search(message)
-    scattered = re.search(r"value tensor of shape \[(\d+), \d+\] cannot be broadcast to indexing result of shape "
-                          r"\[(\d+), \d+\]", message)
+    m = errortext.search("placeholder_check", message)
+    scattered = masked_assignment(a.raised)
     if "input_ids" in values:
         return None
     if m:
         modality, features = m.group(1).lower(), int(m.group(3))
-    elif scattered and (modality := _modality_of_placeholders(a, int(scattered.group(2)))):
-        features = int(scattered.group(1))
+    elif scattered and (modality := _modality_of_placeholders(a, scattered[1])):
+        features = scattered[0]
     else:
         return None
     if a.counts.get(modality) == features or features % BATCH or not features:
@@ -470,23 +467,6 @@ def raising_test(exc: BaseException | None) -> dict[str, bool]:
              and len(c.ops) == 1 and isinstance(c.ops[0], (ast.Is, ast.IsNot))
              and isinstance(c.comparators[0], ast.Constant) and c.comparators[0].value is None]
     return {n: frame.f_locals[n] is None for n in dict.fromkeys(names) if n in frame.f_locals}
-
-
-@functools.lru_cache(maxsize=256)
-def _raising_if(code: Any, lineno: int) -> ast.expr | None:
-    """The test of the ``if`` whose body holds, as its own statement, the ``raise`` at ``lineno`` of ``code``'s
-    source; None where there is none."""
-    try:
-        lines, start = inspect.getsourcelines(code)
-        tree = ast.parse(textwrap.dedent("".join(lines)))
-    except (OSError, TypeError, SyntaxError):
-        return None
-    at = lineno - (start or 1) + 1  # the line in the parsed source
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and any(isinstance(s, ast.Raise) and s.lineno <= at <= s.end_lineno
-                                            for s in node.body):
-            return node.test
-    return None
 
 
 #: Every input repair, in the order they are tried: the first that fits is applied.

@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import re
 import tempfile
 import time
 import traceback
@@ -29,6 +28,7 @@ from hfscan.harness.overrides import Override, load_overrides, load_toml
 from hfscan.harness.records import CHECKS, CheckResult, Job, Status
 from hfscan.harness.registry import (BUILTIN, CheckContext, CheckSpec, NotApplicable, not_applicable, registry,
                                      unmet_requirement)
+from hfscan.harness.errorframe import chain, failed_backends
 from hfscan.harness.repairs import repair_inputs
 from hfscan.harness.configtree import TOKEN_ID_SUFFIXES, config_tree, text_config
 from hfscan.harness.shrink import levels, tiny_config
@@ -98,21 +98,23 @@ def _package_overrides() -> dict[str, Override]:
 
 
 def missing_package(exc: BaseException) -> str | None:
-    """The optional package whose absence caused ``exc`` (None when it is not that)."""
-    packages = templates()["packages"]
+    """The optional package whose absence caused ``exc`` (None when it is not that): the module an import did not
+    find, or the first backend transformers' ``requires_backends`` found unavailable (named as the package that
+    provides it, ``[backends]`` of templates.toml), or a module an import did not find while ``exc`` was raised."""
+    data = templates()
+    packages = data["packages"]
     name = getattr(exc, "name", None)
     if isinstance(exc, ModuleNotFoundError) and name:
         top = name.split(".")[0]
         return top if top in packages else None
-    if isinstance(exc, ImportError):
-        text = str(exc)
-        for pkg in packages:
-            if re.search(rf"\b{re.escape(pkg)}\b", text, re.IGNORECASE):
-                return pkg
-        m = re.search(r"requires the (\S+) library", text)
-        if m:
-            return m.group(1)
-    return None
+    if not isinstance(exc, ImportError):
+        return None
+    backends = failed_backends(exc)
+    if backends:
+        return data["backends"].get(backends[0], backends[0])
+    cause = next((e for e in chain(exc) if isinstance(e, ModuleNotFoundError) and e.name), None)
+    top = cause.name.split(".")[0] if cause else None
+    return top if top in packages else None
 
 
 def _skip_message(pkg: str) -> str:

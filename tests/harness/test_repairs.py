@@ -12,7 +12,7 @@ from transformers import PretrainedConfig, XCLIPVisionConfig
 from hfscan.harness import repairs
 from hfscan.harness.attempt import Attempt
 from hfscan.harness.inputs import BATCH
-from hfscan.harness.repairs import (REPAIRS, axis_size, exclusive_input, frames_in_batch, needed_input,
+from hfscan.harness.repairs import (REPAIRS, axis_size, exclusive_input, needed_input,
                                     repair_inputs, unpacked_mask)
 from hfscan.harness.shrink import tiny_config
 
@@ -101,13 +101,6 @@ def test_a_model_that_refuses_token_ids_is_fed_their_embeddings():
     assert repairs.embedded_ids(a, "", "", {}) is None
 
 
-def test_images_read_as_frames_in_the_batch_get_the_configs_frames_per_sample():
-    a = Attempt(level="tiny", config=XCLIPVisionConfig(num_frames=4), inputs={"pixel_values": torch.rand(2, 3, 8, 8)})
-    assert frames_in_batch(a, "shape '[0, 3, 32]' is invalid for input of size 64", "", {}) is None  # not num_frames
-    frames = frames_in_batch(a, "shape '[0, 4, 32]' is invalid for input of size 64", "", {})
-    assert frames["pixel_values"].shape[0] == 8
-
-
 def test_a_mask_the_failing_line_unpacks_is_built_with_as_many_axes():
     cfg, _ = tiny_config(transformers.PI0Config)
     torch.manual_seed(0)
@@ -189,6 +182,41 @@ def _shapes(updates: dict) -> dict:
 
 
 AUDIO = PretrainedConfig(num_mel_bins=16)
+
+
+def _joins(semantic, acoustic):
+    hidden_states = torch.cat([semantic, acoustic], dim=1)
+
+
+class _Patches:
+    """As SegGPT's patch embedding checks the image size (a prompt image stacked over the input image)."""
+
+    image_size = (16, 16)
+
+    def __call__(self, pixel_values):
+        batch_size, num_channels, height, width = pixel_values.shape
+        if height != self.image_size[0] or width != self.image_size[1]:
+            raise ValueError(f"Input image size ({height}*{width}) doesn't match model (16*16).")
+
+
+def _pools(hidden_state):
+    hidden_state = torch.nn.functional.avg_pool2d(hidden_state, (3, 2))
+
+
+class _Frames:
+    """As XCLIP's message attention reads its batch: videos of num_frames rows each."""
+
+    def __init__(self, num_frames):
+        self.num_frames = num_frames
+
+    def __call__(self, msg_token):
+        batch_time, hidden_size = msg_token.shape
+        batch_size = batch_time // self.num_frames
+        msg_token = msg_token.view(batch_size, self.num_frames, hidden_size)
+
+
+def _unpacks_five(input_features):
+    batch_size, num_images, num_channels, height, width = input_features.shape
 IMAGES = PretrainedConfig(image_size=16, num_channels=3, patch_size=4)
 
 #: repair -> (the attempt that meets its example message, the updates it makes, as shapes; {} for a change to
@@ -198,9 +226,12 @@ EXAMPLES = {
                       {"pixel_attention_mask": (BATCH, 1)}),
     "missing_axis": (lambda msg: Attempt(level="tiny", model=_Takes("pixel_values"), config=IMAGES),
                      {"pixel_values": (BATCH, 2, 3, 16, 16)}),
-    "short_of_axes": (lambda msg: Attempt(level="tiny", model=_Takes("input_features"), config=AUDIO),
+    "short_of_axes": (lambda msg: Attempt(level="tiny", model=_Takes("input_features"), config=AUDIO,
+                                          raised=_raised(_unpacks_five, input_features=torch.zeros(BATCH, 64, 16))),
                       {"input_features": (BATCH, 1, 1, 64, 16)}),
-    "swapped_features": (lambda msg: Attempt(level="tiny", model=_Takes("input_features"), config=AUDIO),
+    "swapped_features": (lambda msg: Attempt(level="tiny", model=_Takes("input_features"), config=AUDIO,
+                                             raised=_raised(torch.nn.Conv1d(16, 8, 3),
+                                                            input=torch.zeros(BATCH, 64, 18))),
                          {"input_features": (BATCH, 16, 64)}),
     "padded_to_multiple": (lambda msg: Attempt(level="tiny", inputs={"input_values": torch.zeros(BATCH, 100)}),
                            {"input_values": (BATCH, 120)}),
@@ -209,9 +240,12 @@ EXAMPLES = {
                          {"input_ids": (BATCH, 7, 4)}),
     "features_as_long_as_audio": (
         lambda msg: Attempt(level="tiny", inputs={"input_features": torch.zeros(BATCH, 30, 16),
-                                              "input_values": torch.zeros(BATCH, 8000)}),
+                                              "input_values": torch.zeros(BATCH, 8000)},
+                            raised=_raised(_joins, semantic=torch.zeros(BATCH, 4, 30),
+                                           acoustic=torch.zeros(BATCH, 4, 12))),
         {"input_features": (BATCH, 12, 16)}),
-    "wider_features": (lambda msg: Attempt(level="tiny", inputs={"input_features": torch.zeros(BATCH, 30, 16)}),
+    "wider_features": (lambda msg: Attempt(level="tiny", inputs={"input_features": torch.zeros(BATCH, 30, 16)},
+                                           raised=_raised(torch.nn.Linear(64, 32), input=torch.zeros(BATCH, 30, 16))),
                        {"input_features": (BATCH, 30, 64)}),
     "embedded_ids": (lambda msg: Attempt(level="tiny", model=_Takes("input_ids", "inputs_embeds", table=16),
                                          inputs={"input_ids": torch.zeros(BATCH, 3, dtype=torch.long)},
@@ -224,15 +258,18 @@ EXAMPLES = {
     "needed_input": (lambda msg: Attempt(level="tiny", model=_Head(), config=PretrainedConfig(feat_dim=6),
                                          raised=_raised(_Head())),
                      {"region_feats": (BATCH, 8, 6)}),
-    "linear_patches": (lambda msg: Attempt(level="tiny", model=_Takes("pixel_values"), config=IMAGES),
+    "linear_patches": (lambda msg: Attempt(level="tiny", model=_Takes("pixel_values"), config=IMAGES,
+                                           raised=_raised(torch.nn.Linear(48, 32),
+                                                          input=torch.zeros(BATCH, 3, 16, 16))),
                        {"pixel_values": (BATCH, 16, 48)}),
     "rows_per_sample": (lambda msg: Attempt(level="tiny", inputs={"pixel_values": torch.zeros(8, 32)}),
                         {"pixel_values": (BATCH, 4, 32)}),
     "frames_in_batch": (lambda msg: Attempt(level="tiny", config=XCLIPVisionConfig(num_frames=8),
-                                        inputs={"pixel_values": torch.rand(BATCH, 3, 8, 8)}),
+                                            inputs={"pixel_values": torch.rand(BATCH, 3, 8, 8)},
+                                            raised=_raised(_Frames(8), msg_token=torch.zeros(BATCH, 32))),
                         {"pixel_values": (BATCH * 8, 3, 8, 8)}),
-    "resized_images": (lambda msg: Attempt(level="tiny", inputs={"pixel_values": torch.rand(BATCH, 3, 32, 16)}),
-                       {"pixel_values": (BATCH, 3, 16, 16)}),
+    "resized_images": (lambda msg: Attempt(level="tiny", inputs={"pixel_values": torch.rand(BATCH, 3, 16, 16)}),
+                       {"pixel_values": (BATCH, 3, 32, 32)}),
     "framed_placeholders": (lambda msg: Attempt(level="tiny", counts={"image": 8},
                                             config=PretrainedConfig(image_start_token_id=5, image_end_token_id=6)),
                             {}),
@@ -268,10 +305,38 @@ def test_the_example_changes_to_the_attempt_are_made():
         assert repair(a, message, "", {}) == {} and seen(a)
 
 
-def test_every_wording_resized_images_reads():
+def test_every_way_resized_images_reads():
+    """The raising ``if`` comparing the size got with the size wanted, a pooling kernel larger than its input
+    (both read from the raising frame), and the size a model names as too small."""
+    a = Attempt(level="tiny", inputs={"pixel_values": torch.rand(BATCH, 3, 32, 16)},
+                raised=_raised(_Patches(), pixel_values=torch.zeros(BATCH, 3, 32, 16)))
+    assert _shapes(repairs.resized_images(a, str(a.raised), "", {})) == {"pixel_values": (BATCH, 3, 16, 16)}
+    a = Attempt(level="tiny", inputs={"pixel_values": torch.rand(BATCH, 3, 8, 8)},
+                raised=_raised(_pools, hidden_state=torch.zeros(BATCH, 32, 2, 2)))
+    assert "Output size is too small" in str(a.raised)
+    assert _shapes(repairs.resized_images(a, str(a.raised), "", {})) == {"pixel_values": (BATCH, 3, 16, 8)}
     a = Attempt(level="tiny", inputs={"pixel_values": torch.rand(BATCH, 3, 8, 8)})
-    small = repairs.resized_images(a, "Calculated output size: (8x0x1). Output size is too small", "", {})
-    assert _shapes(small) == {"pixel_values": (BATCH, 3, 16, 8)}
     named = repairs.resized_images(a, "Image size 8x8 is too small for the patch size", "", {})
     assert _shapes(named) == {"pixel_values": (BATCH, 3, 16, 16)}
     assert repairs.resized_images(a, "Image size 4x4 is too small", "", {}) is None  # no image of that size
+    a.raised = ValueError("Input image size (8*8) doesn't match model (16*16).")  # the text alone is not read
+    assert repairs.resized_images(a, str(a.raised), "", {}) is None
+
+
+def _scatter(inputs_embeds, audio_token_mask, audio_embeds, audio_codes_mask):
+    inputs_embeds[audio_token_mask] = audio_embeds[audio_codes_mask]
+
+
+def test_the_placeholder_count_is_read_from_an_assignment_through_the_placeholders_mask():
+    """As csm writes its audio features into the audio placeholders' embeddings: 2 placeholders given 10 rows
+    (torch's own error, raised by the assignment; the counts read from the raising frame)."""
+    ids = torch.tensor([[5, 1, 2], [5, 1, 2]])
+    raised = _raised(_scatter, inputs_embeds=torch.zeros(BATCH, 3, 32), audio_token_mask=ids == 5,
+                     audio_embeds=torch.zeros(12, 32), audio_codes_mask=torch.arange(12) < 10)
+    assert "cannot be broadcast" in str(raised)
+    a = Attempt(level="tiny", config=PretrainedConfig(audio_token_id=5), raised=raised,
+                inputs={"input_ids": ids, "input_features": torch.zeros(BATCH, 8, 16)})
+    assert repairs.placeholder_counts(a, str(raised), "", {}) == {} and a.counts == {"audio": 10}
+    other = Attempt(level="tiny", config=PretrainedConfig(audio_token_id=5), raised=ValueError("no"),
+                    inputs={"input_ids": ids, "input_features": torch.zeros(BATCH, 8, 16)})
+    assert repairs.placeholder_counts(other, str(raised), "", {}) is None  # the text alone is not read

@@ -67,7 +67,21 @@ def test_an_expected_failure_is_xfail_only_in_the_check_it_names():
 
 def test_missing_optional_packages_are_named():
     assert missing_package(ModuleNotFoundError("No module named 'scipy'", name="scipy")) == "scipy"
-    assert missing_package(ImportError("TimmBackbone requires the timm library but it was not found")) == "timm"
+    # read from transformers' own requires_backends (natten and torchaudio are not installed for the tests)
+    from transformers.utils.import_utils import requires_backends
+
+    for backends, package in ((["natten"], "natten"), (["torch", "speech"], "torchaudio")):
+        with pytest.raises(ImportError) as info:
+            requires_backends(object, backends)
+        assert missing_package(info.value) == package
+    assert missing_package(ImportError("TimmBackbone requires the timm library but it was not found")) is None
+    try:  # an ImportError raised while an import failed
+        try:
+            import timm  # noqa: F401
+        except ModuleNotFoundError as exc:
+            raise ImportError("this model needs it") from exc
+    except ImportError as exc:
+        assert missing_package(exc) == "timm"
     assert missing_package(ModuleNotFoundError("No module named 'foo'", name="foo")) is None
     assert smoke._skip_message("scipy") == "needs scipy (pip install 'hfscan[audio]')"
 

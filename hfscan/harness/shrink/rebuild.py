@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import re
 from typing import Any
 
+from hfscan.harness import errortext
 from hfscan.harness.configtree import TOKEN_SUFFIXES, depth_attrs, is_config, walk
 from hfscan.harness.shrink import ruleset
 from hfscan.harness.shrink.state import _init_fields
@@ -91,9 +91,6 @@ def _documented_config(config_class: Any, log: Any) -> Any:
     return None
 
 
-_MUST_BE = re.compile(r"\b(\w+) must be (-?\d+|True|False|None), got (\S+?)[,.]?(?:\s|$)")
-
-
 def _validator_defaults(config_class: Any, log: Any) -> dict:
     """Constructor values for a config class whose defaults fail its own validator, where the validator names
     the value a field must have ("hidden_size_per_layer_input must be 0, got 256": a sub-config default the
@@ -112,7 +109,7 @@ def _validator_defaults(config_class: Any, log: Any) -> dict:
             config_class(**kwargs)
             return kwargs
         except Exception as exc:  # noqa: BLE001 - a validator's error names the value it wants, or nothing fixes it
-            m = _MUST_BE.search(f"{exc} {exc.__cause__ or ''}")
+            m = errortext.search("must_be", f"{exc} {exc.__cause__ or ''}")
         if not m:
             return {}
         name, value = m.group(1), ast.literal_eval(m.group(2))
@@ -271,14 +268,11 @@ def _accepted_values(cls: type, kwargs: dict, original: Any, log: Any, path: str
 MAX_VALIDATOR_REPAIRS = 4
 
 
-_WANTED = re.compile(r"`?([A-Za-z_][\w.]*)`? \((\d+)\) must equal\b.*\((\d+)\)\.?\s*$", re.DOTALL)
-
-
 def _take_wanted_value(exc: BaseException, kwargs: dict) -> bool:
     """A validator that says which value a width must equal ("`flow_head_config.condition_dim` (1024) must equal
     the backbone `hidden_size` (32)") gets it, in ``kwargs`` or the sub-config named; only a smaller value
     is taken, so a relation never grows the tiny model back."""
-    m = _WANTED.search(str(getattr(exc, "__cause__", None) or exc))
+    m = errortext.search("must_equal", str(getattr(exc, "__cause__", None) or exc))
     if not m or int(m.group(3)) >= int(m.group(2)):
         return False
     old, new = int(m.group(2)), int(m.group(3))
