@@ -35,14 +35,12 @@ def modeling_files(model_class: type) -> list[str]:
 
 @lru_cache(maxsize=None)
 def runtime_lines(path: str) -> frozenset[int]:
-    """Lines of statements inside function bodies: those only a call runs (not the import). A function's docstring
-    is no statement that runs (coverage.py lists it, and never sees it run): it is left out."""
+    """Lines of statements inside function bodies: those only a call runs (not the import)."""
     tree = ast.parse(Path(path).read_text(encoding="utf-8"))
     lines: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body[1:] if ast.get_docstring(node, clean=False) is not None else node.body
-            for stmt in body:
+            for stmt in node.body:
                 for sub in ast.walk(stmt):
                     if isinstance(sub, ast.stmt):
                         lines.add(sub.lineno)

@@ -17,12 +17,6 @@ def test_runtime_lines_are_the_statements_inside_functions(tmp_path):
     assert runtime_lines(str(src)) == frozenset({7, 8, 11})
 
 
-def test_a_functions_docstring_is_not_a_runtime_line(tmp_path):
-    src = tmp_path / "modeling_x.py"
-    src.write_text('def f():\n    r"""Doc."""\n    return 1\n\ndef g():\n    x = "not a docstring"\n    "a string"\n')
-    assert runtime_lines(str(src)) == frozenset({3, 6, 7})
-
-
 def test_share_is_the_union_of_the_jobs_lines():
     a = {"files": {"m/modeling_m.py": {"lines": 10, "run": [1, 2, 3]}}}
     b = {"files": {"m/modeling_m.py": {"lines": 10, "run": [3, 4]}}}
