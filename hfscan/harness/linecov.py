@@ -32,6 +32,8 @@ def modeling_files(model_class: type) -> list[str]:
     source = inspect.getsourcefile(model_class)
     if not source:
         return []
+    if not Path(source).name.startswith("modeling_"):  # a class defined elsewhere: its package's modeling modules
+        return sorted(str(p) for p in Path(source).parent.glob("modeling_*.py"))
     files, todo = set(), [Path(source)]
     while todo:
         path = todo.pop()
