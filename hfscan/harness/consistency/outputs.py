@@ -103,9 +103,9 @@ def _recorded_counts(model: Any, field: str) -> set[int]:
 
 
 def _extra_outputs(out: dict, field: str, flag: str, stacks: set[int], recorded: set[int]) -> dict:
-    """The ``field`` tuples of ``out``: at least one non-empty; each non-empty one finite and as long as a stack (+1
+    """The ``field`` tuples of ``out`` (nested outputs' too): at least one non-empty; each non-empty one finite and as long as a stack (+1
     for hidden states); their lengths by name."""
-    found = {k: v for k, v in out.items() if k.endswith(field) and isinstance(v, (tuple, list))}
+    found = dict(_fields(out, field))
     if not found or not any(len(v) for v in found.values()):
         raise CheckFailure(f"{flag}=True returned no {field} (fields: {', '.join(out.keys())})", stage="outputs")
     extra = 1 if field == "hidden_states" else 0
@@ -127,6 +127,19 @@ def _extra_outputs(out: dict, field: str, flag: str, stacks: set[int], recorded:
                                f"{', plus the embeddings' if extra else ''})", stage="outputs")
         lengths[name] = len(maps)
     return lengths
+
+
+def _fields(out: dict, field: str, prefix: str = "") -> list[tuple[str, Any]]:
+    """The ``*field`` tuples of ``out`` and of the outputs nested in it (a composite model's ``vision_outputs``), by
+    dotted name."""
+    found = []
+    for key, value in out.items():
+        name = f"{prefix}{key}"
+        if key.endswith(field) and isinstance(value, (tuple, list)):
+            found.append((name, value))
+        elif isinstance(value, dict):
+            found.extend(_fields(value, field, f"{name}."))
+    return found
 
 
 def _same_tuple(out: dict, tup: Any, tol: Any) -> int:
