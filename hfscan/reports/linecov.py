@@ -39,6 +39,26 @@ def line_coverage(results: Iterable[CheckResult]) -> dict[str, float]:
             if s is not None}
 
 
+def line_coverage_through(results: Iterable[CheckResult], order: list[str], last: str) -> dict[str, float]:
+    """{model type: share} as it stood after check ``last``: a job's results carry the coverage measured so far, in
+    the registry's ``order``, so each job counts its result latest in that order at or before ``last`` (one
+    ``smoke,consistency`` sweep gives the smoke checks' share too)."""
+    limit = order.index(last)
+    best: dict[tuple[str, str], tuple[int, dict]] = {}
+    for r in results:
+        cov = r.detail.get("coverage")
+        if not isinstance(cov, dict) or r.check not in order:
+            continue
+        i = order.index(r.check)
+        key = (r.model_type, r.model_class)
+        if i <= limit and (key not in best or i > best[key][0]):
+            best[key] = (i, cov)
+    measured: dict[str, list[dict]] = defaultdict(list)
+    for (mt, _), (_, cov) in best.items():
+        measured[mt].append(cov)
+    return {mt: s for mt, s in ((mt, share(c)) for mt, c in measured.items()) if s is not None}
+
+
 def not_built(results: Iterable[CheckResult]) -> dict[str, str]:
     """{model type: why} for the types whose build result never passed in any job (the build check's message:
     ``needs timm (...)``, the config's or the constructor's error)."""
