@@ -1,8 +1,10 @@
 """outputs: the optional outputs a user asks forward() for. With eager attention (the implementation transformers
 asks for when attention maps are wanted), ``output_hidden_states=True`` and ``output_attentions=True`` leave the
 model's own outputs unchanged and return, for each requested kind, a non-empty tuple of finite tensors, one per
-layer of one of the model's stacks (hidden states: one more, the embeddings'); ``return_dict=False`` returns the
-same tensors, in the ModelOutput's order, as a tuple.
+layer of one of the model's stacks (hidden states: one more, the embeddings', or one per stage; attention maps: or
+two per layer, self and cross attention in one tuple); ``return_dict=False`` returns the same tensors, in the
+ModelOutput's order, as a tuple. A flag forward() does not name, passed through ``**kwargs`` and not returned, is
+recorded, not failed.
 
 "One per layer of a stack" is read from the built model, generically: the length of one of its ``nn.ModuleList``\\ s,
 a layer count of its config tree (``num_*layers``, ``*depth*``; a list of stage depths: their sum or their number),
@@ -53,6 +55,9 @@ def check_outputs(ctx: CheckContext) -> dict:
         raise CheckFailure(f"with {', '.join(f'{f}=True' for f in flags)}: {problem}", stage="outputs")
     stacks = layer_counts(model, a.config)
     for flag in flags:
+        if flag not in params and not _fields(out, FLAGS[flag]):  # asked through **kwargs, which forward() did not
+            seen[FLAGS[flag]] = "not returned (asked through **kwargs)"  # pass on: recorded, not failed
+            continue
         seen[FLAGS[flag]] = _extra_outputs(out, FLAGS[flag], flag, stacks, _recorded_counts(model, FLAGS[flag]))
     if tup is not None and ("return_dict" in params or isinstance(tup, tuple)):
         seen["return_dict_false"] = _same_tuple(out, tup, tol)
@@ -103,12 +108,15 @@ def _recorded_counts(model: Any, field: str) -> set[int]:
 
 
 def _extra_outputs(out: dict, field: str, flag: str, stacks: set[int], recorded: set[int]) -> dict:
-    """The ``field`` tuples of ``out`` (nested outputs' too): at least one non-empty; each non-empty one finite and as long as a stack (+1
-    for hidden states); their lengths by name."""
+    """The ``field`` tuples of ``out`` (nested outputs' too): at least one non-empty; each non-empty one finite and
+    as long as a stack allows (see ``allowed``); their lengths by name."""
     found = dict(_fields(out, field))
     if not found or not any(len(v) for v in found.values()):
         raise CheckFailure(f"{flag}=True returned no {field} (fields: {', '.join(out.keys())})", stage="outputs")
-    extra = 1 if field == "hidden_states" else 0
+    counts = stacks | recorded
+    # hidden states: one per layer plus the embeddings', or one per stage (a pyramid's stages, no embeddings);
+    # attention maps: one per attention layer, or two (self and cross attention recorded in one tuple)
+    allowed = ({n + 1 for n in counts} | counts) if field == "hidden_states" else (counts | {2 * n for n in counts})
     lengths = {}
     for name, maps in found.items():
         if not maps:  # a kind of layer the model has none of (cross-attention in a decoder used alone)
@@ -121,10 +129,11 @@ def _extra_outputs(out: dict, field: str, flag: str, stacks: set[int], recorded:
             check_finite(maps)
         except CheckFailure as exc:
             raise CheckFailure(f"{flag}=True: {name}: {exc}", stage="outputs") from exc
-        if len(maps) - extra not in stacks | recorded:
+        if len(maps) not in allowed:
             raise CheckFailure(f"{flag}=True: {name} has {len(maps)} entries; the model's stacks have "
-                               f"{sorted(stacks | recorded)} layers (expected one per layer"
-                               f"{', plus the embeddings' if extra else ''})", stage="outputs")
+                               f"{sorted(counts)} layers (expected one per layer"
+                               f"{', plus the embeddings, or one per stage' if field == 'hidden_states' else ''})",
+                               stage="outputs")
         lengths[name] = len(maps)
     return lengths
 
