@@ -30,7 +30,10 @@ CHECKS_FILE = DATA_DIR / "checks.toml"
 #: Conditions on the job alone (``applies``) and on the built model (``requires``), with their value types.
 APPLIES = {"generative": bool, "tasks": list, "dtypes": list, "devices": list}
 REQUIRES = {"methods": list, "entry": str, "forward_takes": list, "class_flags": list}
-_KEYS = {"summary", "run", "stage", "needs", "applies", "requires", "tolerance"}
+#: Job options a check reads (``options``): each is part of that check's rerun key (:mod:`hfscan.harness.keys`), so
+#: a result stored under another value is never reused.
+OPTIONS = ("compile_backend", "export_strict")
+_KEYS = {"summary", "run", "stage", "needs", "applies", "requires", "tolerance", "options"}
 BUILTIN = "builtin"
 
 
@@ -54,6 +57,7 @@ class CheckSpec:
     applies: tuple[tuple[str, Any], ...] = ()
     requires: tuple[tuple[str, Any], ...] = ()
     tolerances: tuple[tuple[str, Tolerance], ...] = ()
+    options: tuple[str, ...] = ()  # the job options (OPTIONS) the check reads: part of its key
 
     def function(self) -> Callable[..., Any]:
         module, _, name = self.run.partition(":")
@@ -160,11 +164,14 @@ def _spec(path: Path, text: str, name: str, raw: Any) -> CheckSpec:
     needs = raw.get("needs", [])
     if not isinstance(needs, list) or not all(isinstance(n, str) for n in needs):
         raise DataFileError(str(path), line, f"check {name!r}: needs must be a list of check names")
+    options = raw.get("options", [])
+    if not isinstance(options, list) or not all(o in OPTIONS for o in options):
+        raise DataFileError(str(path), line, f"check {name!r}: options must be a list of {', '.join(OPTIONS)}")
     return CheckSpec(
         name=name, summary=raw["summary"], run=raw["run"], stage=raw["stage"], needs=tuple(needs),
         applies=_table(path, line, name, "applies", raw.get("applies", {}), APPLIES),
         requires=_table(path, line, name, "requires", raw.get("requires", {}), REQUIRES),
-        tolerances=_tolerances(path, line, name, raw.get("tolerance", {})),
+        tolerances=_tolerances(path, line, name, raw.get("tolerance", {})), options=tuple(options),
     )
 
 

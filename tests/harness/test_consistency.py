@@ -95,6 +95,16 @@ def test_attention_fails_when_the_sdpa_path_is_perturbed(monkeypatch):
     assert found["flag"] == "_supports_sdpa" and found["declared"] is True
 
 
+def test_attention_leaves_out_attention_weights_only_eager_returns():
+    import torch
+
+    from hfscan.harness.consistency.attention import _values
+
+    out = {"logits": torch.ones(2), "attentions": (torch.ones(1),), "image_outputs": {"projection_attentions": torch.ones(1),
+                                                                                       "last_hidden_state": torch.ones(1)}}
+    assert set(_values(out)) == {"logits", "image_outputs.last_hidden_state"}
+
+
 # -- batch -----------------------------------------------------------------------------------------------------------
 
 @pytest.mark.slow
@@ -118,6 +128,86 @@ def test_batch_fails_when_samples_leak_into_each_other(global_hook):
     r = _result(BERT, "batch")
     assert r.status == Status.FAILED and r.stage == "batch"
     assert "alone vs in the batch" in r.message and "max abs diff" in r.message
+
+
+@pytest.mark.slow
+def test_batch_records_a_pooler_that_reads_a_padded_position(global_hook):
+    import torch
+
+    def last_position(module, args, output):  # pools the last position, as a max-length-padded text tower does
+        if type(module).__name__.endswith("Pooler"):
+            return torch.tanh(args[0][:, -1])
+        return None
+
+    global_hook(last_position)
+    r = _result(("bert", "BertModel", "base", "text-encoder"), "batch")
+    assert r.status == Status.PASSED, r.message
+    seen = r.detail["batch"]
+    assert seen["padded"] == "right" and "pooler_output" in seen["pooled_over_padding"]["1"]
+
+
+@pytest.mark.slow
+def test_batch_still_fails_when_a_pooler_reads_padding_and_the_sequence_leaks(global_hook):
+    import torch
+
+    def leak(module, args, output):  # the padded tokens reach every position: the mask is not honoured
+        if isinstance(module, torch.nn.Embedding) and output.dim() == 3:
+            return output + 0.5 * output.mean(1, keepdim=True)
+        return None
+
+    global_hook(leak)
+    r = _result(("bert", "BertModel", "base", "text-encoder"), "batch")
+    assert r.status == Status.FAILED and "sample 1 alone vs in the batch" in r.message
+
+
+@pytest.mark.slow
+def test_batch_is_not_applicable_when_every_output_is_random(global_hook):
+    import torch
+
+    def noise(module, args, output):  # a latent sampled for the whole batch: no sample has it alone
+        if isinstance(module, torch.nn.Embedding) and output.dim() == 3:
+            return output + torch.randn_like(output)
+        return None
+
+    global_hook(noise)
+    r = _result(BERT, "batch")
+    assert r.status == Status.SKIPPED and "random: logits" in r.message
+
+
+@pytest.mark.slow
+def test_batch_pads_a_decoder_that_takes_no_position_ids_on_the_right():
+    r = _result(("trocr", "TrOCRForCausalLM", "causal-lm", "image-text-to-text"), "batch")
+    assert r.status == Status.PASSED, r.message
+    assert r.detail["batch"]["padded"] == "right"
+
+
+def test_batch_leaves_out_losses_and_outputs_that_change_with_the_seed():
+    import torch
+
+    from hfscan.harness.consistency.batch import _not_comparable
+
+    batched = {"loss": torch.tensor(1.0), "commit_loss": torch.ones(2), "logits": torch.ones(2, 3),
+               "latents": torch.ones(2, 4)}
+    seen: dict = {}
+    skipped = _not_comparable(batched, {**batched, "latents": torch.zeros(2, 4)}, seen)
+    assert skipped == {"loss", "commit_loss", "latents"} and seen["random"] == ["latents"]
+
+
+def test_batch_takes_the_output_of_a_model_that_drops_a_batch_axis_of_one():
+    import torch
+
+    from hfscan.harness.consistency.batch import _alone, _compare
+
+    row = torch.ones(5)
+    assert torch.equal(_alone(torch.ones(1, 5), row), row) and torch.equal(_alone(torch.ones(5), row), row)
+    assert _alone(torch.ones(1, 4), row) is None
+
+    class Tol:
+        atol, rtol = 1e-4, 1e-3
+
+    codes = torch.arange(4)
+    assert _compare({"codes": codes}, {"codes": codes.clone()}, Tol)[1] is None
+    assert _compare({"codes": codes}, {"codes": codes.flip(0)}, Tol)[1] == "output codes differs"
 
 
 # -- cache -----------------------------------------------------------------------------------------------------------
@@ -148,6 +238,41 @@ def test_cache_fails_when_the_cache_drops_a_step(monkeypatch):
     r = _result(GPT2, "cache")
     assert r.status == Status.FAILED and r.stage == "cache"
     assert "default cache" in r.message and "vs one forward" in r.message
+
+
+@pytest.mark.slow
+def test_cache_feeds_a_step_the_image_inputs_the_model_reads_at_every_step():
+    r = _result(("kosmos-2", "Kosmos2ForConditionalGeneration", "image-text-to-text", "image-text-to-text"), "cache")
+    assert r.status == Status.PASSED, r.message
+    assert r.detail["cache"]["kinds"]["default"]["cache"].startswith("DynamicCache")
+
+
+@pytest.mark.slow
+def test_cache_gives_a_model_that_makes_no_cache_one_as_generate_does(monkeypatch):
+    from transformers import DynamicCache
+    from transformers.models.llama import modeling_llama
+
+    made = []
+    original = DynamicCache.__init__
+
+    def counted(self, *args, **kwargs):
+        made.append(1)
+        original(self, *args, **kwargs)
+
+    # the model makes none of its own: forward's DynamicCache is refused, as granite4_vision's language model makes none
+    monkeypatch.setattr(modeling_llama, "DynamicCache", lambda *a, **k: None)
+    monkeypatch.setattr(DynamicCache, "__init__", counted)
+    r = _result(LLAMA, "cache")
+    assert r.status == Status.PASSED, r.message
+    assert made and r.detail["cache"]["kinds"]["default"]["cache"].startswith("DynamicCache")
+
+
+def test_cache_keeps_modality_placeholders_out_of_generate():
+    from transformers import LlavaConfig
+
+    from hfscan.harness.consistency.cache import _placeholders
+
+    assert _placeholders(LlavaConfig(image_token_id=7)) == [7]
 
 
 # -- backward --------------------------------------------------------------------------------------------------------

@@ -52,6 +52,19 @@ def is_causal_decoder(job: Any, a: Any) -> bool:
     return is_generative(job.template, job.task) and not getattr(a.config, "is_encoder_decoder", False)
 
 
+def takes_positions(model: Any) -> bool:
+    """Whether forward() takes position ids: a left-padded sample then sits at the positions it has alone (without
+    them a decoder numbers the pads first, so it is padded on the right, where a causal mask hides them)."""
+    return "position_ids" in forward_params(model)
+
+
+def encoder_decoder(model: Any, config: Any) -> bool:
+    """Whether the model runs an encoder and a decoder: its config says so and forward() takes decoder inputs (a
+    decoder or encoder built alone may keep its composite config's flag)."""
+    params = forward_params(model)
+    return bool(getattr(config, "is_encoder_decoder", False)) and any(p.startswith("decoder_") for p in params)
+
+
 def text_mask(inputs: dict) -> Any:
     """The 2-D attention mask that goes with ``input_ids`` (same shape, batch first), else None."""
     mask, ids = inputs.get("attention_mask"), inputs.get("input_ids")
