@@ -304,9 +304,9 @@ def run_command(request: RunRequest, argv: list[str] | None = None) -> int:
         left = sum(1 for r in summary.results if r.status is Status.INTERRUPTED)
         again = resume_command(argv) if argv is not None else "the same command without --fresh"
         notes.append(f"interrupted: finished results are kept, {left} checks left; to resume: {again}")
-    from hfscan.reports.linecov import line_coverage, summary_line
+    from hfscan.reports.linecov import line_coverage, not_built, summary_line
 
-    coverage_note = summary_line(line_coverage(summary.results))
+    coverage_note = summary_line(line_coverage(summary.results), not_built(summary.results))
     if coverage_note:
         notes.append(coverage_note)
     print_summary(list(summary.results), summary.families, notes)

@@ -1,7 +1,8 @@
 """Modeling-code line coverage of one job: the share of its model type's modeling module lines that its checks ran.
 
 ``hfscan run --coverage`` runs jobs through :func:`run_job`, which wraps the smoke job function in a coverage.py
-measurement restricted to the modeling modules of the tested class's package (``modeling_*.py``). Lines that run when
+measurement restricted to the modeling module of the tested class and the modeling modules of its package that it
+imports (:func:`modeling_files`). Lines that run when
 a module is imported (module and class bodies, ``def`` and decorator lines) count as run: a worker imports a module
 once for many jobs, so only the lines inside functions say what a job exercised. Each result the job yields carries
 the coverage measured so far (``details["coverage"]``: per file, its runnable lines and the line numbers run), so the
@@ -23,14 +24,32 @@ COVERAGE_JOB_FN = "hfscan.harness.linecov:run_job"
 
 
 def modeling_files(model_class: type) -> list[str]:
-    """The modeling modules of the package that defines ``model_class``."""
+    """The modeling module that defines ``model_class`` and the modeling modules of its package it imports, directly
+    or not (``from .modeling_x import ...``): a package that holds several model types (data2vec's text, audio and
+    vision; rt_detr and its ResNet backbone) holds a modeling module per type, and a type is measured on its own."""
     import inspect
 
     source = inspect.getsourcefile(model_class)
     if not source:
         return []
-    package = Path(source).parent
-    return sorted(str(p) for p in package.glob("modeling_*.py"))
+    if not Path(source).name.startswith("modeling_"):  # a class defined elsewhere: its package's modeling modules
+        return sorted(str(p) for p in Path(source).parent.glob("modeling_*.py"))
+    files, todo = set(), [Path(source)]
+    while todo:
+        path = todo.pop()
+        if path in files or not path.is_file():
+            continue
+        files.add(path)
+        todo.extend(path.parent / f"{name}.py" for name in _package_imports(str(path)))
+    return sorted(str(p) for p in files if p.name.startswith("modeling_"))
+
+
+@lru_cache(maxsize=None)
+def _package_imports(path: str) -> tuple[str, ...]:
+    """The ``modeling_*`` modules of its own package that the module at ``path`` imports (relative imports)."""
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    return tuple(sorted({node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                         and node.level == 1 and node.module and node.module.startswith("modeling_")}))
 
 
 @lru_cache(maxsize=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,19 @@ def test_runtime_lines_are_the_statements_inside_functions(tmp_path):
     src.write_text("import os\n\nclass A:\n    x = 1\n\n    def f(self):\n        y = 2\n        return y\n\n"
                    "def g():\n    return 3\n")
     assert runtime_lines(str(src)) == frozenset({7, 8, 11})
+
+
+def test_modeling_files_are_the_class_module_and_the_package_modules_it_imports():
+    from transformers import Data2VecTextModel, EsmForProteinFolding, RTDetrResNetBackbone
+
+    from hfscan.harness.linecov import modeling_files
+
+    def names(cls):
+        return [Path(p).name for p in modeling_files(cls)]
+
+    assert names(Data2VecTextModel) == ["modeling_data2vec_text.py"]  # not the audio and vision types' modules
+    assert names(RTDetrResNetBackbone) == ["modeling_rt_detr_resnet.py"]
+    assert names(EsmForProteinFolding) == ["modeling_esm.py", "modeling_esmfold.py"]  # esmfold imports esm's
 
 
 def test_share_is_the_union_of_the_jobs_lines():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from hfscan.harness.records import CheckResult, Status
-from hfscan.reports.linecov import histogram, line_coverage, summary_line
+from hfscan.reports.linecov import histogram, line_coverage, line_coverage_through, not_built, summary_line
 
 
 def _result(mt: str, run: list[int], lines: int = 10) -> CheckResult:
@@ -19,6 +19,29 @@ def test_types_are_ordered_lowest_first_and_summarised():
     assert summary_line(cov) == "modeling-code line coverage: median 45.0% over 2 types (lowest: b 10%, a 80%)"
     assert [b["count"] for b in histogram(cov)] == [0, 1, 0, 0, 0, 0, 0, 0, 1, 0]
     assert summary_line({}) is None
+
+
+def test_types_never_built_are_counted_apart_by_reason():
+    results = [_result("a", [1, 2, 3, 4, 5, 6, 7, 8]), _result("b", [1, 2, 3, 4, 5, 6]), _result("c", [])]
+    results += [CheckResult("a", "build", Status.PASSED), CheckResult("b", "build", Status.PASSED),
+                CheckResult("c", "build", Status.SKIPPED, message="needs timm (pip install timm)")]
+    unbuilt = not_built(results)
+    assert unbuilt == {"c": "needs timm"}
+    line = summary_line(line_coverage(results), unbuilt)
+    assert line.startswith("modeling-code line coverage: median 70.0% over 2 types built (lowest: b 60%")
+    assert "1 measured types not built, not counted (needs timm: 1); with them: median 60.0% over 3" in line
+
+
+def test_coverage_through_a_check_counts_each_jobs_results_up_to_it():
+    def r(check, run):
+        cov = {"files": {"m/modeling_m.py": {"lines": 10, "run": run}}}
+        return CheckResult("m", check, Status.PASSED, model_class="M", details=json.dumps({"coverage": cov}))
+
+    results = [r("build", [1]), r("forward", [1, 2, 3]), r("batch", [1, 2, 3, 4, 5])]
+    order = ["build", "forward", "generate", "batch", "outputs"]
+    assert line_coverage_through(results, order, "build") == {"m": 0.1}
+    assert line_coverage_through(results, order, "generate") == {"m": 0.3}  # generate did not apply: forward's
+    assert line_coverage_through(results, order, "outputs") == {"m": 0.5}
 
 
 def test_every_report_format_shows_line_coverage(tmp_path):
