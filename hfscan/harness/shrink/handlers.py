@@ -72,10 +72,15 @@ def _round_up(st: State, cfg: Any, path: str, attrs: dict, rule: dict) -> None:
 
 
 def _stage_depths(st: State, cfg: Any, path: str, attrs: dict, rule: dict) -> None:
+    """Per-stage block counts capped at ``max``; the (first) deepest stage keeps up to ``deepest`` blocks: a
+    stage's first block changes width and stride, its later blocks are of another kind (no downsampling shortcut,
+    a shifted window, a conv block before the stage's last attention block), which one stage keeps for all."""
     for attr in rule["attrs"]:
         old = vars(cfg).get(attr)
         if _int_list(old):
-            st.set(cfg, path, attr, type(old)(min(x, rule["max"]) if x > 0 else x for x in old))
+            deepest = old.index(max(old)) if old else -1
+            caps = [max(rule["max"], rule.get("deepest", 0)) if i == deepest else rule["max"] for i in range(len(old))]
+            st.set(cfg, path, attr, type(old)(min(x, cap) if x > 0 else x for x, cap in zip(old, caps)))
 
 
 def _stage_widths(st: State, cfg: Any, path: str, attrs: dict, rule: dict) -> None:
