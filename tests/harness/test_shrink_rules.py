@@ -133,3 +133,14 @@ def test_hfscan_run_exits_2_with_file_and_line_on_a_broken_rules_file(tmp_path, 
     line = _line_of(text, 'kind = "vocabulary"')
     assert f"{path}:{line}: rule kind 'vocabulary' is unknown" in done.output
     assert "Traceback" not in done.output and not (tmp_path / "s.sqlite").exists()
+
+
+def test_the_deepest_stage_keeps_a_second_block_and_block_indices_follow_the_cut_stages():
+    from transformers import ResNetConfig
+
+    from hfscan.harness.shrink.layers import stage_block_map
+
+    assert list(tiny_config(ResNetConfig)[0].depths) == [1, 1, 2, 1]  # [3, 4, 6, 3]
+    assert stage_block_map([5, 7, 9], [1, 2, 7, 2], [1, 1, 2, 1]) == [3]  # a windowed block, then the global one
+    assert stage_block_map([0, 1, 2], [1, 2, 3], [1, 1, 2]) == [0, 1]  # all named: all named; first kind first
+    assert stage_block_map([2, 3], [2, 2], [1, 1]) == [1]  # a stage of one block takes its first block's kind
