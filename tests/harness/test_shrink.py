@@ -73,7 +73,7 @@ def test_hybrid_layer_pattern_is_cut_keeping_every_kind():
 
 def test_per_stage_lists_and_derived_fields():
     cfg, _ = tiny_config(SwinConfig)
-    assert list(cfg.depths) == [1, 1, 1, 1]
+    assert list(cfg.depths) == [1, 1, 2, 1]  # [2, 2, 6, 2]: the deepest stage keeps a shifted-window block
     assert all(cfg.embed_dim * 2**i % h == 0 for i, h in enumerate(cfg.num_heads))
     # hidden_size is derived by the constructor from embed_dim and the stage count
     assert cfg.hidden_size == cfg.embed_dim * 2 ** (len(cfg.depths) - 1)
@@ -216,7 +216,7 @@ def test_per_stage_lists_cut_to_the_depth_keep_their_shrunk_values():
 
     cfg, _ = tiny_config(Swin2SRConfig)  # depths and num_heads are as long as num_layers
     assert len(cfg.depths) == len(cfg.num_heads) == cfg.num_layers <= 2
-    assert max(cfg.depths) == 1 and all(cfg.embed_dim % h == 0 for h in cfg.num_heads)
+    assert max(cfg.depths) == 2 and all(cfg.embed_dim % h == 0 for h in cfg.num_heads)  # the deepest stage: 2
 
 
 def test_tuples_come_back_as_lists_as_from_a_checkpoint():
