@@ -357,7 +357,7 @@ def test_a_trailing_part_of_the_stack_and_the_layers_before_it_keep_their_kinds(
     assert set(cfg.layer_types[: depth - shared]) == set(cfg.layer_types) == {"sliding_attention", "full_attention"}
     assert cfg.kv_sharing_modes.count("reuse") == shared  # raised before
     cfg, _ = tiny_config(CONFIG_MAPPING["gemma4_unified_assistant"])
-    assert cfg.text_config.num_kv_shared_layers == cfg.text_config.num_hidden_layers <= 2
+    assert cfg.text_config.num_kv_shared_layers == cfg.text_config.num_hidden_layers <= 3  # the first layer, a kind of its own
 
 
 @pytest.mark.parametrize("model_type", ["cohere_compass_text", "cohere_compass"])

@@ -192,6 +192,7 @@ def _sizes(st: State, cfg: Any, path: str, attrs: dict) -> None:
         handler = SIZE_HANDLERS.get(rule["kind"])
         if handler is not None:
             handler(st, cfg, path, attrs, rule)
+    _narrower_stems(st, cfg, path, attrs)
     _rotary_width(st, cfg, path, attrs)
     _heads_divide(st, cfg, path, attrs)
     for rule in st.rules_of("quotient"):  # after the width is made a multiple of the heads
@@ -264,3 +265,16 @@ def _product(st: State, cfg: Any, path: str, attrs: dict, attr: str, relation: d
     divides = lambda v: len(v) < 3 or (v[0] * v[1]) % v[2] == 0  # noqa: E731
     if divides(old) and divides(new) and value(old) == attrs[attr] and value(new) > 0:
         st.set(cfg, path, attr, value(new))
+
+
+def _narrower_stems(st: State, cfg: Any, path: str, attrs: dict) -> None:
+    """A stem width that was narrower than the first stage's (``[narrower_stems]``: {stem = stage widths}) stays
+    narrower where the caps made them equal (half the first stage's): the first block then still projects its
+    shortcut, which equal widths would make an identity."""
+    for stem, stages in ruleset.rules().get("narrower_stems", {}).items():
+        old, widths = attrs.get(stem), attrs.get(stages)
+        new, cut = vars(cfg).get(stem), vars(cfg).get(stages)
+        if not (_is_int(old) and _int_list(widths) and _is_int(new) and _int_list(cut) and widths and cut):
+            continue
+        if old < widths[0] and new >= cut[0] > 1:
+            st.set(cfg, path, stem, cut[0] // 2)

@@ -15,7 +15,7 @@ from hfscan.harness.shrink import kinds as K
 from hfscan.harness.shrink.handlers import _heads, _sizes
 from hfscan.harness.shrink.state import State, _init_fields
 from hfscan.harness.shrink.values import (_cut_pattern, _depth_parts, _hashable, _int_list, _is_int, _pattern,
-                                          _rescale_in_order, _rescale_indices, _shared_kinds, _split_evenly)
+                                          _rescale_in_order, _rescale_indices, _split_evenly, pattern_kinds)
 
 
 def _select_every_stage(st: State, cfg: Any, path: str) -> None:
@@ -69,7 +69,7 @@ def _layer_kinds(st: State, attrs: dict, depth: int) -> int:
             kinds = max(kinds, 1 if _is_int(value) else K.index_list_kinds(positions, depth, attr in K.kind_indices()))
         elif _pattern(value, depth) and depth > 1:
             try:
-                kinds = max(kinds, len(set(value)) + sum(list(value).count(k) > 1 for k in _shared_kinds()))
+                kinds = max(kinds, pattern_kinds(value))
             except TypeError:  # unhashable items
                 continue
     kinds = max(kinds, len(K.joint_kinds(attrs, depth, st.layer_indices, st.stage_indices)))
@@ -230,9 +230,9 @@ def _derived_layer_kinds(st: State) -> None:
             if not (isinstance(before, (list, tuple)) and len(before) == vars(old_node)[attr]
                     and isinstance(after, (list, tuple)) and all(_hashable(k) for k in before)):
                 continue
-            kinds = set(before)
-            if not set(after) >= kinds:
-                depth = max(depth, next(d for d in range(1, len(before) + 1) if set(before[:d]) >= kinds))
+            kinds = set(before[1:])  # the first layer is a kind of its own: the later layers hold every kind
+            if len(before) > 1 and not set(after[1:]) >= kinds:
+                depth = max(depth, next(d for d in range(2, len(before) + 1) if set(before[1:d]) >= kinds))
         if new < depth <= 8:  # a tiny stack; a kind first met deeper is left to an override
             st.set(node, path, attr, depth)
 

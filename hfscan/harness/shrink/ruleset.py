@@ -145,6 +145,7 @@ TABLES: dict[str, dict[str, tuple[Callable[[Any], bool], str]] | None] = {
     "kind_indices": {"attrs": _NAMES},
     "stage_block_indices": {"attrs": _NAMES},
     "end_layers": {"attrs": _NAMES, "min": _INT},
+    "narrower_stems": None,
     "rope_factor_lists": {"keys": _NAMES},
     "shared_layer_kinds": {"kinds": _NAMES},
     "rope_per_layer_type": {"default": _TABLE},
