@@ -77,7 +77,7 @@ def _cut_pattern(value: Any, new: int) -> Any:
             seconds.setdefault(key, i)
         firsts.setdefault(key, i)
     again = firsts.pop(items[0], None) if firsts and _hashable(items[0]) else None  # the first layer's kind, later
-    order = sorted(firsts.values()) + ([again] if again is not None else []) + sorted(seconds.values())
+    order = sorted(firsts.values()) + sorted(seconds.values()) + ([again] if again is not None else [])
     keep = set(order[:new])  # a kind no other layer has before the first layer's kind again
     i = 0
     while len(keep) < new:
