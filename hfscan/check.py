@@ -268,7 +268,7 @@ CHECK_JOB_FN = "hfscan.check:check_job"
 
 
 def _steps(config_path: Path, weights: bool, allow_pickle: bool, trust_remote_code: bool,
-           checks: tuple[str, ...]) -> Iterator[CheckResult]:
+           checks: tuple[str, ...], options: dict | None = None) -> Iterator[CheckResult]:
     """The check, result by result: ``config`` (what the checkpoint is, in its details), the smoke checks,
     ``variant`` (traits kept and sizes shrunk, in its details), then the real-weight checks."""
     from hfscan.scanner.discover import discover
@@ -279,7 +279,7 @@ def _steps(config_path: Path, weights: bool, allow_pickle: bool, trust_remote_co
     classification = _classify(record, inventory, config)
     model_class, task = _job_class(record, config, classification.template, checks)
     job = Job(model_type=record.model_type, model_class=model_class, task=task, checks=checks,
-              family=classification.family, template=classification.template, source="config")
+              family=classification.family, template=classification.template, source="config", **(options or {}))
     yield CheckResult(model_type=job.model_type, check="config", status=Status.PASSED, model_class=model_class, task=task,
                       family=job.family, message=str(config_path),
                       details=json.dumps({"config_class": type(config).__name__, "template": job.template}))
@@ -351,14 +351,16 @@ def check_job(job: Job) -> Iterator[CheckResult]:
 
     a = json.loads(job.checkpoint or "{}")
     try:
-        yield from _steps(Path(a["config"]), a["weights"], a["allow_pickle"], a["trust_remote_code"], tuple(a["checks"]))
+        yield from _steps(Path(a["config"]), a["weights"], a["allow_pickle"], a["trust_remote_code"], tuple(a["checks"]),
+                          a.get("options"))
     except HfscanError as exc:
         yield CheckResult(model_type=job.model_type, check="config", status=Status.FAILED, stage="config",
                           error_type=type(exc).__name__, message=str(exc), details=json.dumps({"exit_code": exc.exit_code}))
 
 
 def check_isolated(source: str, weights: bool = False, allow_pickle: bool = False, trust_remote_code: bool = False,
-                   checks: tuple[str, ...] = CHECKS, timeout_s: float = 300.0, mem_cap_mb: float | None = None) -> CheckReport:
+                   checks: tuple[str, ...] = CHECKS, timeout_s: float = 300.0, mem_cap_mb: float | None = None,
+                   compile_backend: str | None = None, export_strict: bool = False) -> CheckReport:
     """:func:`check` in an isolated worker, as ``hfscan run`` runs its jobs: past ``timeout_s`` seconds, or
     ``mem_cap_mb`` MB above the worker's start-up memory, it is killed and the check it was in is recorded
     as ``timeout`` / ``oom``; a crash is ``crashed``.  Ctrl-C raises KeyboardInterrupt once the worker is gone."""
@@ -367,7 +369,8 @@ def check_isolated(source: str, weights: bool = False, allow_pickle: bool = Fals
 
     config_path = _located(source, weights)
     args = {"source": source, "config": str(config_path), "weights": weights, "allow_pickle": allow_pickle,
-            "trust_remote_code": trust_remote_code, "checks": list(checks)}
+            "trust_remote_code": trust_remote_code, "checks": list(checks),
+            "options": {"compile_backend": compile_backend, "export_strict": export_strict}}
     job = Job(model_type=source, model_class="", task="", checks=("config", *checks, "variant"), timeout_s=timeout_s,
               checkpoint=json.dumps(args))
     outcome = Runner(RunnerOptions(jobs=1, job_fn=CHECK_JOB_FN, mem_cap_mb=mem_cap_mb)).run([job])

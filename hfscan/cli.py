@@ -10,7 +10,7 @@ import click
 
 from hfscan import __version__
 from hfscan.errors import HfscanError, UsageError
-from hfscan.harness.devices import DEVICES, DTYPES
+from hfscan.harness.devices import COMPILE_BACKENDS, DEVICES, DTYPES
 from hfscan.records import CHECKS
 
 
@@ -210,12 +210,16 @@ def _sweep_options(fn):
               help="Run only shard K of N (balanced by the stored durations); auto: K from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID.")
 @click.option("--plan", "plan_fmt", type=click.Choice(["table", "json"]), is_flag=False, flag_value="table", default=None,
               help="With --shard: print the split into N shards (table, or json) and run nothing.")
+@click.option("--compile-backend", type=click.Choice(COMPILE_BACKENDS), default=None,
+              help="torch.compile backend of the compile check (default: aot_eager on CPU, inductor on CUDA).")
+@click.option("--export-strict", is_flag=True, help="torch.export in strict mode (TorchDynamo) in the export checks; non-strict by default.")
 @click.option("--job-fn", default=None, hidden=True, help="module:function run for each job (testing hook).")
 @click.option("--label", default="", hidden=True, help="A label stored with the run (`matrix` tags its runs).")
 @click.option("--missing-ok", is_flag=True, hidden=True, help="A named model type the installed transformers lacks is noted, not an error (`matrix`).")
 @click.pass_context
 def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_cap, device, dtype, fresh, reuse_failures, store,
-        overrides, source, download, line_coverage, shard_spec, plan_fmt, job_fn, label, missing_ok):
+        overrides, source, download, line_coverage, shard_spec, plan_fmt, compile_backend, export_strict, job_fn, label,
+        missing_ok):
     """Smoke-test model types in isolated workers and store every result."""
     from hfscan.harness.shard import parse_shard
     from hfscan.pipeline import RunRequest, plan_command, run_command
@@ -230,7 +234,8 @@ def run(ctx, model_types, priority, family, tasks, checks, jobs, timeout, mem_ca
         model_types=model_types, priority=priority, family=family, tasks=tasks, checks=chosen, jobs=jobs,
         timeout_s=timeout, device=device, dtype=dtype, fresh=fresh, reuse_failures=reuse_failures, store=store,
         mem_cap_mb=mem_cap, overrides=overrides, source=source, download=download, label=label, missing_ok=missing_ok,
-        shard=(spec.index, spec.count) if spec else None, **({"job_fn": job_fn} if job_fn else {}),
+        shard=(spec.index, spec.count) if spec else None, compile_backend=compile_backend, export_strict=export_strict,
+        **({"job_fn": job_fn} if job_fn else {}),
     )
     argv = sys.argv[1:] if ctx.find_root().info_name == "hfscan" else None
     ctx.exit(plan_command(request, plan_fmt) if plan_fmt else run_command(request, argv=argv))
@@ -322,8 +327,11 @@ def history(fmt, store):
               help="Comma-separated checks and presets of the random-weight test.")
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds the whole check may take in its worker before it is killed.")
 @click.option("--mem-cap", type=float, default=None, help="MB the worker may grow by over its start-up memory before it is killed as oom (default: as `run`, at most 4096).")
+@click.option("--compile-backend", type=click.Choice(COMPILE_BACKENDS), default=None,
+              help="torch.compile backend of the compile check (default: aot_eager on CPU, inductor on CUDA).")
+@click.option("--export-strict", is_flag=True, help="torch.export in strict mode (TorchDynamo) in the export checks; non-strict by default.")
 @click.pass_context
-def check(ctx, source, weights, allow_pickle, trust_remote_code, checks, timeout, mem_cap):
+def check(ctx, source, weights, allow_pickle, trust_remote_code, checks, timeout, mem_cap, compile_backend, export_strict):
     """Classify and smoke-test the architecture of one checkpoint's config.json (file, directory or Hub id)."""
     from hfscan.check import check_isolated, print_report
 
@@ -331,7 +339,8 @@ def check(ctx, source, weights, allow_pickle, trust_remote_code, checks, timeout
     timeout = _seconds("--timeout", timeout)
     mem_cap = None if mem_cap is None else _seconds("--mem-cap", mem_cap)
     report = check_isolated(source, weights=weights, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code,
-                            checks=chosen, timeout_s=timeout, mem_cap_mb=mem_cap)
+                            checks=chosen, timeout_s=timeout, mem_cap_mb=mem_cap, compile_backend=compile_backend,
+                            export_strict=export_strict)
     print_report(report)
     ctx.exit(0 if report.ok else 1)
 

@@ -22,7 +22,7 @@ from hfscan import __version__
 from hfscan.cache.store import Store, now
 from hfscan.errors import StoreError
 from hfscan.classifiers import Classification, classify_all
-from hfscan.harness.devices import resolve_device
+from hfscan.harness.devices import default_backend, resolve_device
 from hfscan.harness.keys import DEFAULT_JOB_FN
 from hfscan.records import CHECKS, FAILING, NOT_APPLICABLE_DETAIL, CheckResult, Job, RunInfo, Status
 from hfscan.harness.runner import Runner, RunnerOptions, RunOutcome
@@ -65,6 +65,8 @@ class RunRequest:
     shard: tuple[int, int] | None = None  # (K, N): run only shard K of N (see hfscan.sharding)
     label: str = ""  # stored with the run (`hfscan matrix` tags its runs)
     missing_ok: bool = False  # a named type this transformers lacks is noted as missing, not a usage error
+    compile_backend: str | None = None  # `compile`'s backend (None: aot_eager on CPU, inductor on CUDA)
+    export_strict: bool = False  # torch.export strict (TorchDynamo) instead of non-strict in the export checks
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ def plan(
 
     overrides = load_overrides(request.overrides, inventory.model_types)
     cache = plan_cache()
+    backend = request.compile_backend or default_backend(device)
     jobs: list[Job] = []
     unplanned: list[CheckResult] = []
     for mt in selection.model_types:
@@ -120,7 +123,8 @@ def plan(
                             message="no model class to test: in no model mapping (not applicable)")
                 for check in request.checks
             ]
-        jobs += [replace(j, family=j.family or family) for j in planned]
+        jobs += [replace(j, family=j.family or family, compile_backend=backend, export_strict=request.export_strict)
+                 for j in planned]
     cache.save()
     return jobs, unplanned
 

@@ -187,3 +187,5 @@ class Job:
     override_hash: str | None = None
     source: str = "config"  # "config" (random weights) or "checkpoint"
     checkpoint: str | None = None  # local path or repo id@sha when source == "checkpoint"
+    compile_backend: str | None = None  # torch.compile's backend for `compile` (None: the device's default)
+    export_strict: bool = False  # torch.export in strict mode (TorchDynamo) for the export checks

@@ -108,3 +108,14 @@ def test_bad_configs_are_usage_errors(tmp_path):
         check("nobody/no-such-repo")
     with pytest.raises(UsageError, match="no config.json"):
         check(str(tmp_path / "empty") if (tmp_path / "empty").mkdir() is None else "")
+
+
+@pytest.mark.slow
+def test_check_hands_the_compile_backend_and_export_mode_to_its_checks():
+    from hfscan.check import check_isolated
+
+    report = check_isolated(str(CONFIGS / "bert-base-uncased.json"), checks=("build", "forward", "compile", "export"),
+                            compile_backend="eager", export_strict=True)
+    by = {r.check: r for r in report.results}
+    assert by["compile"].detail["compile"]["backend"] == "eager"
+    assert by["export"].detail["export"]["strict"] is True

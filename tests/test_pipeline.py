@@ -71,3 +71,15 @@ def test_the_plan_cache_is_named_by_the_installation_and_the_harness(monkeypatch
     assert path.name == f"{installation_key()}-{code_digest()}.json"
     monkeypatch.setenv("HFSCAN_NO_PLAN_CACHE", "1")
     assert pipeline.plan_cache().path is None
+
+
+def test_jobs_carry_the_compile_backend_the_device_defaults_to_unless_asked_and_export_strict(inventory):
+    classifications = classify_all(inventory)
+    selection = select(inventory, ("bert",))
+    cpu, _ = plan(inventory, selection, classifications, RunRequest(model_types=("bert",), checks=("compile",)), "cpu")
+    assert [(j.compile_backend, j.export_strict) for j in cpu] == [("aot_eager", False)]
+    cuda, _ = plan(inventory, selection, classifications, RunRequest(model_types=("bert",), checks=("compile",)), "cuda")
+    assert cuda[0].compile_backend == "inductor"
+    asked = RunRequest(model_types=("bert",), checks=("compile",), compile_backend="eager", export_strict=True)
+    chosen, _ = plan(inventory, selection, classifications, asked, "cpu")
+    assert (chosen[0].compile_backend, chosen[0].export_strict) == ("eager", True)

@@ -27,6 +27,18 @@ def declaring_classes(package: str, config_class: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def foreign_classes(package: str, config_class: str) -> set[str]:
+    """The classes ``package`` exports that declare a config class other than ``config_class`` (4.57 maps
+    fastspeech2_conformer's text-to-waveform to FastSpeech2ConformerWithHifiGan, which declares the config of
+    another model type): they are built from that config, not from this type's."""
+    exports = _exports(package)
+    out: set[str] = set()
+    for module in sorted({sub for sub in exports.values() if sub.startswith("modeling_")}):
+        out |= {name for name, config in _declared_configs(f"{package}.{module}").items()
+                if config != config_class and exports.get(name) == module}
+    return out
+
+
 def documented_classes(config_module: str, config_class: str) -> tuple[str, ...]:
     """The model classes that ``config_class``'s docstring example (in ``config_module``) builds from an
     instance of it (``config = XConfig()`` then ``model = YModel(config=config)``), those transformers exports."""

@@ -9,6 +9,15 @@ from hfscan.errors import UsageError
 
 DEVICES = ("auto", "cpu", "cuda", "mps", "xpu")
 DTYPES = ("float32", "float16", "bfloat16")
+#: torch.compile backends `--compile-backend` offers; the default per device kind: aot_eager on CPU keeps a sweep
+#: cheap (dynamo + AOTAutograd, no code generation), inductor where it generates device kernels.
+COMPILE_BACKENDS = ("aot_eager", "inductor", "eager")
+_BACKEND_BY_DEVICE = {"cuda": "inductor"}
+
+
+def default_backend(device: str) -> str:
+    """The backend the ``compile`` check uses on ``device`` (a kind, or ``cuda:0``) unless told another."""
+    return _BACKEND_BY_DEVICE.get(device.split(":")[0], "aot_eager")
 
 
 class DeviceUnavailableError(UsageError):

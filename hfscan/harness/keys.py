@@ -4,7 +4,8 @@ A stored result is reused only when everything that could change its outcome is
 the same: model type, class, task, template, check, transformers and torch
 versions, device, dtype, hfscan's version, a digest of the code and data that
 decide verdicts (:func:`code_digest`), the job function, source (and
-checkpoint) and the hash of any override that applies.
+checkpoint), the hash of any override that applies, and the job options the check reads (``options`` in
+``checks.toml``: compile's backend, the export checks' strict mode).
 
 The digest covers, computed automatically (no version to bump by hand):
 
@@ -25,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from hfscan import __version__
+from hfscan.harness.registry import registry
 from hfscan.records import Job
 
 #: The job function that workers run unless told otherwise.
@@ -102,4 +104,7 @@ def result_key(
         "source": job.source,
         "checkpoint": job.checkpoint,
     }
+    spec = registry().checks.get(check)
+    for option in spec.options if spec else ():  # the job options the check reads (e.g. compile's backend)
+        parts[option] = getattr(job, option)
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]

@@ -30,7 +30,10 @@ CHECKS_FILE = DATA_DIR / "checks.toml"
 #: Conditions on the job alone (``applies``) and on the built model (``requires``), with their value types.
 APPLIES = {"generative": bool, "tasks": list, "dtypes": list, "devices": list}
 REQUIRES = {"methods": list, "entry": str, "forward_takes": list, "class_flags": list}
-_KEYS = {"summary", "run", "stage", "needs", "applies", "requires", "tolerance"}
+#: Job options a check reads (``options``): each is part of that check's rerun key (:mod:`hfscan.harness.keys`), so
+#: a result stored under another value is never reused.
+OPTIONS = ("compile_backend", "export_strict")
+_KEYS = {"summary", "run", "stage", "needs", "applies", "requires", "tolerance", "options"}
 BUILTIN = "builtin"
 
 
@@ -42,6 +45,7 @@ class NotApplicable(Exception):
 class Tolerance:
     atol: float
     rtol: float
+    rounding: float = 0.0  # dtype: also within this many times the error that rounding weights and inputs alone gives
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class CheckSpec:
     applies: tuple[tuple[str, Any], ...] = ()
     requires: tuple[tuple[str, Any], ...] = ()
     tolerances: tuple[tuple[str, Tolerance], ...] = ()
+    options: tuple[str, ...] = ()  # the job options (OPTIONS) the check reads: part of its key
 
     def function(self) -> Callable[..., Any]:
         module, _, name = self.run.partition(":")
@@ -66,9 +71,27 @@ class CheckSpec:
 
     def rule_text(self) -> str:
         """The applicability rule in words, for ``hfscan explain`` and the README."""
-        parts = [f"{k} = {v}" for k, v in self.applies] + [f"model {k} = {v}" for k, v in self.requires]
+        parts = [f"{k} = {_words(v, k)}" for k, v in self.applies] + \
+            [f"model {k} = {_words(v, k)}" for k, v in self.requires]
         needs = f"needs {', '.join(self.needs)}" if self.needs else "needs nothing"
         return f"{needs}; " + ("; ".join(parts) if parts else "applies to every job")
+
+
+#: Rule keys whose list means "every one of these" (the others: "one of these").
+_ALL_OF = {"methods", "class_flags"}
+
+
+def _words(value: Any, key: str = "") -> str:
+    """A rule's value as a reader writes it: a list "a, b and c" (every one, for methods and class flags) or
+    "a, b or c" (one of them), a flag "yes"/"no", never Python's ``('a', 'b')``."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        names = [_words(v) for v in value]
+        if len(names) <= 1:
+            return names[0] if names else "(none)"
+        return f"{', '.join(names[:-1])} {'and' if key in _ALL_OF else 'or'} {names[-1]}"
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -137,11 +160,11 @@ def _tolerances(path: Path, line: int | None, name: str, raw: Any) -> tuple[tupl
         raise DataFileError(str(path), line, f"check {name!r}: tolerance must be a table of dtypes")
     out = []
     for dtype, tol in raw.items():
-        if not isinstance(tol, dict) or set(tol) != {"atol", "rtol"} or not all(
+        if not isinstance(tol, dict) or not {"atol", "rtol"} <= set(tol) <= {"atol", "rtol", "rounding"} or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in tol.values()):
             raise DataFileError(str(path), line, f"check {name!r}: tolerance.{dtype} must be "
-                                                 "{atol = number >= 0, rtol = number >= 0}")
-        out.append((dtype, Tolerance(float(tol["atol"]), float(tol["rtol"]))))
+                                                 "{atol = number >= 0, rtol = number >= 0[, rounding = number >= 0]}")
+        out.append((dtype, Tolerance(float(tol["atol"]), float(tol["rtol"]), float(tol.get("rounding", 0.0)))))
     return tuple(out)
 
 
@@ -160,11 +183,14 @@ def _spec(path: Path, text: str, name: str, raw: Any) -> CheckSpec:
     needs = raw.get("needs", [])
     if not isinstance(needs, list) or not all(isinstance(n, str) for n in needs):
         raise DataFileError(str(path), line, f"check {name!r}: needs must be a list of check names")
+    options = raw.get("options", [])
+    if not isinstance(options, list) or not all(o in OPTIONS for o in options):
+        raise DataFileError(str(path), line, f"check {name!r}: options must be a list of {', '.join(OPTIONS)}")
     return CheckSpec(
         name=name, summary=raw["summary"], run=raw["run"], stage=raw["stage"], needs=tuple(needs),
         applies=_table(path, line, name, "applies", raw.get("applies", {}), APPLIES),
         requires=_table(path, line, name, "requires", raw.get("requires", {}), REQUIRES),
-        tolerances=_tolerances(path, line, name, raw.get("tolerance", {})),
+        tolerances=_tolerances(path, line, name, raw.get("tolerance", {})), options=tuple(options),
     )
 
 

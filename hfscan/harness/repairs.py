@@ -390,7 +390,7 @@ def resized_images(a: Attempt, message: str, line: str, values: dict) -> dict | 
 
 #: "Audio features and audio tokens do not match, tokens: 2, features: 12": a model's own placeholder check
 #: (transformers 4.50 words it "... do not match: tokens: 2, features 12").
-_PLACEHOLDER_CHECK = re.compile(r"(Image|Video|Audio) features and \w+ tokens do not match[:,] tokens: (\d+), "
+_PLACEHOLDER_CHECK = re.compile(r"(Image|Video|Audio)s? features and \w+ tokens do not match[:,] tokens: (\d+), "
                                 r"features:? (\d+)")
 
 
@@ -440,9 +440,13 @@ def placeholder_counts(a: Attempt, message: str, line: str, values: dict) -> dic
 
 
 def _modality_of_placeholders(a: Attempt, count: int) -> str | None:
-    """The fed modality whose placeholder tokens the input ids hold ``count`` of."""
+    """The fed modality whose placeholder tokens the input ids hold ``count`` of, or whose
+    ``<modality>_embeds_position_mask`` marks ``count`` positions (placeholders marked by a mask, not a token)."""
     ids = a.inputs.get("input_ids")
     for attrs, modality, arg in PLACEHOLDERS:
+        mask = a.inputs.get(f"{modality}_embeds_position_mask")
+        if mask is not None and arg in a.inputs and int(mask.sum()) == count:
+            return modality
         token = next((getattr(a.config, n) for n in attrs if isinstance(getattr(a.config, n, None), int)), None)
         if ids is not None and token is not None and arg in a.inputs and int((ids == token).sum()) == count:
             return modality

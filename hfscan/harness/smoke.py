@@ -20,7 +20,7 @@ from typing import Any, Iterator
 from hfscan.harness import checks as C
 from hfscan.harness.attempt import Attempt
 from hfscan.harness.configvals import Fills
-from hfscan.harness.declared import declaring_classes, documented_classes, exported_classes
+from hfscan.harness.declared import declaring_classes, documented_classes, exported_classes, foreign_classes
 from hfscan.harness.failures import (ConfigRejected, FailedAfterRepair, HarnessFailure, MissingPackage, NoInputBuilder,
                                      cause_of)
 from hfscan.harness.inputs import (BATCH, MODALITY_OF, build_inputs, build_one, documented_rows, entry_name,
@@ -78,8 +78,10 @@ def plan_jobs(record: Any, template: str | None = None, tasks: str = "default", 
     mapped = record.task_names
     preference = list(_template(template)["tasks"]) + list(templates()["default"]["tasks"])
     ordered = [t for t in preference if t in mapped]
-    own = exported_classes(record.module) if ordered else {}
-    # a class of the type's own modeling package (built from its config class) before one borrowed from another
+    own = exported_classes(record.module) if ordered else set()
+    own -= foreign_classes(record.module, record.config_class) if len(ordered) > 1 else set()
+    # a class of the type's own modeling package (built from its config class, not declaring another type's)
+    # before one borrowed from another
     task = next((t for t in ordered if record.classes_for(t)[0] in own), ordered[0] if ordered else
                 mapped[0] if mapped else None)
     if task is None:  # a sub-config's own model class sits in no auto mapping: the plainest one, else the
@@ -130,8 +132,8 @@ def _model_class(name: str, model_type: str) -> Any:
         module = _config_class(model_type).__module__.replace(".configuration_", ".modeling_")
         if importlib.util.find_spec(module) is not None:
             cls = getattr(importlib.import_module(module), name, None)
-    if cls is None:
-        raise LookupError(f"transformers has no class {name}")
+    if cls is None:  # an auto mapping names a class transformers lacks (4.57's perception_encoder): its own error
+        return getattr(transformers, name)
     return cls
 
 

@@ -40,6 +40,30 @@ def print_capture_causes(causes: list, limit: int = 20) -> None:
         c.print(f"... {len(causes) - limit} more in --format json")
 
 
+def print_capture_rates(rates: dict[str, dict[str, dict]]) -> None:
+    """Capture pass rates per family (passed/ran of each capture check that ran), then all families together."""
+    if not rates:
+        return
+    from hfscan.reports.capture import CAPTURE_CHECKS
+
+    checks = [c for c in CAPTURE_CHECKS if c in rates]
+    families = sorted({f for fams in rates.values() for f in fams})
+    c = console(soft_wrap=True)
+    c.print(styled("\n", ("graph capture pass rates per family (passed/ran)", "bold")))
+    c.print(f"  {'family':<28}" + "".join(f"{check:>12}" for check in checks))
+    for fam in [*families, None]:
+        cells = [rates[check].get(fam) if fam else _total(rates[check]) for check in checks]
+        c.print(f"  {fam or 'all':<28}" + "".join(f"{_cell(x):>12}" for x in cells))
+
+
+def _total(fams: dict[str, dict]) -> dict:
+    return {"passed": sum(x["passed"] for x in fams.values()), "ran": sum(x["ran"] for x in fams.values())}
+
+
+def _cell(x: dict | None) -> str:
+    return f"{x['passed']}/{x['ran']}" if x else "-"
+
+
 def print_lowest_coverage(coverage: dict[str, float], limit: int = 20) -> None:
     """The model types whose checks ran the least of their modeling code, lowest first (`run --coverage`)."""
     if not coverage:
@@ -73,7 +97,7 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
 
     from hfscan.classifiers import classify_all
     from hfscan.records import coverage_by_model_type
-    from hfscan.reports.capture import capture_causes
+    from hfscan.reports.capture import capture_causes, capture_rates
     from hfscan.reports.gaps import build_gaps, coverage_gaps, declared_gaps, failure_gaps
     from hfscan.reports.linecov import line_coverage
     from hfscan.scanner.discover import discover
@@ -90,12 +114,14 @@ def gaps_command(fmt: str, include_subconfigs: bool = False, store: str | None =
                       extra=[*failure_gaps(results), *coverage_gaps(results, coverage), *declared_gaps(results)],
                       coverage=coverage if results else None)
     causes = capture_causes(results)
+    rates = capture_rates(results, {mt: c.family for mt, c in classified.items()})
     lines = line_coverage(results)
     if fmt == "json":
-        print(json.dumps({**gaps.to_json(), "capture_causes": [c.to_json() for c in causes],
+        print(json.dumps({**gaps.to_json(), "capture_causes": [c.to_json() for c in causes], "capture_rates": rates,
                           "line_coverage": [{"model_type": mt, "share": s} for mt, s in lines.items()]}, indent=2))
     else:
         print_gaps(gaps)
         print_capture_causes(causes)
+        print_capture_rates(rates)
         print_lowest_coverage(lines)
     return 1 if gaps.model_types else 0

@@ -6,7 +6,8 @@ written in the source: the class statement is found by its name in the module
 transformers serves it from, and only the ``def forward(...)`` header of its body is parsed
 (a whole-module parse of 600 modeling files costs seconds).  A class with no
 ``forward`` of its own is followed to its bases in the same module or in the
-transformers modules it imports them from.  Whatever the source does not
+transformers modules it imports them from, down to torch's ``nn.Module`` (whose
+``forward`` is read from torch).  Whatever the source does not
 settle returns None and the caller imports instead: a class that is not
 written as a ``class`` statement where it is exported, a base from outside
 transformers (``nn.Module``), a module that imports a package that is not
@@ -123,6 +124,8 @@ def _source_forward(module: str, name: str, depth: int = 0) -> tuple[str, ...] |
     if header is not None:
         return _params(header)
     for base in bases:  # left to right, depth first: the MRO of the single-inheritance chains models use
+        if base in _TORCH_MODULE and _imports_torch_nn(text, base):
+            return _module_forward()  # a chain that ends at torch's Module with no forward of its own
         if "." in base or "=" in base or "[" in base:
             return None  # nn.Module, metaclass=..., Generic[...]: not settled by transformers' source
         source = module if re.search(rf"^class\s+{re.escape(base)}\b", text, re.M) else _module_of_import(module, text, base)
@@ -133,6 +136,28 @@ def _source_forward(module: str, name: str, depth: int = 0) -> tuple[str, ...] |
             return params
         return None  # a base whose forward the source does not settle: import
     return None
+
+
+_TORCH_MODULE = frozenset({"nn.Module", "torch.nn.Module"})
+
+
+def _imports_torch_nn(text: str, base: str) -> bool:
+    """Whether ``base`` (``nn.Module`` / ``torch.nn.Module``) names torch's Module in the module's own imports."""
+    if base.startswith("torch."):
+        return re.search(r"^import\s+torch\b", text, re.M) is not None
+    return re.search(r"^(?:import\s+torch\.nn\s+as\s+nn\b|from\s+torch\s+import\s+[^\n]*\bnn\b)", text, re.M) is not None
+
+
+@functools.lru_cache(maxsize=None)
+def _module_forward() -> tuple[str, ...]:
+    """The named parameters of ``torch.nn.Module.forward`` (read from torch itself: it is installed)."""
+    import inspect
+
+    import torch
+
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    params = inspect.signature(torch.nn.Module.forward).parameters.values()
+    return tuple(p.name for p in params if p.name != "self" and p.kind not in variadic)
 
 
 def forward_params(class_name: str) -> tuple[str, ...] | None:

@@ -71,3 +71,43 @@ def test_a_damaged_cache_is_rebuilt_and_a_partial_one_completed(inventory, tmp_p
     two = Inventory(inventory.transformers_version, inventory.torch_version, (inventory.get("bert"), inventory.get("gpt2")))
     assert set(load_facts(two)) == {"bert", "gpt2"}
     assert set(json.loads(path.read_text())) == {"bert", "gpt2"}
+
+
+def test_many_records_are_read_in_a_forked_child_too_and_equal_reading_them_here(inventory, monkeypatch):
+    from hfscan.classifiers import facts as facts_mod
+
+    records = [inventory.get(mt) for mt in ("bert", "gpt2", "t5", "clip", "whisper", "llama")]
+    serial = {r.model_type: extract(r) for r in records}
+    monkeypatch.setattr(facts_mod, "_PARALLEL_MIN", 2)
+    monkeypatch.setattr(facts_mod, "_cores", lambda: 2)
+    parent = os.getpid()
+    seen = []
+    real = facts_mod._extract_chunk
+
+    def chunk(rs):
+        seen.append(os.getpid() == parent)
+        return real(rs)
+
+    monkeypatch.setattr(facts_mod, "_extract_chunk", chunk)
+    parallel = facts_mod.extract_many(records)
+    assert list(parallel) == list(serial) and parallel == serial
+    assert seen == [True]  # the parent read one half; the other half was read in the child
+
+
+def test_a_child_that_dies_leaves_its_half_to_this_process(inventory, monkeypatch):
+    from hfscan.classifiers import facts as facts_mod
+
+    records = [inventory.get(mt) for mt in ("bert", "gpt2", "t5", "clip")]
+    monkeypatch.setattr(facts_mod, "_PARALLEL_MIN", 2)
+    monkeypatch.setattr(facts_mod, "_cores", lambda: 2)
+    parent = os.getpid()
+    real = facts_mod._extract_chunk
+
+    def chunk(rs):
+        if os.getpid() != parent:
+            os._exit(3)  # the child dies without an answer
+        return real(rs)
+
+    monkeypatch.setattr(facts_mod, "_extract_chunk", chunk)
+    got = facts_mod.extract_many(records)
+    assert got == {r.model_type: extract(r) for r in records}

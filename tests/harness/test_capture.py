@@ -61,6 +61,11 @@ def _branch(logits):
     return logits * 2 if logits.sum() > 0 else logits - 1
 
 
+def _batch_branch(logits):
+    # a Python branch on the batch size: dynamo specialises the batch axis (same values either way)
+    return logits + 0 if logits.shape[0] == 2 else logits * 1
+
+
 def _bessel(logits):
     import torch
 
@@ -71,6 +76,20 @@ def test_compile_matches_eager_on_a_real_model_and_counts_one_graph(llama):
     observed = _run("compile", *llama)
     assert observed["graphs"] == 1 and observed["breaks"] == 0 and observed["fullgraph"] is True
     assert observed["second_shape"] == "same as eager"
+    # one compile with the batch axis dynamic serves the doubled batch: no recompilation for a batch-generic graph
+    assert observed["dynamic"] == "batch axis" and observed["recompiles"] == 0
+    assert observed["backend"] == "aot_eager"
+
+
+def test_a_model_that_specialises_on_the_batch_size_counts_a_recompilation(llama):
+    job, attempt = llama
+    observed = _run("compile", job, attempt, _broken(attempt, _batch_branch))
+    assert observed["breaks"] == 0 and observed["recompiles"] == 1
+
+
+def test_compile_uses_the_backend_the_job_names(llama):
+    job, attempt = llama
+    assert _run("compile", replace(job, compile_backend="eager"), attempt)["backend"] == "eager"
 
 
 def test_a_data_dependent_branch_is_a_graph_break_with_its_reason(llama):
@@ -90,6 +109,16 @@ def test_export_matches_eager_and_runs_a_second_shape_without_re_export(llama):
     observed = _run("export", *llama)
     assert observed["diff"]["max_abs"] <= 1e-4
     assert observed["second_shape"] == "runs without re-export, same as eager"
+    assert observed["dynamic"] == "batch and sequence axes" and observed["strict"] is False
+
+
+def test_export_strict_is_what_the_job_asks(llama):
+    job, attempt = llama
+    try:
+        observed = _run("export", replace(job, export_strict=True), attempt)
+    except CaptureFailure as failure:
+        observed = failure.observed
+    assert observed["strict"] is True
 
 
 def test_export_of_a_data_dependent_branch_fails_with_its_category(llama):
@@ -133,6 +162,31 @@ def test_doubled_batch_grows_only_batch_axes():
     doubled = doubled_batch(inputs, 2)
     assert doubled["input_ids"].shape == (4, 5) and doubled["grid"].shape == (3, 2) and doubled["flag"] is True
     assert doubled_batch({"grid": torch.ones(3)}, 2) is None
+
+
+def test_dynamic_shapes_mark_the_batch_and_the_sequence_of_ids_only():
+    import torch
+
+    from hfscan.harness.capture.export import dynamic_shapes
+
+    auto = torch.export.Dim.AUTO
+    inputs = {"input_ids": torch.ones(2, 8, dtype=torch.long), "pixel_values": torch.ones(2, 3, 4, 4),
+              "grid": torch.ones(3, 2, dtype=torch.long), "use_cache": False, "past": None}
+    shapes = dynamic_shapes(inputs)
+    assert shapes == {"input_ids": {0: auto, 1: auto}, "pixel_values": {0: auto}, "grid": {1: auto}, "past": None}
+    assert dynamic_shapes(inputs, flags=True)["use_cache"] is None
+
+
+def test_batch_dynamic_marks_an_alias_and_leaves_the_jobs_inputs_unmarked():
+    import torch
+
+    from hfscan.harness.capture.compile import batch_dynamic
+
+    ids, grid = torch.ones(2, 8), torch.ones(3, 2)
+    marked = batch_dynamic({"input_ids": ids, "grid": grid, "flag": True})
+    assert marked["input_ids"] is not ids and marked["input_ids"].data_ptr() == ids.data_ptr()
+    assert 0 in getattr(marked["input_ids"], "_dynamo_weak_dynamic_indices", set())
+    assert not hasattr(ids, "_dynamo_weak_dynamic_indices") and marked["grid"] is grid and marked["flag"] is True
 
 
 def test_category_reads_the_exception_chain():

@@ -33,8 +33,9 @@ def test_a_mapped_class_the_package_does_not_export_comes_from_the_modeling_modu
     assert not hasattr(transformers, "VoxtralRealtimeTextModel")
     cls = _model_class("VoxtralRealtimeTextModel", "voxtral_realtime_text")
     assert cls.__name__ == "VoxtralRealtimeTextModel" and cls.config_class.__name__ == "VoxtralRealtimeTextConfig"
-    with pytest.raises(LookupError):
+    with pytest.raises(AttributeError) as info:  # transformers' own error, not one of hfscan's
         _model_class("NoSuchModel", "voxtral_realtime_text")
+    assert "/hfscan/" not in info.traceback[-1].path.as_posix() and "NoSuchModel" in str(info.value)
 
 
 def test_a_shape_documented_in_the_argument_description_is_read():
@@ -54,3 +55,20 @@ def test_only_an_exported_class_built_from_the_config_instance_counts():
     assert documented_classes("transformers.models.bert.configuration_bert", "BertConfig") == ("BertModel",)
     # the example builds LayoutXLMModel, which transformers does not export
     assert documented_classes("transformers.models.layoutxlm.configuration_layoutxlm", "LayoutXLMConfig") == ()
+
+
+def test_a_mapped_class_that_declares_another_types_config_is_not_the_representative(inventory):
+    """4.57 maps fastspeech2_conformer's text-to-waveform to FastSpeech2ConformerWithHifiGan, which is built
+    from FastSpeech2ConformerWithHifiGanConfig: the type's own FastSpeech2ConformerModel is tested instead."""
+    import dataclasses
+
+    from hfscan.harness.declared import foreign_classes
+
+    package, config = "transformers.models.fastspeech2_conformer", "FastSpeech2ConformerConfig"
+    foreign = foreign_classes(package, config)
+    assert "FastSpeech2ConformerWithHifiGan" in foreign and "FastSpeech2ConformerModel" not in foreign
+    record = inventory.get("fastspeech2_conformer")
+    as_457 = dataclasses.replace(record, tasks=(("text-to-spectrogram", "FastSpeech2ConformerModel"),
+                                                ("text-to-waveform", "FastSpeech2ConformerWithHifiGan"),
+                                                ("base", "FastSpeech2ConformerModel")))
+    assert [j.model_class for j in plan_jobs(as_457, "text-to-audio", overrides={})] == ["FastSpeech2ConformerModel"]

@@ -126,3 +126,24 @@ def test_a_stored_crash_timeout_oom_or_interruption_is_retried_unless_asked(stat
         assert runner.reusable(CheckResult("a", "build", Status.FAILED))
     assert not retry.reusable(bad)
     assert keep.reusable(bad) is (status is not Status.INTERRUPTED)
+
+
+def test_compile_backend_and_export_strict_are_in_the_keys_of_the_checks_that_read_them():
+    aot, inductor = replace(BASE, compile_backend="aot_eager"), replace(BASE, compile_backend="inductor")
+    assert _key(aot, "compile") != _key(inductor, "compile")
+    assert _key(replace(BASE, export_strict=True), "export") != _key(BASE, "export")
+    assert _key(replace(BASE, export_strict=True), "onnx") != _key(BASE, "onnx")
+    # a check that reads neither keeps its key: a smoke result is reused whatever the backend
+    assert _key(aot, "forward") == _key(inductor, "forward") == _key(replace(BASE, export_strict=True), "forward")
+    assert _key(aot, "export") == _key(inductor, "export")
+
+
+def test_a_result_stored_with_another_compile_backend_is_never_reused(tree):
+    digest = code_digest.__wrapped__(root=tree)
+    job = Job("a", "ok", "base", checks=("compile",), compile_backend="aot_eager")
+    first = _runner(digest).run([job])
+    stored = {r.key: r for r in first.results}
+    lookup = lambda ks: {k: stored[k] for k in ks if k in stored}  # noqa: E731
+    assert _runner(digest).run([job], lookup=lookup).reused_jobs == 1
+    other = _runner(digest).run([replace(job, compile_backend="inductor")], lookup=lookup)
+    assert other.reused_jobs == 0 and other.ran_jobs == 1

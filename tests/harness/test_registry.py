@@ -43,6 +43,9 @@ def test_resolve_takes_checks_and_presets_in_run_order_and_rejects_unknown_names
     ('[check.a]\nsummary = "x"\nrun = "builtin"\nstage = "a"\nneeds = ["b"]\n', "not a check listed before"),
     ('[check.a]\nsummary = "x"\nrun = "builtin"\nstage = "a"\n[check.a.tolerance]\nfloat32 = { atol = -1, rtol = 0 }\n',
      "tolerance.float32"),
+    ('[check.a]\nsummary = "x"\nrun = "builtin"\nstage = "a"\noptions = ["backend"]\n', "options must be a list of"),
+    ('[check.a]\nsummary = "x"\nrun = "builtin"\nstage = "a"\n[check.a.tolerance]\nfloat32 = { atol = 0, rtol = 0, '
+     'round = 3 }\n', "tolerance.float32"),
     ('[preset]\nfast = ["nope"]\n[check.a]\nsummary = "x"\nrun = "builtin"\nstage = "a"\n', "no check nor a preset"),
 ])
 def test_a_mistyped_entry_is_an_error_naming_file_and_line(tmp_path, body, what):
@@ -83,6 +86,23 @@ def test_cli_rejects_an_unknown_check_with_exit_2():
     assert "unknown check 'forwrd'" in res.output
 
 
+def test_cli_rejects_an_unknown_compile_backend_with_exit_2():
+    from click.testing import CliRunner
+
+    from hfscan.cli import cli
+
+    for command in (["run", "bert"], ["check", "nowhere/config.json"]):
+        res = CliRunner().invoke(cli, [*command, "--compile-backend", "tvm"])
+        assert res.exit_code == 2 and "'tvm' is not one of 'aot_eager', 'inductor', 'eager'" in res.output
+
+
+def test_the_capture_checks_declare_the_options_that_key_them():
+    reg = registry()
+    assert reg.checks["compile"].options == ("compile_backend",)
+    assert all(reg.checks[c].options == ("export_strict",) for c in ("export", "onnx", "openvino", "executorch"))
+    assert reg.checks["forward"].options == ()
+
+
 def test_the_consistency_preset_is_in_all_and_every_check_has_a_tolerance_or_none_needed():
     reg = registry()
     consistency = set(reg.presets["consistency"])
@@ -92,6 +112,18 @@ def test_the_consistency_preset_is_in_all_and_every_check_has_a_tolerance_or_non
     for name in ("attention", "batch", "cache", "backward"):
         assert reg.checks[name].tolerance("float32").atol > 0
     assert reg.checks["dtype"].tolerance("bfloat16").rtol > 0
+    assert reg.checks["dtype"].tolerance("bfloat16").rounding > 1  # and the rounding factor is data too
+    assert reg.checks["batch"].tolerance("float32").rounding == 0
     for spec in reg.checks.values():
         if spec.run != "builtin":
             assert callable(spec.function())
+
+
+def test_rule_text_reads_as_words_not_python_tuples(tmp_path):
+    body = ('[check.a]\nsummary = "x"\nrun = "builtin"\nstage = "a"\n'
+            'applies = { tasks = ["causal-lm", "masked-lm"], generative = true }\n'
+            'requires = { methods = ["generate", "forward"], forward_takes = ["labels"] }\n')
+    text = load_registry(_write(tmp_path, body)).checks["a"].rule_text()
+    assert "(" not in text and "'" not in text, text
+    assert "tasks = causal-lm or masked-lm" in text and "generative = yes" in text
+    assert "model methods = generate and forward" in text and "model forward_takes = labels" in text

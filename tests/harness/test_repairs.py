@@ -142,6 +142,16 @@ def test_the_placeholder_count_a_models_check_names_is_read_in_either_wording():
                 "Image features and image tokens do not match: tokens: 2, features 8"):
         a = Attempt(level="tiny")
         assert repairs.placeholder_counts(a, msg, "", {}) == {} and a.counts == {"image": 8}
+    a = Attempt(level="tiny")  # 4.x kosmos-2: placeholders marked by a mask, features scattered into them
+    a.inputs = {"pixel_values": torch.zeros(2, 3, 4, 4), "image_embeds_position_mask": torch.tensor([[1, 0], [1, 0]])}
+    msg = "shape mismatch: value tensor of shape [128, 32] cannot be broadcast to indexing result of shape [2, 32]"
+    assert repairs.placeholder_counts(a, msg, "", {}) == {} and a.counts == {"image": 128}
+    a = Attempt(level="tiny")
+    a.inputs = {"pixel_values": torch.zeros(2, 3, 4, 4), "image_embeds_position_mask": torch.tensor([[1, 1], [1, 0]])}
+    assert repairs.placeholder_counts(a, msg, "", {}) is None  # a mask that marks another count: not these
+    a = Attempt(level="tiny")  # 4.57's qwen2_vl: "Videos features and video tokens ..."
+    msg = "Videos features and video tokens do not match: tokens: 4, features 8"
+    assert repairs.placeholder_counts(a, msg, "", {}) == {} and a.counts == {"video": 8}
 
 
 # --- every repair on the example message its docstring gives ------------------------------------------------------

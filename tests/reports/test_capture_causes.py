@@ -73,3 +73,16 @@ def test_every_report_format_shows_the_ranked_capture_causes(tmp_path):
     assert "Graph capture: causes by architectures blocked" in md and "models/alpha/modeling_alpha.py:10" in md
     html = render(report, "html")
     assert 'id="capture-causes"' in html and "[u0" not in html.split('id="capture-causes"')[1].split("</table>")[0]
+
+
+def test_gaps_prints_the_capture_pass_rates_per_family_and_all_together(capsys):
+    from hfscan.reports.gaps_view import print_capture_rates
+
+    results = [CheckResult("a", "export", Status.PASSED), CheckResult("b", "export", Status.FAILED),
+               CheckResult("c", "compile", Status.PASSED), CheckResult("c", "export", Status.SKIPPED)]
+    print_capture_rates(capture_rates(results, {"a": "dense-decoder", "b": "dense-decoder", "c": "vision"}))
+    out = capsys.readouterr().out
+    lines = {ln.split()[0]: ln.split()[1:] for ln in out.splitlines()[2:] if ln.strip()}
+    assert out.splitlines()[2].split()[1:] == ["compile", "export"]  # the registry's order
+    assert lines["dense-decoder"] == ["-", "1/2"] and lines["vision"] == ["1/1", "-"] and lines["all"] == ["1/1", "1/2"]
+    assert "graph capture pass rates per family" in out

@@ -33,3 +33,19 @@ def test_an_inherited_forward_is_read_from_the_base_class():
     assert bases == ["Base"] and signatures._forward_header(body) is None
     bases, body = signatures._class_body(text, "Base")
     assert signatures._params(signatures._forward_header(body)) == ("input_ids", "pixel_values")
+
+
+def test_a_chain_that_ends_at_torch_module_has_its_forward_parameters(tmp_path, monkeypatch):
+    """A class with no forward down to ``nn.Module`` has nn.Module's (none named); an ``nn`` that is not torch's
+    (no import binds it) is left to importing."""
+    torch_text = "import torch.nn as nn\n\nclass Base(nn.Module):\n    x = 1\n\nclass Child(Base):\n    y = 2\n"
+    other_text = "class Base(nn.Module):\n    x = 1\n\nclass Child(Base):\n    y = 2\n"
+    for name, text in (("mod_torch", torch_text), ("mod_other", other_text)):
+        (tmp_path / f"{name}.py").write_text(text)
+    monkeypatch.setattr(signatures, "_source_path", lambda module: str(tmp_path / f"{module.split('.')[-1]}.py"))
+    signatures._text.cache_clear()
+    try:
+        assert signatures._source_forward("transformers.mod_torch", "Child") == ()
+        assert signatures._source_forward("transformers.mod_other", "Child") is None
+    finally:
+        signatures._text.cache_clear()

@@ -23,8 +23,9 @@ def has_exporters() -> bool:
 
 
 def check_export(ctx: CheckContext) -> dict:
-    """torch.export (non-strict) with every dimension dynamic where the model allows it: the program's outputs equal
-    eager's, and it runs a doubled batch without being exported again (recorded, with eager's outputs compared)."""
+    """torch.export (non-strict unless ``--export-strict``) with the batch and sequence dimensions dynamic
+    (:func:`dynamic_shapes`): the program's outputs equal eager's, and it runs a doubled batch without being exported
+    again (recorded, with eager's outputs compared)."""
     return _exported(ctx, "dynamo", dynamic=True)
 
 
@@ -50,14 +51,15 @@ def _exported(ctx: CheckContext, fmt: str, dynamic: bool) -> dict:
     stage = "export" if fmt == "dynamo" else fmt
     with torch.no_grad():
         reference = model(**inputs)
-    observed: dict[str, Any] = {"api": "transformers.exporters" if has_exporters() else "torch"}
+    observed: dict[str, Any] = {"api": "transformers.exporters" if has_exporters() else "torch",
+                                "strict": bool(getattr(ctx.job, "export_strict", False))}
     try:
         with quiet():
-            run = _export(model, inputs, fmt, dynamic, ctx.job.dtype)
+            run = _export(model, inputs, fmt, dynamic, ctx.job.dtype, observed["strict"], observed)
             out = run(**inputs)
     except Exception as exc:
         if observed["api"] == "transformers.exporters" and fmt in ("dynamo", "onnx"):
-            observed["plain_torch"] = _plain_verdict(model, inputs, fmt)
+            observed["plain_torch"] = _plain_verdict(model, inputs, fmt, observed["strict"])
         raise classified(exc, stage, **observed) from exc
     tol = ctx.tolerance
     try:
@@ -81,29 +83,85 @@ def _runner_kwargs(fmt: str, dtype: str) -> dict:
     return {}
 
 
-def _export(model: Any, inputs: dict, fmt: str, dynamic: bool, dtype: str = "float32") -> Any:
-    """A callable running the exported program with the model's keyword inputs."""
+#: Inputs transformers' exporter pops from the traced keywords (it sets them on the config during the trace).
+OUTPUT_FLAGS = ("use_cache", "output_attentions", "output_hidden_states", "return_dict", "return_loss")
+
+
+def dynamic_shapes(inputs: dict, flags: bool = False) -> dict:
+    """torch.export's ``dynamic_shapes`` marking only the axes that vary between calls: the batch (the first axis of
+    every tensor sized BATCH there) and the sequence (the second axis of token ids and masks: integer and boolean
+    tensors). Every other axis is left static: marking all of them ``Dim.AUTO`` (what ``dynamic=True`` alone does)
+    makes torch.export resolve symbolic shapes for fixed sizes too, a few times slower, and checks nothing more
+    (a size the model specialises on stays static under ``Dim.AUTO`` either way). The output flags transformers'
+    exporter pops are left out, unless ``flags`` (plain torch.export, which traces them as given)."""
+    import torch
+
+    auto, out = torch.export.Dim.AUTO, {}
+    for name, value in inputs.items():
+        if name in OUTPUT_FLAGS and not flags:
+            continue
+        if not isinstance(value, torch.Tensor):
+            out[name] = _nested_shapes(value)
+            continue
+        axes = {0: auto} if value.dim() and value.shape[0] == BATCH else {}
+        if value.dim() >= 2 and not value.is_floating_point() and not value.is_complex():
+            axes[1] = auto
+        out[name] = axes or None
+    return out
+
+
+def _nested_shapes(value: Any) -> Any:
+    """A non-tensor input's spec as transformers' exporter builds it (None for a scalar; every axis of a cache)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return None
+    from transformers.exporters.exporter_dynamo import get_auto_dynamic_shapes
+
+    return get_auto_dynamic_shapes(value)
+
+
+def _export(model: Any, inputs: dict, fmt: str, dynamic: bool, dtype: str = "float32", strict: bool = False,
+            notes: dict | None = None) -> Any:
+    """A callable running the exported program with the model's keyword inputs. A dynamic export marks the batch and
+    sequence axes (:func:`dynamic_shapes`); where torch.export refuses that spec itself (an input transformers'
+    exporter adds or drops before the trace), every axis is marked ``Dim.AUTO`` as ``dynamic=True`` alone does.
+    Which of the two was exported is noted in ``notes["dynamic"]``."""
+    notes = {} if notes is None else notes
     if has_exporters():
         from transformers.exporters import AutoHfExporter
         from transformers.exporters.auto import EXPORT_BACKENDS
 
-        config = EXPORT_BACKENDS[fmt].config(dynamic=dynamic)
-        exported = AutoHfExporter.from_config(config).export(model, dict(inputs), config)
-        return exported.to(**_runner_kwargs(fmt, dtype))
-    return _plain(model, inputs, fmt, dynamic)
+        def exported(shapes: dict | None) -> Any:
+            config = EXPORT_BACKENDS[fmt].config(dynamic=dynamic, strict=strict, dynamic_shapes=shapes)
+            return AutoHfExporter.from_config(config).export(model, dict(inputs), config)
+
+        if not dynamic:
+            return exported(None).to(**_runner_kwargs(fmt, dtype))
+        try:
+            program, notes["dynamic"] = exported(dynamic_shapes(inputs)), "batch and sequence axes"
+        except Exception as exc:  # noqa: BLE001 - only torch.export's refusal of the spec itself is retried
+            if not _spec_refused(exc):
+                raise
+            program, notes["dynamic"] = exported(None), "every axis (the batch and sequence spec was refused)"
+        return program.to(**_runner_kwargs(fmt, dtype))
+    return _plain(model, inputs, fmt, dynamic, strict)
 
 
-def _plain(model: Any, inputs: dict, fmt: str, dynamic: bool) -> Any:
+def _spec_refused(exc: BaseException) -> bool:
+    """Whether torch.export refused the ``dynamic_shapes`` spec's structure (before tracing anything)."""
+    text = str(exc)
+    return type(exc).__name__ == "UserError" and "dynamic_shapes" in text and (
+        "top-level keys" in text or "should be" in text or "expected" in text)
+
+
+def _plain(model: Any, inputs: dict, fmt: str, dynamic: bool, strict: bool = False) -> Any:
     """Plain torch.export / torch.onnx.export, for a transformers without its own export API."""
     import torch
 
-    shapes = None
+    shapes = dynamic_shapes(inputs, flags=True) if dynamic else None
     if dynamic:
-        auto = torch.export.Dim.AUTO
-        shapes = {k: ({i: auto for i in range(v.dim())} if isinstance(v, torch.Tensor) else None)
-                  for k, v in inputs.items()}
+        notes["dynamic"] = "batch and sequence axes"
     if fmt == "dynamo":
-        return torch.export.export(model, (), kwargs=dict(inputs), dynamic_shapes=shapes, strict=False).module()
+        return torch.export.export(model, (), kwargs=dict(inputs), dynamic_shapes=shapes, strict=strict).module()
     if fmt == "onnx":
         from hfscan.harness.checks import tensors_of
 
@@ -117,11 +175,11 @@ def _plain(model: Any, inputs: dict, fmt: str, dynamic: bool) -> Any:
     raise ModuleNotFoundError("transformers.exporters", name="transformers.exporters")
 
 
-def _plain_verdict(model: Any, inputs: dict, fmt: str) -> str:
+def _plain_verdict(model: Any, inputs: dict, fmt: str, strict: bool = False) -> str:
     """Whether plain torch.export / torch.onnx.export captures what transformers' exporter did not."""
     try:
         with quiet():
-            _plain(model, inputs, fmt, dynamic=False)
+            _plain(model, inputs, fmt, dynamic=False, strict=strict)
     except Exception as exc:  # noqa: BLE001 - recorded, the check fails on the transformers exporter's error
         return f"fails too ({category(exc)})"
     return "succeeds"

@@ -10,7 +10,7 @@ from hfscan.harness.checks import CheckFailure, tensors_of
 from hfscan.harness.consistency import common
 from hfscan.harness.consistency.compare import compare
 from hfscan.harness.consistency.flags import declared, mismatch
-from hfscan.harness.registry import CheckContext
+from hfscan.harness.registry import CheckContext, NotApplicable
 
 #: Parameter names listed in the details when they got no gradient (the rest counted).
 LISTED = 20
@@ -20,7 +20,7 @@ def check_backward(ctx: CheckContext) -> dict:
     a = ctx.attempt
     common.needs_forward(a)
     model, tol = a.model, ctx.tolerance
-    inputs = {k: v for k, v in a.inputs.items() if k != "use_cache"}
+    inputs = dict(a.inputs)  # use_cache=False as the forward ran (a cache is no part of a training step)
     flags = declared(model)
     seen: dict[str, Any] = {"declared": {k: v for k, v in flags.items() if k == "supports_gradient_checkpointing"},
                             "mismatches": []}
@@ -58,6 +58,9 @@ def _step(model: Any, inputs: dict) -> tuple[dict, str]:
     loss was."""
     import torch
 
+    if not any(p.requires_grad for p in model.parameters()):
+        raise NotApplicable(f"every parameter of {type(model).__name__} is frozen (requires_grad=False): nothing to "
+                            "train")
     model.zero_grad(set_to_none=True)
     model.train()
     common.seed(0)
@@ -67,15 +70,31 @@ def _step(model: Any, inputs: dict) -> tuple[dict, str]:
     if loss is not None and loss.numel() == 1 and loss.requires_grad:
         source = "loss"
     else:
+        if not any(t.is_floating_point() for t in tensors.values()):
+            raise NotApplicable(f"{type(model).__name__}'s outputs are all integer (hard decisions: codes, ids): "
+                                "no loss to differentiate")
         floats = [t for n, t in tensors.items() if t.is_floating_point() and t.requires_grad and t.numel()]
         if not floats:
             raise CheckFailure("no output depends on a parameter: nothing to train", stage="backward")
-        loss, source = sum(t.float().mean() for t in floats), f"mean of {len(floats)} float output(s)"
+        loss, source = sum(_mean_unmasked(t) for t in floats), f"mean of {len(floats)} float output(s)"
     if not bool(torch.isfinite(loss).all()):
         raise CheckFailure(f"the training loss is {loss.item()}", stage="backward")
     loss.backward()
     grads = {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
     return grads, source
+
+
+def _mean_unmasked(t: Any) -> Any:
+    """The mean of an output over its values that are not a mask's fill: +-inf or beyond half the dtype's range
+    (``finfo.min`` marks a masked logit; it carries no gradient, and summed it overflows). NaN stays in, so a
+    NaN output still makes the loss NaN."""
+    import torch
+
+    t = t.float()
+    fill = torch.isinf(t) | (t.abs() >= torch.finfo(t.dtype).max / 2)
+    if bool(fill.all()):
+        return t.new_zeros(()) + 0 * t.masked_fill(fill, 0).sum()
+    return t.masked_select(~fill).mean()
 
 
 def _checkpointed(model: Any, inputs: dict, grads: dict, tol: Any, seen: dict) -> dict:

@@ -106,19 +106,45 @@ def _incremental(model: Any, inputs: dict, ids_name: str, start: int, make: Call
     if make is not None:
         first[arg] = make()
     out = common.run(model, first)
-    past, pieces = _past(out, arg), [_logits(out)]
+    past = _past(out, arg)
+    if past is None and make is None:  # a model that makes no cache of its own, as generate() gives it one
+        first[arg] = _dynamic(model)
+        out = common.run(model, first)
+        past = first[arg] if _past(out, arg) is None and first[arg].get_seq_length() else _past(out, arg)
     if past is None:
         raise CheckFailure(f"use_cache=True returned no {arg}", stage="cache")
+    pieces = [_logits(out)]
     kind = _cache_name(past)
+    rest = {k: v for k, v in inputs.items() if k not in aligned}
     for t in range(start, length):
         step = {**fixed, **{k: inputs[k][:, t:t + 1] for k in aligned if k != mask_name},
                 arg: past, "use_cache": True}
         if mask_name in aligned and not bool(inputs[mask_name].bool().all()):  # an all-ones mask is no mask: left out
             step[mask_name] = inputs[mask_name][:, :t + 1]  # (an SSM applies a mask to the new positions alone)
-        out = common.run(model, step)
+        out = _step(model, step, rest)
         past = _past(out, arg)
         pieces.append(_logits(out))
     return torch.cat(pieces, dim=1), kind
+
+
+def _dynamic(model: Any) -> Any:
+    """The cache generate() makes for a model that makes none itself (a DynamicCache of its decoder's config)."""
+    from transformers import DynamicCache
+
+    config = model.config
+    text = config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
+    return DynamicCache(config=text)
+
+
+def _step(model: Any, step: dict, rest: dict) -> Any:
+    """One decoding step: the new token's inputs and the cache; where the model refuses them alone, with the
+    inputs that are not per token too (a model that reads its image, or its robot state, at every step)."""
+    try:
+        return common.run(model, step)
+    except Exception:
+        if not rest.keys() - step.keys():
+            raise
+    return common.run(model, {**rest, **step})
 
 
 def _past(out: Any, arg: str) -> Any:
@@ -146,18 +172,29 @@ def _generate_both(job: Any, a: Any, failures: list) -> dict | str:
         return "no generate()"
     inputs, _ = _generation_inputs(job, a)
     _fill_generation_ids(a.model.generation_config, a.config)
+    placeholders = _placeholders(a.config)  # a random model may pick one; without a cache it then counts as a
+    suppress = {"suppress_tokens": placeholders} if placeholders else {}  # modality's token with no features
     outs = []
     for use_cache in (True, False):
         torch.manual_seed(0)
         with torch.no_grad():
             out = a.model.generate(**inputs, max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS, do_sample=False,
-                                   num_beams=1, use_cache=use_cache)
+                                   num_beams=1, use_cache=use_cache, **suppress)
         outs.append(out if isinstance(out, torch.Tensor) else out.sequences)
     if outs[0].shape != outs[1].shape or not torch.equal(outs[0], outs[1]):
         diverge = _first_difference(outs[0], outs[1])
         failures.append(f"greedy generate with a cache gives other tokens than without one ({diverge})")
         return {"same": False, "where": diverge}
     return {"same": True, "tokens": list(outs[0].shape)}
+
+
+def _placeholders(config: Any) -> list[int]:
+    """The token ids of the config tree that stand for a modality's features (``image_token_id`` and its like)."""
+    from hfscan.harness.configtree import config_tree, is_placeholder_token, special_tokens
+
+    ids = {v for _, node in config_tree(config) for attr, v in special_tokens(node).items()
+           if is_placeholder_token(attr) and isinstance(v, int) and not isinstance(v, bool) and v >= 0}
+    return sorted(ids)
 
 
 def _first_difference(a: Any, b: Any) -> str:

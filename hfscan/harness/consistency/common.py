@@ -8,8 +8,9 @@ from typing import Any
 from hfscan.harness.inputs import BATCH, forward_params
 from hfscan.harness.registry import NotApplicable
 
-#: Inputs a comparison of outputs leaves out: targets (a loss mixes every sample and position) and cache switches.
-TARGETS = ("labels", "use_cache")
+#: Inputs a comparison of outputs leaves out: targets (a loss mixes every sample and position). The forward's
+#: ``use_cache=False`` stays: without it a model builds the cache it defaults to, a path the forward never ran.
+TARGETS = ("labels",)
 #: Positions of sample 1 that a padded mask masks.
 PAD = 2
 
@@ -40,6 +41,30 @@ def plain_inputs(a: Any) -> dict:
     return {k: v for k, v in a.inputs.items() if k not in TARGETS}
 
 
+def to_half(model: Any, dtype: Any) -> Any:
+    """A copy of ``model`` in ``dtype`` as ``from_pretrained(dtype=...)`` gives it: the parameters and buffers the
+    class pins in float32 (``_keep_in_fp32_modules_strict`` for bfloat16 and float16, ``_keep_in_fp32_modules`` for
+    float16 too; patterns searched in the names, ``*`` any run, as modeling_utils.py ``_get_dtype_plan`` and
+    core_model_loading.py match them) stay float32."""
+    import copy
+    import re
+
+    import torch
+
+    half = copy.deepcopy(model).to(dtype)
+    patterns = set(getattr(model, "_keep_in_fp32_modules_strict", None) or ())
+    if dtype == torch.float16:
+        patterns |= set(getattr(model, "_keep_in_fp32_modules", None) or ())
+    if not patterns:
+        return half
+    pinned = re.compile("|".join(f"(?:{p.replace('*', '.*')})" for p in sorted(patterns)))
+    with torch.no_grad():
+        for name, t in [*half.named_parameters(), *half.named_buffers()]:
+            if t.is_floating_point() and pinned.search(name):
+                t.data = t.data.float()
+    return half
+
+
 def needs_forward(a: Any) -> None:
     if a.entry != "forward":
         raise NotApplicable(f"{type(a.model).__name__} runs through {a.entry}(), not forward()")
@@ -50,6 +75,19 @@ def is_causal_decoder(job: Any, a: Any) -> bool:
     from hfscan.harness.smoke import is_generative
 
     return is_generative(job.template, job.task) and not getattr(a.config, "is_encoder_decoder", False)
+
+
+def takes_positions(model: Any) -> bool:
+    """Whether forward() takes position ids: a left-padded sample then sits at the positions it has alone (without
+    them a decoder numbers the pads first, so it is padded on the right, where a causal mask hides them)."""
+    return "position_ids" in forward_params(model)
+
+
+def encoder_decoder(model: Any, config: Any) -> bool:
+    """Whether the model runs an encoder and a decoder: its config says so and forward() takes decoder inputs (a
+    decoder or encoder built alone may keep its composite config's flag)."""
+    params = forward_params(model)
+    return bool(getattr(config, "is_encoder_decoder", False)) and any(p.startswith("decoder_") for p in params)
 
 
 def text_mask(inputs: dict) -> Any:
