@@ -125,10 +125,12 @@ def _indexed_values(module: Any, rules: dict, depth: int, prefix: str) -> list[s
 
 
 def layer_kind(layer: Any, depth: int = 0) -> str:
-    """A layer's kind signature: its class, its direct children's classes and the per-layer values of it and of
-    its direct children that select a code path (``depth``: how many layers its stack holds)."""
+    """A layer's kind signature: its class, its direct children's classes (the ignored stand-ins left out) and the
+    per-layer values of it and of its direct children that select a code path (``depth``: how many layers its
+    stack holds)."""
     rules = signature_rules()
-    children = sorted({type(c).__name__ for c in layer.children()})
+    ignored = set(rules["ignored_classes"])  # a stand-in child runs the same line of the layer's forward
+    children = sorted({type(c).__name__ for c in layer.children()} - ignored)
     values = set(_own_values(layer, rules, "")) | set(_indexed_values(layer, rules, depth, ""))
     for name, child in layer.named_children():
         if _is_stack(child):
@@ -151,8 +153,17 @@ def layer_kinds(model: Any) -> dict[str, set[str]]:
             key = stack_path(path)
             out[key]  # noqa: B018 - a stack with no layer is a stack too
             for layer in layers:
-                out[key].add(layer_kind(layer, len(layers)))
+                if not _stand_in(layer):
+                    out[key].add(layer_kind(layer, len(layers)))
     return dict(out)
+
+
+def _stand_in(layer: Any) -> bool:
+    """A layer that is the identity function: an ignored stand-in class, or an empty stack (``nn.Sequential()``,
+    which a model puts where two widths are equal, as it puts ``Identity``): no layer kind (the line that calls it
+    runs as it runs a real projection, whose kind the other model may have instead)."""
+    return type(layer).__name__ in signature_rules()["ignored_classes"] or (_is_stack(layer)
+                                                                           and not list(layer.children()))
 
 
 @dataclass
@@ -257,7 +268,19 @@ def full_config(config_class: Any, overrides: dict | None = None, filled: dict |
     for values in (overrides, filled):
         if values:
             shrink.apply_values(cfg, values, [], {})
+    _relate_filled(cfg, filled or {}, "")
     return cfg
+
+
+def _relate_filled(node: Any, filled: dict, path: str) -> None:
+    """Filled values (a checkpoint's, which the attempt supplied for the tiny config) that follow a full-size value
+    by a ``same`` or ``quotient`` rule take it from the full-size config (kv heads as many as its query heads, not
+    as many as the tiny one's, which would tell grouped attention where the tiny model has none)."""
+    for attr, value in filled.items():
+        if isinstance(value, dict) and hasattr(getattr(node, attr, None), "__dict__"):
+            _relate_filled(getattr(node, attr), value, f"{path}{attr}.")
+        elif hasattr(node, "__dict__") and attr in vars(node):
+            setattr(node, attr, _related(node, attr, value))
 
 
 def _related(node: Any, attr: str, tiny_value: Any) -> Any:

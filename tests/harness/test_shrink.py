@@ -73,7 +73,7 @@ def test_hybrid_layer_pattern_is_cut_keeping_every_kind():
 
 def test_per_stage_lists_and_derived_fields():
     cfg, _ = tiny_config(SwinConfig)
-    assert list(cfg.depths) == [1, 1, 1, 1]
+    assert list(cfg.depths) == [1, 1, 2, 1]  # [2, 2, 6, 2]: the deepest stage keeps a shifted-window block
     assert all(cfg.embed_dim * 2**i % h == 0 for i, h in enumerate(cfg.num_heads))
     # hidden_size is derived by the constructor from embed_dim and the stage count
     assert cfg.hidden_size == cfg.embed_dim * 2 ** (len(cfg.depths) - 1)
@@ -216,7 +216,7 @@ def test_per_stage_lists_cut_to_the_depth_keep_their_shrunk_values():
 
     cfg, _ = tiny_config(Swin2SRConfig)  # depths and num_heads are as long as num_layers
     assert len(cfg.depths) == len(cfg.num_heads) == cfg.num_layers <= 2
-    assert max(cfg.depths) == 1 and all(cfg.embed_dim % h == 0 for h in cfg.num_heads)
+    assert max(cfg.depths) == 2 and all(cfg.embed_dim % h == 0 for h in cfg.num_heads)  # the deepest stage: 2
 
 
 def test_tuples_come_back_as_lists_as_from_a_checkpoint():
@@ -357,7 +357,7 @@ def test_a_trailing_part_of_the_stack_and_the_layers_before_it_keep_their_kinds(
     assert set(cfg.layer_types[: depth - shared]) == set(cfg.layer_types) == {"sliding_attention", "full_attention"}
     assert cfg.kv_sharing_modes.count("reuse") == shared  # raised before
     cfg, _ = tiny_config(CONFIG_MAPPING["gemma4_unified_assistant"])
-    assert cfg.text_config.num_kv_shared_layers == cfg.text_config.num_hidden_layers <= 2
+    assert cfg.text_config.num_kv_shared_layers == cfg.text_config.num_hidden_layers <= 3  # the first layer, a kind of its own
 
 
 @pytest.mark.parametrize("model_type", ["cohere_compass_text", "cohere_compass"])
@@ -564,7 +564,7 @@ def test_a_value_the_validator_rejects_is_changed_to_one_it_accepts():
     assert ("single_inputs_size", 451, 99) in report.shrunk
     assert cfg.esmc_config.head_dim == 8  # a validator that accepts the cut value keeps it
     cfg, _ = tiny_config(GPTNeoConfig)  # only a restored depth would satisfy it: the depth stays cut
-    assert cfg.num_layers == 2
+    assert cfg.num_layers == 3  # global, local, and global again (the first layer is a kind of its own)
 
 
 def test_layer_kinds_that_combine_several_per_layer_sources_each_keep_a_layer():

@@ -133,3 +133,30 @@ def test_hfscan_run_exits_2_with_file_and_line_on_a_broken_rules_file(tmp_path, 
     line = _line_of(text, 'kind = "vocabulary"')
     assert f"{path}:{line}: rule kind 'vocabulary' is unknown" in done.output
     assert "Traceback" not in done.output and not (tmp_path / "s.sqlite").exists()
+
+
+def test_the_deepest_stage_keeps_a_second_block_and_block_indices_follow_the_cut_stages():
+    from transformers import ResNetConfig
+
+    from hfscan.harness.shrink.layers import stage_block_map
+
+    assert list(tiny_config(ResNetConfig)[0].depths) == [1, 1, 2, 1]  # [3, 4, 6, 3]
+    assert stage_block_map([5, 7, 9], [1, 2, 7, 2], [1, 1, 2, 1]) == [3]  # a windowed block, then the global one
+    assert stage_block_map([0, 1, 2], [1, 2, 3], [1, 1, 2]) == [0, 1]  # all named: all named; first kind first
+    assert stage_block_map([2, 3], [2, 2], [1, 1]) == [1]  # a stage of one block takes its first block's kind
+
+
+def test_the_first_layer_is_a_kind_of_its_own_so_its_kind_is_kept_at_a_later_layer_too():
+    from hfscan.harness.shrink.values import _cut_pattern, pattern_kinds
+
+    pattern = ["sliding", "sliding", "full", "sliding", "full"]
+    assert pattern_kinds(pattern) == 3 and _cut_pattern(pattern, 3) == ["sliding", "sliding", "full"]
+    assert _cut_pattern(["a", "b", "c", "a"], 3) == ["a", "b", "c"]  # a kind no layer had comes before "a" again
+    assert _cut_pattern(["a", "b", "c", "a"], 4) == ["a", "b", "c", "a"]
+
+
+def test_a_stem_narrower_than_the_first_stage_stays_narrower():
+    from transformers import ResNetConfig
+
+    cfg = tiny_config(ResNetConfig)[0]  # 64 before 256: the first block projects its shortcut
+    assert cfg.embedding_size < cfg.hidden_sizes[0]

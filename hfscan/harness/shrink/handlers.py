@@ -72,10 +72,15 @@ def _round_up(st: State, cfg: Any, path: str, attrs: dict, rule: dict) -> None:
 
 
 def _stage_depths(st: State, cfg: Any, path: str, attrs: dict, rule: dict) -> None:
+    """Per-stage block counts capped at ``max``; the (first) deepest stage keeps up to ``deepest`` blocks: a
+    stage's first block changes width and stride, its later blocks are of another kind (no downsampling shortcut,
+    a shifted window, a conv block before the stage's last attention block), which one stage keeps for all."""
     for attr in rule["attrs"]:
         old = vars(cfg).get(attr)
         if _int_list(old):
-            st.set(cfg, path, attr, type(old)(min(x, rule["max"]) if x > 0 else x for x in old))
+            deepest = old.index(max(old)) if old else -1
+            caps = [max(rule["max"], rule.get("deepest", 0)) if i == deepest else rule["max"] for i in range(len(old))]
+            st.set(cfg, path, attr, type(old)(min(x, cap) if x > 0 else x for x, cap in zip(old, caps)))
 
 
 def _stage_widths(st: State, cfg: Any, path: str, attrs: dict, rule: dict) -> None:
@@ -187,6 +192,7 @@ def _sizes(st: State, cfg: Any, path: str, attrs: dict) -> None:
         handler = SIZE_HANDLERS.get(rule["kind"])
         if handler is not None:
             handler(st, cfg, path, attrs, rule)
+    _narrower_stems(st, cfg, path, attrs)
     _rotary_width(st, cfg, path, attrs)
     _heads_divide(st, cfg, path, attrs)
     for rule in st.rules_of("quotient"):  # after the width is made a multiple of the heads
@@ -259,3 +265,16 @@ def _product(st: State, cfg: Any, path: str, attrs: dict, attr: str, relation: d
     divides = lambda v: len(v) < 3 or (v[0] * v[1]) % v[2] == 0  # noqa: E731
     if divides(old) and divides(new) and value(old) == attrs[attr] and value(new) > 0:
         st.set(cfg, path, attr, value(new))
+
+
+def _narrower_stems(st: State, cfg: Any, path: str, attrs: dict) -> None:
+    """A stem width that was narrower than the first stage's (``[narrower_stems]``: {stem = stage widths}) stays
+    narrower where the caps made them equal (half the first stage's): the first block then still projects its
+    shortcut, which equal widths would make an identity."""
+    for stem, stages in ruleset.rules().get("narrower_stems", {}).items():
+        old, widths = attrs.get(stem), attrs.get(stages)
+        new, cut = vars(cfg).get(stem), vars(cfg).get(stages)
+        if not (_is_int(old) and _int_list(widths) and _is_int(new) and _int_list(cut) and widths and cut):
+            continue
+        if old < widths[0] and new >= cut[0] > 1:
+            st.set(cfg, path, stem, cut[0] // 2)

@@ -8,7 +8,10 @@ from functools import lru_cache
 from typing import Any
 
 from hfscan.harness.shrink import ruleset
-from hfscan.harness.shrink.values import _int_list, _is_int, _pattern
+from hfscan.harness.shrink.values import FIRST, _int_list, _is_int, _pattern
+
+#: The first layer's kind at a later layer (kept after the kinds no earlier layer has, where the depth allows).
+AGAIN = ("first layer's kind", "again")
 
 
 @lru_cache(maxsize=1)
@@ -51,9 +54,11 @@ def joint_kinds(attrs: dict, depth: int, layer_indices: Any, stage_indices: Any)
             sources.append([i < count for i in range(depth)])
     if len(sources) < 2:
         return {}
-    firsts: dict[tuple, int] = {}
-    for i in range(depth):
-        firsts.setdefault(tuple(src[i] for src in sources), i)
+    firsts: dict[tuple, int] = {FIRST: 0}  # the first layer is a kind of its own (:data:`.values.FIRST`)
+    first = tuple(src[0] for src in sources)
+    for i in range(1, depth):
+        kind = tuple(src[i] for src in sources)
+        firsts.setdefault(AGAIN if kind == first else kind, i)
     return firsts
 
 
@@ -63,7 +68,7 @@ def joint_positions(attrs: dict, old: int, new: int, layer_indices: Any, stage_i
     firsts = joint_kinds(attrs, old, layer_indices, stage_indices)
     if not firsts or new >= old:
         return None
-    keep = set(sorted(firsts.values())[:new])
+    keep = set(sorted(firsts.values(), key=lambda i: (i == firsts.get(AGAIN), i))[:new])  # new kinds first
     i = 0
     while len(keep) < new:
         keep.add(i)

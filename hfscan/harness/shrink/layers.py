@@ -15,7 +15,7 @@ from hfscan.harness.shrink import kinds as K
 from hfscan.harness.shrink.handlers import _heads, _sizes
 from hfscan.harness.shrink.state import State, _init_fields
 from hfscan.harness.shrink.values import (_cut_pattern, _depth_parts, _hashable, _int_list, _is_int, _pattern,
-                                          _rescale_in_order, _rescale_indices, _shared_kinds, _split_evenly)
+                                          _rescale_in_order, _rescale_indices, _split_evenly, pattern_kinds)
 
 
 def _select_every_stage(st: State, cfg: Any, path: str) -> None:
@@ -44,13 +44,20 @@ def _layers(st: State, cfg: Any, path: str, attrs: dict) -> tuple[int, int] | No
             kinds = max(_layer_kinds(st, attrs, old), sum(1 for v in parts.values() if v),
                         *(_part_kinds(st, attrs, old, 0, old - n) + _part_kinds(st, attrs, old, old - n, old)
                           for n in _trailing(st, attrs, old).values()))
-            new = min(old, max(rule["max"], kinds))
+            new = min(old, max(rule["max"], kinds, _end_layers(attrs)))
             st.set(cfg, path, attr, new)
             for part, value in zip(parts, _split_evenly(list(parts.values()), new) if parts else ()):
                 st.set(cfg, path, part, value)
             if depth is None or old > depth[0]:
                 depth = (old, new)
     return depth
+
+
+def _end_layers(attrs: dict) -> int:
+    """The depth a stack whose first and last layers are another kind needs (``[end_layers]``: a switch that is
+    on), so that a layer between them remains; 0 where no such switch is on."""
+    spec = ruleset.rules().get("end_layers", {})
+    return spec.get("min", 0) if any(attrs.get(a) is True for a in spec.get("attrs", ())) else 0
 
 
 def _layer_kinds(st: State, attrs: dict, depth: int) -> int:
@@ -62,7 +69,7 @@ def _layer_kinds(st: State, attrs: dict, depth: int) -> int:
             kinds = max(kinds, 1 if _is_int(value) else K.index_list_kinds(positions, depth, attr in K.kind_indices()))
         elif _pattern(value, depth) and depth > 1:
             try:
-                kinds = max(kinds, len(set(value)) + sum(list(value).count(k) > 1 for k in _shared_kinds()))
+                kinds = max(kinds, pattern_kinds(value))
             except TypeError:  # unhashable items
                 continue
     kinds = max(kinds, len(K.joint_kinds(attrs, depth, st.layer_indices, st.stage_indices)))
@@ -223,9 +230,9 @@ def _derived_layer_kinds(st: State) -> None:
             if not (isinstance(before, (list, tuple)) and len(before) == vars(old_node)[attr]
                     and isinstance(after, (list, tuple)) and all(_hashable(k) for k in before)):
                 continue
-            kinds = set(before)
-            if not set(after) >= kinds:
-                depth = max(depth, next(d for d in range(1, len(before) + 1) if set(before[:d]) >= kinds))
+            kinds = set(before[1:])  # the first layer is a kind of its own: the later layers hold every kind
+            if len(before) > 1 and not set(after[1:]) >= kinds:
+                depth = max(depth, next(d for d in range(2, len(before) + 1) if set(before[1:d]) >= kinds))
         if new < depth <= 8:  # a tiny stack; a kind first met deeper is left to an override
             st.set(node, path, attr, depth)
 
@@ -269,3 +276,37 @@ def _cache_attention_layers(text: Any) -> tuple[int, int]:
     except Exception:  # noqa: BLE001 - an older transformers, or a config the cache cannot read
         return 0, 0
     return sum(isinstance(layer, CacheLayerMixin) for layer in layers), len(layers)
+
+
+def _stage_block_indices(st: State, cfg: Any, path: str, attrs: dict) -> None:
+    """Block-index lists over a stack of stages (``[stage_block_indices]``: the blocks of every stage numbered in
+    one run, e.g. the global-attention blocks among windowed ones) that the cut per-stage block counts
+    (``stage_depths``) left pointing past the cut stack: mapped stage by stage onto the blocks that kind keeps."""
+    names = ruleset.rules().get("stage_block_indices", {}).get("attrs", ())
+    for rule in st.rules_of("stage_depths"):
+        for depths in rule["attrs"]:
+            old, new = attrs.get(depths), vars(cfg).get(depths)
+            if not (_int_list(old) and _int_list(new)) or len(old) != len(new) or list(old) == list(new):
+                continue
+            for attr in names:
+                value = attrs.get(attr)
+                if _int_list(value) and value and all(0 <= i < sum(old) for i in value):
+                    st.set(cfg, path, attr, type(value)(stage_block_map(value, list(old), list(new))))
+
+
+def stage_block_map(indices: list[int], old: list[int], new: list[int]) -> list[int]:
+    """Block indices over stages of ``old`` blocks, moved into stages of ``new`` blocks: a stage whose blocks were
+    all named has all named; one with some named keeps its first block's kind first and names its last blocks
+    (as many as it named, leaving the first); a stage of one block takes its first block's kind."""
+    named, out, start, cut = set(indices), [], 0, 0
+    for d, n in zip(old, new):
+        rel = [i - start for i in range(start, start + d) if i in named]
+        if rel and n > 0:
+            if len(rel) == d:
+                out += range(cut, cut + n)
+            elif n == 1:
+                out += [cut] if 0 in rel else []
+            else:
+                out += range(cut + n - min(len(rel), n - 1), cut + n)
+        start, cut = start + d, cut + n
+    return out

@@ -17,6 +17,7 @@ sizes                            ``cap``, ``round_up``, ``stage_depths``, ``stag
 growing widths                   ``[growing_stage_widths]``
 vocabulary                       ``vocab``
 per-layer lists                  ``layer_indices``, ``stage_indices``, ``[shared_layer_kinds]``
+block indices over stages        ``[stage_block_indices]``, ``stage_depths``
 rotary                           ``[rope_per_layer_type]``, ``[rope_sections]``
 special tokens ... vocab ranges  ``[codes_below_ids]``, ``[projection_widths]``, ``[image_grid]``,
                                  ``[patch_grid]``, ``[vocab_ranges]``
@@ -36,7 +37,8 @@ from hfscan.harness.configtree import sub_configs
 from hfscan.harness.shrink.grids import _grid_text_configs, cap_image_grids, fit_patch_grids
 from hfscan.harness.shrink.handlers import _heads, _sizes
 from hfscan.harness.shrink.layers import (_cache_attention_layer, _derived_layer_kinds, _layers, _mirrored_indices,
-                                          _per_layer, _per_layer_overrides, _select_every_stage)
+                                          _per_layer, _per_layer_overrides, _select_every_stage,
+                                          _stage_block_indices)
 from hfscan.harness.shrink.rebuild import _add_optional_towers, _instantiate, _rebuild, _stale_derived, apply_values
 from hfscan.harness.shrink.relations import _backbone_channels, _keep_relations, _stacked_widths, _tower_layer_indices
 from hfscan.harness.shrink.ruleset import Level, levels
@@ -90,6 +92,7 @@ CONFIG_PASSES: tuple[tuple[str, Callable[[State, Node], None]], ...] = (
     ("growing widths", lambda st, n: _growing_widths(st, n.cfg, n.path, n.attrs)),
     ("vocabulary", lambda st, n: _vocab(st, n.cfg, n.path, n.attrs)),
     ("per-layer lists", _layer_lists),
+    ("block indices over stages", lambda st, n: _stage_block_indices(st, n.cfg, n.path, n.attrs)),
     ("rotary per layer type", lambda st, n: _rope_per_layer_type(st, n.cfg, n.path)),
     ("rotary sections", lambda st, n: _rope_sections(st, n.cfg, n.path, n.attrs)),
     ("width parts", lambda st, n: _width_parts(st, n.cfg, n.path, n.attrs)),

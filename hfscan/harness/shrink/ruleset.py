@@ -18,7 +18,8 @@ stage_heads    attrs, max                    per-stage head lists scaled so the 
 cap            attrs, max, [when]            a size capped at ``max`` (x the level's width from 32 up);
                                              with ``when``: only in a config that has that attribute
 round_up       attrs, multiple, [when]       a size rounded up to a multiple of ``multiple``
-stage_depths   attrs, max                    per-stage block counts, each capped at ``max``
+stage_depths   attrs, max, [deepest]         per-stage block counts, each capped at ``max``; the deepest stage
+                                             keeps up to ``deepest`` (its later blocks are another kind)
 stage_widths   attrs, max                    per-stage widths, each capped at ``max`` x the level's width
 block_specs    values, max, blocks           {list: width positions}: stages keep ``blocks`` block specs,
                                              the widths at those positions capped at ``max``
@@ -113,7 +114,7 @@ KINDS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
     "stage_heads": {"attrs": _NAMES, "max": _INT},
     "cap": {"attrs": _NAMES, "max": _INT, "when": _STR},
     "round_up": {"attrs": _NAMES, "multiple": _INT, "when": _STR},
-    "stage_depths": {"attrs": _NAMES, "max": _INT},
+    "stage_depths": {"attrs": _NAMES, "max": _INT, "deepest": _INT},
     "stage_widths": {"attrs": _NAMES, "max": _INT},
     "block_specs": {"values": _values(lambda v: isinstance(v, list) and all(_int(x) for x in v), "integer lists"),
                     "max": _INT, "blocks": _INT},
@@ -133,7 +134,7 @@ KINDS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
     "scaled": {"values": _values(lambda v: isinstance(v, str), "names")},
     "stacked": {"values": _values(lambda v: _names(v) and len(v) == 2, "[width, index list] names")},
 }
-OPTIONAL = frozenset({"when"})
+OPTIONAL = frozenset({"when", "deepest"})
 
 #: Every other table: {key: (check, what it must be)}; None: any key (a table keyed by attribute or package).
 TABLES: dict[str, dict[str, tuple[Callable[[Any], bool], str]] | None] = {
@@ -142,6 +143,9 @@ TABLES: dict[str, dict[str, tuple[Callable[[Any], bool], str]] | None] = {
     "trailing_layers": {"attrs": _NAMES},
     "leading_layers": {"attrs": _NAMES},
     "kind_indices": {"attrs": _NAMES},
+    "stage_block_indices": {"attrs": _NAMES},
+    "end_layers": {"attrs": _NAMES, "min": _INT},
+    "narrower_stems": None,
     "rope_factor_lists": {"keys": _NAMES},
     "shared_layer_kinds": {"kinds": _NAMES},
     "rope_per_layer_type": {"default": _TABLE},

@@ -51,18 +51,34 @@ def _shared_kinds() -> tuple:
     return tuple(ruleset.rules().get("shared_layer_kinds", {}).get("kinds", ()))
 
 
-def _cut_pattern(value: Any, new: int) -> Any:
-    """The first ``new`` items of a per-layer pattern, each kind kept (while ``new`` allows), and a second layer
-    of each kind whose layers share weights (the model ties the later ones to the first)."""
+#: The first layer of a stack as a kind of its own: models build it apart (no residual stream to read yet, no norm
+#: before its attention), so a kind it has is kept at a later layer too.
+FIRST = ("first layer",)
+
+
+def pattern_kinds(value: Any) -> int:
+    """How many layers a cut of a per-layer pattern keeps every kind in: the first layer, one of each kind of the
+    later layers, and a second of each kind whose layers share weights."""
     items = list(value)
-    firsts: dict[Any, int] = {}
+    later = items[1:]
+    return 1 + len(set(later)) + sum(later.count(k) > 1 for k in _shared_kinds())
+
+
+def _cut_pattern(value: Any, new: int) -> Any:
+    """The first ``new`` items of a per-layer pattern, each kind kept (while ``new`` allows): the first layer (a kind
+    of its own), then the first later layer of each kind, and a second layer of each kind whose layers share
+    weights (the model ties the later ones to the first)."""
+    items = list(value)
+    firsts: dict[Any, int] = {FIRST: 0} if len(items) > 1 else {}
     seconds: dict[Any, int] = {}
-    for i, x in enumerate(items):
+    for i, x in enumerate(items[1:] if firsts else items, 1 if firsts else 0):
         key = x if _hashable(x) else i
         if key in firsts and key in _shared_kinds():
             seconds.setdefault(key, i)
         firsts.setdefault(key, i)
-    keep = set((sorted(firsts.values()) + sorted(seconds.values()))[:new])
+    again = firsts.pop(items[0], None) if firsts and _hashable(items[0]) else None  # the first layer's kind, later
+    order = sorted(firsts.values()) + sorted(seconds.values()) + ([again] if again is not None else [])
+    keep = set(order[:new])  # a kind no other layer has before the first layer's kind again
     i = 0
     while len(keep) < new:
         keep.add(i)
