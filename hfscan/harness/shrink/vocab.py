@@ -71,14 +71,15 @@ def _token_list_attrs(node: Any) -> tuple[dict, dict]:
     pairs = {a: v for a, v in vars(node).items() if a.endswith(tuple(table.get("pairs", ()))) and isinstance(
         v, (list, tuple)) and v and all(isinstance(p, (list, tuple)) and len(p) == 2 and all(map(_is_int, p)) for p in v)}
     lists = {a: v for a, v in vars(node).items() if a.endswith(tuple(table.get("lists", ()))) and a not in pairs
-             and isinstance(v, (list, tuple)) and v and (_int_list(v) or all(_int_list(x) for x in v))}
+             and _int_list(v)}
     return pairs, lists
 
 
 def _token_lists(st: State, nodes: list, free: list[int]) -> None:
     """Token ids held in lists (``[token_lists]``: a generation setting's forced, suppressed or banned ids) inside
     the cut vocabulary: a forced id the vocabulary no longer holds moves to a free id (the one a special token
-    moved to where it is one), the ids of a list follow the remap, or are dropped where nothing moved them."""
+    moved to where it is one), the ids of a list follow the remap, or are dropped where nothing moved them (a
+    config of transformers 4.x holds such settings as attributes of every config: left alone there)."""
     found = [(path, node, _token_list_attrs(node)) for path, node in nodes]
     taken = set(st.remap.values()) | {i for _, _, (pairs, lists) in found for v in (*pairs.values(), *lists.values())
                                       for i in _flat(v) if i < st.vocab}
@@ -90,17 +91,9 @@ def _token_lists(st: State, nodes: list, free: list[int]) -> None:
                     st.remap[token] = free.pop(0)
             new = [[pos, st.remap.get(tok, tok)] for pos, tok in value]
             st.set(node, path, attr, type(value)(p for p in new if p[1] < st.vocab))
-
-    def kept(ids: Any) -> list[int] | None:  # None: an id that is gone
-        out = [st.remap.get(i, i) for i in ids]
-        return out if all(i < st.vocab for i in out) else None
-
     for path, node, (_, lists) in found:
         for attr, value in lists.items():
-            if _int_list(value):
-                new = list(dict.fromkeys(i for i in (st.remap.get(i, i) for i in value) if i < st.vocab))
-            else:
-                new = [k for k in map(kept, value) if k is not None]
+            new = list(dict.fromkeys(i for i in (st.remap.get(i, i) for i in value) if i < st.vocab))
             if new != list(value):
                 st.set(node, path, attr, type(value)(new))
 
