@@ -318,11 +318,11 @@ def _steps(config_path: Path, weights: bool, allow_pickle: bool, trust_remote_co
 def _built_changes(before: dict, built: tuple[Any, Any] | str, traits: list) -> list[str]:
     """The traits read from the built models (appended to ``traits``: full-size value, tiny value) that the tiny
     model lost, and the checkpoint config's traits that the built tiny model does not have."""
-    from hfscan.harness.builttraits import built_traits, claims, lost
+    from hfscan.harness.builttraits import built_pair, claims, lost
 
     if isinstance(built, str):
         return []
-    full, tiny = (built_traits(m) for m in built)
+    full, tiny = built_pair(*built)
     misread = {c.split(" = ", 1)[0] for c in claims(before, full)}  # the full model's modules say otherwise
     traits[:] = [t for t in traits if t[0] not in misread]  # (multi-query read as one kv head per query)
     out = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hfscan.harness.fidelity import _is_stack, _kv_sharing, layer_kinds, signature_rules
+from hfscan.harness.fidelity import _common_lists, _is_stack, _kv_sharing, layer_kinds, signature_rules
 
 _LAYER = re.compile(r"^(.*?\.\d+)(?:\.|$)")
 
@@ -44,7 +44,14 @@ def _layers(model: Any) -> dict[str, str]:
     return out
 
 
-def built_traits(model: Any) -> dict[str, Any]:
+def built_pair(full: Any, tiny: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`built_traits` of the full-size and of the tiny model, their layer kinds read as ``fidelity`` reads
+    them (a per-layer list entry only where the list is per-layer in both models' stack)."""
+    full_kinds, tiny_kinds = _common_lists(layer_kinds(full), layer_kinds(tiny))
+    return built_traits(full, full_kinds), built_traits(tiny, tiny_kinds)
+
+
+def built_traits(model: Any, kinds: dict[str, set[str]] | None = None) -> dict[str, Any]:
     """The traits of a built model: experts per MoE layer (distinct counts), its layers' MLP kinds ("dense" and
     "moe", for the stacks that hold a MoE layer), queries per key/value head of its attention modules (distinct
     ratios), and the distinct layer kinds of each stack (``(stack, count)`` pairs)."""
@@ -64,7 +71,7 @@ def built_traits(model: Any) -> dict[str, Any]:
     stacks = {layers[layer] for layer in moe if layer in layers}
     mlp = {"moe" if layer in moe else "dense" for layer, stack in layers.items() if stack in stacks
            and not _is_stack(_get(model, layer))}
-    kinds = layer_kinds(model)
+    kinds = layer_kinds(model) if kinds is None else kinds
     return {EXPERTS: tuple(sorted(set(moe.values()))), MLP: tuple(sorted(mlp)),
             KV: tuple(sorted(ratios, key=str)), KINDS: tuple(sorted((s, len(k)) for s, k in kinds.items() if k))}
 
