@@ -221,7 +221,7 @@ def _tiny_values(tiny: Any) -> dict:
     return strip(values)
 
 
-def _smoke(config: Any, job: Job) -> tuple[list[CheckResult], Any, Any]:
+def _smoke(config: Any, job: Job) -> tuple[list[CheckResult], Any, Any, tuple[Any, Any] | str]:
     """run_job on the shrunk checkpoint config, level after level until build and forward pass."""
     from hfscan.harness.overrides import Override
     from hfscan.harness.shrink import levels, tiny_config
@@ -236,25 +236,37 @@ def _smoke(config: Any, job: Job) -> tuple[list[CheckResult], Any, Any]:
         results = list(run_job(replace(job, checks=smoke_checks, override=override.to_json())))  # compared below
         if all(r.status in (Status.PASSED, Status.PARTIAL) for r in results if r.check in ("build", "forward")):
             break
+    built = _built(job, config, tiny, results)
     if "fidelity" in job.checks:
-        results.append(_fidelity(job, config, tiny, results))
-    return [r.with_(override_hash=None) for r in results], tiny, report
+        results.append(_fidelity(job, built, results))
+    return [r.with_(override_hash=None) for r in results], tiny, report, built
 
 
-def _fidelity(job: Job, config: Any, tiny: Any, results: list[CheckResult]) -> CheckResult:
+def _built(job: Job, config: Any, tiny: Any, results: list[CheckResult]) -> tuple[Any, Any] | str:
+    """The checkpoint's full-size model and the tiny one the smoke test built, both on the meta device from their
+    configs; else why not (the tiny model did not build, or a model cannot be built on meta)."""
+    from hfscan.harness.fidelity import FidelitySkip, full_model
+    from hfscan.harness.smoke import _model_class
+
+    if not any(r.check == "build" and r.status == Status.PASSED for r in results):
+        return "needs build"
+    try:
+        model_class = _model_class(job.model_class, job.model_type)
+        return full_model(model_class, config), full_model(model_class, tiny)
+    except FidelitySkip as exc:
+        return f"not applicable: {exc}"
+
+
+def _fidelity(job: Job, built: tuple[Any, Any] | str, results: list[CheckResult]) -> CheckResult:
     """The tiny model keeps every module class and layer kind of the checkpoint's full-size model (both built on
     the meta device from their configs: the tiny one as the smoke test built it)."""
-    from hfscan.harness.fidelity import FidelitySkip, compare_configs
-    from hfscan.harness.smoke import _model_class
+    from hfscan.harness.fidelity import compare
 
     base = dict(model_type=job.model_type, check="fidelity", model_class=job.model_class, task=job.task,
                 family=job.family, source=job.source)
-    if not any(r.check == "build" and r.status == Status.PASSED for r in results):
-        return CheckResult(status=Status.SKIPPED, message="needs build", **base)
-    try:
-        comparison = compare_configs(_model_class(job.model_class, job.model_type), config, tiny)
-    except FidelitySkip as exc:
-        return CheckResult(status=Status.SKIPPED, message=f"not applicable: {exc}", **base)
+    if isinstance(built, str):
+        return CheckResult(status=Status.SKIPPED, message=built, **base)
+    comparison = compare(*built)
     details = json.dumps({"fidelity": comparison.details()})
     if comparison.ok:
         return CheckResult(status=Status.PASSED, details=details, **base)
@@ -284,11 +296,11 @@ def _steps(config_path: Path, weights: bool, allow_pickle: bool, trust_remote_co
                       family=job.family, message=str(config_path),
                       details=json.dumps({"config_class": type(config).__name__, "template": job.template}))
     before = variant_traits(config)
-    results, tiny, shrink = _smoke(config, job)
+    results, tiny, shrink, built = _smoke(config, job)
     yield from results
     after = variant_traits(tiny)
     traits = [(name, value, after.get(name)) for name, value in before.items()]
-    changed = [f"{n}: {a!r} -> {b!r}" for n, a, b in traits if a != b]
+    changed = [f"{n}: {a!r} -> {b!r}" for n, a, b in traits if a != b] + _built_changes(before, built, traits)
     parts = {"traits": traits, "kept": list(shrink.kept), "shrunk": list(shrink.shrunk)}
     yield CheckResult(
         model_type=job.model_type, check="variant", model_class=model_class, task=task, family=job.family,
@@ -301,6 +313,25 @@ def _steps(config_path: Path, weights: bool, allow_pickle: bool, trust_remote_co
 
         yield from run_checkpoint(replace(job, source="checkpoint", checkpoint=str(config_path.parent)),
                                   config_path.parent, allow_pickle, trust_remote_code, all_weights=True)
+
+
+def _built_changes(before: dict, built: tuple[Any, Any] | str, traits: list) -> list[str]:
+    """The traits read from the built models (appended to ``traits``: full-size value, tiny value) that the tiny
+    model lost, and the checkpoint config's traits that the built tiny model does not have."""
+    from hfscan.harness.builttraits import built_pair, claims, lost
+
+    if isinstance(built, str):
+        return []
+    full, tiny = built_pair(*built)
+    misread = {c.split(" = ", 1)[0] for c in claims(before, full)}  # the full model's modules say otherwise
+    traits[:] = [t for t in traits if t[0] not in misread]  # (multi-query read as one kv head per query)
+    out = []
+    for name, value in full.items():
+        traits.append((name, value, tiny.get(name)))
+        why = lost(name, value, tiny.get(name))
+        if why:
+            out.append(f"{name}: {why}")
+    return out + claims({k: v for k, v in before.items() if k not in misread}, tiny)
 
 
 def _assemble(source: str, config_path: Path, results: list[CheckResult]) -> CheckReport:
@@ -398,6 +429,9 @@ def print_report(report: CheckReport) -> None:
              f"template {report.template or '-'}, tested as {report.model_class} [{report.task}]")
     echo("kept (variant):")
     for name, value, tiny in report.traits:
+        if name.startswith("built."):  # read from the built models: sizes may shrink, see `variant`
+            echo(f"  {name} = {value!r}  (tiny model: {tiny!r})")
+            continue
         echo(f"  {name} = {value!r}" + ("" if value == tiny else f"  CHANGED to {tiny!r}"))
     for path, value in report.kept:
         echo(f"  {path} = {str(value)[:80]}")

@@ -40,7 +40,7 @@ def signature_rules() -> dict[str, tuple[str, ...]]:
     where = f"hfscan/data/{DATA_FILE}"
     if not isinstance(table, dict):
         raise DataFileError(where, None, "no [signature] table")
-    wanted = ("values", "presence", "index_attrs", "heads", "kv_heads", "kv_groups", "ignored_classes")
+    wanted = ("values", "presence", "index_attrs", "heads", "kv_heads", "kv_groups", "experts", "ignored_classes")
     for key, value in table.items():
         if key not in wanted:
             raise DataFileError(where, _line_of(key), f"[signature] unknown key {key!r}; expected {', '.join(wanted)}")

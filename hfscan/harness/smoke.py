@@ -290,11 +290,28 @@ def _expectations(job: Job, a: Attempt) -> dict:
     exp: dict = {"batch": rows}
     if job.task in tables["vocab_logit_tasks"]:
         emb = a.model.get_output_embeddings() if hasattr(a.model, "get_output_embeddings") else None
-        exp["vocab"] = getattr(emb, "out_features", None) or getattr(text, "vocab_size", None)
+        exp["vocab"] = _head_width(emb) or getattr(text, "vocab_size", None)
     if job.task in tables["label_logit_tasks"]:
         exp["num_labels"] = a.config.num_labels
     exp["loss_expected"] = "labels" in a.inputs
     return exp
+
+
+def _head_width(head: Any) -> int | None:
+    """How many logits the model's output head emits: its output on one zero vector of its input width (a head
+    may emit more than its ``out_features``: extra trained rows of added tokens), else its ``out_features``."""
+    import torch
+
+    width, weight = getattr(head, "in_features", None), getattr(head, "weight", None)
+    if isinstance(width, int) and isinstance(weight, torch.Tensor):
+        try:
+            with torch.no_grad():
+                out = head(torch.zeros(1, width, dtype=weight.dtype, device=weight.device))
+            if isinstance(out, torch.Tensor) and out.ndim == 2:
+                return int(out.shape[-1])
+        except Exception:  # noqa: BLE001 - a head that takes no plain vector: its declared width
+            pass
+    return getattr(head, "out_features", None)
 
 
 def _base(job: Job, check: str, **kw: Any) -> CheckResult:

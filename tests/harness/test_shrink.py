@@ -34,7 +34,9 @@ def test_a_grouped_query_ratio_above_the_head_cap_is_kept():
     assert cfg.hidden_size % cfg.num_attention_heads == 0 and (cfg.hidden_size // cfg.num_attention_heads) % 2 == 0
     cfg, _ = tiny_config(LlamaConfig(num_attention_heads=32, num_key_value_heads=4, head_dim=128))
     assert (cfg.num_attention_heads, cfg.num_key_value_heads, cfg.hidden_size) == (8, 1, 32)  # explicit head width
-    cfg, _ = tiny_config(LlamaConfig(num_attention_heads=96, num_key_value_heads=8, hidden_size=6144))  # ratio 12 > max_ratio
+    cfg, _ = tiny_config(LlamaConfig(num_attention_heads=96, num_key_value_heads=8, hidden_size=6144))  # ratio 12
+    assert cfg.num_attention_heads == 12 and cfg.num_key_value_heads == 1  # kept (GLM-4.5-Air's grouping)
+    cfg, _ = tiny_config(LlamaConfig(num_attention_heads=96, num_key_value_heads=4, hidden_size=6144))  # ratio 24 > max_ratio
     assert cfg.num_attention_heads == 4 and cfg.num_key_value_heads == 1
 
 
@@ -136,6 +138,35 @@ def test_rotary_sections_follow_the_head_width():
     text = cfg.text_config
     head = text.hidden_size // text.num_attention_heads
     assert sum(text.rope_parameters["mrope_section"]) == head // 2
+
+
+@pytest.mark.parametrize("model_type", ["qwen2_vl", "qwen2_5_vl", "qwen3_vl"])
+def test_every_rotary_section_keeps_a_dimension_per_axis(model_type):
+    """Three sections (time, height, width) on a head too narrow for one pair each: the head width is doubled
+    (the widths that equalled the text width, a vision merger's output, follow it)."""
+    from transformers import CONFIG_MAPPING
+
+    cfg, _ = tiny_config(CONFIG_MAPPING[model_type])
+    text = cfg.text_config
+    head = getattr(text, "head_dim", None) or text.hidden_size // text.num_attention_heads
+    sections = text.rope_parameters["mrope_section"]
+    assert len(sections) == 3 and min(sections) >= 1 and sum(sections) == head // 2
+    assert getattr(cfg.vision_config, "out_hidden_size", text.hidden_size) == text.hidden_size
+
+
+def test_token_id_lists_of_generation_settings_stay_inside_the_vocabulary():
+    """A suppress list past the cut vocabulary: ids the remap moved follow it, the others are dropped; forced
+    (position, id) pairs move to free ids."""
+    from transformers import WhisperConfig
+
+    original = WhisperConfig(suppress_tokens=[1, 50256, 40000], begin_suppress_tokens=[220, 50300],
+                             forced_decoder_ids=[[1, 50259], [2, 3]])
+    cfg, report = tiny_config(original)
+    eos = cfg.eos_token_id  # 50256 moved inside the vocabulary
+    assert original.eos_token_id == 50256 and cfg.suppress_tokens == [1, eos] and cfg.begin_suppress_tokens == [220]
+    (_, moved), kept = cfg.forced_decoder_ids
+    assert kept == [2, 3] and moved < cfg.vocab_size and moved not in (eos, cfg.decoder_start_token_id, 1, 220)
+    assert ("suppress_tokens", [1, 50256, 40000], [1, eos]) in report.shrunk
 
 
 def test_a_rotary_wider_than_a_head_keeps_the_head_count_that_fills_its_share_of_the_width():

@@ -152,6 +152,7 @@ TABLES: dict[str, dict[str, tuple[Callable[[Any], bool], str]] | None] = {
     "vocab_ranges": {"suffix": _STR},
     "optional_towers": {"attrs": _NAMES},
     "codes_below_ids": {"attrs": _NAMES},
+    "token_lists": {"pairs": _NAMES, "lists": _NAMES},
     "checkpoint_values": {"values": _TABLE, "int": _list_of(_int, "integers"),
                           "float": _list_of(lambda v: isinstance(v, float), "floats"),
                           "bool": _list_of(lambda v: isinstance(v, bool), "booleans"), "width": _INT},

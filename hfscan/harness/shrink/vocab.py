@@ -62,6 +62,44 @@ def remap_tokens(st: State, root: Any) -> None:
             if value is None and is_placeholder_token(attr) and free:
                 st.set(node, path, attr, free.pop(0))
     st.remap = remap
+    _token_lists(st, nodes, free)
+
+
+def _token_list_attrs(node: Any) -> tuple[dict, dict]:
+    """({attr: value} of the ``[token_lists]`` pairs, {attr: value} of its lists) a config sets."""
+    table = ruleset.rules().get("token_lists", {})
+    pairs = {a: v for a, v in vars(node).items() if a.endswith(tuple(table.get("pairs", ()))) and isinstance(
+        v, (list, tuple)) and v and all(isinstance(p, (list, tuple)) and len(p) == 2 and all(map(_is_int, p)) for p in v)}
+    lists = {a: v for a, v in vars(node).items() if a.endswith(tuple(table.get("lists", ()))) and a not in pairs
+             and _int_list(v)}
+    return pairs, lists
+
+
+def _token_lists(st: State, nodes: list, free: list[int]) -> None:
+    """Token ids held in lists (``[token_lists]``: a generation setting's forced, suppressed or banned ids) inside
+    the cut vocabulary: a forced id the vocabulary no longer holds moves to a free id (the one a special token
+    moved to where it is one), the ids of a list follow the remap, or are dropped where nothing moved them (a
+    config of transformers 4.x holds such settings as attributes of every config: left alone there)."""
+    found = [(path, node, _token_list_attrs(node)) for path, node in nodes]
+    taken = set(st.remap.values()) | {i for _, _, (pairs, lists) in found for v in (*pairs.values(), *lists.values())
+                                      for i in _flat(v) if i < st.vocab}
+    free = [i for i in free if i not in taken]
+    for path, node, (pairs, _) in found:
+        for attr, value in pairs.items():
+            for _, token in value:
+                if token >= st.vocab and token not in st.remap and free:
+                    st.remap[token] = free.pop(0)
+            new = [[pos, st.remap.get(tok, tok)] for pos, tok in value]
+            st.set(node, path, attr, type(value)(p for p in new if p[1] < st.vocab))
+    for path, node, (_, lists) in found:
+        for attr, value in lists.items():
+            new = list(dict.fromkeys(i for i in (st.remap.get(i, i) for i in value) if i < st.vocab))
+            if new != list(value):
+                st.set(node, path, attr, type(value)(new))
+
+
+def _flat(value: Any) -> list[int]:
+    return [i for x in value for i in (_flat(x) if isinstance(x, (list, tuple)) else [x])]
 
 
 def codes_below_ids(st: State, original: Any, root: Any) -> None:

@@ -94,12 +94,39 @@ def _rope_sections(st: State, cfg: Any, path: str, attrs: dict) -> None:
                     value = proportions  # the model code's default: it split the original half head width
                 elif not (_int_list(value) and sum(value) == old_half):
                     continue
+                axes = sum(1 for v in value if v > 0)
+                if half < axes <= old_half:  # too narrow for one pair per axis: the head width is raised
+                    head = _widen_head(st, cfg, path, attrs, partial, axes) or head
+                    half = int(head * partial) // 2
                 new = _split_evenly(list(value), half)
                 st.record(f"{path}{name}.{key}", value if key in params else None, new)
                 params[key] = new
             _rope_factor_lists(st, params, f"{path}{name}", old_half, half)
         if top and now.get(attr) is None:
             st.set(cfg, path, attr, {"rope_type": "default", **top})
+
+
+def _widen_head(st: State, cfg: Any, path: str, attrs: dict, partial: float, axes: int) -> int | None:
+    """Double a config's head width until half its rotary span holds one dimension per rotary section (axis):
+    its explicit ``head_dim``, else its hidden width (widths that equalled it follow, in the config and, through
+    ``st.rounded``, the projections into it across the tree).  The new head width; None where neither is set."""
+    now = vars(cfg)
+    attr = "head_dim" if _is_int(attrs.get("head_dim")) and _is_int(now.get("head_dim")) else "hidden_size"
+    heads = 1 if attr == "head_dim" else now.get("num_attention_heads")
+    value = now.get(attr)
+    if not (_is_int(value) and _is_int(heads) and heads > 0 and value > 0):
+        return None
+    new = value
+    while int(new // heads * partial) // 2 < axes:
+        new *= 2
+    st.set(cfg, path, attr, new)
+    if attr == "hidden_size":
+        capped = st.rounded.get(id(cfg), (value, value))[0]
+        st.rounded[id(cfg)] = (capped, new)
+        for width in st.widths & attrs.keys():  # widths that equalled it (an embedding width) stay equal
+            if width != attr and attrs[width] == attrs[attr] and now.get(width) == value:
+                st.set(cfg, path, width, new)
+    return new // heads
 
 
 def _rope_factor_lists(st: State, params: dict, name: str, old_half: int, half: int) -> None:
