@@ -326,16 +326,18 @@ def test_dtype_passes_in_bfloat16():
     assert r.detail["dtype"]["dtype"] == "bfloat16"
 
 
-@pytest.mark.slow
-def test_dtype_fails_when_half_precision_drifts(global_hook):
+def _bf16_linear_drift(module, args, output):
+    """A forward hook that moves every bfloat16 Linear output by 0.5: half precision made to drift."""
     import torch
 
-    def drift(module, args, output):
-        if isinstance(module, torch.nn.Linear) and output.dtype == torch.bfloat16:
-            return output + 0.5
-        return None
+    if isinstance(module, torch.nn.Linear) and isinstance(output, torch.Tensor) and output.dtype == torch.bfloat16:
+        return output + 0.5
+    return None
 
-    global_hook(drift)
+
+@pytest.mark.slow
+def test_dtype_fails_when_half_precision_drifts(global_hook):
+    global_hook(_bf16_linear_drift)
     r = _result(BERT, "dtype")
     assert r.status == Status.FAILED and r.stage == "dtype"
     assert "bfloat16 vs float32" in r.message and "max abs diff" in r.message
@@ -369,15 +371,7 @@ def test_dtype_passes_where_the_class_pins_its_router_in_float32():
 
 @pytest.mark.slow
 def test_dtype_fails_where_the_class_pins_modules_but_half_precision_drifts(global_hook):
-    import torch
-
-    def drift(module, args, output):
-        if isinstance(module, torch.nn.Linear) and isinstance(output, torch.Tensor) and \
-                output.dtype == torch.bfloat16:
-            return output + 0.5
-        return None
-
-    global_hook(drift)
+    global_hook(_bf16_linear_drift)
     r = _result(("inkling2_text", "Inkling2ForCausalLM", "causal-lm", "causal-lm"), "dtype")
     assert r.status == Status.FAILED and "bfloat16 vs float32" in r.message
 
@@ -407,15 +401,7 @@ def test_dtype_judges_a_model_against_what_rounding_alone_moves():
 
 @pytest.mark.slow
 def test_dtype_still_fails_a_sensitive_model_whose_half_precision_drifts(global_hook):
-    import torch
-
-    def drift(module, args, output):
-        if isinstance(module, torch.nn.Linear) and isinstance(output, torch.Tensor) and \
-                output.dtype == torch.bfloat16:
-            return output + 0.5
-        return None
-
-    global_hook(drift)
+    global_hook(_bf16_linear_drift)
     r = {r.check: r for r in run_job(GLM_IMAGE)}["dtype"]
     assert r.status == Status.FAILED and "rounding weights and inputs alone" in r.message, r.message
 
